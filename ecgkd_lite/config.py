@@ -1,0 +1,72 @@
+"""Profiles and paths.
+
+The *quick* profile (default) runs on a laptop CPU in minutes on the embedded synthetic data; the
+*full* profile is meant for real data and a GPU. Choose with ``ECGKD_PROFILE=quick|full`` or pass
+``profile=`` to the functions that take one. Cached models and parsed data sets live under
+``ECGKD_CACHE`` (default: ``<repo>/.cache`` for a source checkout, else ``~/.cache/ecgkd_lite``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, asdict, replace
+from pathlib import Path
+
+from .errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    n_records: int  # synthetic records generated for the benchmark data set
+    fs: int  # sampling rate models see (Hz)
+    seconds: float  # record length (s)
+    crop_seconds: float  # random training crop (PTB-XL benchmark convention)
+    batch_size: int
+    teacher_epochs: int
+    student_epochs: int
+    seeds: int  # seeds in the benchmark
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def with_(self, **changes) -> "Profile":
+        return replace(self, **changes)
+
+
+PROFILES: dict[str, Profile] = {
+    "quick": Profile("quick", n_records=6000, fs=100, seconds=10.0, crop_seconds=2.5,
+                     batch_size=128, teacher_epochs=12, student_epochs=10, seeds=3),
+    "full": Profile("full", n_records=40000, fs=100, seconds=10.0, crop_seconds=2.5,
+                    batch_size=128, teacher_epochs=60, student_epochs=50, seeds=4),
+}
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """The profile called ``name``, else ``$ECGKD_PROFILE``, else ``quick``."""
+    name = name or os.environ.get("ECGKD_PROFILE", "quick")
+    if name not in PROFILES:
+        raise ConfigError(f"profile={name!r} is unknown; choose one of {sorted(PROFILES)}")
+    return PROFILES[name]
+
+
+def cache_dir(*parts: str) -> Path:
+    """A folder under the cache root (created)."""
+    root = os.environ.get("ECGKD_CACHE")
+    if root:
+        base = Path(root)
+    elif (REPO_ROOT / "pyproject.toml").exists():
+        base = REPO_ROOT / ".cache"
+    else:
+        base = Path.home() / ".cache" / "ecgkd_lite"
+    path = base.joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def shared_data_dir() -> Path:
+    """Where the real sample data sets live (``../shared/data`` beside the checkout)."""
+    env = os.environ.get("ECGKD_SHARED_DATA")
+    return Path(env) if env else REPO_ROOT.parent / "shared" / "data"

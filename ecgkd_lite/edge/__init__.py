@@ -1,0 +1,1 @@
+"""ecgkd_lite.edge"""
