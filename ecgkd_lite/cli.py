@@ -1,0 +1,99 @@
+"""The ``ecgkd`` command.
+
+    ecgkd suite [--out reports] [--only 02 03] [--inplace]   execute the notebooks in order
+    ecgkd notebooks build [--only 02] [--execute]            notebooks/src/*.py -> notebooks/*.ipynb
+    ecgkd data summary [--source synthetic|ptbxl|challenge] [--root DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _cmd_suite(args) -> int:
+    from .suite import run_suite
+
+    timings = run_suite(Path(args.out), only=args.only, inplace=args.inplace)
+    total = sum(s for _, s in timings)
+    print(f"[suite] {len(timings)} notebooks in {total:.0f} s; figures in {Path(args.out) / 'figures'}")
+    return 0
+
+
+def _cmd_notebooks_build(args) -> int:
+    from .suite import SOURCE_DIR, build_notebook, execute_notebook
+
+    sources = sorted(SOURCE_DIR.glob("[0-9][0-9]_*.py"))
+    if args.only:
+        sources = [s for s in sources if any(s.name.startswith(o) for o in args.only)]
+    for src in sources:
+        target = build_notebook(src)
+        print(f"built {target.name}")
+        if args.execute:
+            _, seconds = execute_notebook(target)
+            print(f"executed {target.name} in {seconds:.0f} s")
+    return 0
+
+
+def _cmd_data_summary(args) -> int:
+    from . import data
+
+    if args.source == "synthetic":
+        d = data.load_synthetic(args.n, fs=args.fs, seed=args.seed)
+    elif args.source == "ptbxl":
+        d = data.load_ptbxl(args.root, fs=args.fs)
+    else:
+        d = data.load_challenge(args.root, fs=args.fs)
+    print(d)
+    print(d.summary().to_string())
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="ecgkd", description="ecgkd-lite: 12-lead -> 1-lead ECG distillation suite")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("suite", help="execute the numbered notebooks in order into reports/")
+    s.add_argument("--out", default="reports")
+    s.add_argument("--only", nargs="*", help="notebook prefixes, e.g. 02 03")
+    s.add_argument("--inplace", action="store_true", help="store outputs in notebooks/ (refresh for nbval)")
+    s.set_defaults(func=_cmd_suite)
+
+    nb = sub.add_parser("notebooks", help="build notebooks from notebooks/src")
+    nbs = nb.add_subparsers(dest="nb_command", required=True)
+    b = nbs.add_parser("build")
+    b.add_argument("--only", nargs="*")
+    b.add_argument("--execute", action="store_true")
+    b.set_defaults(func=_cmd_notebooks_build)
+
+    d = sub.add_parser("data", help="data set facts")
+    ds = d.add_subparsers(dest="data_command", required=True)
+    sm = ds.add_parser("summary")
+    sm.add_argument("--source", choices=["synthetic", "ptbxl", "challenge"], default="synthetic")
+    sm.add_argument("--root")
+    sm.add_argument("--fs", type=int, default=100)
+    sm.add_argument("--n", type=int, default=1000)
+    sm.add_argument("--seed", type=int, default=0)
+    sm.set_defaults(func=_cmd_data_summary)
+
+    _add_plugins(sub)
+    return p
+
+
+def _add_plugins(sub) -> None:
+    """Subcommands contributed by other modules (e.g. ``bench``), registered if importable."""
+    try:
+        from .bench.cli import add_bench_parser
+    except ImportError:
+        return
+    add_bench_parser(sub)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

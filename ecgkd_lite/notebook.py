@@ -1,0 +1,81 @@
+"""The standard first cell of every notebook.
+
+>>> from ecgkd_lite.notebook import setup_notebook
+>>> ctx = setup_notebook(seed=0)          # doctest: +SKIP
+
+It seeds python/numpy/torch, asks for deterministic kernels, fixes the torch thread count (so
+numbers do not depend on how many cores the machine has), sets plotting defaults, silences
+third-party warnings that would clutter stored outputs, and reports the profile (``quick`` unless
+``ECGKD_PROFILE=full``). Progress bars are on in an interactive session and off when
+``ECGKD_PROGRESS=0`` (the suite runner and the test command set it) so stored outputs stay clean.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from .config import Profile, get_profile, REPO_ROOT
+from .utils import seed_everything
+
+
+@dataclass(frozen=True)
+class NotebookContext:
+    seed: int
+    profile: Profile
+    reports_dir: Path
+    threads: int
+
+    def __repr__(self) -> str:
+        return f"NotebookContext(seed={self.seed}, profile={self.profile.name!r}, threads={self.threads})"
+
+
+def progress_enabled() -> bool:
+    """False when ``ECGKD_PROGRESS=0`` (set by the suite runner and the test command)."""
+    return os.environ.get("ECGKD_PROGRESS", "1") != "0"
+
+
+def reports_dir() -> Path:
+    """Where figures and tables go (``$ECGKD_REPORTS`` or ``<repo>/reports``); created."""
+    path = Path(os.environ.get("ECGKD_REPORTS", REPO_ROOT / "reports"))
+    (path / "figures").mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def setup_notebook(seed: int = 0, profile: str | None = None, threads: int = 2) -> NotebookContext:
+    """Seed everything, deterministic flags, plotting defaults, quiet warnings. Returns the context."""
+    import matplotlib
+    import torch
+
+    seed_everything(seed, deterministic=True)
+    torch.set_num_threads(threads)
+    if not progress_enabled():
+        os.environ["TQDM_DISABLE"] = "1"
+    for category in (FutureWarning, DeprecationWarning, UserWarning, RuntimeWarning):
+        warnings.filterwarnings("ignore", category=category)
+    try:
+        from numba import NumbaWarning  # umap compiles with numba
+
+        warnings.filterwarnings("ignore", category=NumbaWarning)
+    except ImportError:  # pragma: no cover
+        pass
+    logging.getLogger().setLevel(logging.WARNING)
+    for noisy in ("matplotlib", "numba", "PIL"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    try:
+        from IPython import get_ipython
+
+        ip = get_ipython()
+        if ip is not None:
+            ip.run_line_magic("matplotlib", "inline")
+            ip.run_line_magic("config", "InlineBackend.figure_formats = ['png']")
+    except ImportError:  # pragma: no cover
+        pass
+    matplotlib.rcParams.update({
+        "figure.dpi": 100, "savefig.dpi": 150, "figure.figsize": (9, 4), "axes.grid": True,
+        "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False, "font.size": 10,
+    })
+    return NotebookContext(seed=seed, profile=get_profile(profile), reports_dir=reports_dir(), threads=threads)

@@ -1,0 +1,132 @@
+"""ECG drawings: the 12-lead clinical grid and single-lead strips with overlays.
+
+Clinical conventions: paper speed 25 mm/s, gain 10 mm/mV, 1 mm minor and 5 mm major grid, a 1 mV x
+0.2 s calibration pulse at the start of each row, the standard 3 x 4 layout (I aVR V1 V4 / II aVL
+V2 V5 / III aVF V3 V6, 2.5 s each) and a 10 s rhythm strip of lead II below.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ..errors import ConfigError
+from ..data.leads import LEADS12, lead_indices
+
+MM_PER_S = 25.0
+MM_PER_MV = 10.0
+GRID_LAYOUT = (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3", "V6"))
+_PAPER = {"minor": "#f6c8c8", "major": "#e48a8a", "trace": "black"}
+
+
+def _check_record(signal: np.ndarray, n_leads: int | None = None) -> np.ndarray:
+    signal = np.asarray(signal, dtype=float)
+    if signal.ndim != 2:
+        raise ConfigError(f"signal must be (leads, T); got shape {signal.shape}")
+    if n_leads is not None and signal.shape[0] != n_leads:
+        raise ConfigError(f"signal must have {n_leads} leads; got {signal.shape[0]}")
+    if not np.isfinite(signal).all():
+        raise ConfigError("signal contains NaN or inf; refusing to draw it")
+    return signal
+
+
+def _paper(ax, width_mm: float, height_mm: float, y0_mm: float) -> None:
+    for step, kind, lw in ((1.0, "minor", 0.3), (5.0, "major", 0.7)):
+        xs = np.arange(0, width_mm + 1e-6, step)
+        ys = np.arange(y0_mm, y0_mm + height_mm + 1e-6, step)
+        ax.vlines(xs, y0_mm, y0_mm + height_mm, color=_PAPER[kind], lw=lw, zorder=0)
+        ax.hlines(ys, 0, width_mm, color=_PAPER[kind], lw=lw, zorder=0)
+    ax.set_xlim(0, width_mm)
+    ax.set_ylim(y0_mm, y0_mm + height_mm)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for s in ax.spines.values():
+        s.set_visible(False)
+    ax.grid(False)
+
+
+def _calibration(ax, x_mm: float, base_mm: float) -> None:
+    w, h = 0.2 * MM_PER_S, 1.0 * MM_PER_MV
+    ax.plot([x_mm, x_mm + 1, x_mm + 1, x_mm + 1 + w, x_mm + 1 + w, x_mm + 2 + w],
+            [base_mm, base_mm, base_mm + h, base_mm + h, base_mm, base_mm], color=_PAPER["trace"], lw=0.9)
+
+
+def plot_12lead(signal: np.ndarray, fs: float, *, leads: Sequence[str] = LEADS12, title: str | None = None,
+                rhythm_lead: str = "II", row_height_mv: float = 3.0, scale: float = 0.04):
+    """Draw one 12-lead record (shape (12, T), mV) on ECG paper; returns the figure.
+
+    ``scale`` is inches per mm (0.04 in/mm is a readable screen size; 1/25.4 is true size).
+    """
+    signal = _check_record(signal, 12)
+    if fs <= 0:
+        raise ConfigError(f"fs must be positive; got {fs}")
+    idx = {name: i for name, i in zip(leads, lead_indices(list(leads), LEADS12))}
+    seg_s = 2.5
+    seg_n = int(round(seg_s * fs))
+    total_s = min(signal.shape[1] / fs, 10.0)
+    cal_mm = 0.2 * MM_PER_S + 3
+    width = cal_mm + total_s * MM_PER_S
+    row_h = row_height_mv * MM_PER_MV
+    n_rows = len(GRID_LAYOUT) + 1
+    height = n_rows * row_h
+    fig, ax = plt.subplots(figsize=(width * scale, height * scale))
+    _paper(ax, width, height, 0.0)
+    for r, row in enumerate(list(GRID_LAYOUT) + [(rhythm_lead,)]):
+        base = height - (r + 0.5) * row_h
+        _calibration(ax, 0.5, base)
+        for c, name in enumerate(row):
+            if r < len(GRID_LAYOUT):
+                lo, hi = c * seg_n, min((c + 1) * seg_n, signal.shape[1])
+            else:
+                lo, hi = 0, min(int(total_s * fs), signal.shape[1])
+            if lo >= hi:
+                continue
+            y = signal[idx[name], lo:hi]
+            x = cal_mm + (np.arange(lo, hi) / fs) * MM_PER_S
+            ax.plot(x, base + (y - np.median(y)) * MM_PER_MV, color=_PAPER["trace"], lw=0.7)
+            ax.text(x[0] + 1, base + 0.35 * row_h, name, fontsize=8, fontweight="bold")
+            if r < len(GRID_LAYOUT) and c > 0:
+                ax.vlines(x[0], base - 2, base + 2, color=_PAPER["trace"], lw=0.8)
+    ax.set_title(title or "12-lead ECG", fontsize=10, loc="left")
+    ax.text(width - 1, 1, "25 mm/s, 10 mm/mV", ha="right", va="bottom", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_strip(signal: np.ndarray, fs: float, *, lead: str = "I", ax=None, regions: np.ndarray | None = None,
+               saliency: np.ndarray | None = None, region_label: str = "ground-truth region",
+               saliency_label: str = "saliency", color: str = "black", title: str | None = None):
+    """One lead (shape (T,)) with optional shaded ``regions`` (bool (T,)) and a ``saliency`` curve
+    (T,) in [0, 1] drawn as a coloured band. Returns the figure."""
+    y = np.asarray(signal, dtype=float)
+    if y.ndim != 1:
+        raise ConfigError(f"signal must be one lead (T,); got shape {y.shape}")
+    if not np.isfinite(y).all():
+        raise ConfigError("signal contains NaN or inf; refusing to draw it")
+    t = np.arange(len(y)) / fs
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(10, 2.2))
+    else:
+        fig = ax.figure
+    if regions is not None:
+        regions = np.asarray(regions, dtype=bool)
+        if regions.shape != y.shape:
+            raise ConfigError(f"regions must have the signal's shape {y.shape}; got {regions.shape}")
+        ax.fill_between(t, y.min(), y.max(), where=regions, color="tab:green", alpha=0.18, step="mid",
+                        label=region_label, linewidth=0)
+    if saliency is not None:
+        s = np.asarray(saliency, dtype=float)
+        if s.shape != y.shape or not np.isfinite(s).all():
+            raise ConfigError(f"saliency must be finite with the signal's shape {y.shape}; got {s.shape}")
+        ax.scatter(t, y, c=s, cmap="magma_r", s=4, vmin=0, vmax=1, zorder=3, label=saliency_label)
+    ax.plot(t, y, color=color, lw=0.8, zorder=2)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel(f"lead {lead} (mV)")
+    if title:
+        ax.set_title(title, fontsize=10, loc="left")
+    if regions is not None or saliency is not None:
+        ax.legend(loc="upper right", fontsize=7)
+    return fig

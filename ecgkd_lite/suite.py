@@ -1,0 +1,108 @@
+"""Build and execute the numbered notebooks.
+
+Notebook sources live in ``notebooks/src/NN_topic.py`` in the "percent" format (``# %%`` starts a
+code cell, ``# %% [markdown]`` a Markdown cell whose lines are ``# ``-prefixed), which diff and review
+well. ``build_notebook`` turns a source into ``notebooks/NN_topic.ipynb``; ``execute_notebook`` runs
+it top to bottom in a fresh kernel (the current environment's) and stores the outputs, which nbval
+then checks. The suite runner executes every notebook in order into ``reports/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+
+import nbformat
+
+from .config import REPO_ROOT
+from .errors import ConfigError
+
+NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+SOURCE_DIR = NOTEBOOK_DIR / "src"
+_CELL = re.compile(r"^# %%(.*)$")
+
+
+def parse_percent(text: str) -> list:
+    """Split percent-format text into nbformat cells."""
+    cells, kind, lines = [], None, []
+
+    def flush():
+        if kind is None:
+            return
+        body = "\n".join(lines).strip("\n")
+        if kind == "markdown":
+            body = "\n".join(re.sub(r"^# ?", "", ln) for ln in body.splitlines())
+            cells.append(nbformat.v4.new_markdown_cell(body))
+        elif body.strip():
+            cells.append(nbformat.v4.new_code_cell(body))
+
+    for line in text.splitlines():
+        m = _CELL.match(line)
+        if m:
+            flush()
+            kind, lines = ("markdown" if "[markdown]" in m.group(1) else "code"), []
+        else:
+            lines.append(line)
+    flush()
+    return cells
+
+
+def build_notebook(source: Path, target: Path | None = None) -> Path:
+    """``notebooks/src/NN_x.py`` -> ``notebooks/NN_x.ipynb`` (no outputs yet)."""
+    source = Path(source)
+    target = Path(target) if target else NOTEBOOK_DIR / (source.stem + ".ipynb")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = parse_percent(source.read_text())
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ecgkd-lite)", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    nbformat.write(nb, target)
+    return target
+
+
+def execute_notebook(path: Path, out: Path | None = None, timeout: int = 1800) -> tuple[Path, float]:
+    """Execute ``path`` in a fresh kernel; write the executed notebook to ``out`` (default: in place)."""
+    from nbclient import NotebookClient
+
+    path = Path(path)
+    nb = nbformat.read(path, as_version=4)
+    os.environ.setdefault("ECGKD_PROGRESS", "0")
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    os.environ.pop("MPLBACKEND", None)
+    start = time.perf_counter()
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
+    client.execute()
+    for cell in nb.cells:  # keep the stored notebook small and stable
+        cell.metadata.pop("execution", None)
+    out = Path(out) if out else path
+    out.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, out)
+    return out, time.perf_counter() - start
+
+
+def select_notebooks(only: list[str] | None = None) -> list[Path]:
+    """The numbered notebooks in order, optionally only those whose name starts with a given prefix."""
+    paths = sorted(p for p in NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        chosen = [p for p in paths if any(p.name.startswith(o) for o in only)]
+        if not chosen:
+            raise ConfigError(f"no notebook matches {only}; available: {[p.name for p in paths]}")
+        return chosen
+    return paths
+
+
+def run_suite(out_dir: Path, only: list[str] | None = None, inplace: bool = False, log=print) -> list[tuple[str, float]]:
+    """Execute the notebooks in order; executed copies to ``out_dir/notebooks`` (or in place)."""
+    out_dir = Path(out_dir)
+    os.environ["ECGKD_REPORTS"] = str(out_dir.resolve())
+    (out_dir / "figures").mkdir(parents=True, exist_ok=True)
+    timings = []
+    for nb in select_notebooks(only):
+        target = nb if inplace else out_dir / "notebooks" / nb.name
+        log(f"[suite] executing {nb.name} ...")
+        _, seconds = execute_notebook(nb, target)
+        log(f"[suite] {nb.name} done in {seconds:.0f} s -> {target}")
+        timings.append((nb.name, seconds))
+    return timings
