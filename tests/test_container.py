@@ -111,7 +111,9 @@ def test_region_mask_and_subset_keep_side_tables():
 
 def test_save_load_roundtrip(tmp_path):
     d = make()
+    d.meta = pd.DataFrame({"age": np.arange(40, dtype=float) + 20.0, "sex": ["F", "M"] * 20})
     d2 = ECGData.load(d.save(tmp_path / "d.npz"))
+    assert d2.meta["age"].dtype == np.float64 and d2.meta["age"].iloc[3] == 23.0
     np.testing.assert_array_equal(d.signals, d2.signals)
     np.testing.assert_array_equal(d.record_ids, d2.record_ids)
     pd.testing.assert_frame_equal(d.regions, d2.regions)

@@ -260,7 +260,7 @@ class ECGData:
             raise MissingFileError(str(path), "cached data set file does not exist")
         with np.load(path, allow_pickle=False) as z:
             side = json.loads(str(z["side"]))
-            tables = {name: pd.read_json(io.StringIO(str(z[name])), orient="split")
+            tables = {name: pd.read_json(io.StringIO(str(z[name])), orient="split", dtype=False)
                       for name in ("meta", "fiducials", "regions") if name in z.files}
             if "fiducials" in tables or "regions" in tables:
                 for t in tables.values():
