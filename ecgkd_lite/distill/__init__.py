@@ -1,1 +1,14 @@
-"""ecgkd_lite.distill"""
+"""ecgkd_lite.distill: distillation terms, recipes, the teacher cache and the Distiller objective.
+
+Importing this package registers the classic baselines (``vanilla_kd``, ``fitnets``,
+``attention_transfer``, ``rkd``, ``crd``, ``dkd``) in ``TERMS``.
+"""
+
+from . import baselines
+from .base import TERMS, KDTerm, build_term, register_term
+from .distiller import Distiller, resolve_leads
+from .recipe import METHODS, Recipe, RecipeEntry, build_recipe
+from .teacher_cache import TeacherCache, crop_starts
+
+__all__ = ["TERMS", "KDTerm", "build_term", "register_term", "Distiller", "resolve_leads", "METHODS",
+           "Recipe", "RecipeEntry", "build_recipe", "TeacherCache", "crop_starts", "baselines"]
