@@ -1,0 +1,43 @@
+"""EVL-ECG (arXiv 2605.29977) distillation terms, ported from image patches to ECG signal tokens.
+
+``mhca`` (cross-attention alignment), ``ot`` (optimal-transport feature matching), ``relation``
+(token-pair geometry), and ``evl_recipe`` which combines them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...errors import ConfigError
+from ..base import check_non_negative
+from .mhca import CrossAttention, MHCAAlignment
+from .optimal_transport import OTFeatureMatching, sinkhorn_log, sinkhorn_pot
+from .relation import RelationMatching
+
+
+def evl_recipe(alpha: float = 0.5, l_m: float = 1.0, l_r: float = 1.0, l_ot: float = 1.0, *,
+               dim: int = 64, heads: int = 4, epsilon: float = 0.05, debiased: bool = False) -> dict[str, Any]:
+    """The EVL-ECG objective ``(1 - alpha) CE + alpha (l_m L_mhca + l_r L_rel + l_ot L_ot)``.
+
+    Returns ``{"alpha": alpha, "terms": {name: {"weight": w, **params}}}``: pass ``terms`` as the
+    Distiller's recipe config and ``alpha`` as its ``alpha``. ``mhca`` comes before ``relation``,
+    which reads the attended teacher summary ``mhca`` leaves in ``t["aligned"]``. Defaults, stated:
+    alpha 0.5 and unit weights (every term is O(1): LayerNorm-ed MSE, cost divided by its mean,
+    mean-normalised distances and cosines); MHCA and OT share the width ``dim`` 64; 4 heads;
+    epsilon 0.05 of the mean cost.
+    """
+    if not (isinstance(alpha, (int, float)) and 0.0 <= alpha <= 1.0):
+        raise ConfigError(f"evl_recipe alpha must be in [0, 1]; got {alpha!r}")
+    return {
+        "alpha": float(alpha),
+        "terms": {
+            "mhca": {"weight": check_non_negative("evl_recipe l_m", l_m), "dim": dim, "heads": heads},
+            "relation": {"weight": check_non_negative("evl_recipe l_r", l_r), "teacher_alignment": "mhca"},
+            "ot": {"weight": check_non_negative("evl_recipe l_ot", l_ot), "dim": dim, "epsilon": epsilon,
+                   "debiased": debiased},
+        },
+    }
+
+
+__all__ = ["CrossAttention", "MHCAAlignment", "OTFeatureMatching", "RelationMatching", "evl_recipe",
+           "sinkhorn_log", "sinkhorn_pot"]

@@ -1,0 +1,101 @@
+"""EVL-ECG multi-head cross-attention (MHCA) alignment of heterogeneous token sets."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ...errors import ConfigError, ModelError
+from ..base import KDTerm, check_positive, register_term
+from .tokens import require_tokens
+
+
+class CrossAttention(nn.Module):
+    """Multi-head cross-attention whose value path is the identity.
+
+    Per head ``h`` (``d_h = d / heads``), with learnable ``W_q``, ``W_k`` (no bias)::
+
+        A_h = softmax((X_q W_q)_h (X_kv W_k)_h^T / sqrt(d_h))      (B, N_q, N_kv)
+        out = concat_h(A_h (X_kv)_h)                               (B, N_q, d)
+
+    i.e. ``nn.MultiheadAttention`` with its value and output projections fixed to the identity and
+    no biases (a test checks the equivalence). Fixing the value path is what keeps the attended
+    teacher summary from collapsing: it is always a convex combination of the teacher tokens.
+    """
+
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.query = nn.Linear(dim, dim, bias=False)
+        self.key = nn.Linear(dim, dim, bias=False)
+
+    def forward(self, queries: torch.Tensor, keys_values: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(summary (B, N_q, d), attention (B, heads, N_q, N_kv))``."""
+        b, n_q, d = queries.shape
+        d_h = d // self.heads
+
+        def split(x: torch.Tensor) -> torch.Tensor:  # (B, N, d) -> (B, heads, N, d_h)
+            return x.view(b, x.shape[1], self.heads, d_h).transpose(1, 2)
+
+        q, k, v = split(self.query(queries)), split(self.key(keys_values)), split(keys_values)
+        attention = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(d_h), dim=-1)
+        summary = (attention @ v).transpose(1, 2).reshape(b, n_q, d)
+        return summary, attention
+
+
+@register_term("mhca")
+class MHCAAlignment(KDTerm):
+    """MHCA alignment (EVL-ECG, arXiv 2605.29977), ported from image patches to ECG signal tokens.
+
+    Student tokens ``S`` (B, N_s, D_s) and teacher tokens ``T`` (B, N_t, D_t), N_s != N_t allowed::
+
+        q       = S W_s + b_s                       learnable student projection to d
+        v       = stopgrad(T) P_t                   FIXED random orthogonal teacher projection to d
+        summary = MHCA(queries=q, keys=values=v)    (B, N_s, d): the teacher aligned to the student
+        L       = mean_{b,n,k} (LN(q) - LN(summary))^2      (LN without affine parameters)
+
+    Anti-collapse design (stated, tested): the teacher path is detached; the teacher value
+    projection ``P_t`` is a frozen buffer and the attention has no value/output projection or bias,
+    so the summary is a convex combination of fixed teacher vectors; LayerNorm has no learnable
+    gain. With every learnable projection at zero, ``LN(q) = 0`` and the summary is the mean
+    teacher token, so ``L ~ 1`` (a LayerNorm output has unit second moment), not 0.
+
+    Hyperparameters: ``dim`` d = 64, ``heads`` = 4, ``feature`` = ``"tokens"``.
+    Side outputs: ``last_attention`` (B, heads, N_s, N_t), detached, from the last forward; and
+    ``t["aligned"] = summary.detach()`` written into the teacher feature dict, which the
+    ``relation`` term reads (``teacher_alignment="mhca"``) when it runs after this term.
+    """
+
+    def __init__(self, dim: int = 64, heads: int = 4, feature: str = "tokens"):
+        super().__init__()
+        self.dim = int(check_positive("mhca dim", dim))
+        self.heads = int(check_positive("mhca heads", heads))
+        if self.dim % self.heads:
+            raise ConfigError(f"mhca dim ({self.dim}) must be divisible by heads ({self.heads})")
+        self.feature = feature
+        self.student_features = (feature,)
+        self.teacher_features = (feature,)
+        self.student_proj: nn.Linear | None = None
+        self.attention: CrossAttention | None = None
+        self.last_attention: torch.Tensor | None = None
+
+    def build(self, student_shapes, teacher_shapes):
+        d_s, d_t = student_shapes[self.feature][-1], teacher_shapes[self.feature][-1]
+        self.student_proj = nn.Linear(d_s, self.dim)
+        self.register_buffer("teacher_value", nn.init.orthogonal_(torch.empty(self.dim, d_t)))
+        self.attention = CrossAttention(self.dim, self.heads)
+
+    def forward(self, s, t, batch=None):
+        if self.student_proj is None:
+            raise ModelError("term 'mhca' is not built; call build(student_shapes, teacher_shapes) first")
+        student = require_tokens(self.name, "student", self.feature, s[self.feature], self.student_proj.in_features)
+        teacher = require_tokens(self.name, "teacher", self.feature, t[self.feature], self.teacher_value.shape[1])
+        q = self.student_proj(student)
+        values = teacher.detach() @ self.teacher_value.t()
+        summary, attention = self.attention(q, values)
+        self.last_attention = attention.detach()
+        t["aligned"] = summary.detach()
+        return F.mse_loss(F.layer_norm(q, (self.dim,)), F.layer_norm(summary, (self.dim,)))
