@@ -1,1 +1,24 @@
-"""ecgkd_lite.evaluate"""
+"""Evaluation: multi-label metrics, validation-tuned thresholds, bootstrap intervals, gap closed.
+
+>>> from ecgkd_lite.evaluate import evaluate
+>>> report = evaluate(y_test, p_test, y_val=y_val, p_val=p_val)
+>>> report["macro_auc"], report["missing_classes"]
+"""
+
+from .bootstrap import ConfidenceInterval, bootstrap_ci
+from .metrics import (
+    average_precision_macro,
+    evaluate,
+    gap_closed,
+    macro_auc,
+    macro_f1,
+    per_class_auc,
+    per_class_average_precision,
+    per_class_f1,
+    tune_thresholds,
+)
+
+__all__ = [
+    "macro_auc", "per_class_auc", "average_precision_macro", "per_class_average_precision", "macro_f1",
+    "per_class_f1", "tune_thresholds", "evaluate", "gap_closed", "bootstrap_ci", "ConfidenceInterval",
+]
