@@ -8,7 +8,7 @@ from torch import nn
 
 
 class ToyNet(nn.Module):
-    """conv-BN-ReLU -> strided conv-BN-ReLU -> mean pool -> linear; (B, in_leads, T) -> (B, n_classes)."""
+    """conv-BN-ReLU -> strided conv-BN-ReLU -> tokens -> mean pool -> linear; (B, in_leads, T) -> (B, n_classes)."""
 
     def __init__(self, in_leads: int, n_classes: int = 4, width: int = 4, stride: int = 2, name: str = "toy"):
         super().__init__()
@@ -16,12 +16,28 @@ class ToyNet(nn.Module):
         self.stage1 = nn.Sequential(nn.Conv1d(in_leads, width, 5, padding=2), nn.BatchNorm1d(width), nn.ReLU())
         self.stage2 = nn.Sequential(nn.Conv1d(width, 2 * width, 5, stride=stride, padding=2),
                                     nn.BatchNorm1d(2 * width), nn.ReLU())
-        self.pool = nn.Sequential(nn.AdaptiveAvgPool1d(1), nn.Flatten())
+        self.to_tokens = ToTokens()
+        self.pool = MeanTokens()
         self.head = nn.Linear(2 * width, n_classes)
-        self.feature_layers = {"stage1": "stage1", "stage2": "stage2", "temporal": "stage2", "penultimate": "pool"}
+        self.feature_layers = {"stage1": "stage1", "stage2": "stage2", "stage3": "to_tokens", "temporal": "stage2",
+                               "tokens": "to_tokens", "penultimate": "pool"}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.pool(self.stage2(self.stage1(x))))
+        return self.head(self.pool(self.to_tokens(self.stage2(self.stage1(x)))))
+
+
+class ToTokens(nn.Module):
+    """(B, C, T) feature map -> (B, T, C) tokens (parameter-free)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.transpose(1, 2)
+
+
+class MeanTokens(nn.Module):
+    """(B, N, D) -> (B, D): the mean over tokens (= global average pooling over time)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(dim=1)
 
 
 def toy_pair(n_classes: int = 4, seed: int = 0) -> tuple[ToyNet, ToyNet]:

@@ -164,3 +164,31 @@ def test_cached_fit_bad_arguments(splits, tmp_path, tag, kwargs, message):
     train, val, _ = splits
     with pytest.raises(ConfigError, match=message):
         cached_fit(tiny_net, train, val, tag=tag, fit_kwargs={**RUN, **kwargs}, cache_root=tmp_path)
+
+
+def test_cached_fit_with_an_objective_keys_on_it(splits, tmp_path):
+    """A distilled student is cached too: the objective factory is called with the fresh model and
+    the objective key enters the cache key (another key -> another run)."""
+    from ecgkd_lite.train import SupervisedObjective
+
+    train, val, _ = splits
+    built = []
+
+    def objective_factory(model):
+        built.append(model)
+        return SupervisedObjective(model, list(range(train.n_leads)))
+
+    kwargs = {**RUN, "epochs": 1}
+    first = cached_fit(tiny_net, train, val, tag="student", fit_kwargs=kwargs, cache_root=tmp_path,
+                       objective_factory=objective_factory, objective_key={"recipe": "a"})
+    assert built == [first.model]
+    again = cached_fit(tiny_net, train, val, tag="student", fit_kwargs=kwargs, cache_root=tmp_path,
+                       objective_factory=objective_factory, objective_key={"recipe": "a"})
+    assert len(built) == 1  # loaded, the objective was not needed
+    assert_same_weights(weights(again.model), weights(first.model))
+    cached_fit(tiny_net, train, val, tag="student", fit_kwargs=kwargs, cache_root=tmp_path,
+               objective_factory=objective_factory, objective_key={"recipe": "b"})
+    assert len(built) == 2 and len(list(tmp_path.iterdir())) == 2
+    with pytest.raises(ConfigError, match="go together"):
+        cached_fit(tiny_net, train, val, tag="student", fit_kwargs=kwargs, cache_root=tmp_path,
+                   objective_factory=objective_factory)

@@ -185,7 +185,7 @@ def test_missing_feature_names_term_model_and_hook():
     teacher, student = toy_pair()
     del teacher.feature_layers["penultimate"]
     with pytest.raises(ModelError, match=r"term 'crd' needs teacher feature 'penultimate' but toy_teacher has "
-                                         r"feature_layers \['stage1', 'stage2', 'temporal'\]"):
+                                         r"feature_layers \['stage1', 'stage2', 'stage3', 'temporal', 'tokens'\]"):
         Distiller(teacher, student, build_recipe("crd"))
 
 
@@ -210,7 +210,7 @@ def test_negative_weights_name_the_term():
 
 def test_unknown_method_lists_the_known_ones():
     with pytest.raises(ConfigError, match=r"method 'kd_magic' is unknown; known: \['attention_transfer', "
-                                          r"'baseline', 'crd', 'dkd', 'fitnets', 'rkd', 'vanilla_kd'\]"):
+                                          r"'baseline', 'crd', 'dkd', 'evl_ecg', 'fitnets', 'liteheart', 'rkd', 'vanilla_kd'\]"):
         build_recipe("kd_magic")
     with pytest.raises(ConfigError, match=r"method 'nope' is unknown; known: \[.*'vanilla_kd'"):
         Recipe.from_config({"nope": {}}).build()
@@ -234,7 +234,7 @@ def test_recipe_dict_and_list_forms_agree_and_round_trip():
 def test_every_method_builds_and_runs(method):
     d, batch = distiller(method)
     out = d(batch)
-    assert set(out) >= {"ce", "total"} | set(METHODS[method])
+    assert set(out) >= {"ce", "total"} | {e.name for e in build_recipe(method).entries}
     assert torch.isfinite(out["total"]) and out["total"].requires_grad
     assert (method == "baseline") == (len(d.terms) == 0)
 
@@ -365,3 +365,57 @@ def test_distills_a_resnet_teacher_into_a_cnn_transformer_student():
     out = d.setup(batch)(batch)
     out["total"].backward()
     assert torch.isfinite(out["total"]) and all(p.grad is None for p in teacher.parameters())
+
+
+class DiagnosticTerm(KDTerm):
+    """A loss part plus a ``metric:`` diagnostic, and a ``bind`` hook, as the LiteHeart terms have."""
+
+    name = "diagnostic_probe"
+
+    def __init__(self):
+        super().__init__()
+        self.bound = None
+
+    def bind(self, student, student_leads):
+        self.bound = (student, student_leads)
+
+    def forward(self, s, t, batch=None):
+        loss = (s["logits"] - t["logits"]).pow(2).mean()
+        return {"mse": loss, "metric:big_number": torch.tensor(1000.0)}
+
+
+def test_metric_parts_are_logged_not_summed_and_bind_is_called():
+    teacher, student = toy_pair()
+    term = DiagnosticTerm()
+    d = Distiller(teacher, student, [(2.0, term)], student_leads=(0,))
+    assert term.bound == (student, [0])
+    batch = toy_batch()
+    d.setup(batch)
+    out = d(batch)
+    assert_close(out["metric:diagnostic_probe/big_number"], torch.tensor(1000.0))
+    assert "diagnostic_probe/metric:big_number" not in out
+    assert_close(out["diagnostic_probe"], out["diagnostic_probe/mse"])
+    assert_close(out["total"], out["ce"] + 2.0 * out["diagnostic_probe/mse"])
+    assert not out["metric:diagnostic_probe/big_number"].requires_grad
+
+
+def test_recipe_alpha_round_trips_and_reaches_the_distiller():
+    config = {"alpha": 0.3, "terms": {"vanilla_kd": {"weight": 2.0, "temperature": 2.0}}}
+    recipe = Recipe.from_config(config)
+    assert recipe.alpha == 0.3 and recipe.to_config() == config
+    assert Recipe.from_config(recipe.to_config()) == recipe
+    teacher, student = toy_pair()
+    d = Distiller(teacher, student, recipe, student_leads=(0,))
+    batch = toy_batch()
+    d.setup(batch)
+    out = d(batch)
+    assert_close(out["total"], 0.7 * out["ce"] + 0.3 * 2.0 * out["vanilla_kd"])
+    with pytest.raises(ConfigError, match="alpha must lie in"):
+        Recipe.from_config({"alpha": 1.5, "terms": {}})
+
+
+def test_family_recipes_are_registered_methods():
+    assert {"liteheart", "evl_ecg"} <= set(METHODS)
+    assert build_recipe("evl_ecg").alpha == 0.5
+    assert [e.name for e in build_recipe("evl_ecg").entries] == ["mhca", "relation", "ot"]
+    assert {e.name for e in build_recipe("liteheart").entries} == {"region_aware", "cross_layer_mi", "pseudo_label"}

@@ -1,14 +1,16 @@
 """ecgkd_lite.distill: distillation terms, recipes, the teacher cache and the Distiller objective.
 
-Importing this package registers the classic baselines (``vanilla_kd``, ``fitnets``,
-``attention_transfer``, ``rkd``, ``crd``, ``dkd``) in ``TERMS``.
+Importing this package registers every term in ``TERMS``: the classic baselines (``vanilla_kd``,
+``fitnets``, ``attention_transfer``, ``rkd``, ``crd``, ``dkd``), LiteHeart (``region_aware``,
+``cross_layer_mi``, ``pseudo_label``, ``consistency``) and EVL-ECG (``mhca``, ``ot``, ``relation``).
+``METHODS`` names the recipes the benchmark runner trains.
 """
 
-from . import baselines
+from . import baselines, evl, liteheart
 from .base import TERMS, KDTerm, build_term, register_term
 from .distiller import Distiller, resolve_leads
 from .recipe import METHODS, Recipe, RecipeEntry, build_recipe
 from .teacher_cache import TeacherCache, crop_starts
 
 __all__ = ["TERMS", "KDTerm", "build_term", "register_term", "Distiller", "resolve_leads", "METHODS",
-           "Recipe", "RecipeEntry", "build_recipe", "TeacherCache", "crop_starts", "baselines"]
+           "Recipe", "RecipeEntry", "build_recipe", "TeacherCache", "crop_starts", "baselines", "evl", "liteheart"]

@@ -31,6 +31,10 @@ from .recipe import Recipe
 from .teacher_cache import TeacherCache
 
 
+#: keys a term returns with this prefix are diagnostics (e.g. an MI lower bound), not loss parts
+METRIC_PREFIX = "metric:"
+
+
 def resolve_leads(leads: Sequence[int | str] | int | str | None, data_leads: Sequence[str]) -> list[int] | None:
     """Lead indices into ``batch["x"]`` from indices or names (``None`` = all leads)."""
     if leads is None:
@@ -75,6 +79,8 @@ class Distiller(nn.Module):
         super().__init__()
         self.teacher = teacher.requires_grad_(False).eval()
         self.student = student
+        if isinstance(terms, Recipe) and alpha is None:
+            alpha = terms.alpha
         pairs = terms.build() if isinstance(terms, Recipe) else list(terms)
         names = [getattr(term, "name", "?") for _, term in pairs]
         for weight, term in pairs:
@@ -99,6 +105,9 @@ class Distiller(nn.Module):
         for name, term in self.terms.items():
             check_features(student, term.student_features, term=name, role="student")
             check_features(teacher, term.teacher_features, term=name, role="teacher")
+        for term in self.terms.values():  # terms that run the student themselves (e.g. consistency)
+            if hasattr(term, "bind"):
+                term.bind(student, self.student_leads)
         self.is_setup = False
 
     def _check_cache(self) -> None:
@@ -222,9 +231,13 @@ class Distiller(nn.Module):
             else:
                 value = zero
             if isinstance(value, dict):
+                parts = {}
                 for part, part_value in value.items():
-                    losses[f"{name}/{part}"] = part_value
-                value = torch.stack(list(value.values())).sum()
+                    if part.startswith(METRIC_PREFIX):  # a detached diagnostic: logged, never summed
+                        losses[f"{METRIC_PREFIX}{name}/{part[len(METRIC_PREFIX):]}"] = part_value.detach()
+                    else:
+                        losses[f"{name}/{part}"] = parts[part] = part_value
+                value = torch.stack(list(parts.values())).sum() if parts else zero
             losses[name] = value
             kd = kd + self.weights[name] * value
         if self.alpha is None:

@@ -42,11 +42,20 @@ class Recipe:
     """A weighted sum of distillation terms (built fresh, untrained, by ``build``)."""
 
     entries: tuple[RecipeEntry, ...] = ()
+    #: None: total = CE + sum w_i L_i; a number a: total = (1 - a) CE + a sum w_i L_i (EVL-ECG form)
+    alpha: float | None = None
 
     @classmethod
     def from_config(cls, config: Mapping[str, Mapping[str, Any]] | Sequence[Mapping[str, Any]]) -> "Recipe":
         """``{"vanilla_kd": {"weight": 1.0, "temperature": 4.0}, ...}`` or
-        ``[{"name": "vanilla_kd", "weight": 1.0, "temperature": 4.0}, ...]`` (weight defaults to 1)."""
+        ``[{"name": "vanilla_kd", "weight": 1.0, "temperature": 4.0}, ...]`` (weight defaults to 1), or
+        ``{"alpha": 0.5, "terms": <either form>}`` for the ``(1 - alpha) CE + alpha KD`` objective."""
+        alpha = None
+        if isinstance(config, Mapping) and "terms" in config and set(config) <= {"alpha", "terms"}:
+            alpha = config.get("alpha")
+            if alpha is not None and not (isinstance(alpha, (int, float)) and 0 <= alpha <= 1):
+                raise ConfigError(f"recipe alpha must lie in [0, 1]; got {alpha!r}")
+            config = config["terms"]
         if isinstance(config, Mapping):
             items = [(name, dict(params or {})) for name, params in config.items()]
         elif isinstance(config, Sequence) and not isinstance(config, str):
@@ -65,11 +74,12 @@ class Recipe:
         names = [e.name for e in entries]
         if len(set(names)) != len(names):
             raise ConfigError(f"recipe names a term twice: {names}")
-        return cls(tuple(entries))
+        return cls(tuple(entries), None if alpha is None else float(alpha))
 
-    def to_config(self) -> dict[str, dict[str, Any]]:
+    def to_config(self) -> dict[str, Any]:
         """The dict form accepted by ``from_config`` (for logs next to trained models)."""
-        return {e.name: {"weight": e.weight, **e.params} for e in self.entries}
+        terms = {e.name: {"weight": e.weight, **e.params} for e in self.entries}
+        return terms if self.alpha is None else {"alpha": self.alpha, "terms": terms}
 
     def build(self) -> list[tuple[float, KDTerm]]:
         """Fresh ``(weight, term)`` pairs; unknown term names raise ConfigError listing the known ones."""
@@ -85,3 +95,14 @@ def build_recipe(name_or_config: str | Recipe | Mapping | Sequence) -> Recipe:
             raise ConfigError(f"distillation method {name_or_config!r} is unknown; known: {sorted(METHODS)}")
         return Recipe.from_config(METHODS[name_or_config])
     return Recipe.from_config(name_or_config)
+
+
+def _family_recipes() -> dict[str, dict[str, Any]]:
+    """The two method families' full recipes with their stated default weights."""
+    from .evl import evl_recipe
+    from .liteheart import liteheart_recipe
+
+    return {"liteheart": liteheart_recipe(), "evl_ecg": evl_recipe()}
+
+
+METHODS.update(_family_recipes())

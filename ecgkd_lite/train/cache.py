@@ -27,16 +27,21 @@ NOT_IN_KEY = ("progress", "device")
 OWNED = ("checkpoint_dir", "resume")
 
 
-def cache_key(model: nn.Module, train: ECGData, val: ECGData, *, tag: str, fit_kwargs: dict) -> str:
-    """fingerprint(model config, fit kwargs (minus progress/device), train and val fingerprints, tag)."""
+def cache_key(model: nn.Module, train: ECGData, val: ECGData, *, tag: str, fit_kwargs: dict,
+              objective_key: dict | None = None) -> str:
+    """fingerprint(model config, fit kwargs (minus progress/device), train and val fingerprints, tag,
+    objective key)."""
     kwargs = {k: v for k, v in fit_kwargs.items() if k not in NOT_IN_KEY}
     try:
         json.dumps(kwargs, default=_jsonable)
     except TypeError as err:
-        raise ConfigError(f"fit_kwargs must be JSON-like to form a cache key ({err}); an objective cannot be cached "
-                          "by cached_fit") from err
-    return fingerprint(model_config(model), json.loads(json.dumps(kwargs, default=_jsonable)), train.fingerprint(),
-                       val.fingerprint(), tag)
+        raise ConfigError(f"fit_kwargs must be JSON-like to form a cache key ({err}); pass an objective "
+                          "through objective_factory/objective_key instead") from err
+    parts = [model_config(model), json.loads(json.dumps(kwargs, default=_jsonable)), train.fingerprint(),
+             val.fingerprint(), tag]
+    if objective_key is not None:
+        parts.append(json.loads(json.dumps(objective_key, default=_jsonable)))
+    return fingerprint(*parts)
 
 
 def _jsonable(value):
@@ -46,14 +51,22 @@ def _jsonable(value):
 
 
 def cached_fit(model_factory: Callable[[], nn.Module], train: ECGData, val: ECGData, *, tag: str, fit_kwargs: dict,
-               cache_root=None, force: bool = False) -> FitResult:
+               cache_root=None, force: bool = False,
+               objective_factory: Callable[[nn.Module], nn.Module] | None = None,
+               objective_key: dict | None = None) -> FitResult:
     """``fit(model_factory(), train, val, **fit_kwargs)`` unless an identical run is in the cache.
 
     The model is built after ``seed_everything(fit_kwargs.get("seed", 0))`` so its initial weights
     follow the seed. The run lives in ``<cache_root or cache_dir("models")>/<tag>-<key>/``; if its
     ``best.pt`` exists (and not ``force``) it is loaded (``weights_only``) with its history from
     ``best.pt.json``; otherwise the model is trained there (resuming a killed run).
+
+    A distilled student passes ``objective_factory(model) -> objective`` (e.g. a Distiller) together
+    with ``objective_key``, a JSON description of everything that shapes the objective (recipe,
+    hyperparameters, the teacher's own cache key); both are required together.
     """
+    if (objective_factory is None) != (objective_key is None):
+        raise ConfigError("objective_factory and objective_key go together: the key says what the objective is")
     if not isinstance(tag, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", tag):
         raise ConfigError(f"tag must be a non-empty name of letters, digits, '_', '.', '-'; got {tag!r}")
     owned = sorted(set(fit_kwargs) & set(OWNED))
@@ -61,7 +74,7 @@ def cached_fit(model_factory: Callable[[], nn.Module], train: ECGData, val: ECGD
         raise ConfigError(f"fit_kwargs must not set {owned}; cached_fit manages checkpoints itself")
     seed_everything(fit_kwargs.get("seed", 0))
     model = model_factory()
-    run_dir = Path(cache_root or cache_dir("models")) / f"{tag}-{cache_key(model, train, val, tag=tag, fit_kwargs=fit_kwargs)}"
+    run_dir = Path(cache_root or cache_dir("models")) / f"{tag}-{cache_key(model, train, val, tag=tag, fit_kwargs=fit_kwargs, objective_key=objective_key)}"
     best = run_dir / BEST
     if best.exists() and not force:
         payload = load_checkpoint(best, model)
@@ -71,4 +84,5 @@ def cached_fit(model_factory: Callable[[], nn.Module], train: ECGData, val: ECGD
             raise CheckpointError(f"checkpoint {best} has no readable history in {sidecar_path(best)}: {err}") from err
         monitor = fit_kwargs.get("monitor", "val_macro_auc")
         return FitResult(model, history, payload["epoch"], payload["metrics"][monitor], best)
-    return fit(model, train, val, checkpoint_dir=run_dir, resume=not force, **fit_kwargs)
+    objective = objective_factory(model) if objective_factory is not None else None
+    return fit(model, train, val, objective=objective, checkpoint_dir=run_dir, resume=not force, **fit_kwargs)
