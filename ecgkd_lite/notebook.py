@@ -18,7 +18,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Profile, get_profile, REPO_ROOT
+from .config import REPO_ROOT, Profile, get_profile
+from .progress import progress_enabled
 from .utils import seed_everything
 
 
@@ -31,11 +32,6 @@ class NotebookContext:
 
     def __repr__(self) -> str:
         return f"NotebookContext(seed={self.seed}, profile={self.profile.name!r}, threads={self.threads})"
-
-
-def progress_enabled() -> bool:
-    """False when ``ECGKD_PROGRESS=0`` (set by the suite runner and the test command)."""
-    return os.environ.get("ECGKD_PROGRESS", "1") != "0"
 
 
 def reports_dir() -> Path:
@@ -56,6 +52,9 @@ def setup_notebook(seed: int = 0, profile: str | None = None, threads: int = 2) 
         os.environ["TQDM_DISABLE"] = "1"
     for category in (FutureWarning, DeprecationWarning, UserWarning, RuntimeWarning):
         warnings.filterwarnings("ignore", category=category)
+    from tqdm import TqdmWarning  # "IProgress not found" when ipywidgets is absent
+
+    warnings.filterwarnings("ignore", category=TqdmWarning)
     try:
         from numba import NumbaWarning  # umap compiles with numba
 

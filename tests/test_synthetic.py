@@ -339,3 +339,20 @@ def test_bad_arguments_raise_config_error_naming_them(kwargs, name):
     args = {"n_records": 2, "fs": 100, "seconds": 1.0} | kwargs
     with pytest.raises(ConfigError, match=name):
         load_synthetic(**args)
+
+
+def test_lead_effects_show_the_lead_I_gap():
+    """The counterfactual effect table: hidden conditions change lead I far less than their own
+    leads; rhythm conditions change lead I as much as any lead."""
+    from ecgkd_lite.data.conditions import CONDITIONS
+    from ecgkd_lite.data.visibility import lead_effects
+
+    eff = lead_effects(n_patients=8, fs=100, seconds=5, seed=1)
+    assert list(eff.columns) == list(LEADS12) and "NORM" not in eff.index and len(eff) == 14
+    hidden = [c.code for c in CONDITIONS if c.lead_I == "hidden"]
+    for code in hidden:
+        assert eff.loc[code, "I"] < 0.35 * eff.loc[code].drop("I").max(), code
+    for code in ("AFIB", "PVC", "CLBBB"):
+        assert eff.loc[code, "I"] > 0.5 * eff.loc[code].max(), code
+    with pytest.raises(ConfigError, match="n_patients"):
+        lead_effects(0)

@@ -32,10 +32,10 @@ import numpy as np
 import pandas as pd
 from scipy import io as sio
 from scipy import signal as sps
-from tqdm.auto import tqdm
 
 from ..errors import (ConfigError, LeadMismatchError, MissingFileError, RecordError, SamplingRateError,
                       TruncatedSignalError, UnknownLabelError)
+from ..progress import progress
 from .cache import cached
 from .container import ECGData
 from .leads import LEADS12
@@ -181,7 +181,7 @@ def _parse(headers: list[Path], fs: float, seconds: float, wanted: list[str] | N
     table = snomed_table()
     n = int(round(seconds * fs))
     records, signals, lengths = [], [], Counter()
-    for path in tqdm(headers, desc="Challenge records", unit="rec"):
+    for path in progress(headers, desc="Challenge records", unit="rec"):
         rec = read_record(path, fix_gain)
         records.append(rec)
         fitted, what = fit_length(resample_record(rec.signals, rec.fs, fs), n, crop)

@@ -25,9 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
-from tqdm.auto import tqdm
-
 from ..errors import ECGKDError, MissingFileError, RecordError
+from ..progress import progress as progress_bar
 from ..utils import atomic_write_bytes, sha256_file
 
 CHUNK = 1 << 16
@@ -73,7 +72,7 @@ def verify_tree(root: str | Path, sums: Mapping[str, str], files: Iterable[str] 
     """
     root = Path(root)
     names = list(sums) if files is None else [Path(f).as_posix() for f in files]
-    for name in tqdm(names, desc="sha256", unit="file", disable=not progress):
+    for name in progress_bar(names, desc="sha256", unit="file", enabled=progress):
         if name not in sums:
             raise RecordError(name, "is not listed in the checksum file (SHA256SUMS.txt)")
         if not (root / name).exists():
@@ -117,7 +116,7 @@ def _fetch_into(url: str, part: Path, offset: int, *, progress: bool, timeout: f
         length = resp.headers.get("Content-Length")
         total = offset + int(length) if length is not None else None
         with open(part, "ab" if offset else "wb") as fh, \
-                tqdm(total=total, initial=offset, unit="B", unit_scale=True, desc=label, disable=not progress) as bar:
+                progress_bar(total=total, initial=offset, unit="B", unit_scale=True, desc=label, enabled=progress) as bar:
             for block in iter(lambda: resp.read(CHUNK), b""):
                 fh.write(block)
                 bar.update(len(block))
@@ -203,7 +202,7 @@ def download_tree(base_url: str, files: Iterable[str], dest: str | Path, *, sums
     echo(plan.describe())
     if dry_run:
         return plan
-    for f in tqdm(plan.to_fetch, desc="files", unit="file", disable=not progress or len(plan.to_fetch) < 2):
+    for f in progress_bar(plan.to_fetch, desc="files", unit="file", enabled=progress and len(plan.to_fetch) >= 2):
         download_file(join_url(base_url, f), Path(dest) / f, sha256=sums.get(f), progress=False)
     return plan
 

@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from ..errors import ConfigError, MissingFileError, RecordError, SamplingRateError, UnknownLabelError
+from ..progress import progress
 from .cache import cached
 from .container import ECGData
 from .download import read_sha256sums, verify_tree
@@ -143,7 +143,7 @@ def _parse(root: Path, db: pd.DataFrame, fs: int, task: str, on_bad: str, drop_u
         y[i, [column[c] for c in lab]] = 1
     names = db[FILENAME_COLUMN[fs]]
     signals = np.stack([read_record(root / name, str(ecg_id), fs)
-                        for ecg_id, name in tqdm(names.items(), total=len(names), desc=f"PTB-XL {fs} Hz", unit="rec")])
+                        for ecg_id, name in progress(names.items(), total=len(names), desc=f"PTB-XL {fs} Hz", unit="rec")])
     meta = pd.DataFrame({"patient_id": db["patient_id"].to_numpy(), "age": db["age"].to_numpy(),
                          "sex": db["sex"].to_numpy(), "filename_lr": db["filename_lr"].to_numpy(),
                          "filename_hr": db["filename_hr"].to_numpy()})

@@ -45,9 +45,9 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import as_strided
-from tqdm.auto import tqdm
 
 from ..errors import ConfigError
+from ..progress import progress
 from .conditions import CLASS_NAMES, CONDITIONS
 from .container import FIDUCIAL_COLUMNS, ECGData
 from .dower import DOWER_12, LIMB_EXPANSION
@@ -503,7 +503,7 @@ def load_synthetic(n_records: int, fs: float = 500, seconds: float = 10.0, seed:
     signals = np.empty((n_records, 12, int(round(fs * seconds))), dtype=np.float32)
     fiducials, regions = [], []
     starts = range(0, n_records, chunk_size)
-    for c0 in tqdm(starts, desc="synthetic ECG", unit="chunk", disable=len(starts) < 8, leave=False):
+    for c0 in progress(starts, desc="synthetic ECG", unit="chunk", enabled=len(starts) >= 8, leave=False):
         c1 = min(c0 + chunk_size, n_records)
         _, fid, reg = render(params.iloc[c0:c1], fs, seconds, noise, record_ids=ids[c0:c1], out=signals[c0:c1])
         fiducials.append(fid)

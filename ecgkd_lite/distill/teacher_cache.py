@@ -19,9 +19,9 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from ..errors import CheckpointError, ConfigError
+from ..progress import progress
 from ..utils import atomic_write_bytes
 from .capture import forward_features
 
@@ -102,7 +102,7 @@ class TeacherCache:
         teacher.eval()
         batches = []
         try:
-            for lo in tqdm(range(0, len(grid), batch_size), desc="teacher cache", unit="batch"):
+            for lo in progress(range(0, len(grid), batch_size), desc="teacher cache", unit="batch"):
                 rows = grid[lo:lo + batch_size]
                 x = np.stack([data.signals[i, leads, s:s + crop_samples] for i, s in rows])
                 outputs = forward_features(teacher, torch.from_numpy(x).to(device), self.features, detach=True)

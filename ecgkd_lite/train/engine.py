@@ -20,12 +20,12 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from tqdm.auto import tqdm
 
 from ..data.container import ECGData
 from ..data.leads import lead_indices
 from ..errors import CheckpointError, ConfigError, ModelError, TrainingError
 from ..evaluate.metrics import average_precision_macro, macro_auc
+from ..progress import progress
 from ..utils import fingerprint, seed_everything
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state, unwrap
 from .datasets import ECGDataset, epoch_order, window_starts
@@ -329,7 +329,7 @@ class _Trainer:
         self.dataset.set_epoch(epoch)
         batches = epoch_batches(len(self.train), self.cfg["batch_size"], self.cfg["seed"], epoch, self.min_batch)
         sums, count = None, 0
-        for step, items in enumerate(tqdm(batches, desc=f"epoch {epoch + 1}", leave=False, disable=not self.progress)):
+        for step, items in enumerate(progress(batches, desc=f"epoch {epoch + 1}", leave=False, enabled=self.progress)):
             values = self._step(epoch, step, items)
             n = len(shard(items, self.ctx))
             sums = values * n if sums is None else sums + values * n
@@ -347,8 +347,8 @@ class _Trainer:
 
     def run(self) -> FitResult:
         epochs, monitor, patience = self.cfg["epochs"], self.cfg["monitor"], self.cfg["patience"]
-        bar = tqdm(range(self.start_epoch, epochs), initial=self.start_epoch, total=epochs, desc="fit",
-                   disable=not self.progress)
+        bar = progress(range(self.start_epoch, epochs), initial=self.start_epoch, total=epochs, desc="fit",
+                       enabled=self.progress)
         for epoch in bar:
             if self.stopped:
                 break

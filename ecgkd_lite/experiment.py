@@ -1,0 +1,220 @@
+"""The standard experiment, in one place: data -> teacher -> students with identical budgets.
+
+Every notebook and the benchmark runner go through these functions, so a number in one notebook is
+the number in another, and a model trained once is reused from the cache (``ECGKD_CACHE``).
+
+Recipe (stated once, recorded next to every model):
+
+* data: the profile's synthetic set (or PTB-XL at 100 Hz, superdiagnostic), band-pass 0.5-40 Hz
+  (3rd-order Butterworth, zero phase), a per-lead standard scaler fitted on the training folds only;
+  folds 1-8 train, 9 validation, 10 test;
+* training: random 2.5 s crops on a half-crop grid, AdamW with one-cycle schedule, the best epoch on
+  validation macro AUC kept; evaluation on sliding 2.5 s windows (stride 1.25 s), window
+  probabilities averaged; per-class F1 thresholds tuned on validation;
+* teacher: ``resnet1d``/``small`` on 12 leads; student: ``cnn_transformer`` on lead I; every
+  distilled student gets exactly the baseline's epochs, data, optimiser and seed; only the loss
+  differs.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .config import Profile, cache_dir, get_profile
+from .data import ECGData, StandardScaler, bandpass
+from .errors import ConfigError
+from .utils import fingerprint
+
+log = logging.getLogger(__name__)
+
+TEACHER = ("resnet1d", "small")
+STUDENT_ARCH = "cnn_transformer"
+STUDENT_SIZE = "small"
+STUDENT_LEADS = ("I",)
+BANDPASS = {"low": 0.5, "high": 40.0, "order": 3}
+SOURCES = ("synthetic", "ptbxl")
+
+
+@dataclass
+class Prepared:
+    """Scaled train / val / test splits of one data set, and how they were made."""
+
+    source: str
+    profile: Profile
+    train: ECGData
+    val: ECGData
+    test: ECGData
+    scaler: StandardScaler
+    recipe: dict = field(default_factory=dict)
+
+    @property
+    def classes(self) -> tuple[str, ...]:
+        return self.train.classes
+
+    @property
+    def n_classes(self) -> int:
+        return self.train.n_classes
+
+    @property
+    def fs(self) -> float:
+        return self.train.fs
+
+    def split(self, name: str) -> ECGData:
+        if name not in ("train", "val", "test"):
+            raise ConfigError(f"split {name!r} is unknown; choose train, val or test")
+        return getattr(self, name)
+
+    def __repr__(self) -> str:
+        return (f"Prepared({self.source}, train={len(self.train)}, val={len(self.val)}, test={len(self.test)}, "
+                f"{self.train.n_leads} leads x {self.train.n_samples} samples @ {self.fs:g} Hz, "
+                f"{self.n_classes} classes)")
+
+
+def load_source(source: str = "synthetic", *, profile: Profile | str | None = None, root: str | Path | None = None,
+                seed: int = 0, n_records: int | None = None) -> ECGData:
+    """The raw (unscaled) data set: synthetic (cached on disk) or PTB-XL below ``root``."""
+    profile = profile if isinstance(profile, Profile) else get_profile(profile)
+    if source == "synthetic":
+        from .data import load_synthetic
+
+        n = n_records or profile.n_records
+        path = cache_dir("datasets") / f"synthetic-n{n}-fs{profile.fs}-s{profile.seconds:g}-seed{seed}.npz"
+        if path.exists():
+            return ECGData.load(path)
+        data = load_synthetic(n, fs=profile.fs, seconds=profile.seconds, seed=seed)
+        data.save(path)
+        return data
+    if source == "ptbxl":
+        if root is None:
+            raise ConfigError("source='ptbxl' needs root= (the PTB-XL folder with ptbxl_database.csv)")
+        from .data import load_ptbxl
+
+        return load_ptbxl(root, fs=100, task="superdiagnostic")
+    raise ConfigError(f"source={source!r} is unknown; choose one of {list(SOURCES)}")
+
+
+def prepare(source: str = "synthetic", *, profile: Profile | str | None = None, root: str | Path | None = None,
+            seed: int = 0, n_records: int | None = None, data: ECGData | None = None) -> Prepared:
+    """Band-pass, split by fold, fit the per-lead scaler on train only, scale every split."""
+    profile = profile if isinstance(profile, Profile) else get_profile(profile)
+    raw = data if data is not None else load_source(source, profile=profile, root=root, seed=seed, n_records=n_records)
+    if raw.fs != profile.fs:
+        from .data import resample
+
+        raw = resample(raw, profile.fs)
+    filtered = bandpass(raw, **BANDPASS)
+    train, val, test = filtered.splits()
+    scaler = StandardScaler(per_lead=True).fit(train)
+    recipe = {"source": source, "bandpass": BANDPASS, "scaler": "per-lead standard, fitted on folds 1-8",
+              "fs": profile.fs, "seed": seed}
+    return Prepared(source, profile, scaler.transform(train), scaler.transform(val), scaler.transform(test),
+                    scaler, recipe)
+
+
+def fit_kwargs(profile: Profile, *, epochs: int, seed: int) -> dict:
+    """The training budget shared by every model of a role (JSON-like: it is part of cache keys)."""
+    return {"epochs": epochs, "batch_size": profile.batch_size, "lr": 3e-3, "weight_decay": 1e-2,
+            "crop_seconds": profile.crop_seconds, "scheduler": "onecycle", "monitor": "val_macro_auc",
+            "seed": seed}
+
+
+def train_teacher(prep: Prepared, *, arch: str = TEACHER[0], size: str | None = TEACHER[1], seed: int = 0,
+                  epochs: int | None = None, progress: bool | None = None, force: bool = False):
+    """The 12-lead teacher (trained once, then loaded from the cache). Returns a ``FitResult``."""
+    from .models import build_model
+    from .train import cached_fit
+
+    kwargs = fit_kwargs(prep.profile, epochs=epochs or prep.profile.teacher_epochs, seed=seed)
+    return cached_fit(lambda: build_model(arch, size, in_leads=prep.train.n_leads, n_classes=prep.n_classes),
+                      prep.train, prep.val, tag=f"teacher-{arch}-{size}", force=force,
+                      fit_kwargs={**kwargs, "input_leads": list(prep.train.leads), "progress": _progress(progress)})
+
+
+def train_student(prep: Prepared, method: str | dict = "baseline", *, teacher=None, size: str = STUDENT_SIZE,
+                  arch: str = STUDENT_ARCH, leads: Sequence[str] = STUDENT_LEADS, seed: int = 0,
+                  epochs: int | None = None, labeled: np.ndarray | None = None, tag: str | None = None,
+                  progress: bool | None = None, force: bool = False):
+    """A 1-lead student trained with ``method`` (a name in ``distill.METHODS`` or a recipe config).
+
+    ``method="baseline"`` is plain supervised training. Any other method distils from ``teacher``
+    (a FitResult from :func:`train_teacher`; the default teacher is trained or loaded when omitted)
+    with exactly the same budget. ``labeled`` (bool per training record) restricts the labels used:
+    the rest of the training set is then unlabeled (semi-supervised setting).
+    """
+    from .distill import Distiller, build_recipe
+    from .models import build_model
+    from .train import cached_fit
+
+    leads = [leads] if isinstance(leads, str) else list(leads)
+    recipe = build_recipe(method)
+    name = method if isinstance(method, str) else "custom"
+    kwargs = {**fit_kwargs(prep.profile, epochs=epochs or prep.profile.student_epochs, seed=seed),
+              "input_leads": leads, "progress": _progress(progress)}
+    if labeled is not None:
+        labeled = np.asarray(labeled, dtype=bool)
+        if labeled.shape != (len(prep.train),):
+            raise ConfigError(f"labeled must be a bool per training record ({len(prep.train)}); got {labeled.shape}")
+        kwargs["labeled"] = labeled
+
+    def factory():
+        return build_model(arch, size, in_leads=len(leads), n_classes=prep.n_classes)
+
+    tag = tag or f"student-{arch}-{size}-{name}"
+    if not recipe.entries:
+        return cached_fit(factory, prep.train, prep.val, tag=tag, fit_kwargs=kwargs, force=force)
+    teacher = teacher or train_teacher(prep, progress=progress)
+    teacher_model = teacher.model
+
+    def objective_factory(student):
+        return Distiller(teacher_model, student, recipe, student_leads=leads, data_leads=prep.train.leads)
+
+    key = {"recipe": recipe.to_config(), "teacher": teacher.checkpoint.parent.name if teacher.checkpoint else None,
+           "student_leads": leads}
+    return cached_fit(factory, prep.train, prep.val, tag=tag, fit_kwargs=kwargs, force=force,
+                      objective_factory=objective_factory, objective_key=key)
+
+
+def evaluate_model(model, prep: Prepared, *, input_leads: Sequence[str] | None = None, split: str = "test",
+                   return_probs: bool = False) -> dict:
+    """Macro AUC / F1 / MAP and per-class AUC on ``split``, F1 thresholds tuned on validation."""
+    from .evaluate import evaluate
+    from .train import predict
+
+    leads = _model_leads(model, prep, input_leads)
+    window = prep.profile.crop_seconds
+    p_val = predict(model, prep.val, input_leads=leads, window_seconds=window, stride_seconds=window / 2)
+    data = prep.split(split)
+    probs = predict(model, data, input_leads=leads, window_seconds=window, stride_seconds=window / 2)
+    result = evaluate(data.labels, probs, y_val=prep.val.labels, p_val=p_val, classes=prep.classes)
+    if return_probs:
+        result["probs"] = probs
+    return result
+
+
+def _model_leads(model, prep: Prepared, input_leads):
+    if input_leads is not None:
+        return [input_leads] if isinstance(input_leads, str) else list(input_leads)
+    n = getattr(model, "config", {}).get("in_leads", prep.train.n_leads)
+    if n == prep.train.n_leads:
+        return list(prep.train.leads)
+    if n == len(STUDENT_LEADS):
+        return list(STUDENT_LEADS)
+    raise ConfigError(f"model takes {n} leads: pass input_leads= to say which")
+
+
+def _progress(progress: bool | None) -> bool:
+    if progress is not None:
+        return progress
+    from .progress import progress_enabled
+
+    return progress_enabled()
+
+
+def data_key(prep: Prepared) -> str:
+    """A short fingerprint of the prepared data (for result files)."""
+    return fingerprint(prep.train.fingerprint(), prep.val.fingerprint(), prep.test.fingerprint())

@@ -1,0 +1,196 @@
+# %% [markdown]
+# # 01 · The data: what an ECG is, the 12 leads, and the embedded synthetic data set
+#
+# **Goal of this lesson.** Understand the signals the teacher and the student see: the heart's
+# electrical activity as one moving 3-D vector, the 12 leads as projections of it, the 15 conditions
+# of the synthetic data set and *which leads show them*, a real PTB-XL record beside a synthetic one,
+# and the train / validation / test split every later notebook uses.
+
+# %%
+from ecgkd_lite.notebook import setup_notebook
+
+ctx = setup_notebook(seed=0)
+ctx
+
+# %%
+from ecgkd_lite import experiment
+
+# %% [markdown]
+# ## 1. One heartbeat, one dipole, twelve leads
+#
+# During a beat the depolarisation front sweeps through the heart. Summed over the heart, it acts like
+# one electric **dipole** $\mathbf{d}(t) \in \mathbb{R}^3$ (the vectorcardiogram, axes X left, Y
+# down, Z front). An electrode pair measures the projection of that vector onto its own direction:
+#
+# $$ \text{lead}_\ell(t) = \mathbf{c}_\ell^\top \mathbf{d}(t), \qquad \mathbf{x}(t) = D\, \mathbf{d}(t),\; D \in \mathbb{R}^{12\times 3}. $$
+#
+# Our generator uses the published **Dower** matrix $D$ (Dower 1980/1988). Its rows say from where each
+# lead looks. Lead I is almost pure X (left-right); aVF is Y (up-down); V1-V2 look mostly along Z.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+import numpy as np
+import pandas as pd
+from ecgkd_lite.data import LEADS12
+from ecgkd_lite.data.dower import DOWER_12, INVERSE_DOWER, dipole_to_leads, leads_to_dipole
+
+print(pd.DataFrame(DOWER_12, index=LEADS12, columns=["X", "Y", "Z"]).round(3).to_string())
+
+# %% [markdown]
+# **Check.** The inverse Dower matrix (Edenbrandt & Pahlm 1988) maps the 8 independent leads back to
+# the dipole. It is a published regression, not an exact inverse, so the round trip is close but not
+# perfect; the exact pseudo-inverse recovers the dipole to rounding.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+rng = np.random.default_rng(0)
+dipole = rng.normal(size=(3, 500))
+leads = dipole_to_leads(dipole)
+back = leads_to_dipole(leads)
+rel_err = np.linalg.norm(back - dipole) / np.linalg.norm(dipole)
+exact = np.linalg.pinv(DOWER_12) @ leads
+print(f"leads shape: {leads.shape}")
+print(f"inverse-Dower round trip, relative error: {rel_err:.2f}")
+print(f"pseudo-inverse round trip exact: {np.allclose(exact, dipole)}")
+print(f"Einthoven (II = I + III) holds: {np.allclose(leads[1], leads[0] + leads[2])}")
+
+# %% [markdown]
+# ## 2. The synthetic data set
+#
+# Each record is a 10 s, 12-lead ECG in mV. Per beat, the dipole is a sum of Gaussian waves (P, Q, R, S,
+# ST, T, U), each with a time offset, a width and a 3-D amplitude vector; each patient's heart is
+# slightly rotated and scaled; heart rate and its variability vary; baseline wander, muscle noise,
+# electrode motion and mains hum are added where a record's flags say so. Conditions change the
+# physiology (PR length, QRS width and direction, ST vector, rhythm...). Everything is deterministic
+# from the seed. The generator makes thousands of records per second (see the README's benchmark).
+#
+# The data set the suite uses is prepared once and cached: band-pass 0.5-40 Hz, split by fold,
+# per-lead scaler fitted on the training folds only.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+raw = experiment.load_source("synthetic", profile=ctx.profile)
+print(raw)
+print("signals:", raw.signals.shape, raw.signals.dtype, "| labels:", raw.labels.shape, "| fs:", raw.fs)
+print("classes:", " ".join(raw.classes))
+
+# %% [markdown]
+# ### A 12-lead clinical grid per condition
+#
+# The standard printout: 25 mm/s, 10 mm/mV, a 1 mV calibration pulse, three rows of four leads
+# (2.5 s each) and a 10 s rhythm strip of lead II. Below: one record with each condition, chosen as the
+# first record whose only label is that condition (a *pure* example). Look at AMI (V1-V3), IMI and LAFB
+# (II, III, aVF) and then at lead I in the same records.
+
+# %%
+import matplotlib.pyplot as plt
+from ecgkd_lite.data import CONDITIONS
+from ecgkd_lite.plots import plot_12lead, save_figure
+
+pure = {}
+for k, cond in enumerate(CONDITIONS):
+    only = np.flatnonzero((raw.labels[:, k] == 1) & (raw.labels.sum(1) == 1))
+    if len(only):
+        pure[cond.code] = int(only[0])
+for code in ["NORM", "AMI", "IMI", "LAFB", "CRBBB", "AFIB", "PVC"]:
+    i = pure[code]
+    fig = plot_12lead(raw.signals[i], raw.fs, title=f"{code} ({raw.record_ids[i]})")
+    save_figure(fig, f"01_grid_{code}")
+    plt.show()
+
+# %% [markdown]
+# ## 3. Where each condition shows
+#
+# A counterfactual: take 32 patients with no finding, switch one condition on, render both without
+# noise, and measure how much each lead changes relative to its own amplitude. This is the gap the
+# project is about: for **LAFB, AMI, IMI** lead I barely moves while other leads change a lot; rhythm
+# and bundle-branch conditions are visible in lead I too.
+
+# %%
+import seaborn as sns
+from ecgkd_lite.data.visibility import lead_effects
+
+effects = lead_effects(n_patients=32, fs=raw.fs, seconds=10, seed=0)
+fig, ax = plt.subplots(figsize=(9, 5))
+sns.heatmap(effects.clip(upper=2), annot=effects.round(1), fmt="", cmap="rocket_r", ax=ax,
+            cbar_kws={"label": "relative RMS change (clipped at 2)"})
+ax.set_title("How much each lead changes when a condition is switched on")
+ax.set_xlabel("lead"); ax.set_ylabel("condition")
+save_figure(fig, "01_lead_effects")
+plt.show()
+
+# %%
+# NBVAL_CHECK_OUTPUT
+ratio = (effects["I"] / effects.drop(columns="I").max(axis=1)).round(2)
+visibility = pd.DataFrame({"lead I / strongest other lead": ratio,
+                           "tagged": [c.lead_I for c in CONDITIONS if c.code != "NORM"]})
+print(visibility.sort_values("lead I / strongest other lead").to_string())
+
+# %% [markdown]
+# ## 4. Labels: prevalence and co-occurrence
+#
+# Records are multi-label (a patient can have AF *and* an old inferior infarction). Rhythms exclude
+# each other, as do the two bundle-branch blocks; NORM means "no other finding".
+
+# %%
+# NBVAL_CHECK_OUTPUT
+summary = raw.summary()
+summary["all"] = summary.sum(axis=1)
+summary["prevalence %"] = (100 * summary["all"] / len(raw)).round(1)
+print(summary.to_string())
+counts = np.bincount(raw.labels.sum(1).astype(int))
+print("records by number of labels:", {k: int(v) for k, v in enumerate(counts) if v})
+
+# %%
+co = pd.DataFrame(raw.labels.T @ raw.labels, index=raw.classes, columns=raw.classes).astype(int)
+fig, ax = plt.subplots(figsize=(7, 6))
+sns.heatmap(np.log10(co + 1), xticklabels=raw.classes, yticklabels=raw.classes, cmap="mako_r", ax=ax,
+            cbar_kws={"label": "log10(records + 1)"})
+ax.set_title("Label co-occurrence (diagonal: prevalence)")
+save_figure(fig, "01_cooccurrence")
+plt.show()
+
+# %% [markdown]
+# ## 5. A real PTB-XL record beside a synthetic one
+#
+# PTB-XL (Wagner et al. 2020, PhysioNet, CC BY 4.0) is the reference public 12-lead data set. The
+# suite reads its original release layout; the first 400 records live in `../shared/data/ptbxl-mini`
+# for tests (absent on your machine? the cell says so and moves on). The generator's realism is
+# measured against its normal records by `benchmarks/realism_synthetic.py` (table in the README).
+
+# %%
+from ecgkd_lite.config import shared_data_dir
+
+ptbxl_root = shared_data_dir() / "ptbxl-mini"
+if ptbxl_root.exists():
+    from ecgkd_lite.data import load_ptbxl
+
+    real = load_ptbxl(ptbxl_root, fs=100, task="superdiagnostic")
+    print(real)
+    i_real = int(np.flatnonzero((real.labels[:, real.classes.index("NORM")] == 1) & (real.labels.sum(1) == 1))[0])
+    fig = plot_12lead(real.signals[i_real], real.fs, title=f"PTB-XL ecg_id {real.record_ids[i_real]} (NORM)")
+    save_figure(fig, "01_ptbxl_norm")
+    plt.show()
+    fig = plot_12lead(raw.signals[pure["NORM"]], raw.fs, title=f"synthetic {raw.record_ids[pure['NORM']]} (NORM)")
+    plt.show()
+else:
+    print(f"PTB-XL sample not found at {ptbxl_root}: skipping the side-by-side view")
+
+# %% [markdown]
+# ## 6. The split every later notebook uses
+#
+# PTB-XL's `strat_fold` convention: folds 1-8 train, fold 9 validation (early stopping, F1
+# thresholds), fold 10 test (reported once). For semi-supervised training (notebook 07) the training
+# folds are further split into a labeled part and an unlabeled pool; validation and test never enter
+# either.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+prep = experiment.prepare("synthetic", profile=ctx.profile)
+print(prep)
+labeled, unlabeled = prep.train.labeled_unlabeled_split(0.10, seed=0)
+print(f"labeled 10 %: {len(labeled)} records | unlabeled pool: {len(unlabeled)} records")
+print("pool disjoint from validation and test:",
+      not (set(unlabeled.record_ids) & (set(prep.val.record_ids) | set(prep.test.record_ids))))
+print("scaled train mean / std per lead:", prep.train.signals.mean(axis=(0, 2)).round(2).max(),
+      prep.train.signals.std(axis=(0, 2)).round(2).min())
