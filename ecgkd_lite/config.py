@@ -38,7 +38,7 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     "quick": Profile("quick", n_records=6000, fs=100, seconds=10.0, crop_seconds=2.5,
-                     batch_size=128, teacher_epochs=12, student_epochs=10, seeds=3),
+                     batch_size=128, teacher_epochs=8, student_epochs=6, seeds=3),
     "full": Profile("full", n_records=40000, fs=100, seconds=10.0, crop_seconds=2.5,
                     batch_size=128, teacher_epochs=60, student_epochs=50, seeds=4),
 }

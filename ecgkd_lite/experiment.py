@@ -218,3 +218,27 @@ def _progress(progress: bool | None) -> bool:
 def data_key(prep: Prepared) -> str:
     """A short fingerprint of the prepared data (for result files)."""
     return fingerprint(prep.train.fingerprint(), prep.val.fingerprint(), prep.test.fingerprint())
+
+
+def train_restoration(prep: Prepared, *, size: str = "tiny", input_leads: Sequence[str] = STUDENT_LEADS,
+                      seed: int = 0, epochs: int | None = None, progress: bool | None = None, force: bool = False):
+    """The lead-I -> 12-lead U-Net, trained on the training folds' 12-lead records only (cached).
+
+    The returned model carries ``trained_fs`` and ``trained_samples`` so ``restore`` can refuse
+    data at another rate or length.
+    """
+    from .models import build_model
+    from .train import cached_fit
+    from .train.restoration import RestorationObjective
+
+    leads = [input_leads] if isinstance(input_leads, str) else list(input_leads)
+    idx = [prep.train.leads.index(lead) for lead in leads]
+    kwargs = {**fit_kwargs(prep.profile, epochs=epochs or prep.profile.student_epochs, seed=seed),
+              "input_leads": leads, "monitor": "val_pearson", "progress": _progress(progress)}
+    result = cached_fit(lambda: build_model("unet1d", size, in_leads=len(leads)), prep.train, prep.val,
+                        tag=f"restoration-unet1d-{size}", fit_kwargs=kwargs, force=force,
+                        objective_factory=lambda net: RestorationObjective(net, idx),
+                        objective_key={"objective": "mse+l1", "input_leads": leads})
+    result.model.trained_fs = prep.fs
+    result.model.trained_samples = int(round(prep.profile.crop_seconds * prep.fs))
+    return result

@@ -6,6 +6,7 @@
 """
 
 from .bootstrap import ConfidenceInterval, bootstrap_ci
+from .lead_drop import keep_only, lead_drop
 from .metrics import (
     average_precision_macro,
     evaluate,
@@ -21,4 +22,5 @@ from .metrics import (
 __all__ = [
     "macro_auc", "per_class_auc", "average_precision_macro", "per_class_average_precision", "macro_f1",
     "per_class_f1", "tune_thresholds", "evaluate", "gap_closed", "bootstrap_ci", "ConfidenceInterval",
+    "lead_drop", "keep_only",
 ]

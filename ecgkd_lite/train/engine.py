@@ -80,7 +80,7 @@ def check_model_fits(model: nn.Module, data: ECGData, lead_idx: Sequence[int], w
         leads = [data.leads[i] for i in lead_idx]
         raise ModelError(f"model {name} takes {config['in_leads']} input leads but {what} gives {len(lead_idx)} {leads}; "
                          f"pass input_leads=")
-    if "n_classes" in config and config["n_classes"] != data.n_classes:
+    if config.get("n_classes") is not None and config["n_classes"] != data.n_classes:  # None: not a classifier
         raise ModelError(f"model {name} predicts {config['n_classes']} classes but {what} has {data.n_classes}")
 
 
@@ -340,6 +340,11 @@ class _Trainer:
         return {f"train_{name}": float(v) for name, v in zip(self._names, totals[:-1] / totals[-1])}
 
     def validate(self) -> dict:
+        custom = getattr(self.objective, "validation_metrics", None)
+        if callable(custom):  # e.g. the restoration objective (a regression, not a classifier)
+            self.model.eval()
+            with torch.inference_mode():
+                return custom(self.model, self.val)
         crop, stride = self.cfg["crop_seconds"], self.cfg["crop_stride_seconds"] or self.cfg["crop_seconds"] / 2
         p = predict(self.model, self.val, input_leads=self.cfg["input_leads"], window_seconds=crop,
                     stride_seconds=stride, batch_size=2 * self.cfg["batch_size"], device=self.device)
@@ -392,8 +397,9 @@ def _training_config(train: ECGData, *, input_leads, epochs, batch_size, lr, wei
 
     if scheduler not in SCHEDULERS:
         raise ConfigError(f"scheduler {scheduler!r} is unknown; choose one of {list(SCHEDULERS)}")
-    if monitor not in MONITORS:
-        raise ConfigError(f"monitor {monitor!r} is unknown; choose one of {list(MONITORS)}")
+    monitors = tuple(getattr(objective, "monitors", MONITORS))
+    if monitor not in monitors:
+        raise ConfigError(f"monitor {monitor!r} is unknown; choose one of {list(monitors)}")
     lead_idx = input_lead_indices(train, input_leads)
     crop_samples = seconds_to_samples(crop_seconds, train.fs, "crop_seconds")
     stride_samples = None if crop_stride_seconds is None else seconds_to_samples(crop_stride_seconds, train.fs,
@@ -427,7 +433,8 @@ def fit(model: nn.Module, train: ECGData, val: ECGData, *, input_leads=None, obj
       "onecycle" (max lr = ``lr``), "cosine" or "constant", stepped per batch; optional gradient
       clipping at ``max_grad_norm``; bf16/fp16 autocast (+ GradScaler for fp16) on CUDA only.
     * Validation: ``predict`` with windows of ``crop_seconds`` and stride ``crop_stride_seconds``
-      (default half a crop) -> ``val_macro_auc`` and ``val_map``; early stopping after ``patience``
+      (default half a crop) -> ``val_macro_auc`` and ``val_map`` (an objective with
+      ``validation_metrics(model, val) -> dict`` and ``monitors`` supplies its own, maximised); early stopping after ``patience``
       epochs without improvement of ``monitor``; the best weights are restored at the end.
     * ``checkpoint_dir``: ``last.pt`` every epoch (everything needed to resume) and ``best.pt``;
       with ``resume=True`` an existing ``last.pt`` is continued. Under ``torchrun`` the run is

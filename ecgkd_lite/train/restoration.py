@@ -1,0 +1,104 @@
+"""Training and scoring the 12-lead restoration net (LiteHeart, arXiv 2511.02851, Fig. 1d).
+
+The net maps lead I to all 12 leads. It is trained on training-fold 12-lead records only, with
+
+    L = MSE(x_hat, x) + L1(x_hat, x)        (over the 12 leads, in the scaled signal space)
+
+and reported per lead on held-out records: Pearson r (shape) and RMSE in mV (scale restored
+with the training scaler's per-lead std). Lead I itself is an input, so its r is ~1 by
+construction; the table says so rather than averaging it in (``mean_r_restored`` excludes it).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..data.container import ECGData
+from ..data.leads import lead_indices
+from ..errors import ConfigError, ModelError
+
+
+class RestorationObjective(nn.Module):
+    """``batch["x"]`` (B, 12, T) -> loss of ``net(x[:, input_leads])`` against all 12 leads."""
+
+    monitors = ("val_pearson",)
+
+    def __init__(self, net: nn.Module, input_idx: Sequence[int], n_leads: int = 12):
+        super().__init__()
+        self.net = net
+        self.input_idx = list(input_idx)
+        out = getattr(net, "config", {}).get("kwargs", {}).get("out_leads", n_leads)
+        if out != n_leads:
+            raise ModelError(f"restoration net outputs {out} leads; the data has {n_leads}")
+
+    def forward(self, batch: dict) -> dict[str, torch.Tensor]:
+        x = batch["x"]
+        x_hat = self.net(x[:, self.input_idx])
+        mse, l1 = F.mse_loss(x_hat, x), F.l1_loss(x_hat, x)
+        return {"mse": mse, "l1": l1, "total": mse + l1}
+
+    def validation_metrics(self, model: nn.Module, val: ECGData) -> dict:
+        table = restoration_scores(model, val, input_idx=self.input_idx)
+        return {"val_pearson": float(table["pearson_r"].drop(index=[val.leads[i] for i in self.input_idx]).mean()),
+                "val_mse": float((table["rmse"] ** 2).mean())}
+
+
+@torch.inference_mode()
+def restore(net: nn.Module, data: ECGData, *, input_leads: Sequence[str] = ("I",), batch_size: int = 256,
+            trained_fs: float | None = None, trained_samples: int | None = None) -> ECGData:
+    """The 12-lead records rebuilt from ``input_leads`` of ``data`` (same scaling as ``data``).
+
+    ``trained_fs`` / ``trained_samples`` (recorded when the net was trained) guard against using a
+    net on another sampling rate, or on records shorter than its training crops (the U-Net is fully
+    convolutional, so longer records are fine): a mismatch raises ConfigError.
+    """
+    if trained_fs is not None and float(trained_fs) != float(data.fs):
+        raise ConfigError(f"restoration net was trained at {trained_fs:g} Hz; the data is at {data.fs:g} Hz "
+                          "(resample the data or train a net for this rate)")
+    if trained_samples is not None and data.n_samples < int(trained_samples):
+        raise ConfigError(f"restoration net was trained on crops of {trained_samples} samples; the data's records "
+                          f"have {data.n_samples} (pad the data or train a net for this length)")
+    idx = lead_indices(list(input_leads), data.leads)
+    net.eval()
+    device = next(net.parameters()).device
+    out = np.empty((len(data), 12, data.n_samples), dtype=np.float32)
+    for lo in range(0, len(data), batch_size):
+        x = torch.from_numpy(data.signals[lo:lo + batch_size, idx]).to(device)
+        out[lo:lo + batch_size] = net(x).cpu().numpy()
+    from dataclasses import replace
+
+    from ..data.leads import LEADS12
+
+    rebuilt = replace(data, signals=out, leads=LEADS12, preprocessing=list(data.preprocessing))
+    rebuilt.preprocessing.append({"step": "restored", "from_leads": list(input_leads)})
+    return rebuilt
+
+
+def restoration_scores(net: nn.Module, data: ECGData, *, input_idx: Sequence[int] = (0,),
+                       lead_std: np.ndarray | None = None) -> pd.DataFrame:
+    """Per-lead Pearson r (mean over records) and RMSE of the restored leads.
+
+    RMSE is in the data's units, or in mV when ``lead_std`` (the scaler's per-lead std) is given.
+    """
+    if data.n_leads != 12:
+        raise ConfigError(f"restoration is scored against 12 real leads; the data has {data.n_leads}")
+    rebuilt = restore(net, data, input_leads=[data.leads[i] for i in input_idx]).signals
+    x = data.signals
+    xc = x - x.mean(axis=2, keepdims=True)
+    yc = rebuilt - rebuilt.mean(axis=2, keepdims=True)
+    denom = np.sqrt((xc ** 2).sum(2) * (yc ** 2).sum(2))
+    r = np.where(denom > 0, (xc * yc).sum(2) / np.maximum(denom, 1e-12), np.nan)  # (N, 12)
+    err = rebuilt - x
+    if lead_std is not None:
+        err = err * np.asarray(lead_std, dtype=np.float32).reshape(1, -1, 1)
+    rmse = np.sqrt((err ** 2).mean(axis=(0, 2)))
+    table = pd.DataFrame({"pearson_r": np.nanmean(r, axis=0), "rmse": rmse}, index=list(data.leads))
+    table.index.name = "lead"
+    table["input"] = [i in set(input_idx) for i in range(12)]
+    return table
