@@ -3,6 +3,7 @@
     ecgkd suite [--out reports] [--only 02 03] [--inplace]   execute the notebooks in order
     ecgkd notebooks build [--only 02] [--execute]            notebooks/src/*.py -> notebooks/*.ipynb
     ecgkd data summary [--source synthetic|ptbxl|challenge] [--root DIR]
+    ecgkd bench quality --profile quick --seeds 3 --methods all --json OUT.json
 """
 
 from __future__ import annotations
@@ -77,17 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     sm.add_argument("--seed", type=int, default=0)
     sm.set_defaults(func=_cmd_data_summary)
 
-    _add_plugins(sub)
-    return p
+    from .bench.cli import add_bench_parser
 
-
-def _add_plugins(sub) -> None:
-    """Subcommands contributed by other modules (e.g. ``bench``), registered if importable."""
-    try:
-        from .bench.cli import add_bench_parser
-    except ImportError:
-        return
     add_bench_parser(sub)
+    return p
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -135,16 +135,39 @@ def train_teacher(prep: Prepared, *, arch: str = TEACHER[0], size: str | None = 
                       fit_kwargs={**kwargs, "input_leads": list(prep.train.leads), "progress": _progress(progress)})
 
 
+def teacher_cache(prep: Prepared, teacher, features: Sequence[str] = ("logits", "temporal", "tokens", "penultimate"),
+                  *, batch_size: int = 512):
+    """The teacher's outputs on every training crop of the engine's grid (float16), computed once
+    per teacher and data set and kept on disk (``.cache/teacher_outputs``)."""
+    from .distill import TeacherCache
+
+    crop = int(round(prep.profile.crop_seconds * prep.fs))
+    stride = crop // 2
+    features = sorted(set(features) | {"logits"})
+    key = fingerprint(teacher.checkpoint.parent.name if teacher.checkpoint else "live", features, crop, stride,
+                      prep.train.fingerprint())
+    path = cache_dir("teacher_outputs") / f"{key}.pt"
+    if path.exists():
+        return TeacherCache.load(path)
+    cache = TeacherCache(features=features, leads=None,  # None: all of the data's leads, as the Distiller
+                         meta={"teacher": teacher.checkpoint.parent.name if teacher.checkpoint else None})
+    cache.precompute(teacher.model, prep.train, crop, stride, batch_size=batch_size)
+    cache.save(path)
+    return cache
+
+
 def train_student(prep: Prepared, method: str | dict = "baseline", *, teacher=None, size: str = STUDENT_SIZE,
                   arch: str = STUDENT_ARCH, leads: Sequence[str] = STUDENT_LEADS, seed: int = 0,
                   epochs: int | None = None, labeled: np.ndarray | None = None, tag: str | None = None,
-                  progress: bool | None = None, force: bool = False):
+                  cache=None, progress: bool | None = None, force: bool = False):
     """A 1-lead student trained with ``method`` (a name in ``distill.METHODS`` or a recipe config).
 
     ``method="baseline"`` is plain supervised training. Any other method distils from ``teacher``
     (a FitResult from :func:`train_teacher`; the default teacher is trained or loaded when omitted)
     with exactly the same budget. ``labeled`` (bool per training record) restricts the labels used:
-    the rest of the training set is then unlabeled (semi-supervised setting).
+    the rest of the training set is then unlabeled (semi-supervised setting). ``cache`` (from
+    :func:`teacher_cache`) serves the teacher's outputs for methods that need no gradient through
+    the teacher; it is ignored for the others (e.g. region-aware KD computes Grad-CAM live).
     """
     from .distill import Distiller, build_recipe
     from .models import build_model
@@ -170,11 +193,17 @@ def train_student(prep: Prepared, method: str | dict = "baseline", *, teacher=No
     teacher = teacher or train_teacher(prep, progress=progress)
     teacher_model = teacher.model
 
+    terms = recipe.build()
+    grad_terms = any(term.needs_teacher_grad for _, term in terms)
+    usable = cache if cache is not None and not grad_terms and set(cache.features) >= {
+        f for _, term in terms for f in term.teacher_features} else None
+
     def objective_factory(student):
-        return Distiller(teacher_model, student, recipe, student_leads=leads, data_leads=prep.train.leads)
+        return Distiller(teacher_model, student, recipe, student_leads=leads, data_leads=prep.train.leads,
+                         teacher_cache=usable)
 
     key = {"recipe": recipe.to_config(), "teacher": teacher.checkpoint.parent.name if teacher.checkpoint else None,
-           "student_leads": leads}
+           "student_leads": leads, "teacher_outputs": "cached-fp16" if usable is not None else "live"}
     return cached_fit(factory, prep.train, prep.val, tag=tag, fit_kwargs=kwargs, force=force,
                       objective_factory=objective_factory, objective_key=key)
 

@@ -7,8 +7,11 @@ progress bars; an interactive session keeps them.
 from __future__ import annotations
 
 import os
+import warnings
 
-from tqdm.auto import tqdm
+with warnings.catch_warnings():  # "IProgress not found" (no ipywidgets): tqdm.auto falls back to text bars
+    warnings.simplefilter("ignore")
+    from tqdm.auto import tqdm
 
 
 def progress_enabled() -> bool:

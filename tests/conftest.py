@@ -28,7 +28,12 @@ def challenge_root() -> Path:
     return _shared("cinc2020-sample")
 
 
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory, monkeypatch):
-    """Each test session writes caches to a temp folder, never to the repo's .cache."""
-    monkeypatch.setenv("ECGKD_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_cache(tmp_path_factory):
+    """The test session writes caches to a temp folder, never to the repo's .cache (session scope, so
+    module-scoped fixtures that train models are isolated too)."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("ECGKD_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+    patch.setenv("ECGKD_PROGRESS", "0")
+    yield
+    patch.undo()

@@ -272,6 +272,7 @@ def cached():
 def test_crop_grid():
     assert crop_starts(96, 64, 16).tolist() == [0, 16, 32]
     assert crop_starts(64, 64, 10).tolist() == [0]
+    assert crop_starts(100, 64, 16).tolist() == [0, 16, 32, 36]  # the end is covered, as in the engine
     with pytest.raises(ConfigError, match="crop_samples=65 exceeds the record length 64"):
         crop_starts(64, 65, 1)
     with pytest.raises(ConfigError, match="must be > 0"):

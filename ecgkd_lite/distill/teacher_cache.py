@@ -30,12 +30,15 @@ FORMAT_VERSION = 1
 
 
 def crop_starts(n_samples: int, crop_samples: int, crop_stride: int) -> np.ndarray:
-    """Start samples of the crop grid over a record of ``n_samples`` samples."""
+    """Start samples of the crop grid over a record of ``n_samples`` samples: exactly the grid the
+    training engine draws its crops from (``ecgkd_lite.train.datasets.window_starts``)."""
+    from ..train.datasets import window_starts
+
     if crop_samples <= 0 or crop_stride <= 0:
         raise ConfigError(f"crop_samples and crop_stride must be > 0; got {crop_samples}, {crop_stride}")
     if crop_samples > n_samples:
         raise ConfigError(f"crop_samples={crop_samples} exceeds the record length {n_samples}")
-    return np.arange(0, n_samples - crop_samples + 1, crop_stride)
+    return window_starts(n_samples, crop_samples, crop_stride)
 
 
 class TeacherCache:

@@ -1,0 +1,41 @@
+"""``ecgkd bench quality ...``: argument parsing for the benchmark runners."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _cmd_quality(args) -> int:
+    from .quality import markdown_table, run_quality
+
+    if args.data == "ptbxl" and not args.root:
+        raise SystemExit("--data ptbxl needs --root DIR (the PTB-XL folder)")
+    result = run_quality(profile=args.profile, seeds=args.seeds, methods=args.methods, data=args.data,
+                         root=args.root, student_size=args.student_size, eval_data=args.eval_data,
+                         eval_root=args.eval_root, json_out=args.json, argv=sys.argv[1:])
+    print()
+    print(markdown_table(result))
+    if "external" in result:
+        ext = result["external"]
+        print(f"\nexternal validation on {ext['data']} ({ext['n_records']} records, classes {ext['classes']}):")
+        print(f"  teacher macro AUC {ext['teacher']['macro_auc']:.4f}")
+        for name, r in ext["methods"].items():
+            print(f"  {name:<20} macro AUC {r['macro_auc_mean']:.4f} ± {r['macro_auc_std']:.4f}")
+    return 0
+
+
+def add_bench_parser(sub: argparse._SubParsersAction) -> None:
+    bench = sub.add_parser("bench", help="benchmark runners")
+    bs = bench.add_subparsers(dest="bench_command", required=True)
+    q = bs.add_parser("quality", help="teacher, 1-lead baseline and every KD method with identical budgets")
+    q.add_argument("--profile", default=None, help="quick (default) or full")
+    q.add_argument("--seeds", type=int, default=3)
+    q.add_argument("--methods", default="all", help="'all', 'baselines' or a comma-separated list")
+    q.add_argument("--data", choices=["synthetic", "ptbxl"], default="synthetic")
+    q.add_argument("--root", help="data folder for --data ptbxl")
+    q.add_argument("--student-size", default="tiny", choices=["tiny", "small", "base"])
+    q.add_argument("--eval-data", choices=["synthetic", "ptbxl"], help="second data set for external validation")
+    q.add_argument("--eval-root", help="folder of the second data set")
+    q.add_argument("--json", help="write the result JSON here")
+    q.set_defaults(func=_cmd_quality)

@@ -1,0 +1,251 @@
+"""The quality benchmark: the project's headline table.
+
+``ecgkd bench quality --profile quick --seeds 3 --methods all --json results/bench_quality_quick.json``
+
+One teacher (12 leads, seed 0), then for every method and seed a 1-lead student trained with the
+*identical* recipe (data, epochs, optimiser, schedule, seed); only the loss terms differ. Each row
+reports macro AUC, macro F1 (per-class thresholds tuned on validation) and MAP on the test fold,
+mean and std over seeds, the **gap closed** on each metric,
+
+    gap closed = (student_method - student_baseline) / (teacher - student_baseline),
+
+per-class AUC, parameters and training seconds (summed epoch times recorded when the model was
+trained, so a model loaded from the cache reports its real cost). A naive row (predict each
+class's training prevalence) sits beside the table, as in the PTB-XL benchmark.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .. import experiment
+from ..config import REPO_ROOT, Profile, get_profile
+from ..errors import ConfigError
+from ..evaluate import evaluate, gap_closed
+from ..utils import atomic_write_json
+
+SCHEMA = "ecgkd-bench-quality/1"
+METRICS = ("macro_auc", "macro_f1", "map")
+CLASSIC = ("vanilla_kd", "fitnets", "attention_transfer", "rkd", "crd", "dkd")
+FAMILIES = ("liteheart", "evl_ecg")
+
+
+def resolve_methods(spec: str | Sequence[str]) -> list[str]:
+    """``"all"`` (baseline, classic KD, both families), ``"baselines"`` (baseline + classic KD), or a
+    list / comma-separated string of names from ``distill.METHODS``. ``baseline`` is always first."""
+    from ..distill import METHODS
+
+    if isinstance(spec, str):
+        if spec == "all":
+            names = [*CLASSIC, *FAMILIES]
+        elif spec == "baselines":
+            names = list(CLASSIC)
+        else:
+            names = [s.strip() for s in spec.split(",") if s.strip()]
+    else:
+        names = list(spec)
+    unknown = [n for n in names if n not in METHODS]
+    if unknown:
+        raise ConfigError(f"methods {unknown} are unknown; known: {sorted(METHODS)} (or 'all', 'baselines')")
+    return ["baseline"] + [n for n in dict.fromkeys(names) if n != "baseline"]
+
+
+def _stamp(argv: Sequence[str] | None) -> dict:
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True,
+                                timeout=10).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        commit = None
+    import torch
+
+    return {"command": "ecgkd " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])),
+            "git_commit": commit, "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "machine": {"platform": platform.platform(), "processor": platform.machine(),
+                        "cpu_count": __import__("os").cpu_count(), "python": platform.python_version(),
+                        "torch": torch.__version__, "torch_threads": torch.get_num_threads()}}
+
+
+def _row(report: dict, classes) -> dict:
+    return {**{m: float(report[m]) for m in METRICS},
+            "per_class_auc": {c: (None if np.isnan(v) else float(v)) for c, v in report["per_class_auc"].items()},
+            "missing_classes": list(report["missing_classes"])}
+
+
+def _naive(prep) -> dict:
+    """Predict each class's training prevalence for every record (AUC 0.5, MAP = prevalence)."""
+    prior = np.tile(prep.train.labels.mean(0), (len(prep.test), 1))
+    p_val = np.tile(prep.train.labels.mean(0), (len(prep.val), 1))
+    return _row(evaluate(prep.test.labels, prior, y_val=prep.val.labels, p_val=p_val, classes=prep.classes),
+                prep.classes)
+
+
+def _summary(runs: list[dict]) -> tuple[dict, dict]:
+    mean = {m: float(np.mean([r[m] for r in runs])) for m in METRICS}
+    std = {m: float(np.std([r[m] for r in runs], ddof=1)) if len(runs) > 1 else 0.0 for m in METRICS}
+    return mean, std
+
+
+def run_quality(*, profile: str | Profile | None = None, seeds: int = 3, methods: str | Sequence[str] = "all",
+                data: str = "synthetic", root: str | Path | None = None, student_size: str = "tiny",
+                eval_data: str | None = None, eval_root: str | Path | None = None, json_out: str | Path | None = None,
+                argv: Sequence[str] | None = None, log=print) -> dict:
+    """Train (or load) teacher, baseline and every method's students; return (and write) the JSON."""
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    if not (isinstance(seeds, int) and seeds >= 1):
+        raise ConfigError(f"seeds must be a positive integer; got {seeds!r}")
+    names = resolve_methods(methods)
+    start = time.perf_counter()
+    prep = experiment.prepare(data, profile=prof, root=root)
+    log(f"[bench] {prep}")
+    teacher = experiment.train_teacher(prep)
+    teacher_row = _row(experiment.evaluate_model(teacher.model, prep), prep.classes)
+    teacher_row["params"] = sum(p.numel() for p in teacher.model.parameters())
+    teacher_row["train_seconds"] = float(sum(h["seconds"] for h in teacher.history))
+    log(f"[bench] teacher macro AUC {teacher_row['macro_auc']:.4f}")
+    cache = experiment.teacher_cache(prep, teacher)
+    models, results = {}, {}
+    for name in names:
+        runs = []
+        for seed in range(seeds):
+            fit = experiment.train_student(prep, name, teacher=teacher, size=student_size, seed=seed, cache=cache)
+            row = _row(experiment.evaluate_model(fit.model, prep), prep.classes)
+            row.update(seed=seed, train_seconds=float(sum(h["seconds"] for h in fit.history)),
+                       epochs=len(fit.history), best_epoch=fit.best_epoch,
+                       nonfinite_loss=any(not np.isfinite(h["train_total"]) for h in fit.history))
+            runs.append(row)
+            models[(name, seed)] = fit.model
+            log(f"[bench] {name:<20} seed {seed}: macro AUC {row['macro_auc']:.4f}  F1 {row['macro_f1']:.4f}  "
+                f"MAP {row['map']:.4f}  ({row['train_seconds']:.0f} s)")
+        mean, std = _summary(runs)
+        from ..distill import build_recipe
+
+        results[name] = {"recipe": build_recipe(name).to_config(), "runs": runs, "mean": mean, "std": std,
+                         "params": sum(p.numel() for p in fit.model.parameters()),
+                         "train_seconds_mean": float(np.mean([r["train_seconds"] for r in runs]))}
+    base = results["baseline"]["mean"]
+    for name, res in results.items():
+        res["gap_closed"] = {m: _gap(res["mean"][m], base[m], teacher_row[m]) for m in METRICS}
+        res["time_ratio_vs_baseline"] = res["train_seconds_mean"] / results["baseline"]["train_seconds_mean"]
+    out = {
+        "schema": SCHEMA, **_stamp(argv),
+        "profile": prof.to_dict(), "data": {"source": data, "root": None if root is None else str(root),
+                                            "fingerprint": experiment.data_key(prep), "n_train": len(prep.train),
+                                            "n_val": len(prep.val), "n_test": len(prep.test),
+                                            "recipe": prep.recipe},
+        "classes": list(prep.classes), "seeds": seeds,
+        "student": {"arch": experiment.STUDENT_ARCH, "size": student_size, "leads": list(experiment.STUDENT_LEADS)},
+        "teacher": {"arch": experiment.TEACHER[0], "size": experiment.TEACHER[1], **teacher_row},
+        "naive": _naive(prep), "methods": results,
+        "wall_seconds": time.perf_counter() - start,
+    }
+    if eval_data is not None:
+        out["external"] = external_validation(prep, teacher.model, models, eval_data, eval_root)
+    if json_out:
+        atomic_write_json(json_out, out)
+        log(f"[bench] wrote {json_out}")
+    return out
+
+
+def _gap(value: float, base: float, teacher: float) -> float | None:
+    try:
+        return float(gap_closed(value, base, teacher))
+    except ConfigError:
+        return None
+
+
+def external_validation(prep, teacher_model, models: dict, eval_data: str, eval_root) -> dict:
+    """Evaluate the trained models on a second data set without retraining.
+
+    The second set is band-passed like the first and scaled with the *training* scaler. Classes are
+    matched by name; synthetic classes map onto PTB-XL superclasses (the superclass probability is
+    the max over its member classes). Classes without a counterpart are left out and listed.
+    """
+    from ..data.conditions import CONDITIONS
+    from ..data import bandpass, resample
+    from ..train import predict
+
+    raw = experiment.load_source(eval_data, profile=prep.profile, root=eval_root)
+    if raw.fs != prep.fs:
+        raw = resample(raw, prep.fs)
+    ext = prep.scaler.transform(bandpass(raw, **experiment.BANDPASS))
+    groups = {}
+    for j, cls in enumerate(ext.classes):
+        members = [i for i, c in enumerate(prep.classes) if c == cls]
+        if not members:
+            members = [i for i, c in enumerate(prep.classes)
+                       if next((k.superclass for k in CONDITIONS if k.code == c), None) == cls]
+        if members:
+            groups[j] = members
+    if not groups:
+        raise ConfigError(f"no class of {eval_data} ({list(ext.classes)}) matches the training classes {list(prep.classes)}")
+    cols = sorted(groups)
+    y = ext.labels[:, cols]
+    window = dict(window_seconds=prep.profile.crop_seconds, stride_seconds=prep.profile.crop_seconds / 2)
+
+    def score(model, leads):
+        p = predict(model, ext, input_leads=leads, **window)
+        mapped = np.stack([p[:, groups[j]].max(axis=1) for j in cols], axis=1)
+        rep = evaluate(y, mapped, classes=[ext.classes[j] for j in cols])
+        return {"macro_auc": float(rep["macro_auc"]), "map": float(rep["map"]),
+                "per_class_auc": {k: (None if np.isnan(v) else float(v)) for k, v in rep["per_class_auc"].items()}}
+
+    out = {"data": eval_data, "n_records": len(ext), "classes": [ext.classes[j] for j in cols],
+           "left_out": [c for j, c in enumerate(ext.classes) if j not in groups],
+           "teacher": score(teacher_model, list(prep.train.leads)), "methods": {}}
+    by_method: dict[str, list] = {}
+    for (name, _seed), model in models.items():
+        by_method.setdefault(name, []).append(score(model, list(experiment.STUDENT_LEADS))["macro_auc"])
+    for name, values in by_method.items():
+        out["methods"][name] = {"macro_auc_mean": float(np.mean(values)),
+                                "macro_auc_std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0}
+    return out
+
+
+def markdown_table(result: dict) -> str:
+    """The headline table: method, metrics (mean +- std over seeds), gap closed, params, time."""
+    if result.get("schema") != SCHEMA:
+        raise ConfigError(f"benchmark JSON has schema {result.get('schema')!r}; expected {SCHEMA!r} "
+                          "(re-run `ecgkd bench quality` to rebuild it)")
+    t, n = result["teacher"], result["naive"]
+    lines = ["| model | macro AUC | macro F1 | MAP | gap closed (AUC) | gap closed (F1) | params | train s |",
+             "|---|---|---|---|---|---|---|---|",
+             f"| teacher (12 leads) | {t['macro_auc']:.4f} | {t['macro_f1']:.4f} | {t['map']:.4f} | | | "
+             f"{t['params']:,} | {t['train_seconds']:.0f} |",
+             f"| naive (prevalence) | {n['macro_auc']:.4f} | {n['macro_f1']:.4f} | {n['map']:.4f} | | | 0 | 0 |"]
+
+    def pct(v):
+        return "" if v is None else f"{100 * v:+.0f} %"
+
+    for name, r in result["methods"].items():
+        m, s = r["mean"], r["std"]
+        lines.append(f"| {name} | {m['macro_auc']:.4f} ± {s['macro_auc']:.4f} | {m['macro_f1']:.4f} ± "
+                     f"{s['macro_f1']:.4f} | {m['map']:.4f} ± {s['map']:.4f} | "
+                     f"{'' if name == 'baseline' else pct(r['gap_closed']['macro_auc'])} | "
+                     f"{'' if name == 'baseline' else pct(r['gap_closed']['macro_f1'])} | "
+                     f"{r['params']:,} | {r['train_seconds_mean']:.0f} |")
+    return "\n".join(lines)
+
+
+def load_result(path: str | Path, required_methods: Sequence[str] = ()) -> dict:
+    """Read a benchmark JSON; ConfigError (with the command to rebuild) on an old schema or missing methods."""
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"benchmark result {path} does not exist; run `ecgkd bench quality --json {path}`")
+    result = json.loads(path.read_text())
+    if result.get("schema") != SCHEMA:
+        raise ConfigError(f"{path} has schema {result.get('schema')!r}, expected {SCHEMA!r}; rebuild it with "
+                          f"`{result.get('command', 'ecgkd bench quality')}`")
+    missing = [m for m in required_methods if m not in result.get("methods", {})]
+    if missing:
+        raise ConfigError(f"{path} lacks methods {missing}; rebuild with `ecgkd bench quality --methods all --json {path}`")
+    return result

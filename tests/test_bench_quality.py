@@ -1,0 +1,85 @@
+"""The quality benchmark runner end to end on a tiny configuration, its table and its JSON checks."""
+
+import json
+
+import numpy as np
+import pytest
+
+from ecgkd_lite.bench import SCHEMA, load_result, markdown_table, resolve_methods, run_quality
+from ecgkd_lite.config import PROFILES
+from ecgkd_lite.errors import ConfigError
+
+TINY = PROFILES["quick"].with_(name="test", n_records=160, seconds=5.0, batch_size=32, teacher_epochs=1,
+                               student_epochs=1, seeds=2)
+
+
+@pytest.fixture(scope="module")
+def result(tmp_path_factory):
+    import torch
+
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("bench") / "q.json"
+    res = run_quality(profile=TINY, seeds=2, methods="vanilla_kd,fitnets", json_out=out, argv=["bench", "quality"],
+                      log=lambda *a: None)
+    return res, out
+
+
+def test_json_has_every_method_seed_and_metric(result):
+    res, path = result
+    on_disk = json.loads(path.read_text())
+    assert on_disk["schema"] == SCHEMA == res["schema"]
+    assert on_disk["command"] == "ecgkd bench quality" and on_disk["date"] and "machine" in on_disk
+    assert list(res["methods"]) == ["baseline", "vanilla_kd", "fitnets"]
+    assert res["data"]["n_train"] + res["data"]["n_val"] + res["data"]["n_test"] == 160
+    for name, r in res["methods"].items():
+        assert [run["seed"] for run in r["runs"]] == [0, 1]
+        for m in ("macro_auc", "macro_f1", "map"):
+            values = [run[m] for run in r["runs"]]
+            assert r["mean"][m] == pytest.approx(np.mean(values))
+            assert r["std"][m] == pytest.approx(np.std(values, ddof=1))
+            assert 0 <= r["mean"][m] <= 1
+        assert set(r["runs"][0]["per_class_auc"]) == set(res["classes"])
+        assert r["params"] > 0 and r["train_seconds_mean"] > 0 and not r["runs"][0]["nonfinite_loss"]
+    assert res["methods"]["vanilla_kd"]["recipe"] == {"vanilla_kd": {"weight": 1.0, "temperature": 4.0}}
+    assert res["naive"]["macro_auc"] == pytest.approx(0.5)
+
+
+def test_gap_closed_follows_its_definition(result):
+    res, _ = result
+    t, base = res["teacher"], res["methods"]["baseline"]["mean"]
+    for name, r in res["methods"].items():
+        for m in ("macro_auc", "macro_f1", "map"):
+            expected = (r["mean"][m] - base[m]) / (t[m] - base[m])
+            assert r["gap_closed"][m] == pytest.approx(expected)
+    assert res["methods"]["baseline"]["gap_closed"]["macro_auc"] == pytest.approx(0.0)
+
+
+def test_markdown_table_and_reload(result):
+    res, path = result
+    table = markdown_table(res).splitlines()
+    assert table[0].startswith("| model | macro AUC") and len(table) == 2 + 2 + 3
+    assert table[2].startswith("| teacher (12 leads) |") and table[4].startswith("| baseline |")
+    assert load_result(path, required_methods=["vanilla_kd"])["methods"].keys() == res["methods"].keys()
+    with pytest.raises(ConfigError, match=r"lacks methods \['dkd'\]"):
+        load_result(path, required_methods=["dkd"])
+
+
+def test_old_schema_and_missing_file_are_clear_errors(tmp_path):
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({"schema": "ecgkd-bench-quality/0", "command": "ecgkd bench quality --seeds 1"}))
+    with pytest.raises(ConfigError, match="schema 'ecgkd-bench-quality/0'.*rebuild it with `ecgkd bench quality --seeds 1`"):
+        load_result(old)
+    with pytest.raises(ConfigError, match="does not exist; run `ecgkd bench quality"):
+        load_result(tmp_path / "nope.json")
+    with pytest.raises(ConfigError, match="schema"):
+        markdown_table({"schema": "x"})
+
+
+def test_method_selection():
+    assert resolve_methods("baselines") == ["baseline", "vanilla_kd", "fitnets", "attention_transfer", "rkd", "crd", "dkd"]
+    assert resolve_methods("all")[-2:] == ["liteheart", "evl_ecg"]
+    assert resolve_methods("dkd, baseline,dkd") == ["baseline", "dkd"]
+    with pytest.raises(ConfigError, match=r"methods \['magic'\] are unknown"):
+        resolve_methods("magic")
+    with pytest.raises(ConfigError, match="seeds must be a positive integer"):
+        run_quality(profile=TINY, seeds=0, methods="vanilla_kd")
