@@ -77,7 +77,8 @@ def test_old_schema_and_missing_file_are_clear_errors(tmp_path):
 
 def test_method_selection():
     assert resolve_methods("baselines") == ["baseline", "vanilla_kd", "fitnets", "attention_transfer", "rkd", "crd", "dkd"]
-    assert resolve_methods("all")[-2:] == ["liteheart", "evl_ecg"]
+    assert resolve_methods("all")[7:9] == ["liteheart", "evl_ecg"]
+    assert "liteheart-no_mi" in resolve_methods("all") and "evl_ecg-no_ot" in resolve_methods("families")
     assert resolve_methods("dkd, baseline,dkd") == ["baseline", "dkd"]
     with pytest.raises(ConfigError, match=r"methods \['magic'\] are unknown"):
         resolve_methods("magic")

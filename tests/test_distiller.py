@@ -210,7 +210,9 @@ def test_negative_weights_name_the_term():
 
 def test_unknown_method_lists_the_known_ones():
     with pytest.raises(ConfigError, match=r"method 'kd_magic' is unknown; known: \['attention_transfer', "
-                                          r"'baseline', 'crd', 'dkd', 'evl_ecg', 'fitnets', 'liteheart', 'rkd', 'vanilla_kd'\]"):
+                                          r"'baseline', 'crd', 'dkd', 'evl_ecg', 'evl_ecg-no_mhca', 'evl_ecg-no_ot', 'evl_ecg-no_relation', "
+                                          r"'fitnets', 'liteheart', 'liteheart-no_mi', 'liteheart-no_region', 'liteheart-no_semi', "
+                                          r"'rkd', 'vanilla_kd'\]"):
         build_recipe("kd_magic")
     with pytest.raises(ConfigError, match=r"method 'nope' is unknown; known: \[.*'vanilla_kd'"):
         Recipe.from_config({"nope": {}}).build()
@@ -413,6 +415,15 @@ def test_recipe_alpha_round_trips_and_reaches_the_distiller():
     assert_close(out["total"], 0.7 * out["ce"] + 0.3 * 2.0 * out["vanilla_kd"])
     with pytest.raises(ConfigError, match="alpha must lie in"):
         Recipe.from_config({"alpha": 1.5, "terms": {}})
+
+
+def test_family_ablations_remove_exactly_one_part():
+    full = {e.name for e in build_recipe("liteheart").entries}
+    assert {e.name for e in build_recipe("liteheart-no_mi").entries} == full - {"cross_layer_mi"}
+    no_mhca = build_recipe("evl_ecg-no_mhca")
+    assert no_mhca.alpha == 0.5 and [e.name for e in no_mhca.entries] == ["relation", "ot"]
+    assert dict(no_mhca.entries[0].params)["teacher_alignment"] == "interpolate"
+    assert [e.name for e in build_recipe("evl_ecg-no_ot").entries] == ["mhca", "relation"]
 
 
 def test_family_recipes_are_registered_methods():

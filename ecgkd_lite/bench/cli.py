@@ -31,7 +31,7 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     q = bs.add_parser("quality", help="teacher, 1-lead baseline and every KD method with identical budgets")
     q.add_argument("--profile", default=None, help="quick (default) or full")
     q.add_argument("--seeds", type=int, default=3)
-    q.add_argument("--methods", default="all", help="'all', 'baselines' or a comma-separated list")
+    q.add_argument("--methods", default="all", help="'all', 'baselines', 'families' or a comma-separated list")
     q.add_argument("--data", choices=["synthetic", "ptbxl"], default="synthetic")
     q.add_argument("--root", help="data folder for --data ptbxl")
     q.add_argument("--student-size", default="tiny", choices=["tiny", "small", "base"])

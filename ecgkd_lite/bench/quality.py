@@ -40,14 +40,24 @@ CLASSIC = ("vanilla_kd", "fitnets", "attention_transfer", "rkd", "crd", "dkd")
 FAMILIES = ("liteheart", "evl_ecg")
 
 
+def ablations() -> list[str]:
+    """The registered family ablations (``liteheart-no_mi``, ``evl_ecg-no_ot``, ...)."""
+    from ..distill import METHODS
+
+    return [m for m in METHODS if any(m.startswith(f + "-no_") for f in FAMILIES)]
+
+
 def resolve_methods(spec: str | Sequence[str]) -> list[str]:
-    """``"all"`` (baseline, classic KD, both families), ``"baselines"`` (baseline + classic KD), or a
-    list / comma-separated string of names from ``distill.METHODS``. ``baseline`` is always first."""
+    """``"all"`` (baseline, classic KD, both families and their ablations), ``"baselines"`` (baseline
+    + classic KD), ``"families"`` (LiteHeart, EVL-ECG and their ablations), or a list /
+    comma-separated string of names from ``distill.METHODS``. ``baseline`` is always first."""
     from ..distill import METHODS
 
     if isinstance(spec, str):
         if spec == "all":
-            names = [*CLASSIC, *FAMILIES]
+            names = [*CLASSIC, *FAMILIES, *ablations()]
+        elif spec == "families":
+            names = [*FAMILIES, *ablations()]
         elif spec == "baselines":
             names = list(CLASSIC)
         else:

@@ -98,11 +98,23 @@ def build_recipe(name_or_config: str | Recipe | Mapping | Sequence) -> Recipe:
 
 
 def _family_recipes() -> dict[str, dict[str, Any]]:
-    """The two method families' full recipes with their stated default weights."""
+    """The two method families' full recipes with their stated default weights, and their ablations:
+    ``<family>-no_<part>`` is the full recipe with that one part removed (the other weights and
+    ``alpha`` unchanged). Without ``mhca``, ``relation`` compares the student with the teacher tokens
+    interpolated to the student's length instead of the attended summary."""
     from .evl import evl_recipe
     from .liteheart import liteheart_recipe
 
-    return {"liteheart": liteheart_recipe(), "evl_ecg": evl_recipe()}
+    lite, evl = liteheart_recipe(), evl_recipe()
+    out = {"liteheart": lite, "evl_ecg": evl}
+    for part, short in (("region_aware", "region"), ("cross_layer_mi", "mi"), ("pseudo_label", "semi")):
+        out[f"liteheart-no_{short}"] = {k: v for k, v in lite.items() if k != part}
+    for part in ("mhca", "relation", "ot"):
+        terms = {k: dict(v) for k, v in evl["terms"].items() if k != part}
+        if part == "mhca":
+            terms["relation"]["teacher_alignment"] = "interpolate"
+        out[f"evl_ecg-no_{part}"] = {"alpha": evl["alpha"], "terms": terms}
+    return out
 
 
 METHODS.update(_family_recipes())

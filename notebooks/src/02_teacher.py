@@ -1,0 +1,126 @@
+# %% [markdown]
+# # 02 · The high-cost teacher: a 12-lead 1-D ResNet
+#
+# **Goal.** Train (or load from the cache) the 12-lead teacher that every later notebook distils
+# from, check that it is strong (macro AUC >= 0.95 on the synthetic test fold), and find out **which
+# leads it relies on** for each condition: the knowledge a 1-lead student will be missing.
+#
+# **Model.** `resnet1d/small`: an xresnet1d-style network (Strodthoff et al. 2021, the PTB-XL
+# benchmark's best family): a stem of three convolutions, four residual stages that halve time, global
+# average pooling, a linear head. Multi-label output: one sigmoid per condition, trained with binary
+# cross-entropy on logits $z$ and multi-hot labels $y$:
+#
+# $$ \mathcal{L}_{\text{BCE}} = -\frac{1}{C}\sum_{c=1}^{C} \big[y_c \log \sigma(z_c) + (1-y_c)\log(1-\sigma(z_c))\big]. $$
+#
+# **Recipe** (shared by every model in the suite, see `ecgkd_lite.experiment`): random 2.5 s crops,
+# AdamW with a one-cycle schedule, the epoch with the best validation macro AUC kept; evaluation on
+# sliding 2.5 s windows (stride 1.25 s) whose probabilities are averaged per record.
+
+# %%
+from ecgkd_lite.notebook import setup_notebook
+
+ctx = setup_notebook(seed=0)
+ctx
+
+# %%
+# NBVAL_CHECK_OUTPUT
+import numpy as np
+import pandas as pd
+import matplotlib.pyplot as plt
+from ecgkd_lite import experiment
+from ecgkd_lite.edge import count_parameters
+from ecgkd_lite.plots import save_figure
+
+prep = experiment.prepare("synthetic", profile=ctx.profile)
+print(prep)
+
+# %% [markdown]
+# The teacher is trained once per data set and configuration and then reused from the cache
+# (`.cache/models/teacher-...`), so this cell takes about a minute the first time and a second after.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+teacher = experiment.train_teacher(prep)
+model = teacher.model
+print(f"teacher: {model.config['name']}/{model.config['size']}, {count_parameters(model):,} parameters")
+print(f"trained {len(teacher.history)} epochs; best epoch {teacher.best_epoch}")
+print("feature layers (hooked by name):", model.feature_layers)
+
+# %% [markdown]
+# ## Learning curves
+
+# %%
+hist = teacher.history.to_frame()
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.5))
+ax1.plot(hist.index, hist["train_bce"], marker="o")
+ax1.set(xlabel="epoch", ylabel="training BCE", title="training loss")
+ax2.plot(hist.index, hist["val_macro_auc"], marker="o", label="macro AUC")
+ax2.plot(hist.index, hist["val_map"], marker="s", label="MAP")
+ax2.set(xlabel="epoch", ylabel="validation score", title="validation (fold 9)")
+ax2.legend()
+save_figure(fig, "02_teacher_learning_curves")
+plt.show()
+
+# %% [markdown]
+# ## Test performance
+#
+# Per-class decision thresholds for F1 are tuned on the validation fold only; the test fold is used
+# once. The 95 % interval comes from 1,000 bootstrap resamples of the test records.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+from ecgkd_lite.evaluate import bootstrap_ci
+
+report = experiment.evaluate_model(model, prep, return_probs=True)
+ci = bootstrap_ci(prep.test.labels, report["probs"], "macro_auc", n_boot=1000, seed=0)
+print(f"macro AUC {report['macro_auc']:.3f} (95 % CI {ci[0]:.3f}-{ci[1]:.3f}) | macro F1 {report['macro_f1']:.3f} "
+      f"| MAP {report['map']:.3f}")
+print("teacher macro AUC >= 0.95:", report["macro_auc"] >= 0.95)
+print("classes without a positive in the test fold:", report["missing_classes"] or "none")
+
+# %%
+auc = report["per_class_auc"]
+fig, ax = plt.subplots(figsize=(9, 3))
+ax.bar(auc.index, auc.values, color="#1b1b1b")
+ax.set_ylim(0.8, 1.005)
+ax.set(ylabel="test AUC", title="Teacher: per-class AUC on the test fold")
+plt.xticks(rotation=45)
+save_figure(fig, "02_teacher_per_class_auc")
+plt.show()
+
+# %% [markdown]
+# ## What each lead contributes: the lead-drop test
+#
+# Zero one lead at a time (inputs are standardised, so zero is that lead's training mean) and
+# measure the AUC drop per class. Large drops would say which leads the teacher *needs*.
+#
+# What it shows: **no single lead matters much** (look at the colour scale: the largest drops are
+# around 0.01). The 12 leads are redundant: only 8 are independent, and all are projections of one
+# 3-D dipole, so the information lost with one lead is still in its neighbours (aVF is nearly
+# II + III; V2 nearly between V1 and V3). What the 1-lead student loses is not one lead but the
+# *directions* lead I cannot see, as the next cell shows.
+
+# %%
+import seaborn as sns
+from ecgkd_lite.evaluate import keep_only, lead_drop
+
+window = dict(window_seconds=ctx.profile.crop_seconds, stride_seconds=ctx.profile.crop_seconds / 2)
+drop = lead_drop(model, prep.test, predict_kwargs=window)
+fig, ax = plt.subplots(figsize=(10, 4.5))
+sns.heatmap(drop.drop(columns="macro"), cmap="rocket_r", vmin=0, ax=ax, cbar_kws={"label": "AUC drop"})
+ax.set(xlabel="condition", ylabel="zeroed lead", title="Teacher: AUC lost when one lead is removed")
+save_figure(fig, "02_teacher_lead_drop")
+plt.show()
+
+# %% [markdown]
+# The converse: keep **only lead I** and zero the other eleven. The teacher was never trained for
+# that, so this is not what a 1-lead model can reach (notebook 03 trains one), but it shows how much
+# of the teacher's reasoning runs through the other leads.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+only_I = keep_only(model, prep.test, "I", predict_kwargs=window)
+cmp = pd.DataFrame({"12 leads": auc, "lead I only (zeros elsewhere)": only_I}).round(2)
+print(cmp.to_string())
+print(f"macro: {auc.mean():.2f} -> {only_I.mean():.2f}")
+print(f"largest single-lead drop: {drop.drop(columns='macro').to_numpy().max():.3f}")

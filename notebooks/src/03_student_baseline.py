@@ -1,0 +1,146 @@
+# %% [markdown]
+# # 03 · The low-cost student: lead I alone, no distillation
+#
+# **Goal.** Train the 1-lead students *without* any help from the teacher, at three sizes, and
+# measure the **gap** to the 12-lead teacher per condition. This baseline is what every
+# distillation method must beat, with exactly the same data, epochs and optimiser.
+#
+# **Model.** A CNN+Transformer (`cnn_transformer`): a convolutional stem and stages that shrink time
+# 16x, then a small Transformer encoder over the resulting tokens, mean pooling, a linear head. Sizes
+# follow LiteHeart's students: tiny ~0.26 M, small ~1.01 M, base ~1.60 M parameters.
+#
+# At the end: a first look at **restoration**, a U-Net that rebuilds the 12 leads from lead I.
+
+# %%
+from ecgkd_lite.notebook import setup_notebook
+
+ctx = setup_notebook(seed=0)
+ctx
+
+# %%
+# NBVAL_CHECK_OUTPUT
+import numpy as np
+import pandas as pd
+import matplotlib.pyplot as plt
+from ecgkd_lite import experiment
+from ecgkd_lite.data import CONDITIONS
+from ecgkd_lite.edge import count_flops, count_parameters
+from ecgkd_lite.plots import method_color, save_figure
+
+prep = experiment.prepare("synthetic", profile=ctx.profile)
+teacher = experiment.train_teacher(prep)
+teacher_report = experiment.evaluate_model(teacher.model, prep)
+print(prep)
+print(f"teacher macro AUC {teacher_report['macro_auc']:.3f}")
+
+# %% [markdown]
+# ## Three student sizes
+#
+# Each is trained on lead I for the same number of epochs (the quick profile's student budget)
+# and cached. FLOPs are for one 10 s record at 100 Hz, input shape (1, 1, 1000), counted as
+# 2 x multiply-accumulates of the matrix products, convolutions and attention.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+rows, students = [], {}
+for size in ("tiny", "small", "base"):
+    result = experiment.train_student(prep, "baseline", size=size)
+    report = experiment.evaluate_model(result.model, prep)
+    students[size] = (result, report)
+    rows.append({"size": size, "parameters": count_parameters(result.model),
+                 "MFLOPs (10 s)": round(count_flops(result.model, (1, 1, 1000)) / 1e6, 1),
+                 "macro AUC": round(report["macro_auc"], 3), "macro F1": round(report["macro_f1"], 3),
+                 "MAP": round(report["map"], 3)})
+rows.append({"size": "teacher (12 leads)", "parameters": count_parameters(teacher.model),
+             "MFLOPs (10 s)": round(count_flops(teacher.model, (1, 12, 1000)) / 1e6, 1),
+             "macro AUC": round(teacher_report["macro_auc"], 3), "macro F1": round(teacher_report["macro_f1"], 3),
+             "MAP": round(teacher_report["map"], 3)})
+sizes = pd.DataFrame(rows).set_index("size")
+print(sizes.to_string())
+gap = teacher_report["macro_auc"] - students["small"][1]["macro_auc"]
+print(f"\nmacro-AUC gap teacher - small student: {gap:.3f} (>= 0.05: {gap >= 0.05})")
+
+# %% [markdown]
+# ## The gap per condition
+#
+# Which conditions can lead I not see? The bars are the teacher's and the small student's test AUC;
+# the tag under each condition is the physiology's prediction from notebook 01 (`hidden` = lives
+# mainly in other leads). The gap concentrates where the physiology says it should.
+
+# %%
+student_auc = students["small"][1]["per_class_auc"]
+teacher_auc = teacher_report["per_class_auc"]
+order = (teacher_auc - student_auc).sort_values(ascending=False).index
+x = np.arange(len(order))
+fig, ax = plt.subplots(figsize=(11, 3.8))
+ax.bar(x - 0.2, teacher_auc[order], 0.4, label="teacher (12 leads)", color=method_color("teacher"))
+ax.bar(x + 0.2, student_auc[order], 0.4, label="student small (lead I)", color=method_color("baseline"))
+tags = {c.code: c.lead_I for c in CONDITIONS}
+ax.set_xticks(x, [f"{c}\n{tags[c]}" for c in order], fontsize=8)
+ax.set_ylim(0.5, 1.01)
+ax.set(ylabel="test AUC", title="Teacher versus 1-lead baseline, per condition (largest gap first)")
+ax.legend(loc="lower left")
+save_figure(fig, "03_gap_per_class")
+plt.show()
+
+# %%
+# NBVAL_CHECK_OUTPUT
+gap_table = pd.DataFrame({"teacher": teacher_auc, "student small": student_auc,
+                          "gap": teacher_auc - student_auc, "lead I": pd.Series(tags)}).loc[order]
+print(gap_table.round(2).to_string())
+print("\nmean gap by lead-I tag:", gap_table.groupby("lead I")["gap"].mean().round(2).to_dict())
+
+# %% [markdown]
+# ## Which single lead? A small experiment
+#
+# A wearable does not have to record lead I: a chest patch can sit closer to lead II or V2.
+# Same tiny student, same budget, one lead each. Lead II sees the inferior wall and the frontal axis
+# (IMI, LAFB); V2 sees the anterior wall (AMI). No single lead sees everything.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+lead_rows = {}
+for lead in ("I", "II", "V2"):
+    result = students["tiny"][0] if lead == "I" else experiment.train_student(prep, "baseline", size="tiny", leads=[lead])
+    rep = students["tiny"][1] if lead == "I" else experiment.evaluate_model(result.model, prep, input_leads=[lead])
+    lead_rows[lead] = rep["per_class_auc"]
+by_lead = pd.DataFrame(lead_rows)
+print(by_lead.loc[["LAFB", "AMI", "IMI", "CRBBB", "1AVB"]].round(2).to_string())
+print("macro AUC:", by_lead.mean().round(3).to_dict())
+
+# %% [markdown]
+# ## Restoration: rebuilding 12 leads from lead I
+#
+# LiteHeart pairs the student with a **restoration net**: a 1-D U-Net that takes lead I and outputs
+# all 12 leads, trained on the training folds' real 12-lead records with
+# $\mathcal{L} = \text{MSE}(\hat{x}, x) + \text{L1}(\hat{x}, x)$. Scored per lead on the test fold:
+# Pearson $r$ (shape) and RMSE in mV. Lead I is the input (its $r$ is ~1 by construction).
+# Notebook 08 puts it in the loop with the student.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+from ecgkd_lite.train.restoration import restoration_scores, restore
+
+restorer = experiment.train_restoration(prep, size="tiny")
+scores = restoration_scores(restorer.model, prep.test, lead_std=prep.scaler.std.ravel())
+print(f"restoration net unet1d/tiny: {count_parameters(restorer.model):,} parameters")
+print(scores.round(2).to_string())
+print(f"mean r over the 11 restored leads: {scores['pearson_r'][~scores['input']].mean():.2f}")
+
+# %%
+rebuilt = restore(restorer.model, prep.test, trained_fs=restorer.model.trained_fs,
+                  trained_samples=restorer.model.trained_samples)
+i = int(np.flatnonzero(prep.test.labels[:, prep.classes.index("IMI")] == 1)[0])
+std = prep.scaler.std.ravel()
+fig, axes = plt.subplots(4, 1, figsize=(10, 7), sharex=True)
+t = np.arange(prep.test.n_samples) / prep.fs
+for ax, lead in zip(axes, ("I", "II", "aVF", "V2")):
+    k = prep.test.leads.index(lead)
+    ax.plot(t, prep.test.signals[i, k] * std[k], color="black", lw=0.8, label="real")
+    ax.plot(t, rebuilt.signals[i, k] * std[k], color=method_color("restoration"), lw=0.8, label="restored from lead I")
+    ax.set_ylabel(f"{lead} (mV, centred)")
+axes[0].legend(loc="upper right", fontsize=8)
+axes[-1].set_xlabel("time (s)")
+fig.suptitle(f"Restored versus real leads, test record {prep.test.record_ids[i]} (IMI)")
+save_figure(fig, "03_restoration_example")
+plt.show()
