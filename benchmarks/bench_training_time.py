@@ -1,0 +1,74 @@
+"""Quick-profile training time and accuracy of the teacher, the three 1-lead students and the
+restoration net, from a fresh cache (nothing reused), on this machine's CPU.
+
+    python benchmarks/bench_training_time.py            # writes results/bench_training_quick.json
+
+Targets (issue 3): teacher <= 3 min and macro AUC >= 0.95; one student <= 1 min; the small
+1-lead baseline at least 0.05 macro AUC below the teacher. Run it on an idle machine: two torch
+processes with 2 threads each on 2 cores slow each other down many times over.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", default=str(REPO / "results" / "bench_training_quick.json"))
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    os.environ["ECGKD_CACHE"] = tempfile.mkdtemp(prefix="ecgkd-bench-")
+    os.environ.setdefault("ECGKD_PROGRESS", "0")
+    import torch
+
+    torch.set_num_threads(args.threads)
+    from ecgkd_lite import experiment
+    from ecgkd_lite.utils import atomic_write_json
+
+    rows = {}
+
+    def timed(name, fn, evaluate=True, leads=None):
+        start = time.perf_counter()
+        result = fn()
+        seconds = time.perf_counter() - start
+        row = {"wall_seconds": round(seconds, 1), "epochs": len(result.history),
+               "params": sum(p.numel() for p in result.model.parameters())}
+        if evaluate:
+            rep = experiment.evaluate_model(result.model, prep, input_leads=leads)
+            row.update({m: round(float(rep[m]), 4) for m in ("macro_auc", "macro_f1", "map")})
+        rows[name] = row
+        print(f"{name:<22} {row}", flush=True)
+        return result
+
+    start = time.perf_counter()
+    prep = experiment.prepare("synthetic")
+    rows["data"] = {"wall_seconds": round(time.perf_counter() - start, 1), "records": len(prep.train) + len(prep.val) + len(prep.test)}
+    teacher = timed("teacher resnet1d/small", lambda: experiment.train_teacher(prep))
+    for size in ("tiny", "small", "base"):
+        timed(f"student {size}", lambda: experiment.train_student(prep, "baseline", size=size), leads=["I"])
+    timed("restoration unet1d/tiny", lambda: experiment.train_restoration(prep), evaluate=False)
+    gap = rows["teacher resnet1d/small"]["macro_auc"] - rows["student small"]["macro_auc"]
+    out = {"command": "python benchmarks/bench_training_time.py", "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+           "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(), "torch_threads": args.threads,
+                       "load_average_before": os.getloadavg()},
+           "profile": prep.profile.to_dict(), "results": rows,
+           "targets": {"teacher_under_180_s": rows["teacher resnet1d/small"]["wall_seconds"] <= 180,
+                       "teacher_auc_at_least_0.95": rows["teacher resnet1d/small"]["macro_auc"] >= 0.95,
+                       "student_tiny_under_60_s": rows["student tiny"]["wall_seconds"] <= 60,
+                       "student_small_under_60_s": rows["student small"]["wall_seconds"] <= 60,
+                       "small_gap_at_least_0.05": gap >= 0.05, "small_gap": round(gap, 4)}}
+    atomic_write_json(args.json, out)
+    print(out["targets"])
+
+
+if __name__ == "__main__":
+    main()
