@@ -75,6 +75,13 @@ def test_old_schema_and_missing_file_are_clear_errors(tmp_path):
         markdown_table({"schema": "x"})
 
 
+def test_tables_keep_the_reading_order():
+    from ecgkd_lite.bench.quality import method_order
+
+    names = ["vanilla_kd", "liteheart-no_mi", "baseline", "evl_ecg", "crd", "liteheart", "zzz"]
+    assert method_order(names) == ["baseline", "vanilla_kd", "crd", "liteheart", "liteheart-no_mi", "evl_ecg", "zzz"]
+
+
 def test_method_selection():
     assert resolve_methods("baselines") == ["baseline", "vanilla_kd", "fitnets", "attention_transfer", "rkd", "crd", "dkd"]
     assert resolve_methods("all")[7:9] == ["liteheart", "evl_ecg"]

@@ -221,6 +221,13 @@ def external_validation(prep, teacher_model, models: dict, eval_data: str, eval_
     return out
 
 
+def method_order(names) -> list[str]:
+    """Baseline, the classic methods, the families, their ablations, then anything else (the JSON
+    stores methods with sorted keys, so tables restore this reading order)."""
+    rank = {n: i for i, n in enumerate(["baseline", *CLASSIC, *FAMILIES])}
+    return sorted(names, key=lambda n: (rank.get(n, rank.get(n.split("-")[0], len(rank)) + 0.5), n))
+
+
 def markdown_table(result: dict) -> str:
     """The headline table: method, metrics (mean +- std over seeds), gap closed, params, time."""
     if result.get("schema") != SCHEMA:
@@ -236,7 +243,8 @@ def markdown_table(result: dict) -> str:
     def pct(v):
         return "" if v is None else f"{100 * v:+.0f} %"
 
-    for name, r in result["methods"].items():
+    for name in method_order(result["methods"]):
+        r = result["methods"][name]
         m, s = r["mean"], r["std"]
         lines.append(f"| {name} | {m['macro_auc']:.4f} ± {s['macro_auc']:.4f} | {m['macro_f1']:.4f} ± "
                      f"{s['macro_f1']:.4f} | {m['map']:.4f} ± {s['map']:.4f} | "

@@ -328,6 +328,8 @@ def voltage_gain(qrs_leads: np.ndarray, params: pd.DataFrame) -> np.ndarray:
     """
     sokolow = np.maximum(-qrs_leads[:, 6].min(-1), 0) + np.maximum(qrs_leads[:, 10].max(-1), qrs_leads[:, 11].max(-1))
     limb = np.ptp(qrs_leads[:, :6], axis=-1).max(-1)
+    # a QRS with no S in V1 and no R in V5/V6 (rare extreme rotation) has index 0: keep the division finite
+    sokolow, limb = np.maximum(sokolow, 1e-6), np.maximum(limb, 1e-6)
     lvh, lvolt = _flag(params, "LVH"), _flag(params, "LVOLT")
     target = _lerp(params["lvh_q"], LVH_SOKOLOW_MV)
     gain = np.where(lvh, np.maximum(1.0, target / sokolow), np.minimum(1.0, NON_LVH_SOKOLOW_MAX_MV / sokolow))
