@@ -28,10 +28,10 @@ def _cmd_notebooks_build(args) -> int:
     sources = sorted(SOURCE_DIR.glob("[0-9][0-9]_*.py"))
     if args.only:
         sources = [s for s in sources if any(s.name.startswith(o) for o in args.only)]
-    for src in sources:
-        target = build_notebook(src)
-        print(f"built {target.name}")
-        if args.execute:
+    targets = [build_notebook(src) for src in sources]  # all written first: a notebook may list the others
+    print("built " + ", ".join(t.name for t in targets))
+    if args.execute:
+        for target in targets:
             _, seconds = execute_notebook(target)
             print(f"executed {target.name} in {seconds:.0f} s")
     return 0
