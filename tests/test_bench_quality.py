@@ -91,3 +91,17 @@ def test_method_selection():
         resolve_methods("magic")
     with pytest.raises(ConfigError, match="seeds must be a positive integer"):
         run_quality(profile=TINY, seeds=0, methods="vanilla_kd")
+
+
+def test_external_validation_on_the_ptbxl_sample(result, ptbxl_root):
+    """Models trained on synthetic data, evaluated on real PTB-XL without retraining: synthetic classes
+    map onto the PTB-XL superclasses (max over members), HYP..NORM all have counterparts."""
+    res = run_quality(profile=TINY, seeds=1, methods="vanilla_kd", eval_data="ptbxl", eval_root=ptbxl_root,
+                      log=lambda *a: None)
+    ext = res["external"]
+    assert ext["data"] == "ptbxl" and ext["n_records"] == 390
+    assert ext["classes"] == ["NORM", "MI", "STTC", "CD", "HYP"] and ext["left_out"] == []
+    assert set(ext["methods"]) == {"baseline", "vanilla_kd"}
+    for r in [ext["teacher"]["macro_auc"], *(m["macro_auc_mean"] for m in ext["methods"].values())]:
+        assert 0 <= r <= 1
+    assert set(ext["teacher"]["per_class_auc"]) == set(ext["classes"])
