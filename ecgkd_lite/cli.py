@@ -4,6 +4,7 @@
     ecgkd notebooks build [--only 02] [--execute]            notebooks/src/*.py -> notebooks/*.ipynb
     ecgkd data summary [--source synthetic|ptbxl|challenge] [--root DIR]
     ecgkd bench quality --profile quick --seeds 3 --methods all --json OUT.json
+    ecgkd pretrained export RUNS.txt                          ship the runs the notebooks used
 """
 
 from __future__ import annotations
@@ -51,6 +52,17 @@ def _cmd_data_summary(args) -> int:
     return 0
 
 
+def _cmd_pretrained_export(args) -> int:
+    from .config import cache_dir
+    from .train.pretrained import PRETRAINED_DIR, export_pretrained
+
+    names = Path(args.runs).read_text().split()
+    written = export_pretrained(names, cache_dir("models"), args.dest or PRETRAINED_DIR)
+    size = sum(f.stat().st_size for d in written for f in d.iterdir())
+    print(f"shipped {len(written)} runs ({size / 2**20:.1f} MiB) to {args.dest or PRETRAINED_DIR}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ecgkd", description="ecgkd-lite: 12-lead -> 1-lead ECG distillation suite")
     sub = p.add_subparsers(dest="command", required=True)
@@ -77,6 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
     sm.add_argument("--n", type=int, default=1000)
     sm.add_argument("--seed", type=int, default=0)
     sm.set_defaults(func=_cmd_data_summary)
+
+    pt = sub.add_parser("pretrained", help="weights shipped for the notebooks")
+    pts = pt.add_subparsers(dest="pt_command", required=True)
+    ex = pts.add_parser("export", help="copy the runs listed in a file (one run folder name per line, as "
+                                       "ECGKD_RUN_LOG writes them) from the cache to pretrained/")
+    ex.add_argument("runs")
+    ex.add_argument("--dest")
+    ex.set_defaults(func=_cmd_pretrained_export)
 
     from .bench.cli import add_bench_parser
 

@@ -4,7 +4,7 @@
 >>> ctx = setup_notebook(seed=0)          # doctest: +SKIP
 
 It seeds python/numpy/torch, asks for deterministic kernels, fixes the torch thread count (so
-numbers do not depend on how many cores the machine has), sets plotting defaults, silences
+numbers do not depend on how many cores the machine has; ``OMP_NUM_THREADS`` lowers it), sets plotting defaults, silences
 third-party warnings that would clutter stored outputs, and reports the profile (``quick`` unless
 ``ECGKD_PROFILE=full``). Progress bars are on in an interactive session and off when
 ``ECGKD_PROGRESS=0`` (the suite runner and the test command set it) so stored outputs stay clean.
@@ -47,6 +47,9 @@ def setup_notebook(seed: int = 0, profile: str | None = None, threads: int = 2) 
     import torch
 
     seed_everything(seed, deterministic=True)
+    limit = os.environ.get("OMP_NUM_THREADS", "")
+    if limit.isdigit() and int(limit) >= 1:  # a machine-wide limit wins (shared machines)
+        threads = min(threads, int(limit))
     torch.set_num_threads(threads)
     if not progress_enabled():
         os.environ["TQDM_DISABLE"] = "1"

@@ -58,6 +58,7 @@ def test_markdown_table_and_reload(result):
     res, path = result
     table = markdown_table(res).splitlines()
     assert table[0].startswith("| model | macro AUC") and len(table) == 2 + 2 + 3
+    assert "95 % CI" in table[0] and table[0].count("|") == table[1].count("|") == table[4].count("|")
     assert table[2].startswith("| teacher (12 leads) |") and table[4].startswith("| baseline |")
     assert load_result(path, required_methods=["vanilla_kd"])["methods"].keys() == res["methods"].keys()
     with pytest.raises(ConfigError, match=r"lacks methods \['dkd'\]"):
@@ -105,3 +106,22 @@ def test_external_validation_on_the_ptbxl_sample(result, ptbxl_root):
     for r in [ext["teacher"]["macro_auc"], *(m["macro_auc_mean"] for m in ext["methods"].values())]:
         assert 0 <= r <= 1
     assert set(ext["teacher"]["per_class_auc"]) == set(ext["classes"])
+
+
+def test_label_ratio_and_teacher_choice(tmp_path):
+    """Every student sees the same labeled share; the teacher can be another architecture; each run
+    carries a bootstrap interval around its test macro AUC."""
+    res = run_quality(profile=TINY, seeds=1, methods="vanilla_kd", label_ratio=0.5, teacher="cnn_transformer/tiny",
+                      log=lambda *a: None)
+    assert res["label_ratio"] == 0.5 and res["n_labeled"] == pytest.approx(res["data"]["n_train"] / 2, abs=8)
+    assert (res["teacher"]["arch"], res["teacher"]["size"]) == ("cnn_transformer", "tiny")
+    for row in (res["teacher"], res["methods"]["vanilla_kd"]["runs"][0]):
+        low, high = row["macro_auc_ci95"]
+        assert 0 <= low <= high <= 1 and low - 0.05 <= row["macro_auc"] <= high + 0.05
+    import re
+
+    assert re.fullmatch(r" 0\.\d{3}-[01]\.\d{3} ", markdown_table(res).splitlines()[2].split("|")[7])
+    with pytest.raises(ConfigError, match="label_ratio must lie in"):
+        run_quality(profile=TINY, seeds=1, methods="vanilla_kd", label_ratio=0.0)
+    with pytest.raises(ConfigError, match="teacher 'resnet1d/huge' is unknown"):
+        run_quality(profile=TINY, seeds=1, methods="vanilla_kd", teacher="resnet1d/huge")

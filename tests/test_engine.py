@@ -112,6 +112,21 @@ def test_custom_objective_trains_heads_and_keeps_teacher_frozen(splits):
     assert objective.training and objective.student.training and not objective.teacher.training
 
 
+def test_best_checkpoint_keeps_the_objectives_learnable_parts(splits, tmp_path):
+    """best.pt carries the heads of its own epoch (so attention maps / plans of a trained student can
+    be rebuilt), without duplicating the student's weights."""
+    from ecgkd_lite.train.checkpoint import load_checkpoint
+
+    train, val, _ = splits
+    torch.manual_seed(0)
+    objective = HeadObjective(TinyNet(1, 3))
+    fit(objective.student, train, val, objective=objective, input_leads="I", checkpoint_dir=tmp_path,
+        **{**FAST, "epochs": 1})
+    state = load_checkpoint(tmp_path / "best.pt")["extra_state"]["objective_state"]
+    assert {"head.weight", "head.bias"} <= set(state) and not any(k.startswith("student.") for k in state)
+    assert torch.equal(state["head.weight"], objective.head.weight.detach())
+
+
 class LazyHeadObjective(SupervisedObjective):
     """Builds its head from the logits shape in ``setup`` (the Distiller protocol)."""
 

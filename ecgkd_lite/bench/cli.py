@@ -13,7 +13,8 @@ def _cmd_quality(args) -> int:
         raise SystemExit("--data ptbxl needs --root DIR (the PTB-XL folder)")
     result = run_quality(profile=args.profile, seeds=args.seeds, methods=args.methods, data=args.data,
                          root=args.root, student_size=args.student_size, eval_data=args.eval_data,
-                         eval_root=args.eval_root, json_out=args.json, argv=sys.argv[1:])
+                         eval_root=args.eval_root, json_out=args.json, label_ratio=args.label_ratio,
+                         teacher=args.teacher, argv=sys.argv[1:])
     print()
     print(markdown_table(result))
     if "external" in result:
@@ -37,5 +38,8 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--student-size", default="tiny", choices=["tiny", "small", "base"])
     q.add_argument("--eval-data", choices=["synthetic", "ptbxl"], help="second data set for external validation")
     q.add_argument("--eval-root", help="folder of the second data set")
+    q.add_argument("--label-ratio", type=float, default=1.0,
+                   help="share of training records whose labels the students see (0 < r <= 1; default 1)")
+    q.add_argument("--teacher", help="teacher as arch/size (default resnet1d/small)")
     q.add_argument("--json", help="write the result JSON here")
     q.set_defaults(func=_cmd_quality)

@@ -86,10 +86,31 @@ def _stamp(argv: Sequence[str] | None) -> dict:
                         "torch": torch.__version__, "torch_threads": torch.get_num_threads()}}
 
 
+def _parse_teacher(spec: str | None) -> tuple[str, str]:
+    """``None`` -> the default teacher; ``"arch/size"`` -> (arch, size), checked against the model registry."""
+    if spec is None:
+        return experiment.TEACHER
+    from ..models import list_models
+
+    arch, _, size = str(spec).partition("/")
+    known = list_models()
+    if arch not in known or size not in known[arch]:
+        raise ConfigError(f"teacher {spec!r} is unknown; give 'arch/size' from {known}")
+    return arch, size
+
+
 def _row(report: dict, classes) -> dict:
     return {**{m: float(report[m]) for m in METRICS},
             "per_class_auc": {c: (None if np.isnan(v) else float(v)) for c, v in report["per_class_auc"].items()},
             "missing_classes": list(report["missing_classes"])}
+
+
+def _interval(y, p, n_boot: int = 500) -> list[float]:
+    """95 % bootstrap interval of the test macro AUC (records resampled; 500 resamples, seed 0)."""
+    from ..evaluate import bootstrap_ci
+
+    ci = bootstrap_ci(y, p, "macro_auc", n_boot=n_boot)
+    return [float(ci.low), float(ci.high)]
 
 
 def _naive(prep) -> dict:
@@ -109,27 +130,54 @@ def _summary(runs: list[dict]) -> tuple[dict, dict]:
 def run_quality(*, profile: str | Profile | None = None, seeds: int = 3, methods: str | Sequence[str] = "all",
                 data: str = "synthetic", root: str | Path | None = None, student_size: str = "tiny",
                 eval_data: str | None = None, eval_root: str | Path | None = None, json_out: str | Path | None = None,
+                label_ratio: float = 1.0, teacher: str | None = None,
                 argv: Sequence[str] | None = None, log=print) -> dict:
-    """Train (or load) teacher, baseline and every method's students; return (and write) the JSON."""
+    """Train (or load) teacher, baseline and every method's students; return (and write) the JSON.
+
+    ``label_ratio`` < 1: every student (the baseline included) sees the labels of only that share of
+    the training records (one split, ``labeled_unlabeled_split(label_ratio, seed=0)``, the same for
+    all methods and seeds); the rest is an unlabeled pool that only label-free KD terms use. The
+    teacher keeps every label (it is the hospital's 12-lead model). ``teacher`` = ``"arch/size"``
+    replaces the default 12-lead teacher (e.g. ``cnn_transformer/small``, the student's own
+    architecture).
+    """
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     if not (isinstance(seeds, int) and seeds >= 1):
         raise ConfigError(f"seeds must be a positive integer; got {seeds!r}")
+    if not (isinstance(label_ratio, (int, float)) and 0 < label_ratio <= 1):
+        raise ConfigError(f"label_ratio must lie in (0, 1]; got {label_ratio!r}")
+    t_arch, t_size = _parse_teacher(teacher)
     names = resolve_methods(methods)
     start = time.perf_counter()
     prep = experiment.prepare(data, profile=prof, root=root)
     log(f"[bench] {prep}")
-    teacher = experiment.train_teacher(prep)
-    teacher_row = _row(experiment.evaluate_model(teacher.model, prep), prep.classes)
+    labeled, suffix = None, ""
+    if label_ratio < 1:
+        lab, _ = prep.train.labeled_unlabeled_split(label_ratio, seed=0)
+        labeled = np.isin(prep.train.record_ids, lab.record_ids)
+        suffix = f"-labels{round(100 * label_ratio):g}pct"
+        log(f"[bench] {labeled.sum()} of {labeled.size} training records labeled ({label_ratio:.0%})")
+    teacher = experiment.train_teacher(prep, arch=t_arch, size=t_size)
+    report = experiment.evaluate_model(teacher.model, prep, return_probs=True)
+    teacher_row = _row(report, prep.classes)
+    teacher_row["macro_auc_ci95"] = _interval(prep.test.labels, report["probs"])
     teacher_row["params"] = sum(p.numel() for p in teacher.model.parameters())
     teacher_row["train_seconds"] = float(sum(h["seconds"] for h in teacher.history))
     log(f"[bench] teacher macro AUC {teacher_row['macro_auc']:.4f}")
     cache = experiment.teacher_cache(prep, teacher)
+    teacher_tag = "" if (t_arch, t_size) == experiment.TEACHER else f"-t_{t_arch}_{t_size}"
     models, results = {}, {}
     for name in names:
         runs = []
         for seed in range(seeds):
-            fit = experiment.train_student(prep, name, teacher=teacher, size=student_size, seed=seed, cache=cache)
-            row = _row(experiment.evaluate_model(fit.model, prep), prep.classes)
+            t_tag = "" if name == "baseline" else teacher_tag  # the baseline never sees the teacher
+            tag = None if not (suffix or t_tag) else \
+                f"student-{experiment.STUDENT_ARCH}-{student_size}-{name}{suffix}{t_tag}"
+            fit = experiment.train_student(prep, name, teacher=teacher, size=student_size, seed=seed, cache=cache,
+                                           labeled=labeled, tag=tag)
+            report = experiment.evaluate_model(fit.model, prep, return_probs=True)
+            row = _row(report, prep.classes)
+            row["macro_auc_ci95"] = _interval(prep.test.labels, report["probs"])
             row.update(seed=seed, train_seconds=float(sum(h["seconds"] for h in fit.history)),
                        epochs=len(fit.history), best_epoch=fit.best_epoch,
                        nonfinite_loss=any(not np.isfinite(h["train_total"]) for h in fit.history))
@@ -154,8 +202,9 @@ def run_quality(*, profile: str | Profile | None = None, seeds: int = 3, methods
                                             "n_val": len(prep.val), "n_test": len(prep.test),
                                             "recipe": prep.recipe},
         "classes": list(prep.classes), "seeds": seeds,
+        "label_ratio": float(label_ratio), "n_labeled": int(len(prep.train) if labeled is None else labeled.sum()),
         "student": {"arch": experiment.STUDENT_ARCH, "size": student_size, "leads": list(experiment.STUDENT_LEADS)},
-        "teacher": {"arch": experiment.TEACHER[0], "size": experiment.TEACHER[1], **teacher_row},
+        "teacher": {"arch": t_arch, "size": t_size, **teacher_row},
         "naive": _naive(prep), "methods": results,
         "wall_seconds": time.perf_counter() - start,
     }
@@ -238,11 +287,15 @@ def markdown_table(result: dict) -> str:
         raise ConfigError(f"benchmark JSON has schema {result.get('schema')!r}; expected {SCHEMA!r} "
                           "(re-run `ecgkd bench quality` to rebuild it)")
     t, n = result["teacher"], result["naive"]
-    lines = ["| model | macro AUC | macro F1 | MAP | gap closed (AUC) | gap closed (F1) | params | train s |",
-             "|---|---|---|---|---|---|---|---|",
-             f"| teacher (12 leads) | {t['macro_auc']:.4f} | {t['macro_f1']:.4f} | {t['map']:.4f} | | | "
+    def ci(row):
+        return "" if not row.get("macro_auc_ci95") else "{:.3f}-{:.3f}".format(*row["macro_auc_ci95"])
+
+    lines = ["| model | macro AUC | macro F1 | MAP | gap closed (AUC) | gap closed (F1) | AUC 95 % CI (seed 0) | "
+             "params | train s |",
+             "|---|---|---|---|---|---|---|---|---|",
+             f"| teacher (12 leads) | {t['macro_auc']:.4f} | {t['macro_f1']:.4f} | {t['map']:.4f} | | | {ci(t)} | "
              f"{t['params']:,} | {t['train_seconds']:.0f} |",
-             f"| naive (prevalence) | {n['macro_auc']:.4f} | {n['macro_f1']:.4f} | {n['map']:.4f} | | | 0 | 0 |"]
+             f"| naive (prevalence) | {n['macro_auc']:.4f} | {n['macro_f1']:.4f} | {n['map']:.4f} | | | | 0 | 0 |"]
 
     def pct(v):
         return "" if v is None else f"{100 * v:+.0f} %"
@@ -253,7 +306,7 @@ def markdown_table(result: dict) -> str:
         lines.append(f"| {name} | {m['macro_auc']:.4f} ± {s['macro_auc']:.4f} | {m['macro_f1']:.4f} ± "
                      f"{s['macro_f1']:.4f} | {m['map']:.4f} ± {s['map']:.4f} | "
                      f"{'' if name == 'baseline' else pct(r['gap_closed']['macro_auc'])} | "
-                     f"{'' if name == 'baseline' else pct(r['gap_closed']['macro_f1'])} | "
+                     f"{'' if name == 'baseline' else pct(r['gap_closed']['macro_f1'])} | {ci(r['runs'][0])} | "
                      f"{r['params']:,} | {r['train_seconds_mean']:.0f} |")
     return "\n".join(lines)
 

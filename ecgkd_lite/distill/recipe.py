@@ -107,8 +107,15 @@ def _family_recipes() -> dict[str, dict[str, Any]]:
 
     lite, evl = liteheart_recipe(), evl_recipe()
     out = {"liteheart": lite, "evl_ecg": evl}
-    for part, short in (("region_aware", "region"), ("cross_layer_mi", "mi"), ("pseudo_label", "semi")):
-        out[f"liteheart-no_{short}"] = {k: v for k, v in lite.items() if k != part}
+    # no_semi removes the whole semi-supervised component: soft targets and pseudo-labels
+    for parts, short in ((("region_aware",), "region"), (("cross_layer_mi",), "mi"),
+                         (("vanilla_kd", "pseudo_label"), "semi")):
+        out[f"liteheart-no_{short}"] = {k: v for k, v in lite.items() if k not in parts}
+    # single LiteHeart components on top of CE, and their ablations (notebooks 05, 06)
+    out["region_aware"] = {"region_aware": dict(lite["region_aware"])}
+    out["region_aware-uniform"] = {"region_aware": {**lite["region_aware"], "uniform": True}}
+    out["cross_layer_mi"] = {"cross_layer_mi": dict(lite["cross_layer_mi"])}
+    out["cross_layer_mi-same_depth"] = {"cross_layer_mi": {**lite["cross_layer_mi"], "pairs": "same_depth"}}
     for part in ("mhca", "relation", "ot"):
         terms = {k: dict(v) for k, v in evl["terms"].items() if k != part}
         if part == "mhca":

@@ -1,6 +1,9 @@
-"""Figures shared by the notebooks and reports/: clinical 12-lead grid, strips, method colours."""
+"""Figures shared by the notebooks and reports/: clinical 12-lead grid, strips, method colours, and the
+analysis figures (AUC violins, embeddings, gap closed, efficiency, saliency strips)."""
 
+from .analysis import plot_auc_violins, plot_efficiency, plot_embeddings, plot_gap_closed, plot_saliency_strip
 from .ecg import GRID_LAYOUT, plot_12lead, plot_strip
 from .style import METHOD_COLORS, method_color, save_figure
 
-__all__ = ["plot_12lead", "plot_strip", "GRID_LAYOUT", "METHOD_COLORS", "method_color", "save_figure"]
+__all__ = ["plot_12lead", "plot_strip", "GRID_LAYOUT", "METHOD_COLORS", "method_color", "save_figure",
+           "plot_auc_violins", "plot_embeddings", "plot_gap_closed", "plot_efficiency", "plot_saliency_strip"]

@@ -20,6 +20,7 @@ from ..utils import fingerprint, seed_everything
 from .checkpoint import load_checkpoint, model_config, sidecar_path
 from .engine import BEST, FitResult, fit
 from .history import History
+from .pretrained import fetch_pretrained, record_run
 
 #: fit arguments that do not change the trained weights (left out of the key)
 NOT_IN_KEY = ("progress", "device")
@@ -59,7 +60,9 @@ def cached_fit(model_factory: Callable[[], nn.Module], train: ECGData, val: ECGD
     The model is built after ``seed_everything(fit_kwargs.get("seed", 0))`` so its initial weights
     follow the seed. The run lives in ``<cache_root or cache_dir("models")>/<tag>-<key>/``; if its
     ``best.pt`` exists (and not ``force``) it is loaded (``weights_only``) with its history from
-    ``best.pt.json``; otherwise the model is trained there (resuming a killed run).
+    ``best.pt.json``; otherwise, if the repository ships that exact run (``train/pretrained.py``;
+    ``ECGKD_PRETRAINED=0`` turns this off), it is copied in and loaded; otherwise the model is
+    trained there (resuming a killed run).
 
     A distilled student passes ``objective_factory(model) -> objective`` (e.g. a Distiller) together
     with ``objective_key``, a JSON description of everything that shapes the objective (recipe,
@@ -76,6 +79,9 @@ def cached_fit(model_factory: Callable[[], nn.Module], train: ECGData, val: ECGD
     model = model_factory()
     run_dir = Path(cache_root or cache_dir("models")) / f"{tag}-{cache_key(model, train, val, tag=tag, fit_kwargs=fit_kwargs, objective_key=objective_key)}"
     best = run_dir / BEST
+    record_run(run_dir)
+    if not best.exists() and not force:
+        fetch_pretrained(run_dir)
     if best.exists() and not force:
         payload = load_checkpoint(best, model)
         try:

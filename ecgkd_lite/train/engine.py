@@ -254,7 +254,9 @@ class _Trainer:
                         scheduler=self.scheduler if last else None,
                         epoch=len(self.history) if last else self.best_epoch, history=self.history,
                         config=self.cfg, data_fingerprint=self.data_fp, metrics=metrics,
-                        extra_state=self._extra_state() if last else None)
+                        # best.pt keeps the objective's learnable parts (projection heads, MHCA) of that epoch
+                        extra_state=self._extra_state() if last else
+                        {"objective_state": _state_not_in(self.objective, self.model)})
 
     def resume(self) -> None:
         """Continue from ``last.pt`` (same training config and data, else CheckpointError)."""

@@ -21,22 +21,30 @@ SEMI_SUPERVISED = ("pseudo_label", "consistency")
 
 
 def liteheart_recipe(l_region: float = 1.0, l_mi: float = 0.5, l_semi: float = 1.0,
-                     semi: str = "pseudo_label", *, saliency_weight: float = 0.0,
-                     mi_dim: int = 128, mi_tau: float = 0.1, tau_hi: float = 0.9, tau_lo: float = 0.1) -> dict[str, Any]:
+                     semi: str = "pseudo_label", *, l_soft: float = 1.0, temperature: float = 4.0,
+                     saliency_weight: float = 0.0, mi_dim: int = 128, mi_tau: float = 0.1, tau_hi: float = 0.9,
+                     tau_lo: float = 0.1, mi_pairs: str = "all") -> dict[str, Any]:
     """The LiteHeart recipe config ``{name: {"weight": w, **params}}`` for the Distiller:
 
-    ``CE (labeled records) + l_region L_region + l_mi L_MI + l_semi L_semi``, with
-    ``L_semi`` = ``pseudo_label`` or ``consistency`` (``semi``). Defaults, stated: region-aware
-    weight 1 (an MSE of BN-scaled features, O(1)); MI weight 0.5 (InfoNCE starts near log B,
-    ~4 for B = 64, so half keeps it comparable); semi-supervised weight 1 (a masked BCE, <= CE);
-    dim 128, tau 0.1, thresholds 0.9 / 0.1.
+    ``CE (labeled records) + l_region L_region + l_mi L_MI + l_soft L_soft + l_semi L_semi``.
+
+    The semi-supervised component is two label-free terms on every record, labeled or not
+    (DESIGN 6): the teacher's soft targets ``L_soft`` (multi-label KD, ``temperature``) and
+    ``L_semi`` = confident ``pseudo_label`` or weak/strong ``consistency`` (``semi``). Defaults,
+    stated: region-aware weight 1 (an MSE of BN-scaled features, O(1)); MI weight 0.5 (InfoNCE
+    starts near log B, ~4 for B = 64, so half keeps it comparable), all cross pairs; soft targets
+    weight 1 at T = 4 (as vanilla KD); pseudo-label weight 1 (a masked BCE, <= CE); dim 128,
+    tau 0.1, thresholds 0.9 / 0.1. ``results/tune_liteheart_quick.json`` records the validation
+    grid these defaults were checked against.
     """
     if semi not in SEMI_SUPERVISED:
         raise ConfigError(f"liteheart_recipe semi must be one of {SEMI_SUPERVISED}; got {semi!r}")
     return {
         "region_aware": {"weight": check_non_negative("liteheart_recipe l_region", l_region),
                          "saliency_weight": saliency_weight},
-        "cross_layer_mi": {"weight": check_non_negative("liteheart_recipe l_mi", l_mi), "dim": mi_dim, "tau": mi_tau},
+        "cross_layer_mi": {"weight": check_non_negative("liteheart_recipe l_mi", l_mi), "dim": mi_dim, "tau": mi_tau,
+                           "pairs": mi_pairs},
+        "vanilla_kd": {"weight": check_non_negative("liteheart_recipe l_soft", l_soft), "temperature": temperature},
         semi: {"weight": check_non_negative("liteheart_recipe l_semi", l_semi), "tau_hi": tau_hi, "tau_lo": tau_lo},
     }
 

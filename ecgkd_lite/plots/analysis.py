@@ -1,0 +1,193 @@
+"""Analysis figures: per-class AUC violins, embeddings, gap closed, efficiency, saliency strips.
+
+Every function returns its Figure, labels its axes, colours methods with ``method_color`` and
+draws no NaN: a missing value is left out and said so (never drawn as 0 or 0.5).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
+from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+
+from ..errors import ConfigError
+from .ecg import plot_strip
+from .style import method_color
+
+SALIENCY_CMAP = "magma_r"  # the colour map of plot_strip's saliency band
+
+
+def plot_auc_violins(per_class: Mapping[str, Mapping[str, float | None]], macro: Mapping[str, float] | None = None,
+                     *, title: str = "Per-condition AUC"):
+    """One violin per method of its per-condition AUCs, one dot per condition, the macro AUC as a bar.
+
+    A condition whose AUC is None/NaN (no positive in the test split) is not drawn; it is listed
+    as "missing: X, Y" in the method's tick label under the violin.
+    """
+    if not per_class:
+        raise ConfigError("per_class is empty: give {method: {condition: AUC}}")
+    methods = list(per_class)
+    rows, missing = [], {}
+    for method in methods:
+        values = {c: (np.nan if v is None else float(v)) for c, v in per_class[method].items()}
+        missing[method] = [c for c, v in values.items() if not np.isfinite(v)]
+        rows += [{"method": method, "condition": c, "auc": v} for c, v in values.items() if np.isfinite(v)]
+    data = pd.DataFrame(rows, columns=["method", "condition", "auc"])
+    palette = {m: method_color(m) for m in methods}
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.3 * len(methods) + 1.5), 4.2))
+    if len(data):
+        sns.violinplot(data=data, x="method", y="auc", hue="method", order=methods, hue_order=methods,
+                       palette=palette, inner=None, cut=0, density_norm="width", linewidth=0.8, legend=False, ax=ax)
+    jitter = np.random.default_rng(0)
+    for i, method in enumerate(methods):
+        auc = data.loc[data["method"] == method, "auc"].to_numpy()
+        ax.scatter(i + jitter.uniform(-0.12, 0.12, len(auc)), auc, s=12, color="black", alpha=0.7, zorder=3,
+                   label="one condition" if i == 0 else None, gid=f"conditions:{method}")
+        if macro is not None and method in macro and macro[method] is not None and np.isfinite(macro[method]):
+            ax.hlines(macro[method], i - 0.35, i + 0.35, color="crimson", lw=2, zorder=4,
+                      label="macro AUC" if i == 0 else None)
+    ax.set_xticks(range(len(methods)), [_with_missing(m, missing[m]) for m in methods], fontsize=8)
+    ax.set_xlim(-0.6, len(methods) - 0.4)
+    ax.set_xlabel("method")
+    ax.set_ylabel("test AUC per condition")
+    ax.set_title(title, fontsize=10, loc="left")
+    ax.legend(loc="lower left", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def _with_missing(method: str, missing: Sequence[str], per_line: int = 3) -> str:
+    if not missing:
+        return method
+    lines = [", ".join(missing[i:i + per_line]) for i in range(0, len(missing), per_line)]
+    return method + "\nmissing: " + ",\n".join(lines)
+
+
+def plot_embeddings(embeddings: Mapping[str, np.ndarray], labels: Sequence, *, title: str | None = None):
+    """Side-by-side 2-D scatter panels (one per model), the same colour per label, one shared legend."""
+    if not embeddings:
+        raise ConfigError("embeddings is empty: give {model: (N, 2) coordinates}")
+    labels = np.asarray(labels)
+    for name, xy in embeddings.items():
+        xy = np.asarray(xy, dtype=float)
+        if xy.shape != (len(labels), 2) or not np.isfinite(xy).all():
+            raise ConfigError(f"embeddings[{name!r}] must be finite with shape ({len(labels)}, 2) like labels; "
+                              f"got {xy.shape}")
+    classes = sorted(set(labels.tolist()), key=str)
+    colours = dict(zip(classes, sns.color_palette("tab10" if len(classes) <= 10 else "tab20", len(classes))))
+    fig, axes = plt.subplots(1, len(embeddings), figsize=(3.6 * len(embeddings), 3.8), squeeze=False)
+    for ax, (name, xy) in zip(axes[0], embeddings.items()):
+        xy = np.asarray(xy, dtype=float)
+        for cls in classes:
+            keep = labels == cls
+            ax.scatter(xy[keep, 0], xy[keep, 1], s=6, color=colours[cls], label=str(cls), alpha=0.8)
+        ax.set_title(name, fontsize=10, color=method_color(name))
+        ax.set_xlabel("dim 1")
+        ax.set_ylabel("dim 2")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    handles, names = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, names, loc="center right", fontsize=7, markerscale=2, title="condition")
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout(rect=(0, 0, 0.86, 1))
+    return fig
+
+
+def plot_gap_closed(result: Mapping, methods: Sequence[str] | None = None, metric: str = "macro_auc"):
+    """Bars of the gap closed (%) per method, error bars the std over seeds, from a quality-benchmark JSON.
+
+    Per seed s: ``gap_s = (student_s - mean baseline) / (teacher - mean baseline)``; the bar is the
+    mean over seeds (the JSON's ``gap_closed``) and the error bar their std (ddof 1). A method whose
+    gap is undefined (teacher == baseline) gets no bar and the label "n/a".
+    """
+    from ..bench.quality import METRICS, SCHEMA, method_order
+
+    if result.get("schema") != SCHEMA:
+        raise ConfigError(f"result has schema {result.get('schema')!r}; expected {SCHEMA!r}")
+    if metric not in METRICS:
+        raise ConfigError(f"metric must be one of {list(METRICS)}; got {metric!r}")
+    known = result["methods"]
+    methods = list(methods) if methods is not None else [m for m in method_order(known) if m != "baseline"]
+    unknown = [m for m in methods if m not in known]
+    if unknown or not methods:
+        raise ConfigError(f"methods {unknown or methods} are not in the result; available: {method_order(known)}")
+    base, teacher = known["baseline"]["mean"][metric], result["teacher"][metric]
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.7 * len(methods) + 1.5), 3.8))
+    for i, method in enumerate(methods):
+        gap = known[method]["gap_closed"][metric]
+        if gap is None or not np.isfinite(gap) or teacher == base:
+            ax.text(i, 0, "n/a", ha="center", va="bottom", fontsize=8)
+            continue
+        per_seed = [100 * (run[metric] - base) / (teacher - base) for run in known[method]["runs"]]
+        err = float(np.std(per_seed, ddof=1)) if len(per_seed) > 1 else 0.0
+        ax.bar(i, 100 * gap, yerr=err, color=method_color(method), capsize=3, edgecolor="black", linewidth=0.5)
+    ax.axhline(0, color="black", lw=0.8)
+    ax.axhline(100, color="black", lw=0.8, ls="--", label="teacher (100 %)")
+    ax.set_xticks(range(len(methods)), methods, rotation=45, ha="right", fontsize=8)
+    ax.set_xlabel("method")
+    ax.set_ylabel(f"gap closed on {metric} (%)")
+    ax.set_title(f"Gap closed, mean ± std over {result.get('seeds', '?')} seeds", fontsize=10, loc="left")
+    ax.legend(loc="best", fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+EFFICIENCY_KEYS = ("name", "params", "flops", "latency_ms", "macro_auc")
+
+
+def plot_efficiency(rows: Sequence[Mapping]):
+    """Latency (x) against macro AUC (y); marker area grows with parameters; each point labelled
+    with its name and FLOPs. A log latency axis when latencies span more than a factor of 10."""
+    if not rows:
+        raise ConfigError("rows is empty: give [{name, params, flops, latency_ms, macro_auc}, ...]")
+    for i, row in enumerate(rows):
+        absent = [k for k in EFFICIENCY_KEYS if k not in row]
+        if absent:
+            raise ConfigError(f"rows[{i}] ({row.get('name', '?')!r}) lacks the keys {absent}")
+        bad = [k for k in EFFICIENCY_KEYS[1:] if row[k] is None or not math.isfinite(row[k]) or row[k] < 0]
+        if bad:
+            raise ConfigError(f"rows[{i}] ({row['name']!r}) has missing, non-finite or negative {bad}")
+    biggest = max(row["params"] for row in rows) or 1
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    for row in rows:
+        ax.scatter(row["latency_ms"], row["macro_auc"], s=30 + 400 * row["params"] / biggest, alpha=0.75,
+                   color=method_color(row["name"]), edgecolor="black", linewidth=0.5)
+        ax.annotate(f"{row['name']}\n{row['params'] / 1e6:.2f} M params, {row['flops'] / 1e6:.0f} MFLOPs",
+                    (row["latency_ms"], row["macro_auc"]), xytext=(7, 4), textcoords="offset points", fontsize=7)
+    latencies = [row["latency_ms"] for row in rows]
+    if min(latencies) > 0 and max(latencies) / min(latencies) > 10:
+        ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("CPU latency per record (ms)")
+    ax.set_ylabel("test macro AUC")
+    ax.set_title("Efficiency vs accuracy (marker area ∝ parameters)", fontsize=10, loc="left")
+    ax.margins(x=0.25, y=0.15)
+    fig.tight_layout()
+    return fig
+
+
+def plot_saliency_strip(signal: np.ndarray, fs: float, maps: Mapping[str, np.ndarray],
+                        regions: np.ndarray | None = None, *, lead: str = "I"):
+    """One strip per model: the lead with its saliency map (T,) in [0, 1] as a colour band and the
+    ground-truth region (bool (T,)) shaded; one shared colour bar."""
+    if not maps:
+        raise ConfigError("maps is empty: give {model: (T,) saliency}")
+    fig, axes = plt.subplots(len(maps), 1, figsize=(10, 1.9 * len(maps) + 0.4), sharex=True, squeeze=False)
+    for ax, (name, saliency) in zip(axes[:, 0], maps.items()):
+        saliency = np.asarray(saliency, dtype=float)
+        if saliency.size and np.isfinite(saliency).all() and (saliency.min() < 0 or saliency.max() > 1):
+            raise ConfigError(f"maps[{name!r}] must lie in [0, 1] (normalise it, e.g. grad_cam does)")
+        plot_strip(signal, fs, lead=lead, ax=ax, regions=regions, saliency=saliency, title=name,
+                   color=method_color(name))
+    fig.colorbar(ScalarMappable(Normalize(0, 1), SALIENCY_CMAP), ax=list(axes[:, 0]), label="saliency", fraction=0.03)
+    return fig

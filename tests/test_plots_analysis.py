@@ -1,0 +1,187 @@
+"""Analysis figures: labelled axes, missing AUCs listed (never drawn), golden gap bars, no NaN drawn, errors."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.collections import LineCollection, PathCollection
+
+from ecgkd_lite.bench.quality import SCHEMA
+from ecgkd_lite.errors import ConfigError
+from ecgkd_lite.plots import (
+    method_color,
+    plot_auc_violins,
+    plot_efficiency,
+    plot_embeddings,
+    plot_gap_closed,
+    plot_saliency_strip,
+)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _assert_nothing_nan_drawn(fig):
+    for ax in fig.axes:
+        for line in ax.get_lines():
+            assert np.isfinite(np.asarray(line.get_xydata(), dtype=float)).all()
+        for coll in ax.collections:
+            if isinstance(coll, PathCollection):
+                assert np.isfinite(np.asarray(coll.get_offsets(), dtype=float)).all()
+
+
+def _assert_labelled(ax):
+    assert ax.get_xlabel() and ax.get_ylabel()
+
+
+def _points(ax, method):
+    (coll,) = [c for c in ax.collections if c.get_gid() == f"conditions:{method}"]
+    return np.asarray(coll.get_offsets())
+
+
+PER_CLASS = {
+    "baseline": {"AMI": 0.7, "LVH": 0.9, "NORM": 0.95, "PVC": 0.8},
+    "vanilla_kd": {"AMI": None, "LVH": float("nan"), "NORM": 0.97, "PVC": 0.85},
+}
+
+
+def test_violins_draw_one_point_per_known_condition_and_list_the_missing():
+    fig = plot_auc_violins(PER_CLASS, {"baseline": 0.8375, "vanilla_kd": 0.91})
+    ax = fig.axes[0]
+    _assert_labelled(ax)
+    assert sorted(_points(ax, "baseline")[:, 1]) == pytest.approx([0.7, 0.8, 0.9, 0.95])
+    assert sorted(_points(ax, "vanilla_kd")[:, 1]) == pytest.approx([0.85, 0.97])  # no 0.5, no NaN
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert labels == ["baseline", "vanilla_kd\nmissing: AMI, LVH"]
+    macro = [c for c in ax.collections if isinstance(c, LineCollection)]
+    assert sorted(seg[0][1] for c in macro for seg in c.get_segments()) == pytest.approx([0.8375, 0.91])
+    _assert_nothing_nan_drawn(fig)
+
+
+def test_violins_without_macro_and_with_an_all_missing_method():
+    fig = plot_auc_violins({"teacher": {"AMI": 1.0, "NORM": 0.99}, "crd": {"AMI": None, "NORM": None}})
+    ax = fig.axes[0]
+    assert len(_points(ax, "crd")) == 0
+    assert ax.get_xticklabels()[1].get_text() == "crd\nmissing: AMI, NORM"
+    assert not [c for c in ax.collections if isinstance(c, LineCollection)]
+    _assert_nothing_nan_drawn(fig)
+    with pytest.raises(ConfigError, match="per_class is empty"):
+        plot_auc_violins({})
+
+
+def test_embeddings_share_colours_and_one_legend():
+    rng = np.random.default_rng(0)
+    labels = np.array(["NORM", "AMI", "NORM", "LVH", "AMI", "LVH"])
+    fig = plot_embeddings({"teacher": rng.normal(size=(6, 2)), "baseline": rng.normal(size=(6, 2))}, labels,
+                          title="t-SNE of logits")
+    assert len(fig.axes) == 2 and len(fig.legends) == 1
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["AMI", "LVH", "NORM"]
+    for ax in fig.axes:
+        _assert_labelled(ax)
+        assert [len(c.get_offsets()) for c in ax.collections] == [2, 2, 2]
+    colours = [[tuple(c.get_facecolor()[0]) for c in ax.collections] for ax in fig.axes]
+    assert colours[0] == colours[1] and len(set(colours[0])) == 3
+    assert fig.axes[0].get_title() == "teacher"
+    _assert_nothing_nan_drawn(fig)
+
+
+def test_embeddings_reject_bad_shapes():
+    with pytest.raises(ConfigError, match=r"embeddings\['student'\] must be finite with shape \(3, 2\)"):
+        plot_embeddings({"student": np.zeros((4, 2))}, [0, 1, 2])
+    with pytest.raises(ConfigError, match=r"embeddings\['student'\]"):
+        plot_embeddings({"student": np.full((3, 2), np.nan)}, [0, 1, 2])
+
+
+def _bench_result():
+    def method(values, gap):
+        return {"runs": [{"macro_auc": v} for v in values], "mean": {"macro_auc": float(np.mean(values))},
+                "gap_closed": {"macro_auc": gap}}
+
+    return {"schema": SCHEMA, "seeds": 2, "teacher": {"macro_auc": 0.9},
+            "methods": {"baseline": method([0.79, 0.81], 0.0), "vanilla_kd": method([0.84, 0.86], 0.5),
+                        "rkd": method([0.70, 0.70], -1.0), "dkd": method([0.8, 0.8], None)}}
+
+
+def test_gap_closed_bars_golden_heights_and_error_bars():
+    fig = plot_gap_closed(_bench_result())
+    ax = fig.axes[0]
+    _assert_labelled(ax)
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["vanilla_kd", "rkd", "dkd"]  # method_order, no baseline
+    bars = ax.patches
+    assert [b.get_height() for b in bars] == pytest.approx([50.0, -100.0])
+    assert bars[0].get_facecolor()[:3] == pytest.approx(matplotlib.colors.to_rgb(method_color("vanilla_kd")))
+    # per-seed gaps 40 % and 60 % -> std (ddof 1) 14.14; rkd's seeds agree -> 0
+    (err_vanilla, err_rkd) = [c for c in ax.collections if isinstance(c, LineCollection)]
+    (low, high), = [seg[:, 1] for seg in err_vanilla.get_segments()]
+    assert (low, high) == pytest.approx((50 - 14.1421, 50 + 14.1421), abs=1e-3)
+    assert [t.get_text() for t in ax.texts] == ["n/a"]  # dkd: gap undefined, no bar
+    _assert_nothing_nan_drawn(fig)
+
+
+def test_gap_closed_errors():
+    with pytest.raises(ConfigError, match="schema"):
+        plot_gap_closed({"schema": "old"})
+    with pytest.raises(ConfigError, match="metric must be one of"):
+        plot_gap_closed(_bench_result(), metric="accuracy")
+    with pytest.raises(ConfigError, match=r"methods \['crd'\] are not in the result; available: \['baseline'"):
+        plot_gap_closed(_bench_result(), methods=["vanilla_kd", "crd"])
+
+
+ROWS = [{"name": "teacher", "params": 464_975, "flops": 3.1e7, "latency_ms": 6.0, "macro_auc": 0.998},
+        {"name": "baseline", "params": 265_031, "flops": 8.0e6, "latency_ms": 0.5, "macro_auc": 0.905},
+        {"name": "liteheart", "params": 265_031, "flops": 8.0e6, "latency_ms": 0.5, "macro_auc": 0.93}]
+
+
+def test_efficiency_scatter_sizes_follow_parameters_and_points_are_labelled():
+    fig = plot_efficiency(ROWS)
+    ax = fig.axes[0]
+    _assert_labelled(ax)
+    offsets = np.concatenate([c.get_offsets() for c in ax.collections])
+    np.testing.assert_allclose(offsets, [[6.0, 0.998], [0.5, 0.905], [0.5, 0.93]])
+    sizes = [c.get_sizes()[0] for c in ax.collections]
+    assert sizes[0] == pytest.approx(430) and sizes[1] == sizes[2] < sizes[0]
+    assert [t.get_text().split("\n")[0] for t in ax.texts] == ["teacher", "baseline", "liteheart"]
+    assert ax.get_xscale() == "log"  # 12x span
+    _assert_nothing_nan_drawn(fig)
+
+
+@pytest.mark.parametrize("row,message", [
+    ({"name": "x", "params": 1, "flops": 1, "latency_ms": 1.0}, r"rows\[0\] \('x'\) lacks the keys \['macro_auc'\]"),
+    ({"name": "x", "params": 1, "flops": 1, "latency_ms": float("nan"), "macro_auc": 0.9}, r"\['latency_ms'\]"),
+    ({"name": "x", "params": 1, "flops": 1, "latency_ms": 1.0, "macro_auc": None}, r"\['macro_auc'\]"),
+])
+def test_efficiency_rejects_incomplete_rows(row, message):
+    with pytest.raises(ConfigError, match=message):
+        plot_efficiency([row])
+
+
+def test_saliency_strips_one_per_model_with_region_and_colour_bar():
+    t = np.arange(250) / 100
+    regions = (t > 1.0) & (t < 1.5)
+    maps = {"teacher": np.exp(-20 * (t - 1.2) ** 2), "baseline": np.linspace(0, 1, 250)}
+    fig = plot_saliency_strip(np.sin(2 * np.pi * t), 100, maps, regions, lead="I")
+    strips, colourbar = fig.axes[:2], fig.axes[2]
+    assert len(fig.axes) == 3 and colourbar.get_ylabel() == "saliency"
+    for ax, name in zip(strips, maps):
+        assert ax.get_xlabel() == "time (s)" and ax.get_ylabel() == "lead I (mV)"
+        assert ax.get_title(loc="left") == name
+        (band,) = [c for c in ax.collections if isinstance(c, PathCollection)]
+        np.testing.assert_allclose(band.get_array(), maps[name])
+        assert any(label.get_text() == "ground-truth region" for label in ax.get_legend().get_texts())
+    _assert_nothing_nan_drawn(fig)
+
+
+def test_saliency_strip_errors():
+    t = np.arange(100) / 100
+    with pytest.raises(ConfigError, match=r"maps\['student'\] must lie in \[0, 1\]"):
+        plot_saliency_strip(np.sin(t), 100, {"student": 2 * t})
+    with pytest.raises(ConfigError, match="saliency must be finite"):
+        plot_saliency_strip(np.sin(t), 100, {"student": np.full(100, np.nan)})
+    with pytest.raises(ConfigError, match="maps is empty"):
+        plot_saliency_strip(np.sin(t), 100, {})
