@@ -27,7 +27,7 @@ import numpy as np
 
 from .config import Profile, cache_dir, get_profile
 from .data import ECGData, StandardScaler, bandpass
-from .errors import ConfigError
+from .errors import ConfigError, SplitError
 from .utils import fingerprint
 
 log = logging.getLogger(__name__)
@@ -114,6 +114,27 @@ def prepare(source: str = "synthetic", *, profile: Profile | str | None = None, 
               "fs": profile.fs, "seed": seed}
     return Prepared(source, profile, scaler.transform(train), scaler.transform(val), scaler.transform(test),
                     scaler, recipe)
+
+
+def check_disjoint(pool: ECGData, *, pool_name: str = "unlabeled pool", **others: ECGData) -> None:
+    """SplitError naming the split and (up to five of) the shared record ids when ``pool`` shares a
+    record with any of ``others`` (e.g. ``val=prep.val, test=prep.test``): an unlabeled pool drawn
+    from the evaluation folds would leak them into training."""
+    ids = set(pool.record_ids.tolist())
+    for name, split in others.items():
+        shared = sorted(ids & set(split.record_ids.tolist()))
+        if shared:
+            raise SplitError(f"the {pool_name} shares {len(shared)} record(s) with {name} (e.g. {shared[:5]}); "
+                             "draw it from the training folds only (ECGData.labeled_unlabeled_split)")
+
+
+def semi_supervised_split(prep: Prepared, ratio: float, *, seed: int = 0) -> tuple[np.ndarray, ECGData]:
+    """The LiteHeart setting: ``(labeled mask over prep.train, unlabeled pool)`` at ``ratio`` labeled
+    (stratified by fold, ``labeled_unlabeled_split``), the pool checked disjoint from validation
+    and test (SplitError otherwise). Pass the mask as ``train_student(..., labeled=mask)``."""
+    lab, unlabeled = prep.train.labeled_unlabeled_split(ratio, seed=seed)
+    check_disjoint(unlabeled, val=prep.val, test=prep.test)
+    return np.isin(prep.train.record_ids, lab.record_ids), unlabeled
 
 
 def fit_kwargs(profile: Profile, *, epochs: int, seed: int) -> dict:

@@ -55,3 +55,21 @@ def test_ptbxl_sample_goes_through_the_same_recipe(ptbxl_root):
     assert p.classes == ("NORM", "MI", "STTC", "CD", "HYP") and p.fs == 100
     assert len(p.train) + len(p.val) + len(p.test) == 390
     assert set(p.test.folds) == {10}
+
+
+def test_semi_supervised_split_is_disjoint_and_leakage_is_refused(prep):
+    """The leakage test: the unlabeled pool comes from the training folds only, never from validation
+    or test, and a pool that does overlap them is refused with the shared ids named."""
+    from ecgkd_lite.errors import SplitError
+
+    labeled, pool = experiment.semi_supervised_split(prep, 0.1, seed=0)
+    assert labeled.shape == (len(prep.train),) and labeled.dtype == bool
+    assert labeled.sum() + len(pool) == len(prep.train)
+    assert set(pool.record_ids) == set(prep.train.record_ids[~labeled])
+    assert not set(pool.record_ids) & (set(prep.val.record_ids) | set(prep.test.record_ids))
+    assert set(np.unique(pool.folds)) <= set(range(1, 9))
+    leaky = prep.test.subset([0, 1])
+    with pytest.raises(SplitError, match=rf"shares 2 record\(s\) with test \(e\.g\. \['{leaky.record_ids[0]}'"):
+        experiment.check_disjoint(leaky, val=prep.val, test=prep.test)
+    with pytest.raises(SplitError, match="labeled ratio must lie in"):
+        experiment.semi_supervised_split(prep, 1.5)

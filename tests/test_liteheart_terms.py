@@ -394,7 +394,7 @@ def test_liteheart_recipe_builds_every_term():
         config = liteheart_recipe(semi=semi)
         entries = Recipe.from_config(config).build()
         assert [term.name for _, term in entries] == ["region_aware", "cross_layer_mi", "vanilla_kd", semi]
-        assert [w for w, _ in entries] == [1.0, 0.5, 1.0, 1.0]
+        assert [w for w, _ in entries] == [0.25, 0.1, 1.0, 1.0]
     with pytest.raises(ConfigError, match="semi must be one of"):
         liteheart_recipe(semi="mixmatch")
     with pytest.raises(ConfigError, match="l_mi"):

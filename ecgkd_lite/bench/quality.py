@@ -153,8 +153,7 @@ def run_quality(*, profile: str | Profile | None = None, seeds: int = 3, methods
     log(f"[bench] {prep}")
     labeled, suffix = None, ""
     if label_ratio < 1:
-        lab, _ = prep.train.labeled_unlabeled_split(label_ratio, seed=0)
-        labeled = np.isin(prep.train.record_ids, lab.record_ids)
+        labeled, _ = experiment.semi_supervised_split(prep, label_ratio, seed=0)
         suffix = f"-labels{round(100 * label_ratio):g}pct"
         log(f"[bench] {labeled.sum()} of {labeled.size} training records labeled ({label_ratio:.0%})")
     teacher = experiment.train_teacher(prep, arch=t_arch, size=t_size)
