@@ -102,3 +102,83 @@ def restoration_scores(net: nn.Module, data: ECGData, *, input_idx: Sequence[int
     table.index.name = "lead"
     table["input"] = [i in set(input_idx) for i in range(12)]
     return table
+
+
+def restore_dataset(net: nn.Module, data: ECGData, input_leads: Sequence[str] = ("I",), *,
+                    batch_size: int = 256) -> ECGData:
+    """``data`` with all 12 leads rebuilt by ``net`` from ``input_leads``: the records a 1-lead device
+    would hand to a 12-lead model. Same record ids, labels, folds and side tables (see ``restore``).
+
+    The guards come from the net itself: ``net.trained_fs`` and ``net.trained_samples`` (set by
+    ``experiment.train_restoration``) must be present, the data must be at that rate and at least
+    that long, and the net must take ``len(input_leads)`` leads. Raises ModelError for a net that
+    does not record how it was trained, ConfigError for a mismatch (the message names both sides).
+    """
+    input_leads = [input_leads] if isinstance(input_leads, str) else list(input_leads)
+    fs, samples = getattr(net, "trained_fs", None), getattr(net, "trained_samples", None)
+    if fs is None or samples is None:
+        raise ModelError(f"restoration net {type(net).__name__} does not record its training rate and crop length "
+                         "(trained_fs, trained_samples); load it with experiment.train_restoration or set both")
+    n_in = getattr(net, "config", {}).get("in_leads", len(input_leads))
+    if n_in != len(input_leads):
+        raise ConfigError(f"restoration net takes {n_in} input lead(s); input_leads={input_leads} gives {len(input_leads)}")
+    return restore(net, data, input_leads=input_leads, batch_size=batch_size, trained_fs=fs, trained_samples=samples)
+
+
+def restore_prepared(prep, net: nn.Module, input_leads: Sequence[str] = ("I",), *, cache: bool = True):
+    """A copy of ``prep`` (``experiment.Prepared``) whose train, val and test splits are the 12 leads
+    restored from ``input_leads`` by ``net`` (``restore_dataset``); the scaler is kept, since the net
+    works in the scaled space it was trained in.
+
+    With ``cache`` the restored splits are kept in ``cache_dir("datasets")`` under a fingerprint of
+    the net's weights, its training rate and crop length, the input leads and each source split, so
+    a model trained on them is found again in the model cache (whose key hashes the data).
+    """
+    from dataclasses import replace
+
+    from tqdm.auto import tqdm
+
+    from ..config import cache_dir
+    from ..utils import fingerprint
+
+    input_leads = [input_leads] if isinstance(input_leads, str) else list(input_leads)
+    weights = [t.detach().cpu().numpy() for t in net.state_dict().values()]
+    net_key = fingerprint(*weights, getattr(net, "trained_fs", None), getattr(net, "trained_samples", None),
+                          input_leads)
+    splits = {}
+    for name in tqdm(("train", "val", "test"), desc="restoring splits", leave=False):
+        source = getattr(prep, name)
+        path = cache_dir("datasets") / f"restored-{fingerprint(net_key, source.fingerprint())}.npz"
+        if cache and path.exists():
+            splits[name] = ECGData.load(path)
+            continue
+        splits[name] = restore_dataset(net, source, input_leads)
+        if cache:
+            splits[name].save(path)
+    recipe = {**prep.recipe, "restored": {"from_leads": input_leads, "net": net_key}}
+    return replace(prep, **splits, recipe=recipe)
+
+
+class RestoredInputModel(nn.Module):
+    """``model(net(x))`` as one module: lead(s) in, the restoration net's 12 leads fed to a 12-lead
+    ``model`` (the deployed pipeline; for batch-1 latency and end-to-end evaluation).
+
+    ``config`` declares the net's input leads and the model's classes, so ``predict`` and
+    ``experiment.evaluate_model`` treat it as a 1-lead classifier. ModelError when the net's output
+    leads are not the model's input leads.
+    """
+
+    def __init__(self, net: nn.Module, model: nn.Module):
+        super().__init__()
+        net_cfg, model_cfg = getattr(net, "config", {}), getattr(model, "config", {})
+        out = net_cfg.get("kwargs", {}).get("out_leads", 12)
+        if model_cfg.get("in_leads", out) != out:
+            raise ModelError(f"model {model_cfg.get('name', type(model).__name__)} takes {model_cfg['in_leads']} "
+                             f"leads; the restoration net outputs {out}")
+        self.net, self.model = net, model
+        self.config = {"name": f"restored+{model_cfg.get('name', type(model).__name__)}",
+                       "in_leads": net_cfg.get("in_leads", 1), "n_classes": model_cfg.get("n_classes"),
+                       "kwargs": {"restoration": net_cfg, "model": model_cfg}}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(self.net(x))
