@@ -1,0 +1,198 @@
+# %% [markdown]
+# # 12 · The benchmark and the ablations
+#
+# **Goal.** One table that answers the project's question: how much of the 12-lead teacher's lead
+# over the 1-lead student does each distillation method close, under an identical training budget?
+# Then the ablations (which part of LiteHeart and EVL-ECG carries the effect), the label-ratio sweep
+# (where a teacher pays off), and an external check on real PTB-XL records.
+#
+# Every number here is read from the stored benchmark JSONs in `results/` (each carries the command,
+# commit, date and machine that made it), or from cached seed-0 models; nothing is trained here.
+# The runner is `ecgkd bench quality`: one teacher (12 leads, seed 0), then for every method and
+# seed a `cnn_transformer`/tiny student on lead I with the same data, epochs, optimiser, schedule
+# and seed; only the loss terms differ. Each metric is reported as mean ± std over 3 seeds, with
+#
+# $$ \text{gap closed} = \frac{m_{\text{method}} - m_{\text{baseline}}}{m_{\text{teacher}} - m_{\text{baseline}}}, $$
+#
+# so 0 % is the plain 1-lead student and 100 % is the teacher; negative means the method hurt.
+#
+# Several runs feed one table: methods from files that share the data fingerprint, the teacher,
+# the student and the label ratio are merged (`ecgkd_lite.bench.report.merge_results`; a method
+# comes from the first declared file that holds it); a file with another setting is its own table.
+# Set `RERUN_BENCHMARK = True` to rebuild a missing required file here (about half an hour each on
+# a 2-core CPU).
+
+# %%
+from ecgkd_lite.notebook import setup_notebook
+
+ctx = setup_notebook(seed=0)
+ctx
+
+# %%
+import numpy as np
+import pandas as pd
+import matplotlib.pyplot as plt
+from ecgkd_lite.bench import markdown_table
+from ecgkd_lite.bench.report import (BENCHMARK_FILES, SWEEP_METHODS, find_setting, headline_frame, label_sweep_frame,
+                                     load_benchmarks, merge_results, missing_methods, write_report)
+from ecgkd_lite.plots import method_color, plot_gap_closed, save_figure
+
+RERUN_BENCHMARK = False
+loaded, missing = load_benchmarks(rerun=RERUN_BENCHMARK)
+merged = merge_results(loaded)
+headline = find_setting(merged)  # synthetic data, the default teacher, every label
+
+# %%
+# NBVAL_CHECK_OUTPUT
+print(f"{len(loaded)} of {len(BENCHMARK_FILES)} declared result files found, {len(merged)} distinct settings")
+print(f"headline setting: {headline['student']['arch']}/{headline['student']['size']} on lead I, teacher "
+      f"{headline['teacher']['arch']}/{headline['teacher']['size']}, {headline['seeds']} seeds, made by:")
+for name, info in headline["files"].items():
+    print(f"  {info['command']}  (commit {(info['git_commit'] or '?')[:8]}, {info['date'][:10]})")
+print()
+print(markdown_table(headline))
+print("\nmissing methods:", missing_methods(headline) or "none")
+for note in headline["conflicts"]:
+    print("conflict:", note)
+md, js = write_report(headline, missing_files=[f.name for f in missing])
+print("written:", md.name, "and", js.name)
+
+# %% [markdown]
+# The same table is in `reports/benchmark_table.md` and, with every column, in
+# `reports/benchmark.json`. The 95 % interval is a bootstrap over test records for seed 0 (500
+# resamples), so it measures the test set's sampling noise, not the seed-to-seed spread (the ±).
+#
+# ## Gap closed
+#
+# One bar per method, the error bar the std of the per-seed gap. The dashed line is the teacher.
+
+# %%
+fig = plot_gap_closed(headline)
+save_figure(fig, "12_gap_closed")
+plt.show()
+
+# %% [markdown]
+# ## Ablations: which part carries the effect?
+#
+# Each family's full recipe against the same recipe with one term removed (`-no_<term>`). The
+# difference is in macro AUC points (×100); with 3 seeds a difference smaller than about one
+# standard deviation of either row is not evidence either way.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+frame = headline_frame(headline).set_index("model")
+rows = []
+for family in ("liteheart", "evl_ecg"):
+    for variant in [family] + sorted(m for m in frame.index if m.startswith(family + "-no_")):
+        rows.append({"family": family, "variant": variant,
+                     "macro AUC": f"{frame.loc[variant, 'macro_auc_mean']:.4f} ± {frame.loc[variant, 'macro_auc_std']:.4f}",
+                     "Δ vs full (×100)": 100 * (frame.loc[variant, "macro_auc_mean"] - frame.loc[family, "macro_auc_mean"]),
+                     "gap closed AUC (%)": 100 * frame.loc[variant, "gap_closed_macro_auc"]})
+print(pd.DataFrame(rows).round(1).to_string(index=False))
+
+# %% [markdown]
+# **Reading.** TODO(lead): from the final numbers, say per family which removed term raises the
+# AUC (it was hurting), which lowers it (it was helping), and which changes sit inside the seed
+# spread; and whether either full recipe beats the best classic method (vanilla KD or CRD).
+#
+# ## Label-ratio sweep
+#
+# The same comparison when only part of the training records carry labels (5, 10, 25 and 100 %;
+# one split per ratio, `labeled_unlabeled_split(ratio, seed=0)`, shared by every method and seed).
+# The baseline learns from the labeled records alone; the KD methods also use the unlabeled pool
+# through their label-free terms; the teacher always has every label. Lines are the mean over seeds,
+# bands ± one std.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+sweep = label_sweep_frame(merged, headline, methods=SWEEP_METHODS)
+ratios = sorted(sweep["label_ratio"].unique())
+print("label ratios found:", ", ".join(f"{r:.0%}" for r in ratios))
+print(sweep[["label_ratio", "n_labeled", "method", "macro_auc_mean", "macro_auc_std", "macro_f1_mean"]]
+      .round(4).to_string(index=False))
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 4))
+for method in SWEEP_METHODS:
+    part = sweep[sweep["method"] == method]
+    x, mean, std = 100 * part["label_ratio"], part["macro_auc_mean"], part["macro_auc_std"]
+    ax.plot(x, mean, marker="o", color=method_color(method), label=method)
+    ax.fill_between(x, mean - std, mean + std, color=method_color(method), alpha=0.2, lw=0)
+ax.axhline(headline["teacher"]["macro_auc"], color=method_color("teacher"), ls="--", lw=0.9, label="teacher (12 leads)")
+ax.set_xscale("log")
+ax.set_xticks([100 * r for r in ratios], [f"{r:.0%}" for r in ratios])
+ax.minorticks_off()
+ax.set(xlabel="labeled share of the training records", ylabel="test macro AUC",
+       title="Macro AUC against the label ratio (mean ± std over seeds)")
+ax.legend(fontsize=8)
+save_figure(fig, "12_label_sweep")
+plt.show()
+
+# %% [markdown]
+# TODO(lead): say at which ratio the KD methods' lead over the baseline is largest and whether it
+# disappears at 100 % (notebook 04 found vanilla KD about +0.04 macro AUC at 10 % labels, seed 0).
+#
+# ## External validation on real PTB-XL records
+#
+# Models trained on the synthetic data are run, unchanged, on the PTB-XL sample (records 1-400 at
+# 100 Hz, band-passed like the training data and scaled with the *training* scaler). The synthetic
+# classes map onto PTB-XL's diagnostic superclasses by name (NORM) or by their superclass (AMI and
+# IMI -> MI, LVH -> HYP, ...); a superclass's score is the maximum over its member classes
+# (`bench.quality.external_validation`). A benchmark JSON made with `--eval-data ptbxl` stores this
+# as its `external` block; otherwise it is computed here for the seed-0 teacher, baseline,
+# vanilla KD and LiteHeart models (loaded from the cache).
+
+# %%
+# NBVAL_CHECK_OUTPUT
+from ecgkd_lite import experiment
+from ecgkd_lite.bench.quality import external_validation
+from ecgkd_lite.bench.report import external_frame
+from ecgkd_lite.config import shared_data_dir
+
+EXTERNAL_METHODS = ("baseline", "vanilla_kd", "liteheart")
+stored = [(name, res["external"]) for name, res in loaded.items() if "external" in res]
+external, root = None, shared_data_dir() / "ptbxl-mini"
+if stored:
+    print("external block from", stored[0][0])
+    external = stored[0][1]
+elif not root.exists():
+    print(f"skipped: no benchmark JSON has an external block and the PTB-XL sample is absent "
+          f"(expected under shared_data_dir() / 'ptbxl-mini')")
+else:
+    prep = experiment.prepare("synthetic", profile=ctx.profile)
+    teacher = experiment.train_teacher(prep)
+    cache = experiment.teacher_cache(prep, teacher)
+    students = {(m, 0): experiment.train_student(prep, m, size="tiny", seed=0, teacher=teacher, cache=cache).model
+                for m in EXTERNAL_METHODS}
+    external = external_validation(prep, teacher.model, students, "ptbxl", root)
+    print("computed here for seed 0 of", ", ".join(EXTERNAL_METHODS))
+if external is not None:
+    print(f"{external['data']}: {external['n_records']} records, classes {external['classes']}, "
+          f"left out {external['left_out'] or 'none'}")
+    ext_table = external_frame(external)
+    print(ext_table.round(3).to_string(index=False))
+
+# %%
+if external is not None:
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.6), gridspec_kw={"width_ratios": [1.2, 1]})
+    xs = np.arange(len(ext_table))
+    ax1.bar(xs, ext_table["macro_auc_mean"], yerr=ext_table["macro_auc_std"], capsize=3,
+            color=[method_color(m) for m in ext_table["model"]], edgecolor="black", linewidth=0.5)
+    ax1.axhline(0.5, color="black", ls=":", lw=0.9, label="chance")
+    ax1.set_xticks(xs, ext_table["model"], rotation=30, ha="right")
+    ax1.set(ylim=(0, 1), ylabel="macro AUC on PTB-XL", title="trained on synthetic, tested on PTB-XL")
+    ax1.legend(fontsize=8)
+    per_class = external["teacher"]["per_class_auc"]
+    shown = [c for c in external["classes"] if per_class.get(c) is not None]
+    ax2.bar(range(len(shown)), [per_class[c] for c in shown], color=method_color("teacher"))
+    ax2.axhline(0.5, color="black", ls=":", lw=0.9)
+    ax2.set_xticks(range(len(shown)), shown)
+    ax2.set(ylim=(0, 1), ylabel="AUC", title="teacher, per PTB-XL superclass")
+    save_figure(fig, "12_external_validation")
+    plt.show()
+
+# %% [markdown]
+# **Reading.** TODO(lead): state how far above chance the teacher and the students land on real
+# records and whether the methods keep their synthetic ranking. The synthetic generator imitates
+# the shape of each finding, not the variability of real patients, recording devices and noise, so
+# a large drop is the expected outcome; the check is whether distillation makes the drop worse.

@@ -1,0 +1,287 @@
+# %% [markdown]
+# # 13 · Figures: geometry, attention, per-condition accuracy, cost
+#
+# **Goal.** Look inside the models the benchmark compared. Four questions, one section each:
+#
+# 1. **Geometry.** Do the distilled students arrange the test records like the teacher does? t-SNE
+#    and UMAP of the logits (and UMAP of the penultimate features), with one number per student:
+#    the k-NN agreement with the teacher, computed in the original spaces.
+# 2. **Attention.** Where in time does each model look for a finding (Grad-CAM), does that match the
+#    ground-truth region of the synthetic record, and did distillation move the student's map
+#    toward the teacher's?
+# 3. **Per-condition accuracy.** Which conditions each method wins or loses (AUC violins).
+# 4. **Cost.** Parameters, FLOPs and CPU latency against macro AUC for the teacher, the student
+#    sizes and restoration + student.
+#
+# Models are the cached seed-0 runs of the benchmark (teacher, 1-lead baseline, vanilla KD,
+# LiteHeart, EVL-ECG; `cnn_transformer`/tiny students on lead I); accuracies come from the stored
+# benchmark JSONs. Nothing is trained here.
+
+# %%
+from ecgkd_lite.notebook import setup_notebook
+
+ctx = setup_notebook(seed=0)
+ctx
+
+# %%
+# NBVAL_CHECK_OUTPUT
+import json
+
+import numpy as np
+import pandas as pd
+import torch
+import matplotlib.pyplot as plt
+from ecgkd_lite import experiment
+from ecgkd_lite.config import REPO_ROOT
+from ecgkd_lite.data import lead_indices
+from ecgkd_lite.distill.capture import forward_features
+from ecgkd_lite.plots import save_figure
+
+STUDENTS = ("baseline", "vanilla_kd", "liteheart", "evl_ecg")
+prep = experiment.prepare("synthetic", profile=ctx.profile)
+teacher = experiment.train_teacher(prep)
+cache = experiment.teacher_cache(prep, teacher)
+models = {"teacher": teacher.model}
+models.update({m: experiment.train_student(prep, m, size="tiny", seed=0, teacher=teacher, cache=cache).model
+               for m in STUDENTS})
+LEADS = {name: list(prep.test.leads) if name == "teacher" else list(experiment.STUDENT_LEADS) for name in models}
+print(prep)
+for name, model in models.items():
+    print(f"{name:<11} {model.config['name']}/{model.config['size']}, {len(LEADS[name])} lead(s), "
+          f"{sum(p.numel() for p in model.parameters()):,} parameters")
+
+# %% [markdown]
+# ## 1 · Geometry of the outputs
+#
+# **Records.** The test records with exactly one label, coloured by that condition (multi-label
+# records have no single colour; they are left out of the pictures and of the numbers).
+#
+# **Features.** Each model's logits and its penultimate (pooled) features, averaged over the same
+# sliding windows the evaluation uses (2.5 s, stride 1.25 s); the averaged logits are exactly what
+# `predict(..., return_logits=True)` returns (checked below).
+#
+# **Embeddings.** The same settings for every model (`ecgkd_lite.evaluate.embedding`): t-SNE with
+# perplexity 30, PCA initialisation, automatic learning rate, seed 0; UMAP with 15 neighbours,
+# min_dist 0.1, seed 0 (single-threaded, hence reproducible). The first UMAP call compiles numba
+# code (about 25 s).
+
+# %%
+# NBVAL_CHECK_OUTPUT
+from ecgkd_lite.train import predict
+
+
+def window_outputs(model, data, leads, window=2.5, stride=1.25):
+    """Logits and penultimate features averaged over sliding windows (as ``predict`` does for logits)."""
+    x = torch.from_numpy(data.signals[:, lead_indices(leads, data.leads)])
+    win, hop = int(round(window * data.fs)), int(round(stride * data.fs))
+    with torch.no_grad():
+        outs = [forward_features(model.eval(), x[..., s:s + win], ["penultimate"], detach=True)
+                for s in range(0, data.n_samples - win + 1, hop)]
+    return {k: torch.stack([o[k] for o in outs]).mean(0).numpy() for k in ("logits", "penultimate")}
+
+
+single = np.flatnonzero(prep.test.labels.sum(1) == 1)
+records = prep.test.subset(single)
+condition = np.array(prep.classes)[records.labels.argmax(1)]
+outputs = {name: window_outputs(model, records, LEADS[name]) for name, model in models.items()}
+same = np.allclose(outputs["baseline"]["logits"],
+                   predict(models["baseline"], records, input_leads=LEADS["baseline"], return_logits=True), atol=1e-5)
+print(f"{len(single)} single-label test records of {len(prep.test)};", "window-averaged logits match predict:", same)
+print(pd.Series(condition).value_counts().sort_index().to_string())
+for name, out in outputs.items():
+    print(f"{name:<11} logits {out['logits'].shape}, penultimate {out['penultimate'].shape}")
+
+# %%
+from ecgkd_lite.evaluate.embedding import embed_2d, knn_agreement, trustworthiness
+from ecgkd_lite.plots import plot_embeddings
+
+VIEWS = (("tsne", "logits"), ("umap", "logits"), ("umap", "penultimate"))
+embeddings = {(method, feature): {name: embed_2d(out[feature], method, seed=0) for name, out in outputs.items()}
+              for method, feature in VIEWS}
+for (method, feature), views in embeddings.items():
+    fig = plot_embeddings(views, condition, title=f"{method.upper()} of test {feature} (single-label records, seed 0)")
+    save_figure(fig, f"13_{method}_{feature}")
+    plt.show()
+
+# %% [markdown]
+# **How close is each student's geometry to the teacher's?** The k-NN agreement (k = 10) is the
+# mean Jaccard overlap between a record's 10 nearest neighbours in the student's space and in the
+# teacher's space, computed on the high-dimensional logits and penultimate features (no projection
+# involved, so the numbers are deterministic). 1 = the same neighbourhoods; two unrelated spaces
+# score about k / (2(N-1) - k), printed as chance.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+K = 10
+agreement = pd.DataFrame({feature: {name: knn_agreement(outputs["teacher"][feature], out[feature], k=K)
+                                    for name, out in outputs.items() if name != "teacher"}
+                          for feature in ("logits", "penultimate")})
+print(agreement.round(3).to_string())
+print(f"chance: {K / (2 * (len(single) - 1) - K):.3f}")
+
+# %% [markdown]
+# The pictures' own faithfulness: trustworthiness (k = 5) of each 2-D embedding against the space
+# it came from, and the k-NN agreement of each student's 2-D embedding with the teacher's 2-D
+# embedding. These depend on the projection (UMAP's layout can vary across machines and library
+# versions), so this cell's output is not checked.
+
+# %%
+faithful = pd.DataFrame({f"trust {m} {f}": {name: trustworthiness(outputs[name][f], xy, k=5) for name, xy in v.items()}
+                         for (m, f), v in embeddings.items()})
+for (m, f), v in embeddings.items():
+    faithful[f"kNN vs teacher {m} {f}"] = pd.Series({n: knn_agreement(v["teacher"], xy, k=K) for n, xy in v.items()})
+print(faithful.round(3).T.to_string())
+
+# %% [markdown]
+# **Reading.** TODO(lead): from the agreement table, say which student's neighbourhoods are
+# closest to the teacher's (the KD students should exceed the baseline if imitation worked), and
+# which conditions stay mixed in the students' pictures (lead I cannot show AMI, IMI or LAFB, so
+# those should not separate for any 1-lead model, whatever it distils).
+#
+# ## 2 · Grad-CAM: where the models look
+#
+# Grad-CAM (Selvaraju et al. 2017) through Captum's `LayerGradCam` on each model's "temporal" feature
+# map (B, C, T'), target = the condition's class index, upsampled linearly to the 1,000 samples of
+# the 10 s record, ReLU, then scaled to [0, 1] per record (`ecgkd_lite.explain.grad_cam`). The
+# teacher reads 12 leads, the students lead I; the maps are all over the same time axis. The maps
+# are computed on the whole 10 s record in one pass, while every model was trained on 2.5 s crops;
+# a map that is all zero means the model found no evidence *for* the class (the Grad-CAM ReLU).
+#
+# On the same positive test records of each condition (the first 20), scored against the synthetic
+# ground-truth region of that condition (`region_masks`):
+#
+# * **pointing game** (Zhang et al. 2018): the share of records whose map peaks inside the region;
+# * **energy inside** (Wang et al. 2020): the share of the map's mass inside the region;
+# * **chance**: the region's share of the record (what a flat map scores);
+# * **r vs teacher**: the mean Pearson correlation between the model's map and the teacher's map on
+#   the same record (records where either map is flat are skipped): did distillation move the
+#   student's attention toward the teacher's?
+
+# %%
+# NBVAL_CHECK_OUTPUT
+from ecgkd_lite.explain import grad_cam, localisation_scores, region_masks
+
+CONDITIONS = ("PVC", "AMI", "CLBBB")  # a premature beat, ST elevation in V1-V4, a wide QRS
+PER_CLASS = 20
+test = prep.test
+picks = {c: np.flatnonzero(test.labels[:, test.classes.index(c)] == 1)[:PER_CLASS] for c in CONDITIONS}
+maps = {c: {name: grad_cam(model, test.signals[idx][:, lead_indices(LEADS[name], test.leads)],
+                           test.classes.index(c))
+            for name, model in models.items()} for c, idx in picks.items()}
+
+
+def map_correlation(a, b):
+    """Mean per-record Pearson r between two sets of maps, flat maps skipped."""
+    keep = (a.std(1) > 0) & (b.std(1) > 0)
+    return float(np.mean([np.corrcoef(x, y)[0, 1] for x, y in zip(a[keep], b[keep])])) if keep.any() else np.nan
+
+
+rows = []
+for c, idx in picks.items():
+    masks = region_masks(test, c, idx)
+    for name, m in maps[c].items():
+        rows.append({"condition": c, "model": name, **localisation_scores(m, masks), "chance": float(masks.mean()),
+                     "r vs teacher": np.nan if name == "teacher" else map_correlation(m, maps[c]["teacher"])})
+loc = pd.DataFrame(rows)
+print(loc.round(2).to_string(index=False))
+print("\nmean over conditions:")
+print(loc.groupby("model", sort=False)[["pointing_game", "energy_inside", "r vs teacher"]].mean().round(2).to_string())
+
+# %% [markdown]
+# One record per condition, drawn as lead I in mV (the scaler undone) with each model's map as the
+# colour band under the trace and the ground-truth region shaded: the teacher, the 1-lead baseline
+# and the LiteHeart student (the method whose region-aware term distils the teacher's maps).
+
+# %%
+from ecgkd_lite.plots import plot_saliency_strip
+
+SHOWN = ("teacher", "baseline", "liteheart")
+k_lead = test.leads.index("I")
+for c, idx in picks.items():
+    rec = int(idx[0])
+    mv = test.signals[rec, k_lead] * prep.scaler.std[k_lead, 0] + prep.scaler.mean[k_lead, 0]
+    fig = plot_saliency_strip(mv, test.fs, {n: maps[c][n][0] for n in SHOWN}, region_masks(test, c, [rec])[0], lead="I")
+    fig.suptitle(f"Grad-CAM for {c} on test record {test.record_ids[rec]} (lead I, ground truth shaded)", fontsize=10)
+    save_figure(fig, f"13_gradcam_{c}")
+    plt.show()
+
+# %% [markdown]
+# **Reading.** TODO(lead): per condition, compare each student's pointing game and energy inside
+# with the baseline's and its "r vs teacher": a distilled student whose map correlates more with the
+# teacher's than the baseline's does has had its attention moved. Expect PVC (visible in lead I)
+# to localise for every model, and AMI (V1-V4 only) to localise for the teacher alone.
+#
+# ## 3 · Per-condition AUC
+#
+# One violin per model of its per-condition test AUCs (mean over the 3 seeds), one dot per
+# condition, the macro AUC as a red bar; from the headline benchmark. A condition without positive
+# test records has no AUC: it is listed under the violin as missing, never drawn as 0.5.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+from ecgkd_lite.bench import CLASSIC
+from ecgkd_lite.bench.report import find_setting, load_benchmarks, merge_results, per_class_auc
+from ecgkd_lite.plots import plot_auc_violins
+
+loaded, _ = load_benchmarks(log=lambda note: None)
+headline = find_setting(merge_results(loaded))
+violin_methods = [m for m in ("baseline", *CLASSIC, "liteheart", "evl_ecg") if m in headline["methods"]]
+per_class, macro = per_class_auc(headline, violin_methods)
+no_auc = {name: [c for c, v in aucs.items() if v is None] for name, aucs in per_class.items()}
+print("models:", ", ".join(per_class))
+print("conditions without an AUC:", {k: v for k, v in no_auc.items() if v} or "none")
+print(pd.DataFrame(per_class).round(3).to_string())
+
+# %%
+fig = plot_auc_violins(per_class, macro, title="Per-condition test AUC (mean of 3 seeds), macro AUC in red")
+save_figure(fig, "13_auc_violins")
+plt.show()
+
+# %% [markdown]
+# ## 4 · Efficiency against accuracy
+#
+# Cost of one **10 s record at 100 Hz**, input shape `(1, leads, 1000)`: parameters; FLOPs of one
+# forward pass (2 × multiply-accumulates, matrix products, convolutions and attention only;
+# `torch.utils.flop_counter`); CPU latency at batch 1 on one thread, the median of 10 runs after 3
+# warm-up runs (timings depend on the machine and its load, so that cell is not checked). The
+# models: the 12-lead teacher, the 1-lead student at each size, and restoration + student (the
+# lead-I -> 12-lead U-Net of notebook 08 feeding a 12-lead tiny student).
+#
+# Accuracy (test macro AUC) comes from: the headline benchmark (teacher; tiny student = the
+# baseline, mean of 3 seeds), `results/bench_training_quick.json` (small and base students, seed 0,
+# made by `python benchmarks/bench_training_time.py`) and the cached notebook-08 models (restoration
+# + student, seed 0).
+
+# %%
+# NBVAL_CHECK_OUTPUT
+from ecgkd_lite.bench.report import efficiency_lineup
+from ecgkd_lite.data import LEADS12
+from ecgkd_lite.train.restoration import restore_prepared
+
+training = json.loads((REPO_ROOT / "results" / "bench_training_quick.json").read_text())["results"]
+net = experiment.train_restoration(prep, size="tiny").model
+restored = restore_prepared(prep, net, input_leads=["I"])
+restored_student = experiment.train_student(restored, "baseline", leads=LEADS12, size="tiny", seed=0,
+                                            tag="student-restored-12lead")
+accuracy = {"teacher": headline["teacher"]["macro_auc"],
+            "baseline/tiny": headline["methods"]["baseline"]["mean"]["macro_auc"],
+            "baseline/small": training["student small"]["macro_auc"],
+            "baseline/base": training["student base"]["macro_auc"],
+            "restoration/tiny+student": experiment.evaluate_model(restored_student.model, restored)["macro_auc"]}
+lineup = efficiency_lineup(n_classes=prep.n_classes, fs=prep.fs, seconds=prep.profile.seconds)
+print(pd.Series(accuracy, name="test macro AUC").round(4).to_string())
+
+# %%
+from ecgkd_lite.bench.report import efficiency_rows
+from ecgkd_lite.plots import plot_efficiency
+
+cost = efficiency_rows(lineup, accuracy, threads=1, warmup=3, repeats=10)
+print(cost.assign(mflops=cost["flops"] / 1e6).drop(columns="flops").round(3).to_string(index=False))
+fig = plot_efficiency(cost.dropna(subset=["macro_auc"]).to_dict("records"))
+save_figure(fig, "13_efficiency")
+plt.show()
+
+# %% [markdown]
+# **Reading.** TODO(lead): from the table, state the latency and FLOPs ratio of teacher vs tiny
+# student and of restoration + student vs tiny student, and whether the larger student sizes buy
+# any AUC for their extra cost (in `bench_training_quick.json` they did not, beyond seed noise).
