@@ -140,13 +140,16 @@ def test_declared_commands(monkeypatch, tmp_path):
     monkeypatch.setenv("ECGKD_SHARED_DATA", str(tmp_path))
     by_name = {f.name: f for f in BENCHMARK_FILES}
     assert by_name["bench_quality_quick_labels5.json"].command == (
-        "ecgkd bench quality --profile quick --seeds 3 --methods vanilla_kd,liteheart --label-ratio 0.05 "
+        "ecgkd bench quality --profile quick --seeds 2 --methods vanilla_kd,liteheart --label-ratio 0.05 "
         "--json results/bench_quality_quick_labels5.json")
     ptbxl = by_name["bench_quality_ptbxl_liteheart.json"]
     assert ptbxl.run_kwargs()["root"] == tmp_path / "ptbxl-mini"
     assert f"--data ptbxl --root {tmp_path / 'ptbxl-mini'} --json" in ptbxl.command
     assert [f.name for f in BENCHMARK_FILES if f.required] == ["bench_quality_quick_baselines.json",
-                                                               "bench_quality_quick_families.json"]
+                                                               "bench_quality_quick_liteheart.json",
+                                                               "bench_quality_quick_evl.json"]
+    assert by_name["bench_quality_quick_evl_same_arch.json"].command.endswith(
+        "--teacher cnn_transformer/small --json results/bench_quality_quick_evl_same_arch.json")
 
 
 # ------------------------------------------------------------------------------------------ report

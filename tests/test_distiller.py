@@ -423,14 +423,14 @@ def test_family_ablations_remove_exactly_one_part():
     full = {e.name for e in build_recipe("liteheart").entries}
     assert {e.name for e in build_recipe("liteheart-no_mi").entries} == full - {"cross_layer_mi"}
     no_mhca = build_recipe("evl_ecg-no_mhca")
-    assert no_mhca.alpha == 0.5 and [e.name for e in no_mhca.entries] == ["relation", "ot"]
+    assert no_mhca.alpha == 0.1 and [e.name for e in no_mhca.entries] == ["relation", "ot"]
     assert dict(no_mhca.entries[0].params)["teacher_alignment"] == "interpolate"
     assert [e.name for e in build_recipe("evl_ecg-no_ot").entries] == ["mhca", "relation"]
 
 
 def test_family_recipes_are_registered_methods():
     assert {"liteheart", "evl_ecg"} <= set(METHODS)
-    assert build_recipe("evl_ecg").alpha == 0.5
+    assert build_recipe("evl_ecg").alpha == 0.1
     assert [e.name for e in build_recipe("evl_ecg").entries] == ["mhca", "relation", "ot"]
     assert {e.name for e in build_recipe("liteheart").entries} == {"region_aware", "cross_layer_mi", "vanilla_kd",
                                                                    "pseudo_label"}

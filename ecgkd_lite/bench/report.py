@@ -39,7 +39,7 @@ HEADLINE_METHODS = ("baseline", *CLASSIC, *FAMILIES, "liteheart-no_region", "lit
                     "evl_ecg-no_mhca", "evl_ecg-no_ot", "evl_ecg-no_relation")
 LITEHEART_SET = ("vanilla_kd", "liteheart", "liteheart-no_region", "liteheart-no_mi", "liteheart-no_semi",
                  "region_aware", "region_aware-uniform", "cross_layer_mi", "cross_layer_mi-same_depth")
-EVL_SET = ("evl_ecg", "evl_ecg-no_mhca", "evl_ecg-no_ot", "evl_ecg-no_relation")
+EVL_SET = ("vanilla_kd", "evl_ecg", "evl_ecg-no_mhca", "evl_ecg-no_relation", "evl_ecg-no_ot")
 SWEEP_METHODS = ("baseline", "vanilla_kd", "liteheart")
 
 
@@ -82,15 +82,20 @@ class BenchmarkFile:
 
 BENCHMARK_FILES: tuple[BenchmarkFile, ...] = (
     BenchmarkFile("bench_quality_quick_baselines.json", ("baseline", *CLASSIC), {"methods": "baselines"}, required=True),
-    BenchmarkFile("bench_quality_quick_liteheart.json", ("baseline", "liteheart"), {"methods": LITEHEART_SET}),
-    BenchmarkFile("bench_quality_quick_evl.json", ("baseline", "evl_ecg"), {"methods": EVL_SET}),
-    BenchmarkFile("bench_quality_quick_families.json", ("baseline", *FAMILIES), {"methods": "families"}, required=True),
+    BenchmarkFile("bench_quality_quick_liteheart.json", ("baseline", *LITEHEART_SET), {"methods": LITEHEART_SET},
+                  required=True),
+    BenchmarkFile("bench_quality_quick_evl.json", ("baseline", *EVL_SET), {"methods": EVL_SET}, required=True),
+    BenchmarkFile("bench_quality_quick_labels10.json", ("baseline", "vanilla_kd", "liteheart", "liteheart-no_semi"),
+                  {"methods": ("vanilla_kd", "liteheart", "liteheart-no_semi"), "label_ratio": 0.1}),
     *(BenchmarkFile(f"bench_quality_quick_labels{pct}.json", SWEEP_METHODS,
-                    {"methods": SWEEP_METHODS[1:], "label_ratio": pct / 100}) for pct in (5, 10, 25)),
-    BenchmarkFile("bench_quality_quick_evl_same_arch.json", ("baseline", "evl_ecg"),
+                    {"methods": SWEEP_METHODS[1:], "label_ratio": pct / 100, "seeds": 2}) for pct in (5, 25)),
+    BenchmarkFile("bench_quality_quick_evl_same_arch.json", ("baseline", "vanilla_kd", "evl_ecg"),
                   {"methods": ("vanilla_kd", "evl_ecg"), "teacher": "cnn_transformer/small"}),
-    BenchmarkFile("bench_quality_ptbxl_liteheart.json", ("baseline", "liteheart"),
-                  {"methods": ("vanilla_kd", "liteheart"), "data": "ptbxl"}, shared_root="ptbxl-mini"),
+    BenchmarkFile("bench_quality_quick_evl_patch_teacher.json", ("baseline", "vanilla_kd", "evl_ecg"),
+                  {"methods": ("vanilla_kd", "evl_ecg"), "teacher": "patch_transformer/small"}),
+    BenchmarkFile("bench_quality_ptbxl_liteheart.json", ("baseline", "vanilla_kd", "liteheart"),
+                  {"methods": ("vanilla_kd", "liteheart", "liteheart-no_region", "liteheart-no_mi",
+                               "liteheart-no_semi"), "data": "ptbxl"}, shared_root="ptbxl-mini"),
 )
 
 
