@@ -87,6 +87,8 @@ BENCHMARK_FILES: tuple[BenchmarkFile, ...] = (
     BenchmarkFile("bench_quality_quick_evl.json", ("baseline", *EVL_SET), {"methods": EVL_SET}, required=True),
     BenchmarkFile("bench_quality_quick_labels10.json", ("baseline", "vanilla_kd", "liteheart", "liteheart-no_semi"),
                   {"methods": ("vanilla_kd", "liteheart", "liteheart-no_semi"), "label_ratio": 0.1}),
+    BenchmarkFile("bench_quality_quick_labels10_classic.json", ("baseline", *CLASSIC[1:]),
+                  {"methods": CLASSIC[1:], "label_ratio": 0.1}),
     *(BenchmarkFile(f"bench_quality_quick_labels{pct}.json", SWEEP_METHODS,
                     {"methods": SWEEP_METHODS[1:], "label_ratio": pct / 100, "seeds": 2}) for pct in (5, 25)),
     BenchmarkFile("bench_quality_quick_evl_same_arch.json", ("baseline", "vanilla_kd", "evl_ecg"),

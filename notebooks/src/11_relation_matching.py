@@ -50,7 +50,7 @@ from ecgkd_lite.distill.baselines.rkd import pairwise_distances
 from ecgkd_lite.distill.capture import forward_features
 from ecgkd_lite.distill.evl.relation import cosine_matrix, normalised_distances
 from ecgkd_lite.explain.evl_views import evl_views, trained_distiller
-from ecgkd_lite.plots import save_figure
+from ecgkd_lite.plots import method_color, save_figure
 
 logging.getLogger("ecgkd_lite.distill.evl.optimal_transport").setLevel(logging.ERROR)  # OT: notebook 10
 prep = experiment.prepare("synthetic", profile=ctx.profile)
@@ -132,11 +132,11 @@ plt.show()
 # %% [markdown]
 # ## The ablation: each EVL-ECG term removed, 3 seeds
 #
-# From the benchmark runner (`results/bench_quality_quick_families.json`, tiny 1-lead student,
-# `resnet1d` 12-lead teacher, identical budgets; mean ± std over seeds 0-2). `no_mhca` also changes
-# what the relation term compares with: the teacher tokens interpolated to the student's length
-# instead of the MHCA summary. Vanilla KD and RKD come from `results/bench_quality_quick_baselines.json`
-# (same data and baseline) for reference.
+# From the benchmark runner (`results/bench_quality_quick_evl.json`, tiny 1-lead student,
+# `resnet1d` 12-lead teacher, identical budgets; mean ± std over seeds 0-2), with the weights chosen
+# on validation (below). `no_mhca` also changes what the relation term compares with: the teacher
+# tokens interpolated to the student's length instead of the MHCA summary. RKD comes from
+# `results/bench_quality_quick_baselines.json` (same data, teacher and baseline) for reference.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -144,13 +144,12 @@ from ecgkd_lite.bench import load_result, markdown_table
 from ecgkd_lite.config import REPO_ROOT
 
 evl_names = ["evl_ecg", "evl_ecg-no_mhca", "evl_ecg-no_relation", "evl_ecg-no_ot"]
-families = load_result(REPO_ROOT / "results" / "bench_quality_quick_families.json", required_methods=evl_names)
-classic = load_result(REPO_ROOT / "results" / "bench_quality_quick_baselines.json",
-                      required_methods=["vanilla_kd", "rkd"])
-same_data = families["data"]["fingerprint"] == classic["data"]["fingerprint"]
-table = {**families, "methods": {**{k: families["methods"][k] for k in ["baseline", *evl_names]},
-                                 **{k: classic["methods"][k] for k in ("vanilla_kd", "rkd")}}}
-print("made by:", families["command"], "|", families["date"][:10], "| same data as the baselines file:", same_data)
+evl = load_result(REPO_ROOT / "results" / "bench_quality_quick_evl.json", required_methods=["vanilla_kd", *evl_names])
+classic = load_result(REPO_ROOT / "results" / "bench_quality_quick_baselines.json", required_methods=["rkd"])
+assert evl["data"]["fingerprint"] == classic["data"]["fingerprint"], "the two files must share the data"
+table = {**evl, "methods": {**{k: evl["methods"][k] for k in ["baseline", "vanilla_kd", *evl_names]},
+                            "rkd": classic["methods"]["rkd"]}}
+print("made by:", evl["command"], "|", evl["date"][:10])
 print(markdown_table(table))
 
 # %%
@@ -158,53 +157,66 @@ names = ["baseline", "vanilla_kd", "rkd", *evl_names]
 means = [table["methods"][k]["mean"]["macro_auc"] for k in names]
 stds = [table["methods"][k]["std"]["macro_auc"] for k in names]
 fig, ax = plt.subplots(figsize=(10, 3.4))
-ax.bar(names, means, yerr=stds, capsize=4, color=["grey", "C0", "C0", "C3", "C1", "C1", "C1"])
+ax.bar(names, means, yerr=stds, capsize=4, color=[method_color(k.split("-")[0]) for k in names])
 ax.axhline(table["teacher"]["macro_auc"], color="black", ls="--", lw=0.8, label="teacher (12 leads)")
 ax.set_ylim(min(means) - 0.05, 1.0)
 ax.set(ylabel="test macro AUC (mean ± std, 3 seeds)", title="EVL-ECG and its ablations")
+ax.tick_params(axis="x", labelrotation=20)
 ax.legend()
 save_figure(fig, "11_evl_ablation")
 plt.show()
 
 # %% [markdown]
-# ## How the weights were chosen, and a same-architecture teacher
+# ## How the weights were chosen
 #
 # `benchmarks/tune_family.py --family evl_ecg` trains seed 0 on a small grid over $\alpha$ and the
-# weights and keeps the best **validation** macro AUC (the test fold is never read). The same
-# recipe is then run with a teacher of the student's own architecture (`cnn_transformer/small`):
-# if heterogeneous alignment is what EVL-ECG adds, it should matter less there. Each file is
-# printed if it exists.
+# weights and keeps the best **validation** macro AUC (the test fold is never read).
 
 # %%
 # NBVAL_CHECK_OUTPUT
 import json
 
-tune_path = REPO_ROOT / "results" / "tune_evl_ecg_quick.json"
-if tune_path.exists():
-    tune = json.loads(tune_path.read_text())
-    print("validation grid (seed 0):", tune["selection"])
-    for row in sorted(tune["rows"], key=lambda r: -r["val_macro_auc"]):
-        print(f"  {row['point']}: val macro AUC {row['val_macro_auc']:.4f}")
-    print("chosen:", tune["chosen"])
-else:
-    print(f"no {tune_path.name} yet (run benchmarks/tune_family.py --family evl_ecg)")
-same_path = REPO_ROOT / "results" / "bench_quality_quick_evl_same_arch.json"
-if same_path.exists():
-    same = load_result(same_path, required_methods=["evl_ecg"])
-    print(f"\nteacher {same['teacher']['arch']}/{same['teacher']['size']} (same architecture as the student):")
-    print(markdown_table(same))
-else:
-    print(f"no {same_path.name} yet: the same-architecture comparison is skipped")
+tune = json.loads((REPO_ROOT / "results" / "tune_evl_ecg_quick.json").read_text())
+print("validation grid (seed 0):", tune["selection"])
+for row in sorted(tune["rows"], key=lambda r: -r["val_macro_auc"]):
+    print(f"  {row['point']}: val macro AUC {row['val_macro_auc']:.4f}")
+print("chosen:", tune["chosen"])
 
 # %% [markdown]
-# ## Reading the ablation
+# ## Where heterogeneous alignment matters: three teachers
+#
+# EVL-ECG's premise is a teacher that differs from the student in architecture, width and number of
+# tokens. The same recipe (and vanilla KD as the reference) with three 12-lead teachers:
+#
+# | teacher | architecture vs the student | tokens (teacher vs student, 2.5 s crop) |
+# |---|---|---|
+# | `patch_transformer/small` | Transformer on lead-wise patches | 120 (12 leads x 10 patches) vs 16 |
+# | `resnet1d/small` (default) | CNN | 16 time steps, width 128 vs 96 |
+# | `cnn_transformer/small` | the student's own architecture, 12 leads, wider | 16 vs 16 |
+
+# %%
+# NBVAL_CHECK_OUTPUT
+import pandas as pd
+
+teacher_files = {"patch_transformer/small": "bench_quality_quick_evl_patch_teacher.json",
+                 "resnet1d/small": "bench_quality_quick_evl.json",
+                 "cnn_transformer/small": "bench_quality_quick_evl_same_arch.json"}
+rows = {}
+for label, name in teacher_files.items():
+    res = load_result(REPO_ROOT / "results" / name, required_methods=["vanilla_kd", "evl_ecg"])
+    assert f"{res['teacher']['arch']}/{res['teacher']['size']}" == label, name
+    m = res["methods"]
+    rows[label] = {"teacher AUC": res["teacher"]["macro_auc"], "baseline": m["baseline"]["mean"]["macro_auc"],
+                   "vanilla_kd": m["vanilla_kd"]["mean"]["macro_auc"], "vanilla_kd std": m["vanilla_kd"]["std"]["macro_auc"],
+                   "evl_ecg": m["evl_ecg"]["mean"]["macro_auc"], "evl_ecg std": m["evl_ecg"]["std"]["macro_auc"],
+                   "evl - vanilla": m["evl_ecg"]["mean"]["macro_auc"] - m["vanilla_kd"]["mean"]["macro_auc"]}
+print(pd.DataFrame(rows).T.round(4).to_string())
+
+# %% [markdown]
+# ## Reading the ablation and the teacher comparison
 #
 # Read each row against the full recipe: a term whose removal *raises* the AUC was hurting, one
 # whose removal lowers it was helping, and differences within about one standard deviation are not
 # evidence either way with 3 seeds.
 #
-# TODO(lead): write the direction from the final numbers. In the first (untuned, alpha 0.5, unit
-# weights) benchmark the full recipe was far below the baseline, `no_mhca` recovered most of the
-# loss and `no_ot` was the worst, i.e. MHCA + relation-on-the-MHCA-summary was the harmful
-# combination (notebook 09's collapsed attention is the likely mechanism), and vanilla KD stayed
-# the stronger reference. Also say whether the same-architecture teacher changes the picture.
+# TODO(lead)
