@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -81,3 +82,18 @@ def fingerprint(*items: Any) -> str:
         else:
             h.update(json.dumps(item, sort_keys=True, default=_json_default).encode())
     return h.hexdigest()
+
+
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """Run the block with ``n`` torch intra-op threads, then restore the previous count. Used where
+    a result is hashed (e.g. restored data sets whose fingerprint keys a model cache), so the bits
+    do not depend on how many threads the caller happens to use."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -140,3 +140,21 @@ def test_restored_input_model_refuses_a_model_for_other_leads():
     one_lead_model.config = {**one_lead_model.config, "name": "student", "in_leads": 1}
     with pytest.raises(ModelError, match="model student takes 1 leads; the restoration net outputs 12"):
         RestoredInputModel(GainRestorer(), one_lead_model)
+
+
+def test_torch_threads_pins_and_restores():
+    """Restored data sets are computed on one thread (their fingerprint keys the model cache)."""
+    import torch
+
+    from ecgkd_lite.utils import torch_threads
+
+    before = torch.get_num_threads()
+    with torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    try:
+        with torch_threads(1):
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    assert torch.get_num_threads() == before

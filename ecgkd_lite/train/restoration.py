@@ -139,7 +139,7 @@ def restore_prepared(prep, net: nn.Module, input_leads: Sequence[str] = ("I",), 
     from tqdm.auto import tqdm
 
     from ..config import cache_dir
-    from ..utils import fingerprint
+    from ..utils import fingerprint, torch_threads
 
     input_leads = [input_leads] if isinstance(input_leads, str) else list(input_leads)
     weights = [t.detach().cpu().numpy() for t in net.state_dict().values()]
@@ -152,7 +152,8 @@ def restore_prepared(prep, net: nn.Module, input_leads: Sequence[str] = ("I",), 
         if cache and path.exists():
             splits[name] = ECGData.load(path)
             continue
-        splits[name] = restore_dataset(net, source, input_leads)
+        with torch_threads(1):  # the bits (and so the fingerprint keying models trained on them) stay put
+            splits[name] = restore_dataset(net, source, input_leads)
         if cache:
             splits[name].save(path)
     recipe = {**prep.recipe, "restored": {"from_leads": input_leads, "net": net_key}}
