@@ -190,8 +190,11 @@ plt.show()
 # near the diagonal measures how time-aligned the learned matching is (a uniform plan puts about
 # 3/16 there).
 #
-# TODO(lead): one sentence on the final plans (the pre-tuning checkpoint shows periodic,
-# beat-to-beat blocks rather than a diagonal).
+# **Reading the plans.** About a third of the mass lies within one step of the time diagonal (the
+# printed share; a uniform plan would put 3/16, about 0.19, there), and the rest forms beat-to-beat
+# blocks: a student token is matched to teacher tokens at the same phase of *other* beats, which a
+# set distance is free to do. At the training epsilon the solver stops at its 300-iteration cap on
+# some records with a marginal error of about 2e-3; the term logs this once instead of hiding it.
 
 # %% [markdown]
 # ## What the OT term costs
