@@ -255,9 +255,11 @@ print(gaps.astype(float).apply(lambda col: col.map(lambda v: "n/a" if np.isnan(v
       .to_string())
 
 # %% [markdown]
-# **Reading the sweep.** TODO(lead): from the printed tables, say (1) how much the unlabeled pool
-# buys at each ratio (vanilla KD and LiteHeart against the baseline, relative to the seed spread),
-# (2) whether LiteHeart's extra terms add anything over vanilla KD's soft targets, and at which
-# ratios, and (3) at which ratio the KD gain vanishes. The expected shape, which notebook 04's single
-# run at 10 % already suggested: the gain is largest when labels are scarcest and shrinks toward
-# 100 %, where the labels already say what the teacher would.
+# **Reading the sweep.** (1) The unlabeled pool buys the most where labels are scarcest: with 5 %
+# labels LiteHeart lifts macro AUC from 0.762 to 0.876 (48 % of the gap to the teacher) and vanilla
+# KD to 0.838 (32 %); at 10 % the gains are 43 % and 25 %, at 25 % 34 % and 23 %, all several seed
+# standard deviations wide. (2) LiteHeart's extra terms add a clear margin over vanilla KD's soft
+# targets at every ratio below 100 % (+0.02 to +0.04 macro AUC, +0.03 to +0.06 macro F1): the
+# confident pseudo-labels and the label-free feature terms on the pool do work here. (3) At 100 %
+# the gain vanishes: LiteHeart is level with the baseline and vanilla KD slightly below it, because
+# the labels already say what the teacher would. Notebook 12 compares every classic method at 10 %.

@@ -219,4 +219,20 @@ print(pd.DataFrame(rows).T.round(4).to_string())
 # whose removal lowers it was helping, and differences within about one standard deviation are not
 # evidence either way with 3 seeds.
 #
-# TODO(lead)
+# **The ablation.** With the weights chosen on validation (alpha = 0.1), every EVL-ECG variant sits
+# within one standard deviation of the baseline (0.905) and of vanilla KD (0.898): the full recipe
+# 0.899, without MHCA 0.905 (the best variant, as in the grid), without OT 0.902, without relation
+# 0.900. No term measurably helps on this data; MHCA is the one whose removal helps most, which fits
+# notebook 09's collapsed attention. RKD's batch-level relations, by contrast, cost 0.09 AUC: asking
+# one record's embedding to keep the teacher's distances to *other* records fights the labels,
+# while EVL-ECG's relations stay *inside* a record.
+#
+# **The teachers.** The grid's main lesson is that the paper-like weighting (alpha 0.5, unit
+# weights) loses about 0.2 validation AUC here. With the chosen small alpha, EVL-ECG is robust to
+# the teacher: with the heterogeneous 120-token patch Transformer (a weaker teacher, 0.934) vanilla
+# KD falls 0.04 below the baseline, copying its mistakes through the soft targets, while EVL-ECG
+# stays level with the baseline and beats vanilla KD by 0.036 (about four standard deviations);
+# with the ResNet or the student's own architecture the two are level (+0.001, +0.005). So where
+# heterogeneous alignment matters here is in *not being hurt* by an imperfect, differently built
+# teacher; on this data it does not lift the student above the baseline with any teacher.
+

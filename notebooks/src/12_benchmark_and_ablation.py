@@ -32,7 +32,7 @@ ctx
 import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
-from ecgkd_lite.bench import markdown_table
+from ecgkd_lite.bench import CLASSIC, markdown_table
 from ecgkd_lite.bench.report import (BENCHMARK_FILES, SWEEP_METHODS, find_setting, headline_frame, label_sweep_frame,
                                      load_benchmarks, merge_results, missing_methods, write_report)
 from ecgkd_lite.plots import method_color, plot_gap_closed, save_figure
@@ -91,9 +91,13 @@ for family in ("liteheart", "evl_ecg"):
 print(pd.DataFrame(rows).round(1).to_string(index=False))
 
 # %% [markdown]
-# **Reading.** TODO(lead): from the final numbers, say per family which removed term raises the
-# AUC (it was hurting), which lowers it (it was helping), and which changes sit inside the seed
-# spread; and whether either full recipe beats the best classic method (vanilla KD or CRD).
+# **Reading.** With every record labeled, every change sits inside about one or two seed standard
+# deviations. In LiteHeart, removing the semi-supervised component (-1.2) or the MI term (-0.7)
+# lowers macro AUC, removing the region term raises it a little (+0.4); in EVL-ECG every removal
+# raises it slightly, most for MHCA (+0.6). Neither full recipe beats the best classic methods
+# (CRD 0.903, vanilla KD 0.898) or the baseline (0.905) here: with noise-free labels and a near
+# perfect teacher there is little for a teacher to add (notebook 04). The next two sections show
+# the setting where there is.
 #
 # ## Label-ratio sweep
 #
@@ -129,8 +133,28 @@ save_figure(fig, "12_label_sweep")
 plt.show()
 
 # %% [markdown]
-# TODO(lead): say at which ratio the KD methods' lead over the baseline is largest and whether it
-# disappears at 100 % (notebook 04 found vanilla KD about +0.04 macro AUC at 10 % labels, seed 0).
+# ## Every method at 10 % labels
+#
+# The setting where a teacher has something to give: the labels of 480 training records, the other
+# 4,320 records unlabeled. Every classic method and LiteHeart with the identical recipe, 3 seeds.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+ten = find_setting(merged, label_ratio=0.1)
+print("files:", ", ".join(ten["files"]))
+print(markdown_table(ten))
+best_classic = max((m for m in ten["methods"] if m in CLASSIC), key=lambda m: ten["methods"][m]["mean"]["macro_f1"])
+margin = ten["methods"]["liteheart"]["mean"]["macro_f1"] - ten["methods"][best_classic]["mean"]["macro_f1"]
+print(f"\nbest classic method on macro F1: {best_classic}; LiteHeart's margin: {100 * margin:+.1f} F1 points")
+print(f"LiteHeart gap closed: macro AUC {ten['methods']['liteheart']['gap_closed']['macro_auc']:.0%}, "
+      f"macro F1 {ten['methods']['liteheart']['gap_closed']['macro_f1']:.0%}")
+
+# %% [markdown]
+# At 10 % labels every method that passes the teacher's outputs on the unlabeled records helps
+# (CRD most among the classic ones, 37 % of the AUC gap), attention transfer, RKD and DKD do not,
+# and LiteHeart leads with 43 % of the AUC gap and 31 % of the F1 gap; its F1 lead over CRD
+# (+0.9 points) is inside one standard deviation. The sweep above shows the same ordering at 5 and
+# 25 %, with the largest KD gain at the lowest ratio, and no gain at 100 %.
 #
 # ## External validation on real PTB-XL records
 #
@@ -192,7 +216,9 @@ if external is not None:
     plt.show()
 
 # %% [markdown]
-# **Reading.** TODO(lead): state how far above chance the teacher and the students land on real
-# records and whether the methods keep their synthetic ranking. The synthetic generator imitates
+# **Reading.** On real records the synthetic-trained teacher reaches macro AUC 0.82 and the 1-lead
+# students 0.73-0.76 (chance 0.5): far above chance, far below their synthetic scores. The ranking
+# survives (teacher > LiteHeart 0.757 > vanilla KD 0.748 > baseline 0.730, seed 0 only, 390 records),
+# so distillation does not make the transfer to real data worse. The synthetic generator imitates
 # the shape of each finding, not the variability of real patients, recording devices and noise, so
 # a large drop is the expected outcome; the check is whether distillation makes the drop worse.
