@@ -57,9 +57,11 @@ def _cmd_pretrained_export(args) -> int:
     from .train.pretrained import PRETRAINED_DIR, export_pretrained
 
     names = Path(args.runs).read_text().split()
-    written = export_pretrained(names, cache_dir("models"), args.dest or PRETRAINED_DIR)
+    written, skipped = export_pretrained(names, cache_dir("models"), args.dest or PRETRAINED_DIR)
     size = sum(f.stat().st_size for d in written for f in d.iterdir())
     print(f"shipped {len(written)} runs ({size / 2**20:.1f} MiB) to {args.dest or PRETRAINED_DIR}")
+    for name in skipped:
+        print(f"not shipped (best.pt over 5 MiB; it retrains when needed): {name}")
     return 0
 
 

@@ -28,7 +28,10 @@ def test_shipped_run_is_loaded_instead_of_training(tmp_path, monkeypatch):
     names = runs_log.read_text().split()
     assert names == [first.checkpoint.parent.name]
     shipped = tmp_path / "shipped"
-    export_pretrained(names, tmp_path / "a", shipped)
+    assert export_pretrained(names, tmp_path / "a", tmp_path / "tiny_limit", max_bytes=10) == ([], names)
+    assert not (tmp_path / "tiny_limit").exists()  # too large for the limit: nothing shipped
+    written, skipped = export_pretrained(names, tmp_path / "a", shipped)
+    assert written == [shipped / names[0]] and skipped == []
     monkeypatch.setattr("ecgkd_lite.train.pretrained.PRETRAINED_DIR", shipped)
     def no_training(*args, **kwargs):
         raise AssertionError("trained although the run is shipped")

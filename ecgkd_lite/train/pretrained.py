@@ -57,16 +57,28 @@ def record_run(run_dir: Path) -> None:
             fh.write(run_dir.name + "\n")
 
 
-def export_pretrained(run_names: Iterable[str], cache_root: Path, dest: Path | None = None) -> list[Path]:
-    """Copy ``best.pt`` (+ JSON) of each named run from ``cache_root`` to the shipped folder."""
+#: runs larger than this are not shipped (the repository keeps no file over 5 MiB); they retrain
+MAX_SHIPPED_BYTES = 5 * 2**20
+
+
+def export_pretrained(run_names: Iterable[str], cache_root: Path, dest: Path | None = None, *,
+                      max_bytes: int = MAX_SHIPPED_BYTES) -> tuple[list[Path], list[str]]:
+    """Copy ``best.pt`` (+ JSON) of each named run from ``cache_root`` to the shipped folder.
+
+    Returns ``(written folders, skipped run names)``: a run whose ``best.pt`` exceeds ``max_bytes``
+    is skipped (the notebook that uses it trains it instead).
+    """
     dest = Path(dest or PRETRAINED_DIR)
-    written = []
+    written, skipped = [], []
     for name in dict.fromkeys(n.strip() for n in run_names if n.strip()):
         source = Path(cache_root) / name / BEST
         if not source.exists() or not sidecar_path(source).exists():
             raise CheckpointError(f"run {name!r} has no {BEST} (+ JSON) under {cache_root}; execute it first")
+        if source.stat().st_size > max_bytes:
+            skipped.append(name)
+            continue
         (dest / name).mkdir(parents=True, exist_ok=True)
         for path in (source, sidecar_path(source)):
             shutil.copy2(path, dest / name / path.name)
         written.append(dest / name)
-    return written
+    return written, skipped
