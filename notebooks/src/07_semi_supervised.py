@@ -183,7 +183,8 @@ print(f"\nall entries: {confident.mean():.1%} confident, {(correct & confident).
 # ## The label-ratio sweep
 #
 # The benchmark runner trained baseline, vanilla KD and LiteHeart at 5, 10, 25 and 100 % labels
-# (3 seeds at 10 and 100 %, 2 seeds at 5 and 25 % to fit the compute budget) (one split per ratio, `labeled_unlabeled_split(ratio, seed=0)`, shared by all methods
+# (3 seeds at 10 and 100 %, 2 seeds at 5 and 25 % to fit the compute budget; one split per ratio,
+# `labeled_unlabeled_split(ratio, seed=0)`, shared by all methods
 # and seeds; the baseline uses only the labeled records, the KD methods also the pool through their
 # label-free terms; the teacher always has every label). Set `RERUN_BENCHMARK = True` to rebuild the
 # JSONs here (long).
