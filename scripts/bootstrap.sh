@@ -17,14 +17,22 @@ fi
 # shellcheck disable=SC1091
 source "$VENV/bin/activate"
 stamp="$VENV/.ecgkd-installed"
-want="$(cat pyproject.toml scripts/bootstrap.sh | python -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())') $TORCH_PIN"
+PIP_PIN="pip==26.3"
+want="$(cat pyproject.toml requirements.lock scripts/bootstrap.sh | python -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())') $TORCH_PIN"
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "[setup] installing $TORCH_PIN, then the ecgkd_lite package and its dependencies"
-  python -m pip install --quiet --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
-  python -m pip install --quiet "$TORCH_PIN" 2>&1 | grep -v "^WARNING: Location" || true
-  python -m pip install --quiet -e . 2>&1 | grep -v "^WARNING: Location" || true
+  echo "[setup] installing $TORCH_PIN, then the locked dependencies (requirements.lock), then ecgkd_lite"
+  quiet() { grep -v "^WARNING: Location" || true; }
+  python -m pip install --quiet "$PIP_PIN" 2>&1 | quiet
+  python -m pip install --quiet "$TORCH_PIN" 2>&1 | quiet
+  python -m pip install --quiet -r requirements.lock 2>&1 | quiet
+  # the package itself: no dependency resolution (the lock has them all), no isolated build
+  # environment (the lock's setuptools builds it), so nothing unlocked is installed
+  log="$(mktemp)"
+  python -m pip install --quiet --no-deps --no-build-isolation -e . >"$log" 2>&1 || { cat "$log" >&2; exit 1; }
+  rm -f "$log"
   python -c "import torch, ecgkd_lite; assert torch.__version__.startswith('${TORCH_PIN#torch==}'), torch.__version__" \
     || { echo "[setup] installation failed" >&2; exit 1; }
+  python -m pip check >/dev/null || { echo "[setup] the installed packages do not agree with each other:" >&2; python -m pip check >&2; exit 1; }
   echo "$want" > "$stamp"
 fi
 # a registered kernel named like the notebooks' metadata, pointing at this environment
