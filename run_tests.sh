@@ -6,4 +6,4 @@ cd "$(dirname "$0")"
 source scripts/bootstrap.sh
 python -m pytest tests notebooks \
   --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
-  --nbval-cell-timeout 900 -p no:cacheprovider --durations 15 "$@"
+  --nbval-cell-timeout 300 -p no:cacheprovider --durations 15 "$@"

@@ -54,9 +54,9 @@ def _cmd_data_summary(args) -> int:
 
 def _cmd_pretrained_export(args) -> int:
     from .config import cache_dir
-    from .train.pretrained import PRETRAINED_DIR, export_pretrained
+    from .train.pretrained import PRETRAINED_DIR, export_pretrained, read_run_log
 
-    names = Path(args.runs).read_text().split()
+    names = [name for name, _ in read_run_log(args.runs)]
     written, skipped = export_pretrained(names, cache_dir("models"), args.dest or PRETRAINED_DIR)
     size = sum(f.stat().st_size for d in written for f in d.iterdir())
     print(f"shipped {len(written)} runs ({size / 2**20:.1f} MiB) to {args.dest or PRETRAINED_DIR}")

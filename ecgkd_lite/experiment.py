@@ -29,6 +29,7 @@ from .config import Profile, cache_dir, get_profile
 from .data import ECGData, StandardScaler, bandpass
 from .errors import ConfigError, SplitError
 from .utils import fingerprint
+from .versions import key_versions
 
 log = logging.getLogger(__name__)
 
@@ -81,11 +82,15 @@ def load_source(source: str = "synthetic", *, profile: Profile | str | None = No
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     if source == "synthetic":
         from .data import load_synthetic
+        from .data.synthetic import synthetic_recipe
 
         n = n_records or profile.n_records
-        path = cache_dir("datasets") / f"synthetic-n{n}-fs{profile.fs}-s{profile.seconds:g}-seed{seed}.npz"
+        key = fingerprint(synthetic_recipe(n, fs=profile.fs, seconds=profile.seconds, seed=seed))
+        path = cache_dir("datasets") / f"synthetic-n{n}-fs{profile.fs}-s{profile.seconds:g}-seed{seed}-{key}.npz"
         if path.exists():
-            return ECGData.load(path)
+            data = ECGData.load(path)
+            if data.key == key:
+                return data
         data = load_synthetic(n, fs=profile.fs, seconds=profile.seconds, seed=seed)
         data.save(path)
         return data
@@ -166,7 +171,7 @@ def teacher_cache(prep: Prepared, teacher, features: Sequence[str] = ("logits", 
     stride = crop // 2
     features = sorted(set(features) | {"logits"})
     key = fingerprint(teacher.checkpoint.parent.name if teacher.checkpoint else "live", features, crop, stride,
-                      prep.train.fingerprint())
+                      prep.train.fingerprint(), key_versions("distiller"))
     path = cache_dir("teacher_outputs") / f"{key}.pt"
     if path.exists():
         return TeacherCache.load(path)
@@ -224,7 +229,8 @@ def train_student(prep: Prepared, method: str | dict = "baseline", *, teacher=No
                          teacher_cache=usable)
 
     key = {"recipe": recipe.to_config(), "teacher": teacher.checkpoint.parent.name if teacher.checkpoint else None,
-           "student_leads": leads, "teacher_outputs": "cached-fp16" if usable is not None else "live"}
+           "student_leads": leads, "teacher_outputs": "cached-fp16" if usable is not None else "live",
+           "code": recipe.code_versions()}
     return cached_fit(factory, prep.train, prep.val, tag=tag, fit_kwargs=kwargs, force=force,
                       objective_factory=objective_factory, objective_key=key)
 
@@ -266,7 +272,7 @@ def _progress(progress: bool | None) -> bool:
 
 
 def data_key(prep: Prepared) -> str:
-    """A short fingerprint of the prepared data (for result files)."""
+    """The prepared data's identity (for result files): from the splits' recipe keys."""
     return fingerprint(prep.train.fingerprint(), prep.val.fingerprint(), prep.test.fingerprint())
 
 
@@ -288,7 +294,9 @@ def train_restoration(prep: Prepared, *, size: str = "tiny", input_leads: Sequen
     result = cached_fit(lambda: build_model("unet1d", size, in_leads=len(leads)), prep.train, prep.val,
                         tag=f"restoration-unet1d-{size}", fit_kwargs=kwargs, force=force,
                         objective_factory=lambda net: RestorationObjective(net, idx),
-                        objective_key={"objective": "mse+l1", "input_leads": leads})
+                        objective_key={"objective": "mse+l1", "input_leads": leads,
+                                       "code": key_versions("restoration")})
+    result.model.run_key = result.checkpoint.parent.name if result.checkpoint else None
     result.model.trained_fs = prep.fs
     result.model.trained_samples = int(round(prep.profile.crop_seconds * prep.fs))
     return result

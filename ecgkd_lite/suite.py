@@ -94,10 +94,17 @@ def select_notebooks(only: list[str] | None = None) -> list[Path]:
 
 
 def run_suite(out_dir: Path, only: list[str] | None = None, inplace: bool = False, log=print) -> list[tuple[str, float]]:
-    """Execute the notebooks in order; executed copies to ``out_dir/notebooks`` (or in place)."""
+    """Execute the notebooks in order; executed copies to ``out_dir/notebooks`` (or in place).
+
+    Every model a notebook asks for is recorded in ``$ECGKD_RUN_LOG`` (default
+    ``out_dir/runs.log``, started afresh) with how it was obtained; the suite ends with a summary
+    (loaded from ``pretrained/``, from the local cache, trained) naming any run that trained."""
     out_dir = Path(out_dir)
     os.environ["ECGKD_REPORTS"] = str(out_dir.resolve())
     (out_dir / "figures").mkdir(parents=True, exist_ok=True)
+    if "ECGKD_RUN_LOG" not in os.environ:
+        os.environ["ECGKD_RUN_LOG"] = str((out_dir / "runs.log").resolve())
+        Path(os.environ["ECGKD_RUN_LOG"]).write_text("")
     timings = []
     for nb in select_notebooks(only):
         target = nb if inplace else out_dir / "notebooks" / nb.name
@@ -105,4 +112,23 @@ def run_suite(out_dir: Path, only: list[str] | None = None, inplace: bool = Fals
         _, seconds = execute_notebook(nb, target)
         log(f"[suite] {nb.name} done in {seconds:.0f} s -> {target}")
         timings.append((nb.name, seconds))
+    for line in run_summary(os.environ["ECGKD_RUN_LOG"]):
+        log(f"[suite] {line}")
     return timings
+
+
+def run_summary(run_log: str | Path) -> list[str]:
+    """Lines saying how many distinct runs were loaded (shipped / cached) and trained, and which trained."""
+    from .train.pretrained import read_run_log
+
+    path = Path(run_log)
+    if not path.exists():
+        return [f"no run log at {path}"]
+    first: dict[str, str] = {}
+    for name, status in read_run_log(path):
+        first.setdefault(name, status)  # how the run was obtained the first time it was asked for
+    counts = {s: sorted(n for n, st in first.items() if st == s) for s in ("shipped", "cached", "trained")}
+    lines = [f"models: {len(first)} runs; {len(counts['shipped'])} loaded from pretrained/, "
+             f"{len(counts['cached'])} from the local cache, {len(counts['trained'])} trained (log: {path})"]
+    lines += [f"trained: {name}" for name in counts["trained"]]
+    return lines

@@ -252,7 +252,8 @@ def external_validation(prep, teacher_model, models: dict, eval_data: str, eval_
     window = dict(window_seconds=prep.profile.crop_seconds, stride_seconds=prep.profile.crop_seconds / 2)
 
     # the models predict the training classes: run them on the signals under those class names
-    inputs = replace(ext, labels=np.zeros((len(ext), prep.n_classes), np.float32), classes=prep.classes, snomed=None)
+    inputs = ext.derive({"step": "relabel_as_training_classes", "classes": list(prep.classes)}, record=False,
+                        labels=np.zeros((len(ext), prep.n_classes), np.float32), classes=prep.classes, snomed=None)
 
     def score(model, leads):
         p = predict(model, inputs, input_leads=leads, **window)

@@ -4,6 +4,10 @@ A parsed ``ECGData`` is stored with ``ECGData.save`` under ``cache_dir("datasets
 ``<reader>-<key>.npz``. The key is a fingerprint of the reader name, the resolved root, the reader's
 parameters and the ``(relative path, size, mtime_ns)`` of every source file, so editing, replacing or
 adding a file, or changing a parameter, misses the cache. An unreadable cache file is rebuilt.
+
+The parsed set's identity (``ECGData.key``) is another matter: it must be the same on every
+machine, so it is ``source_key``: the reader's name and code version, its parameters and the
+SHA-256 of every source file (by path relative to the root), never paths, dates or float bytes.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from ..config import cache_dir
-from ..utils import fingerprint
+from ..utils import fingerprint, sha256_file
+from ..versions import key_versions
 from .container import ECGData
 
 log = logging.getLogger(__name__)
@@ -38,6 +43,14 @@ def cache_path(reader: str, root: Path, params: dict, files: Iterable[Path]) -> 
     return cache_dir("datasets") / f"{reader}-{key}.npz"
 
 
+def source_key(reader: str, root: Path, params: dict, files: Iterable[Path]) -> str:
+    """The identity of a data set parsed by ``reader``: reader name and code version, parameters,
+    and ``(relative path, SHA-256)`` of every source file."""
+    root = Path(root).resolve()
+    sums = sorted((Path(f).resolve().relative_to(root).as_posix(), sha256_file(f)) for f in files if Path(f).exists())
+    return fingerprint(reader, key_versions("readers"), params, sums)
+
+
 def cached(reader: str, root: Path, params: dict, files: Iterable[Path], build: Callable[[], ECGData],
            *, enabled: bool = True) -> ECGData:
     """``build()`` once, then read the saved copy while nothing in the key changes.
@@ -45,7 +58,10 @@ def cached(reader: str, root: Path, params: dict, files: Iterable[Path], build: 
     ``enabled=False`` always calls ``build()`` and writes nothing.
     """
     if not enabled:
-        return build()
+        data = build()
+        data.key = source_key(reader, root, params, files)
+        return data
+    files = list(files)
     path = cache_path(reader, root, params, files)
     if path.exists():
         try:
@@ -56,6 +72,7 @@ def cached(reader: str, root: Path, params: dict, files: Iterable[Path], build: 
             log.info("%s: read %d records from cache %s", reader, len(data), path)
             return data
     data = build()
+    data.key = source_key(reader, root, params, files)
     data.save(path)
     log.info("%s: cached %d records at %s", reader, len(data), path)
     return data

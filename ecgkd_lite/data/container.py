@@ -12,7 +12,18 @@ Contract (DESIGN section 3):
 * ``fiducials`` / ``regions``: optional long tables keyed by ``record_id`` (synthetic data only):
   fiducials have one row per beat (sample indices), regions one row per diagnostic interval
   ``(record_id, class, start, end)`` with ``end`` exclusive, in samples at ``fs``;
-* ``preprocessing``: what was applied, in order (kept next to every trained model).
+* ``preprocessing``: what was applied, in order (kept next to every trained model);
+* ``unit``: the unit of ``signals``: ``"mV"`` (default) or ``"z"`` (z-scored per record and lead,
+  e.g. the ptbxl-2k release); code that assumes millivolts checks it (``require_mv``);
+* ``key``: the data set's **identity**, from its recipe, never from float bytes: a reader sets it
+  (synthetic: generator version + parameters; real data: SHA-256 of the source files + reader
+  version + parameters) and every derived set gets ``fingerprint(parent key, step)``
+  (``derive``). Float results differ in their last bits between CPUs and library versions, so a
+  key computed from the samples would differ between machines; the recipe does not. Without a
+  recipe (arrays built by hand) the key is a hash of the content on a 1e-3 grid (not bit-portable:
+  a sample on a rounding boundary can flip; readers and steps always set a recipe key).
+  ``digest()`` is the cheap consistency check that goes with the key (shapes, label counts, ids,
+  per-lead mean/std) and ``digest_problems`` compares two digests with a float tolerance.
 """
 
 from __future__ import annotations
@@ -37,6 +48,9 @@ TEST_FOLDS: tuple[int, ...] = (10,)
 SPLIT_FOLDS = {"train": TRAIN_FOLDS, "val": VAL_FOLDS, "test": TEST_FOLDS}
 
 #: fiducial columns (sample indices, -1 where the wave is absent, e.g. no P wave in AF)
+#: units a container's signals may be in
+UNITS = ("mV", "z")
+
 FIDUCIAL_COLUMNS = ("p_on", "p_peak", "p_off", "qrs_on", "r_peak", "qrs_off", "t_peak", "t_off")
 
 
@@ -55,8 +69,12 @@ class ECGData:
     regions: pd.DataFrame | None = None
     preprocessing: list = field(default_factory=list)
     source: str = "unknown"
+    unit: str = "mV"
+    key: str | None = None
 
     def __post_init__(self):
+        if self.unit not in UNITS:
+            raise DataError(f"unit must be one of {UNITS}; got {self.unit!r}")
         self.signals = np.asarray(self.signals)
         if self.signals.dtype != np.float32:
             self.signals = self.signals.astype(np.float32)
@@ -68,6 +86,8 @@ class ECGData:
         if self.snomed is not None:
             self.snomed = tuple(self.snomed)
         self._check_shapes()
+        if self.key is None:
+            self.key = self.content_key()
 
     # ------------------------------------------------------------------ basic facts
     def _check_shapes(self) -> None:
@@ -112,8 +132,9 @@ class ECGData:
         return self.n_samples / self.fs
 
     def __repr__(self) -> str:
+        unit = "" if self.unit == "mV" else f", unit={self.unit!r}"
         return (f"ECGData(source={self.source!r}, records={len(self)}, leads={self.n_leads}, "
-                f"samples={self.n_samples} @ {self.fs:g} Hz, classes={self.n_classes})")
+                f"samples={self.n_samples} @ {self.fs:g} Hz, classes={self.n_classes}{unit})")
 
     def summary(self) -> pd.DataFrame:
         """Positives per class and split (train / val / test)."""
@@ -124,9 +145,45 @@ class ECGData:
         return pd.DataFrame(rows, index=list(self.classes))
 
     def fingerprint(self) -> str:
-        """A stable hash of the data (signals, labels, folds, ids, fs, leads, classes)."""
-        return _fingerprint(self.signals, self.labels, self.folds, list(self.record_ids), float(self.fs),
-                            list(self.leads), list(self.classes))
+        """The data set's identity (``key``): from its recipe, the same on every machine."""
+        return self.key
+
+    def content_key(self) -> str:
+        """A key for data without a recipe: labels, folds, ids, fs, leads, classes, unit and the
+        signals rounded to 1e-3 (a fallback for arrays built by hand; not bit-portable)."""
+        coarse = np.round(np.nan_to_num(self.signals.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0) * 1e3)
+        return _fingerprint("content", coarse.astype(np.int64), self.labels, self.folds, list(self.record_ids),
+                            float(self.fs), list(self.leads), list(self.classes), self.unit)
+
+    def derive(self, step: dict, *, record: bool = True, **changes) -> "ECGData":
+        """A new container made from this one by ``step`` (a JSON-like dict that names the step and
+        every parameter that decides its result, but no fitted float): ``key`` becomes
+        ``fingerprint(self.key, step)``; ``record`` appends ``step`` to ``preprocessing``
+        (``changes["preprocessing"]`` overrides what is appended)."""
+        history = list(self.preprocessing) + ([changes.pop("preprocessing", step)] if record else [])
+        return replace(self, key=_fingerprint(self.key, step), preprocessing=history, **changes)
+
+    def digest(self) -> dict:
+        """A cheap summary that catches a wrong data set without hashing float bits: shapes, fs,
+        leads, classes, unit, label counts, a hash of the ids and folds (exact), and the per-lead
+        mean and RMS of the signals (compared with a tolerance, see ``digest_problems``)."""
+        if self.signals.size:
+            x = np.nan_to_num(self.signals.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+            mean, rms = x.mean(axis=(0, 2)), np.sqrt((x ** 2).mean(axis=(0, 2)))
+        else:
+            mean = rms = np.zeros(self.n_leads)
+        return {"records": len(self), "samples": self.n_samples, "fs": float(self.fs), "leads": list(self.leads),
+                "classes": list(self.classes), "unit": self.unit,
+                "label_counts": self.labels.sum(0).astype(int).tolist(),
+                "ids": _fingerprint(list(self.record_ids), self.folds),
+                "lead_mean": [float(v) for v in mean], "lead_rms": [float(v) for v in rms]}
+
+    def check_unit(self, needed: str, what: str) -> None:
+        """DataError unless the signals are in ``needed`` units (e.g. ``"mV"`` for an amplitude check)."""
+        if self.unit != needed:
+            raise DataError(f"{what} needs signals in {needed}; {self!r} is in {self.unit!r}"
+                            + (" (z-scored per record and lead: amplitudes in mV are not recoverable)"
+                               if self.unit == "z" else ""))
 
     # ------------------------------------------------------------------ selection
     def subset(self, index: np.ndarray | Sequence[int] | slice) -> "ECGData":
@@ -134,8 +191,8 @@ class ECGData:
         idx = np.arange(len(self))[index]
         ids = self.record_ids[idx]
         keep = set(ids.tolist())
-        return replace(
-            self,
+        return self.derive(
+            {"step": "subset", "records": _fingerprint(ids.tolist())}, record=False,
             signals=self.signals[idx],
             labels=self.labels[idx],
             folds=self.folds[idx],
@@ -143,16 +200,14 @@ class ECGData:
             meta=None if self.meta is None else self.meta.iloc[idx].reset_index(drop=True),
             fiducials=_filter_table(self.fiducials, keep),
             regions=_filter_table(self.regions, keep),
-            preprocessing=list(self.preprocessing),
         )
 
     def select_leads(self, leads: str | Iterable[str]) -> "ECGData":
         """Keep only ``leads`` (a name like ``"I"`` or a list), in the order given."""
         idx = lead_indices(leads, self.leads)
-        out = replace(self, signals=np.ascontiguousarray(self.signals[:, idx]),
-                      leads=tuple(self.leads[i] for i in idx), preprocessing=list(self.preprocessing))
-        out.preprocessing.append({"step": "select_leads", "leads": list(out.leads)})
-        return out
+        chosen = [self.leads[i] for i in idx]
+        return self.derive({"step": "select_leads", "leads": chosen},
+                           signals=np.ascontiguousarray(self.signals[:, idx]), leads=tuple(chosen))
 
     def split(self, name: str) -> "ECGData":
         """``"train"`` (folds 1-8), ``"val"`` (9) or ``"test"`` (10); SplitError if empty."""
@@ -183,9 +238,8 @@ class ECGData:
             pos = np.flatnonzero(train.folds == f)
             k = max(1, int(round(ratio * len(pos))))
             labeled[rng.choice(pos, size=k, replace=False)] = True
-        lab, unl = train.subset(labeled), train.subset(~labeled)
-        lab.preprocessing.append({"step": "labeled_split", "ratio": ratio, "seed": seed})
-        unl.preprocessing.append({"step": "unlabeled_pool", "ratio": 1 - ratio, "seed": seed})
+        lab = train.subset(labeled).derive({"step": "labeled_split", "ratio": ratio, "seed": seed})
+        unl = train.subset(~labeled).derive({"step": "unlabeled_pool", "ratio": 1 - ratio, "seed": seed})
         return lab, unl
 
     # ------------------------------------------------------------------ checks
@@ -207,9 +261,21 @@ class ECGData:
         drop[[i for i, _ in bad]] = True
         log.warning("dropped %d of %d records with bad signals: %s", drop.sum(), len(self),
                     ", ".join(f"{self.record_ids[i]} ({p})" for i, p in bad[:10]) + (" ..." if len(bad) > 10 else ""))
-        out = self.subset(~drop)
-        out.preprocessing.append({"step": "drop_bad", "dropped": [str(self.record_ids[i]) for i, _ in bad]})
-        return out
+        return self.subset(~drop).derive({"step": "drop_bad", "dropped": [str(self.record_ids[i]) for i, _ in bad]})
+
+    def check_finite(self, what: str, leads: Sequence[int] | None = None) -> None:
+        """BadSignalError naming the first record (and lead) with a NaN or inf sample, and ``what``
+        the data were for (e.g. "predict", "the training split"); ``leads`` restricts the check to
+        those lead positions (the ones a model reads)."""
+        x = self.signals if leads is None else self.signals[:, list(leads)]
+        finite = np.isfinite(x).all(axis=2)
+        if finite.all():
+            return
+        i, j = (int(v[0]) for v in np.nonzero(~finite))
+        lead = self.leads[j if leads is None else list(leads)[j]]
+        n_bad = int((~finite.all(axis=1)).sum())
+        raise BadSignalError(self.record_ids[i], f"lead {lead} has NaN or inf samples ({what}; {n_bad} record(s) "
+                                                 "affected in all; ECGData.validate(on_bad='drop') removes them)")
 
     # ------------------------------------------------------------------ ground truth (synthetic)
     def region_mask(self, index: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
@@ -236,7 +302,7 @@ class ECGData:
         side = {
             "classes": list(self.classes), "fs": float(self.fs), "leads": list(self.leads),
             "snomed": None if self.snomed is None else list(self.snomed),
-            "preprocessing": self.preprocessing, "source": self.source,
+            "preprocessing": self.preprocessing, "source": self.source, "unit": self.unit, "key": self.key,
         }
         arrays = dict(signals=self.signals, labels=self.labels, folds=self.folds, record_ids=self.record_ids,
                       side=np.array(json.dumps(side, default=str)))
@@ -269,7 +335,37 @@ class ECGData:
             return cls(signals=z["signals"], labels=z["labels"], folds=z["folds"], record_ids=z["record_ids"],
                        classes=tuple(side["classes"]), fs=side["fs"], leads=tuple(side["leads"]),
                        snomed=None if side["snomed"] is None else tuple(side["snomed"]),
-                       preprocessing=side["preprocessing"], source=side["source"], **tables)
+                       preprocessing=side["preprocessing"], source=side["source"],
+                       unit=side.get("unit", "mV"), key=side.get("key"), **tables)
+
+
+def digest_problems(stored: dict, current: dict, *, rtol: float = 1e-3, atol: float = 1e-3) -> tuple[list[str], bool]:
+    """Compare two ``ECGData.digest()`` results: ``(problems, exact)``. ``problems`` lists what
+    differs beyond float noise (any structural field, or a per-lead mean/RMS outside
+    ``atol + rtol * |stored|``); ``exact`` is True when the floats are identical too."""
+    problems = []
+    for name in ("records", "samples", "fs", "leads", "classes", "unit", "label_counts", "ids"):
+        if name in stored and stored[name] != current.get(name):
+            problems.append(f"{name}: {_short(stored[name])} != {_short(current.get(name))}")
+    exact = True
+    for name in ("lead_mean", "lead_rms"):
+        if name not in stored:
+            continue
+        a, b = np.asarray(stored[name], dtype=float), np.asarray(current.get(name, []), dtype=float)
+        if a.shape != b.shape:
+            problems.append(f"{name}: {len(a)} leads != {len(b)} leads")
+            continue
+        exact &= bool(np.array_equal(a, b))
+        bad = ~np.isclose(b, a, rtol=rtol, atol=atol)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            problems.append(f"{name}[{i}]: {a[i]:.6g} != {b[i]:.6g} (beyond float noise: rtol {rtol:g}, atol {atol:g})")
+    return problems, exact and not problems
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _filter_table(table: pd.DataFrame | None, keep: set) -> pd.DataFrame | None:

@@ -1,7 +1,8 @@
 """Preprocessing with explicit parameters: resampling, band-pass filtering, standard scaling.
 
 Each function returns a new ``ECGData`` and appends what it did to ``data.preprocessing`` so the
-choices travel with every trained model.
+choices travel with every trained model; its ``key`` is derived from the input's key, the step's
+parameters and this module's code version (``ecgkd_lite.versions``), never from the output floats.
 """
 
 from __future__ import annotations
@@ -13,7 +14,13 @@ import numpy as np
 from scipy import signal as sps
 
 from ..errors import ConfigError, DataError
+from ..versions import key_versions
 from .container import ECGData
+
+
+def _step(step: str, **params) -> dict:
+    """The key of a preprocessing step: its name, parameters and the code version."""
+    return {"step": step, **params, "code": key_versions("preprocess")}
 
 
 def resample(data: ECGData, fs: float) -> ECGData:
@@ -42,10 +49,9 @@ def resample(data: ECGData, fs: float) -> ECGData:
 
     from .container import FIDUCIAL_COLUMNS
 
-    out = replace(data, signals=sig, fs=float(fs), fiducials=_rescale(data.fiducials, FIDUCIAL_COLUMNS),
-                  regions=_rescale(data.regions, ("start", "end")), preprocessing=list(data.preprocessing))
-    out.preprocessing.append({"step": "resample", "from_fs": float(data.fs), "to_fs": float(fs)})
-    return out
+    step = {"step": "resample", "from_fs": float(data.fs), "to_fs": float(fs)}
+    return data.derive(_step(**step), preprocessing=step, signals=sig, fs=float(fs),
+                       fiducials=_rescale(data.fiducials, FIDUCIAL_COLUMNS), regions=_rescale(data.regions, ("start", "end")))
 
 
 def bandpass(data: ECGData, low: float = 0.5, high: float = 40.0, order: int = 3) -> ECGData:
@@ -57,9 +63,8 @@ def bandpass(data: ECGData, low: float = 0.5, high: float = 40.0, order: int = 3
         raise ConfigError(f"order must be >= 1; got {order}")
     sos = sps.butter(order, [low, high], btype="bandpass", fs=data.fs, output="sos")
     sig = sps.sosfiltfilt(sos, data.signals, axis=2).astype(np.float32)
-    out = replace(data, signals=sig, preprocessing=list(data.preprocessing))
-    out.preprocessing.append({"step": "bandpass", "low": low, "high": high, "order": order})
-    return out
+    step = {"step": "bandpass", "low": low, "high": high, "order": order}
+    return data.derive(_step(**step), preprocessing=step, signals=sig)
 
 
 @dataclass
@@ -73,9 +78,12 @@ class StandardScaler:
     per_lead: bool = True
     mean: np.ndarray | None = None
     std: np.ndarray | None = None
+    #: the key of the data the scaler was fitted on (part of the key of what it transforms)
+    fitted_on: str | None = None
 
     def fit(self, data: ECGData | np.ndarray) -> "StandardScaler":
         x = data.signals if isinstance(data, ECGData) else np.asarray(data)
+        self.fitted_on = data.key if isinstance(data, ECGData) else None
         if x.ndim != 3 or x.shape[0] == 0:
             raise DataError(f"scaler needs a non-empty (N, L, T) array; got shape {x.shape}")
         axes = (0, 2) if self.per_lead else (0, 1, 2)
@@ -94,18 +102,22 @@ class StandardScaler:
         return ((x - self.mean) / self.std).astype(np.float32)
 
     def transform(self, data: ECGData) -> ECGData:
-        out = replace(data, signals=self.transform_array(data.signals), preprocessing=list(data.preprocessing))
-        out.preprocessing.append({"step": "standard_scale", **self.state_dict()})
-        return out
+        self._check(data.n_leads)
+        # fitted on an ECGData: its key says everything; on a bare array: the statistics, rounded
+        fitted = self.fitted_on or {"mean": np.round(self.mean.ravel().astype(float), 4).tolist(),
+                                    "std": np.round(self.std.ravel().astype(float), 4).tolist()}
+        return data.derive(_step("standard_scale", per_lead=self.per_lead, fitted_on=fitted),
+                           preprocessing={"step": "standard_scale", **self.state_dict()},
+                           signals=self.transform_array(data.signals))
 
     def state_dict(self) -> dict:
-        return {"per_lead": self.per_lead,
+        return {"per_lead": self.per_lead, "fitted_on": self.fitted_on,
                 "mean": None if self.mean is None else self.mean.ravel().tolist(),
                 "std": None if self.std is None else self.std.ravel().tolist()}
 
     @classmethod
     def from_state_dict(cls, state: dict) -> "StandardScaler":
-        s = cls(per_lead=state["per_lead"])
+        s = cls(per_lead=state["per_lead"], fitted_on=state.get("fitted_on"))
         if state.get("mean") is not None:
             s.mean = np.asarray(state["mean"], dtype=np.float32).reshape(-1, 1)
             s.std = np.asarray(state["std"], dtype=np.float32).reshape(-1, 1)

@@ -48,6 +48,8 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..errors import ConfigError
 from ..progress import progress
+from ..utils import fingerprint
+from ..versions import version
 from .conditions import CLASS_NAMES, CONDITIONS
 from .container import FIDUCIAL_COLUMNS, ECGData
 from .dower import DOWER_12, LIMB_EXPANSION
@@ -509,11 +511,22 @@ def load_synthetic(n_records: int, fs: float = 500, seconds: float = 10.0, seed:
         fiducials.append(fid)
         regions.append(reg)
     labels = labels_from_params(params)
+    recipe = synthetic_recipe(n_records, fs, seconds, seed, noise=noise, prevalence=prevalence)
     meta = pd.DataFrame({"age": params["age"].to_numpy(), "sex": params["sex"].to_numpy(),
                          "heart_rate": np.round(rhythm_intervals(params)["hr"], 1)})
     return ECGData(signals=signals, labels=labels, classes=CLASS_NAMES, fs=float(fs),
                    folds=assign_folds(labels, seed), record_ids=ids.astype(str), leads=LEADS12,
                    snomed=tuple(c.snomed for c in CONDITIONS), meta=meta,
                    fiducials=pd.concat(fiducials, ignore_index=True), regions=pd.concat(regions, ignore_index=True),
-                   preprocessing=[{"step": "synthetic", "seed": seed, "noise": noise, "prevalence": check_prevalence(prevalence)}],
-                   source="synthetic")
+                   preprocessing=[recipe], source="synthetic", key=fingerprint(recipe))
+
+
+def synthetic_recipe(n_records: int, fs: float = 500, seconds: float = 10.0, seed: int = 0, *, noise: bool = True,
+                     prevalence: dict[str, float] | None = None) -> dict:
+    """What defines a synthetic data set (its key is ``fingerprint(recipe)``): the generator's code
+    version (``ecgkd_lite.versions``, bumped whenever its output changes on purpose) and every
+    parameter of ``load_synthetic``."""
+    _check_args(n_records, fs, seconds, seed, 1)
+    return {"step": "synthetic", "generator_version": version("generator"), "n_records": int(n_records),
+            "fs": float(fs), "seconds": float(seconds), "seed": int(seed), "noise": bool(noise),
+            "prevalence": check_prevalence(prevalence)}

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 from ..errors import ConfigError
-from .base import KDTerm, build_term, check_non_negative
+from .base import TERMS, KDTerm, build_term, check_non_negative
 
 #: Named recipes run by the benchmark. Defaults, stated:
 #: vanilla_kd T = 4 (Hinton et al.; a common choice for soft sigmoid targets);
@@ -80,6 +80,14 @@ class Recipe:
         """The dict form accepted by ``from_config`` (for logs next to trained models)."""
         terms = {e.name: {"weight": e.weight, **e.params} for e in self.entries}
         return terms if self.alpha is None else {"alpha": self.alpha, "terms": terms}
+
+    def code_versions(self) -> dict[str, int]:
+        """Versions of the code this recipe's runs depend on (``ecgkd_lite.versions``): the
+        distiller, the shared helpers and each term's own file; part of every distilled run's key."""
+        from ..versions import key_versions, term_component
+
+        terms = [term_component(TERMS[e.name]) for e in self.entries if e.name in TERMS]
+        return key_versions("distiller", "kd_helpers", *terms) if self.entries else {}
 
     def build(self) -> list[tuple[float, KDTerm]]:
         """Fresh ``(weight, term)`` pairs; unknown term names raise ConfigError listing the known ones."""

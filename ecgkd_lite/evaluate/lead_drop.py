@@ -25,7 +25,7 @@ from .metrics import per_class_auc
 def _zeroed(data: ECGData, idx: Sequence[int]) -> ECGData:
     signals = data.signals.copy()
     signals[:, list(idx)] = 0.0
-    return replace(data, signals=signals)
+    return data.derive({"step": "zero_leads", "leads": [data.leads[i] for i in idx]}, signals=signals)
 
 
 def lead_drop(model, data: ECGData, *, predict_kwargs: dict | None = None) -> pd.DataFrame:

@@ -7,6 +7,7 @@ so an interrupted run resumes), later calls load ``best.pt`` instead of training
 from __future__ import annotations
 
 import json
+import logging
 import re
 from pathlib import Path
 from typing import Callable
@@ -14,13 +15,16 @@ from typing import Callable
 from torch import nn
 
 from ..config import cache_dir
-from ..data.container import ECGData
-from ..errors import CheckpointError, ConfigError
+from ..data.container import ECGData, digest_problems
+from ..errors import CheckpointError, ConfigError, DataError
 from ..utils import fingerprint, seed_everything
+from ..versions import key_versions
 from .checkpoint import load_checkpoint, model_config, sidecar_path
 from .engine import BEST, FitResult, fit
 from .history import History
 from .pretrained import fetch_pretrained, record_run
+
+log = logging.getLogger(__name__)
 
 #: fit arguments that do not change the trained weights (left out of the key)
 NOT_IN_KEY = ("progress", "device")
@@ -30,8 +34,12 @@ OWNED = ("checkpoint_dir", "resume")
 
 def cache_key(model: nn.Module, train: ECGData, val: ECGData, *, tag: str, fit_kwargs: dict,
               objective_key: dict | None = None) -> str:
-    """fingerprint(model config, fit kwargs (minus progress/device), train and val fingerprints, tag,
-    objective key)."""
+    """fingerprint(model config, fit kwargs (minus progress/device), train and val data keys, tag,
+    versions of the model and engine code, objective key).
+
+    Everything in it is a recipe: data keys come from how the data were made (``ECGData.key``), code
+    enters through explicit versions (``ecgkd_lite.versions``), so the key is the same on every
+    machine and changes when the code that trains the model changes."""
     kwargs = {k: v for k, v in fit_kwargs.items() if k not in NOT_IN_KEY}
     try:
         json.dumps(kwargs, default=_jsonable)
@@ -39,10 +47,30 @@ def cache_key(model: nn.Module, train: ECGData, val: ECGData, *, tag: str, fit_k
         raise ConfigError(f"fit_kwargs must be JSON-like to form a cache key ({err}); pass an objective "
                           "through objective_factory/objective_key instead") from err
     parts = [model_config(model), json.loads(json.dumps(kwargs, default=_jsonable)), train.fingerprint(),
-             val.fingerprint(), tag]
+             val.fingerprint(), tag, key_versions("models", "engine")]
     if objective_key is not None:
         parts.append(json.loads(json.dumps(objective_key, default=_jsonable)))
     return fingerprint(*parts)
+
+
+def check_data_digest(path: Path, stored: dict | None, train: ECGData, val: ECGData) -> None:
+    """The cheap consistency check behind a recipe key: the run at ``path`` was trained on data
+    whose digest (``ECGData.digest``) is ``stored``; DataError when today's data differ beyond
+    float noise (same recipe, other data: a generator or reader changed without a version bump),
+    a log line when they differ only in float noise (another CPU or library build)."""
+    if not stored:
+        return
+    for name, data in (("train", train), ("val", val)):
+        if name not in stored:
+            continue
+        problems, exact = digest_problems(stored[name], data.digest())
+        if problems:
+            raise DataError(f"run {path.parent.name} was trained on a {name} split with the same key ({data.key}) but "
+                            f"other data: {'; '.join(problems[:4])}. The code that makes this data set changed "
+                            "without a version bump (ecgkd_lite.versions); bump it so the key changes")
+        if not exact:
+            log.info("run %s: %s split matches its digest up to float noise (another CPU or library build)",
+                     path.parent.name, name)
 
 
 def _jsonable(value):
@@ -79,15 +107,18 @@ def cached_fit(model_factory: Callable[[], nn.Module], train: ECGData, val: ECGD
     model = model_factory()
     run_dir = Path(cache_root or cache_dir("models")) / f"{tag}-{cache_key(model, train, val, tag=tag, fit_kwargs=fit_kwargs, objective_key=objective_key)}"
     best = run_dir / BEST
-    record_run(run_dir)
-    if not best.exists() and not force:
-        fetch_pretrained(run_dir)
+    status = "cached" if best.exists() and not force else "trained"
+    if not best.exists() and not force and fetch_pretrained(run_dir):
+        status = "shipped"
+    record_run(run_dir, status)
     if best.exists() and not force:
         payload = load_checkpoint(best, model)
         try:
-            history = History.from_dict(json.loads(sidecar_path(best).read_text())["history"])
+            sidecar = json.loads(sidecar_path(best).read_text())
+            history = History.from_dict(sidecar["history"])
         except (OSError, ValueError, KeyError) as err:
             raise CheckpointError(f"checkpoint {best} has no readable history in {sidecar_path(best)}: {err}") from err
+        check_data_digest(best, sidecar.get("data_digest"), train, val)
         monitor = fit_kwargs.get("monitor", "val_macro_auc")
         return FitResult(model, history, payload["epoch"], payload["metrics"][monitor], best)
     objective = objective_factory(model) if objective_factory is not None else None

@@ -77,8 +77,11 @@ def set_rng_state(state: dict) -> None:
 
 def save_checkpoint(path: str | Path, *, model: nn.Module, optimizer=None, scheduler=None, epoch: int,
                     history=None, config: dict, data_fingerprint: str, metrics: dict,
-                    extra_state: dict | None = None) -> Path:
-    """Write a checkpoint atomically (``torch.save`` to bytes, then temp file + rename) and its JSON."""
+                    extra_state: dict | None = None, data_digest: dict | None = None) -> Path:
+    """Write a checkpoint atomically (``torch.save`` to bytes, then temp file + rename) and its JSON.
+
+    ``data_fingerprint`` is the data's recipe key; ``data_digest`` (``{"train": ECGData.digest(),
+    "val": ...}``) the cheap consistency check a later load compares with tolerance."""
     history_list = [] if history is None else [dict(row) for row in history]
     payload = {
         "format": FORMAT_VERSION,
@@ -90,6 +93,7 @@ def save_checkpoint(path: str | Path, *, model: nn.Module, optimizer=None, sched
         "history": history_list,
         "config": dict(config),
         "data_fingerprint": str(data_fingerprint),
+        "data_digest": data_digest,
         "metrics": dict(metrics),
         "extra_state": extra_state,
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -97,8 +101,8 @@ def save_checkpoint(path: str | Path, *, model: nn.Module, optimizer=None, sched
     buf = io.BytesIO()
     torch.save(payload, buf)
     path = atomic_write_bytes(path, buf.getvalue())
-    summary = {k: payload[k] for k in ("format", "model_config", "config", "data_fingerprint", "metrics", "epoch",
-                                       "date")}
+    summary = {k: payload[k] for k in ("format", "model_config", "config", "data_fingerprint", "data_digest",
+                                       "metrics", "epoch", "date")}
     summary["history"] = {"epochs": history_list}
     atomic_write_json(sidecar_path(path), summary)
     return path

@@ -105,6 +105,7 @@ def predict(model: nn.Module, data: ECGData, *, input_leads=None, window_seconds
         raise ConfigError(f"batch_size must be a positive integer; got {batch_size!r}")
     lead_idx = input_lead_indices(data, input_leads)
     check_model_fits(model, data, lead_idx, "the data")
+    data.check_finite("predict", lead_idx)
     window = min(seconds_to_samples(window_seconds, data.fs, "window_seconds"), data.n_samples)
     starts = window_starts(data.n_samples, window, seconds_to_samples(stride_seconds, data.fs, "stride_seconds"))
     model = unwrap(model)
@@ -210,6 +211,7 @@ class _Trainer:
         self.dir = None if checkpoint_dir is None else Path(checkpoint_dir)
         self.writes = self.dir is not None and self.ctx.is_main
         self.data_fp = fingerprint(train.fingerprint(), val.fingerprint()) if self.dir is not None else ""
+        self.data_digest = {"train": train.digest(), "val": val.digest()} if self.dir is not None else None
         self.progress = progress and self.ctx.is_main
         self.history = History()
         self.start_epoch, self.best_epoch, self.best_metric, self.bad_epochs, self.stopped = 0, 0, math.nan, 0, False
@@ -253,7 +255,7 @@ class _Trainer:
         save_checkpoint(self.dir / name, model=self.model, optimizer=self.optimizer if last else None,
                         scheduler=self.scheduler if last else None,
                         epoch=len(self.history) if last else self.best_epoch, history=self.history,
-                        config=self.cfg, data_fingerprint=self.data_fp, metrics=metrics,
+                        config=self.cfg, data_fingerprint=self.data_fp, data_digest=self.data_digest, metrics=metrics,
                         # best.pt keeps the objective's learnable parts (projection heads, MHCA) of that epoch
                         extra_state=self._extra_state() if last else
                         {"objective_state": _state_not_in(self.objective, self.model)})
@@ -442,7 +444,8 @@ def fit(model: nn.Module, train: ECGData, val: ECGData, *, input_leads=None, obj
       with ``resume=True`` an existing ``last.pt`` is continued. Under ``torchrun`` the run is
       distributed (DDP, each process takes its share of every global batch of ``batch_size``).
     * Deterministic on CPU given ``seed`` (the model's initial weights are the caller's).
-    NaN/inf loss -> TrainingError naming epoch, step and term.
+    NaN/inf in an input lead of ``train`` or ``val`` -> BadSignalError naming the split and record,
+    before any training; NaN/inf loss -> TrainingError naming epoch, step and term.
     """
     device = resolve_device(device)
     cfg = _training_config(train, input_leads=input_leads, epochs=epochs, batch_size=batch_size, lr=lr,
@@ -452,7 +455,10 @@ def fit(model: nn.Module, train: ECGData, val: ECGData, *, input_leads=None, obj
                            labeled=labeled)
     if val.classes != train.classes or val.leads != train.leads:
         raise ConfigError(f"val must have the classes and leads of train; got {val!r} vs {train!r}")
-    check_model_fits(model, train, input_lead_indices(train, input_leads), "train")
+    lead_idx = input_lead_indices(train, input_leads)
+    check_model_fits(model, train, lead_idx, "train")
+    train.check_finite("the training split", lead_idx)
+    val.check_finite("the validation split", lead_idx)
     if objective is None and labeled is not None and not np.asarray(labeled).any():
         raise ConfigError("labeled marks no training record; supervised training needs labels")
     seed_everything(seed, deterministic=device.type == "cpu")

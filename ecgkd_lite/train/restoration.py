@@ -22,6 +22,7 @@ from torch import nn
 from ..data.container import ECGData
 from ..data.leads import lead_indices
 from ..errors import ConfigError, ModelError
+from ..versions import key_versions
 
 
 class RestorationObjective(nn.Module):
@@ -71,13 +72,25 @@ def restore(net: nn.Module, data: ECGData, *, input_leads: Sequence[str] = ("I",
     for lo in range(0, len(data), batch_size):
         x = torch.from_numpy(data.signals[lo:lo + batch_size, idx]).to(device)
         out[lo:lo + batch_size] = net(x).cpu().numpy()
-    from dataclasses import replace
-
     from ..data.leads import LEADS12
 
-    rebuilt = replace(data, signals=out, leads=LEADS12, preprocessing=list(data.preprocessing))
-    rebuilt.preprocessing.append({"step": "restored", "from_leads": list(input_leads)})
-    return rebuilt
+    step = {"step": "restored", "from_leads": list(input_leads)}
+    return data.derive({**step, "net": net_identity(net), "code": key_versions("restoration")}, preprocessing=step,
+                       signals=out, leads=LEADS12)
+
+
+def net_identity(net: nn.Module) -> str:
+    """What identifies a restoration net in the key of the data it restores: its run's name (the
+    model cache key, set by ``experiment.train_restoration``), else (a net built by hand) a hash
+    of its weights, rate, crop length and configuration."""
+    run = getattr(net, "run_key", None)
+    if run:
+        return str(run)
+    from ..utils import fingerprint
+
+    weights = [t.detach().cpu().numpy() for t in net.state_dict().values()]
+    return fingerprint(*weights, getattr(net, "trained_fs", None), getattr(net, "trained_samples", None),
+                       getattr(net, "config", None))
 
 
 def restoration_scores(net: nn.Module, data: ECGData, *, input_idx: Sequence[int] = (0,),
@@ -130,9 +143,9 @@ def restore_prepared(prep, net: nn.Module, input_leads: Sequence[str] = ("I",), 
     restored from ``input_leads`` by ``net`` (``restore_dataset``); the scaler is kept, since the net
     works in the scaled space it was trained in.
 
-    With ``cache`` the restored splits are kept in ``cache_dir("datasets")`` under a fingerprint of
-    the net's weights, its training rate and crop length, the input leads and each source split, so
-    a model trained on them is found again in the model cache (whose key hashes the data).
+    With ``cache`` the restored splits are kept in ``cache_dir("datasets")`` under their key: the
+    source split's key, the input leads and the net's identity (``net_identity``: its run's name),
+    so a model trained on them is found again in the model cache on any machine.
     """
     from dataclasses import replace
 
@@ -142,17 +155,15 @@ def restore_prepared(prep, net: nn.Module, input_leads: Sequence[str] = ("I",), 
     from ..utils import fingerprint, torch_threads
 
     input_leads = [input_leads] if isinstance(input_leads, str) else list(input_leads)
-    weights = [t.detach().cpu().numpy() for t in net.state_dict().values()]
-    net_key = fingerprint(*weights, getattr(net, "trained_fs", None), getattr(net, "trained_samples", None),
-                          input_leads)
+    net_key = net_identity(net)
     splits = {}
     for name in tqdm(("train", "val", "test"), desc="restoring splits", leave=False):
         source = getattr(prep, name)
-        path = cache_dir("datasets") / f"restored-{fingerprint(net_key, source.fingerprint())}.npz"
+        path = cache_dir("datasets") / f"restored-{fingerprint(net_key, input_leads, source.fingerprint(), key_versions('restoration'))}.npz"
         if cache and path.exists():
             splits[name] = ECGData.load(path)
             continue
-        with torch_threads(1):  # the bits (and so the fingerprint keying models trained on them) stay put
+        with torch_threads(1):  # the same bits whatever the caller's thread count (keys do not depend on them)
             splits[name] = restore_dataset(net, source, input_leads)
         if cache:
             splits[name].save(path)

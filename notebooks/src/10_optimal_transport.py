@@ -144,9 +144,12 @@ print(f"Sinkhorn divergence:    identical {abs(results[True][0]):.4f}   shifted 
 # (student tokens, summing to $1/N_s$) and $N_t$ columns (teacher tokens, summing to $1/N_t$).
 # A diagonal plan means that student token $i$ is matched with the teacher token at the same time.
 # The term runs with its training settings (300 iterations at most): if a record needs more, the
-# warning below is the logged non-convergence.
+# term logs a non-convergence warning, printed below (sent to the cell's output, not to stderr).
 
 # %%
+import logging
+import sys
+
 from ecgkd_lite import experiment
 from ecgkd_lite.explain.evl_views import evl_views, trained_distiller
 
@@ -155,6 +158,9 @@ teacher = experiment.train_teacher(prep)
 evl = experiment.train_student(prep, "evl_ecg", size="tiny", seed=0, teacher=teacher,
                                cache=experiment.teacher_cache(prep, teacher))
 distiller, epoch = trained_distiller(evl, teacher.model, "evl_ecg")
+ot_log = logging.getLogger("ecgkd_lite.distill.evl.optimal_transport")
+ot_log.addHandler(logging.StreamHandler(sys.stdout))
+ot_log.propagate = False
 records = [int(np.flatnonzero(prep.test.labels[:, prep.classes.index(c)] == 1)[0]) for c in ("NORM", "AMI")]
 crop = int(round(prep.profile.crop_seconds * prep.fs))
 views = evl_views(distiller, torch.from_numpy(prep.test.signals[records, :, :crop]))

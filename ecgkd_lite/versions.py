@@ -1,0 +1,232 @@
+"""Versions of the code that decides what a data set or a trained model *is*.
+
+A cached or shipped run is reused only when the code that made it is the same. Hashing source
+files into cache keys would make a comment or a docstring retrain everything, and hashes differ
+between checkouts with other line endings; so every piece of code that shapes data or weights has
+an explicit **version** here, and cache keys carry the versions (``key_versions``). The versions
+are tied to the code by ``code_versions.json``: for each component, its version and a digest of its
+sources *without comments, docstrings and blank lines* (``source_digest``). A test
+(``tests/test_versions.py``) fails when a component's sources change while its version does not;
+``python -m ecgkd_lite.versions --refresh`` records the new digest, and refuses to unless the
+version was bumped.
+
+Components (paths relative to the package):
+
+=================  ========================================================================
+component          what a change to it changes
+=================  ========================================================================
+generator          the synthetic records (so the synthetic data key)
+readers            the parsed real records (PTB-XL, PhysioNet/CinC, WFDB, SNOMED table)
+preprocess         resampling, band-pass and scaling (every prepared split's key)
+models             the architectures (every trained model)
+engine             the training loop, crops, objective, validation metric (every trained model)
+distiller          the distiller, feature capture, teacher-output cache and recipes
+kd_helpers         projection heads and token helpers several terms share
+term:<name>        one distillation term (only runs whose recipe uses it)
+restoration        the lead-I -> 12-lead restoration objective and restored data sets
+=================  ========================================================================
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import hashlib
+import io
+import json
+import sys
+import tokenize
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent
+LOCK = PACKAGE / "code_versions.json"
+
+#: component -> (version, source files relative to the package). Bump a version when its files
+#: change what they compute, then run ``python -m ecgkd_lite.versions --refresh``.
+COMPONENTS: dict[str, tuple[int, tuple[str, ...]]] = {
+    "generator": (1, ("data/synthetic.py", "data/synthetic_conditions.py", "data/conditions.py",
+                      "data/dower.py", "data/leads.py")),
+    "readers": (1, ("data/ptbxl.py", "data/challenge.py", "data/wfdb_io.py", "data/snomed.py",
+                    "data/tables/snomed_ct.csv")),
+    "preprocess": (1, ("data/preprocess.py",)),
+    "models": (1, ("models/blocks.py", "models/hooks.py", "models/patch_transformer.py", "models/registry.py",
+                   "models/resnet1d.py", "models/student.py", "models/unet1d.py")),
+    "engine": (1, ("train/engine.py", "train/datasets.py", "train/objective.py", "train/distributed.py",
+                   "evaluate/metrics.py")),
+    "distiller": (1, ("distill/base.py", "distill/distiller.py", "distill/capture.py", "distill/teacher_cache.py",
+                      "distill/recipe.py")),
+    "kd_helpers": (1, ("distill/baselines/adapters.py", "distill/evl/tokens.py", "distill/liteheart/importance.py",
+                       "explain/gradcam.py")),
+    "term:vanilla_kd": (1, ("distill/baselines/vanilla_kd.py",)),
+    "term:fitnets": (1, ("distill/baselines/fitnets.py",)),
+    "term:attention_transfer": (1, ("distill/baselines/attention_transfer.py",)),
+    "term:rkd": (1, ("distill/baselines/rkd.py",)),
+    "term:crd": (1, ("distill/baselines/crd.py",)),
+    "term:dkd": (1, ("distill/baselines/dkd.py",)),
+    "term:region_aware": (1, ("distill/liteheart/region_aware.py",)),
+    "term:cross_layer_mi": (1, ("distill/liteheart/cross_layer_mi.py",)),
+    "term:semi_supervised": (1, ("distill/liteheart/semi_supervised.py",)),
+    "term:evl_mhca": (1, ("distill/evl/mhca.py",)),
+    "term:evl_ot": (1, ("distill/evl/optimal_transport.py",)),
+    "term:evl_relation": (1, ("distill/evl/relation.py",)),
+    "restoration": (1, ("train/restoration.py",)),
+}
+
+#: files in the versioned folders that shape no data and no weights (so need no version), and why
+UNVERSIONED: dict[str, str] = {
+    "data/__init__.py": "re-exports", "data/cache.py": "local parse cache (keys from source checksums)",
+    "data/container.py": "the container; data keys are derived explicitly by each step",
+    "data/download.py": "downloads (checked by SHA-256)", "data/visibility.py": "analysis only",
+    "models/__init__.py": "re-exports", "train/__init__.py": "re-exports",
+    "train/cache.py": "builds the keys", "train/checkpoint.py": "file format (checked on load)",
+    "train/history.py": "bookkeeping", "train/pretrained.py": "copies shipped runs",
+    "distill/__init__.py": "re-exports", "distill/baselines/__init__.py": "re-exports",
+    "distill/liteheart/__init__.py": "recipe defaults (part of the recipe config in every key)",
+    "distill/evl/__init__.py": "recipe defaults (part of the recipe config in every key)",
+}
+#: folders whose every file must be in a component or in UNVERSIONED (a test checks it)
+VERSIONED_FOLDERS = ("data", "models", "train", "distill")
+
+
+def source_digest(path: str | Path) -> str:
+    """SHA-256 of a source file's code: for ``.py`` files without comments, docstrings, trailing
+    whitespace and blank lines (so prose edits need no version bump); other files byte-wise with
+    normalised line endings."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8").replace("\r\n", "\n")
+    if path.suffix == ".py":
+        text = _strip_prose(text)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _strip_prose(src: str) -> str:
+    lines = src.split("\n")
+    drop: list[tuple[int, int, int, int]] = []  # (start line, start col, end line, end col), 1-based lines
+    for node in ast.walk(ast.parse(src)):
+        body = getattr(node, "body", None)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body:
+            first = body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+                drop.append((first.lineno, first.col_offset, first.end_lineno, first.end_col_offset))
+    for tok in tokenize.generate_tokens(io.StringIO(src).readline):
+        if tok.type == tokenize.COMMENT:
+            drop.append((tok.start[0], tok.start[1], tok.end[0], tok.end[1]))
+    # blank the dropped spans, last first so earlier positions stay valid
+    for l0, c0, l1, c1 in sorted(drop, reverse=True):
+        if l0 == l1:
+            lines[l0 - 1] = lines[l0 - 1][:c0] + lines[l0 - 1][c1:]
+        else:
+            lines[l0 - 1] = lines[l0 - 1][:c0]
+            lines[l1 - 1] = lines[l1 - 1][c1:]
+            for i in range(l0, l1 - 1):
+                lines[i] = ""
+    return "\n".join(line.rstrip() for line in lines if line.strip())
+
+
+def component_digest(name: str) -> str:
+    if name not in COMPONENTS:
+        raise KeyError(f"unknown code component {name!r}; known: {sorted(COMPONENTS)}")
+    h = hashlib.sha256()
+    for rel in sorted(COMPONENTS[name][1]):
+        h.update(f"{rel}\0{source_digest(PACKAGE / rel)}\n".encode())
+    return h.hexdigest()
+
+
+def version(name: str) -> int:
+    if name not in COMPONENTS:
+        raise KeyError(f"unknown code component {name!r}; known: {sorted(COMPONENTS)}")
+    return COMPONENTS[name][0]
+
+
+def key_versions(*names: str) -> dict[str, int]:
+    """``{component: version}`` for a cache key."""
+    return {n: version(n) for n in sorted(set(names))}
+
+
+def term_component(term_cls: type) -> str:
+    """The component of a distillation term class (from the file that defines it)."""
+    path = Path(sys.modules[term_cls.__module__].__file__).resolve().relative_to(PACKAGE).as_posix()
+    for name, (_, files) in COMPONENTS.items():
+        if name.startswith("term:") and path in files:
+            return name
+    raise KeyError(f"distillation term {term_cls.__name__} ({path}) has no code component in "
+                   "ecgkd_lite.versions.COMPONENTS: add one (version 1) and refresh the digests")
+
+
+def read_lock(path: Path | None = None) -> dict:
+    path = LOCK if path is None else path
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def stale_components(lock: dict | None = None) -> list[str]:
+    """Components whose sources no longer match the recorded digest, with what to do about each."""
+    lock = read_lock() if lock is None else lock
+    out = []
+    for name, (ver, _) in COMPONENTS.items():
+        rec = lock.get(name)
+        if rec is None:
+            out.append(f"{name}: not recorded in {LOCK.name}")
+        elif rec["digest"] != component_digest(name):
+            if rec["version"] == ver:
+                out.append(f"{name}: its code changed but its version is still {ver}: bump COMPONENTS[{name!r}] "
+                           "in ecgkd_lite/versions.py (cached and shipped runs made with the old code will then "
+                           "retrain), then run `python -m ecgkd_lite.versions --refresh`")
+            else:
+                out.append(f"{name}: version bumped to {ver}; run `python -m ecgkd_lite.versions --refresh`")
+        elif rec["version"] != ver:
+            out.append(f"{name}: version changed ({rec['version']} -> {ver}) without a code change; "
+                       "run `python -m ecgkd_lite.versions --refresh`")
+    for name in sorted(set(lock) - set(COMPONENTS)):
+        out.append(f"{name}: recorded in {LOCK.name} but no longer a component; run --refresh")
+    return out
+
+
+def refresh(path: Path | None = None) -> list[str]:
+    """Record the current digests. Refuses (ValueError) for a component whose code changed while
+    its version stayed the same. Returns the components written."""
+    path = LOCK if path is None else path
+    lock = read_lock(path)
+    refused = [n for n, (ver, _) in COMPONENTS.items()
+               if n in lock and lock[n]["version"] == ver and lock[n]["digest"] != component_digest(n)]
+    if refused:
+        raise ValueError(f"code changed without a version bump in: {', '.join(refused)}; bump their versions in "
+                         "ecgkd_lite/versions.py first")
+    new = {n: {"version": ver, "digest": component_digest(n)} for n, (ver, _) in COMPONENTS.items()}
+    changed = sorted(n for n in new if lock.get(n) != new[n]) + sorted(set(lock) - set(new))
+    path.write_text(json.dumps(new, indent=2, sort_keys=True) + "\n")
+    return changed
+
+
+def unclassified_files() -> list[str]:
+    """Files in VERSIONED_FOLDERS that are neither in a component nor in UNVERSIONED."""
+    known = {f for _, files in COMPONENTS.values() for f in files} | set(UNVERSIONED)
+    out = []
+    for folder in VERSIONED_FOLDERS:
+        for f in sorted((PACKAGE / folder).rglob("*")):
+            if f.is_file() and f.suffix in (".py", ".csv") and "__pycache__" not in f.parts:
+                rel = f.relative_to(PACKAGE).as_posix()
+                if rel not in known:
+                    out.append(rel)
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m ecgkd_lite.versions", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--refresh", action="store_true", help="record the current digests (needs bumped versions)")
+    args = ap.parse_args(argv)
+    if args.refresh:
+        try:
+            changed = refresh()
+        except ValueError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        print(f"{LOCK.name}: {', '.join(changed) if changed else 'nothing changed'}")
+        return 0
+    problems = stale_components() + [f"{f}: in no component and not in UNVERSIONED" for f in unclassified_files()]
+    for p in problems:
+        print(p)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
