@@ -5,7 +5,7 @@ files into cache keys would make a comment or a docstring retrain everything, an
 between checkouts with other line endings; so every piece of code that shapes data or weights has
 an explicit **version** here, and cache keys carry the versions (``key_versions``). The versions
 are tied to the code by ``code_versions.json``: for each component, its version and a digest of its
-sources *without comments, docstrings and blank lines* (``source_digest``). A test
+syntax tree *without comments, docstrings and formatting* (``source_digest``). A test
 (``tests/test_versions.py``) fails when a component's sources change while its version does not;
 ``python -m ecgkd_lite.versions --refresh`` records the new digest, and refuses to unless the
 version was bumped.
@@ -32,14 +32,14 @@ from __future__ import annotations
 import argparse
 import ast
 import hashlib
-import io
 import json
 import sys
-import tokenize
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
 LOCK = PACKAGE / "code_versions.json"
+#: the Python minor version the recorded digests were computed with (the lock's)
+PYTHON = "3.11"
 
 #: component -> (version, source files relative to the package). Bump a version when its files
 #: change what they compute, then run ``python -m ecgkd_lite.versions --refresh``.
@@ -89,38 +89,26 @@ VERSIONED_FOLDERS = ("data", "models", "train", "distill")
 
 
 def source_digest(path: str | Path) -> str:
-    """SHA-256 of a source file's code: for ``.py`` files without comments, docstrings, trailing
-    whitespace and blank lines (so prose edits need no version bump); other files byte-wise with
-    normalised line endings."""
+    """SHA-256 of what a source file computes: for ``.py`` files the syntax tree without docstrings
+    (``ast.dump``), so comments, docstrings, blank lines and formatting need no version bump; other
+    files byte-wise with normalised line endings. ``ast.dump`` differs between Python minor
+    versions, so the digests hold for the Python of the lock (``PYTHON``)."""
     path = Path(path)
     text = path.read_text(encoding="utf-8").replace("\r\n", "\n")
     if path.suffix == ".py":
-        text = _strip_prose(text)
+        text = _code_only(text)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _strip_prose(src: str) -> str:
-    lines = src.split("\n")
-    drop: list[tuple[int, int, int, int]] = []  # (start line, start col, end line, end col), 1-based lines
-    for node in ast.walk(ast.parse(src)):
+def _code_only(src: str) -> str:
+    tree = ast.parse(src)
+    for node in ast.walk(tree):
         body = getattr(node, "body", None)
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body:
             first = body[0]
             if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
-                drop.append((first.lineno, first.col_offset, first.end_lineno, first.end_col_offset))
-    for tok in tokenize.generate_tokens(io.StringIO(src).readline):
-        if tok.type == tokenize.COMMENT:
-            drop.append((tok.start[0], tok.start[1], tok.end[0], tok.end[1]))
-    # blank the dropped spans, last first so earlier positions stay valid
-    for l0, c0, l1, c1 in sorted(drop, reverse=True):
-        if l0 == l1:
-            lines[l0 - 1] = lines[l0 - 1][:c0] + lines[l0 - 1][c1:]
-        else:
-            lines[l0 - 1] = lines[l0 - 1][:c0]
-            lines[l1 - 1] = lines[l1 - 1][c1:]
-            for i in range(l0, l1 - 1):
-                lines[i] = ""
-    return "\n".join(line.rstrip() for line in lines if line.strip())
+                node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree, annotate_fields=True, include_attributes=False)
 
 
 def component_digest(name: str) -> str:
