@@ -3,7 +3,7 @@ restoration net, from a fresh cache (nothing reused), on this machine's CPU.
 
     python benchmarks/bench_training_time.py            # writes results/bench_training_quick.json
 
-Targets (issue 3): teacher <= 3 min and macro AUC >= 0.95; one student <= 1 min; the small
+Targets: teacher <= 3 min and macro AUC >= 0.95; one student <= 1 min; the small
 1-lead baseline at least 0.05 macro AUC below the teacher. Run it on an idle machine: two torch
 processes with 2 threads each on 2 cores slow each other down many times over.
 """

@@ -1,4 +1,4 @@
-"""EVL-ECG bad input (issue 6) not covered by test_evl_terms: the teacher side of the token-dimension
+"""EVL-ECG bad input not covered by test_evl_terms: the teacher side of the token-dimension
 check, a layer without a token axis for every term and through the Distiller, epsilon <= 0 / NaN
 reaching the recipe, and a NaN transport plan from the teacher's tokens."""
 

@@ -32,7 +32,7 @@ PINNED_PARAMS = {
     ("unet1d", "small"): 1_451_596,
     ("unet1d", "base"): 5_799_052,
 }
-# DESIGN.md section 5 targets, each to be met within 5 %.
+# docs/design.md section 5 targets, each to be met within 5 %.
 TARGET_PARAMS = {
     ("cnn_transformer", "tiny"): 0.26e6,
     ("cnn_transformer", "small"): 1.01e6,

@@ -1,6 +1,6 @@
 """``ECGData``: the one record container every reader returns and every model consumes.
 
-Contract (DESIGN section 3):
+Contract (docs/design.md section 3):
 
 * ``signals``: float32 ``(N, L, T)`` in **mV**, leads in ``leads`` order (default the 12 standard
   leads I, II, III, aVR, aVL, aVF, V1-V6);

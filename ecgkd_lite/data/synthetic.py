@@ -1,4 +1,4 @@
-"""The synthetic 12-lead ECG data set (DESIGN section 4): a 3-D cardiac dipole of Gaussian waves,
+"""The synthetic 12-lead ECG data set (docs/design.md section 4): a 3-D cardiac dipole of Gaussian waves,
 rotated and scaled per patient, projected to the 12 leads with the Dower transform, plus noise.
 
 Three levels, each usable on its own:

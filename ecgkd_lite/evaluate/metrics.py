@@ -1,6 +1,6 @@
 """Multi-label classification metrics: per-class / macro AUC, MAP, thresholded macro F1.
 
-Conventions (DESIGN section 7):
+Conventions (docs/design.md section 7):
 
 * ``y`` is multi-hot ``(N, C)`` in {0, 1}; ``p`` are scores ``(N, C)`` (probabilities or logits:
   AUC and AP only use their order, F1 compares them with thresholds).
@@ -181,7 +181,7 @@ def evaluate(y_test, p_test, *, thresholds=None, y_val=None, p_val=None,
 
 
 def gap_closed(student_kd: float, student_base: float, teacher: float) -> float:
-    """Share of the teacher-student gap that distillation closes (DESIGN section 7)::
+    """Share of the teacher-student gap that distillation closes (docs/design.md section 7)::
 
         gap_closed = (student_kd - student_base) / (teacher - student_base)
 

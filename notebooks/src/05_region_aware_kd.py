@@ -4,7 +4,7 @@
 # **Goal.** Distil the 12-lead teacher's *features* into the 1-lead student, but weight every moment
 # of the record by how much the **teacher** relied on it for its diagnosis. LiteHeart (Zhou et al.,
 # arXiv 2511.02851) calls this region-aware distillation; its code is unpublished, so the concrete
-# choices below are ours (DESIGN section 6) and are stated where they are made.
+# choices below are ours (docs/design.md section 6) and are stated where they are made.
 #
 # ## The importance map: Grad-CAM of the teacher, per record and per time step
 #

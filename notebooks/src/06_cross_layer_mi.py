@@ -4,7 +4,7 @@
 # **Goal.** Make what the 1-lead student represents at *several depths* informative about what the
 # 12-lead teacher represents at several depths, by maximising a lower bound on their mutual
 # information. LiteHeart (Zhou et al., arXiv 2511.02851) names the idea; its code is unpublished, so
-# the estimator, layers and heads below are our stated choices (DESIGN section 6).
+# the estimator, layers and heads below are our stated choices (docs/design.md section 6).
 #
 # ## InfoNCE with in-batch negatives
 #

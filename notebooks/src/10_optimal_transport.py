@@ -207,7 +207,7 @@ plt.show()
 #
 # `benchmarks/bench_ot_cost.py` times one student training step (forward, backward, Adam) of the
 # Distiller with and without the OT term, at the default token counts and batch size, the teacher's
-# tokens read from the cache. The target: **the OT term adds at most 30 %** to the step.
+# tokens read from the cache. The target we set: **the OT term adds at most 30 %** to the step.
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -29,7 +29,7 @@ def liteheart_recipe(l_region: float = 0.25, l_mi: float = 0.1, l_semi: float = 
     ``CE (labeled records) + l_region L_region + l_mi L_MI + l_soft L_soft + l_semi L_semi``.
 
     The semi-supervised component is two label-free terms on every record, labeled or not
-    (DESIGN 6): the teacher's soft targets ``L_soft`` (multi-label KD, ``temperature``) and
+    (docs/design.md section 6): the teacher's soft targets ``L_soft`` (multi-label KD, ``temperature``) and
     ``L_semi`` = confident ``pseudo_label`` or weak/strong ``consistency`` (``semi``).
 
     Defaults, stated: region-aware weight 0.25 and MI weight 0.1, chosen on the VALIDATION fold from
