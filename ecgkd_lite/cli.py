@@ -5,6 +5,8 @@
     ecgkd data summary [--source synthetic|ptbxl|challenge] [--root DIR]
     ecgkd bench quality --profile quick --seeds 3 --methods all --json OUT.json
     ecgkd pretrained export RUNS.txt                          ship the runs the notebooks used
+    ecgkd export RUN --format onnx|torchscript [--int8] --out DIR [--restoration RUN]
+                                                              a run -> deployable model + contract
 """
 
 from __future__ import annotations
@@ -65,6 +67,40 @@ def _cmd_pretrained_export(args) -> int:
     return 0
 
 
+def _cmd_export(args) -> int:
+    from .edge.export import FORMATS
+    from .errors import ConfigError, ECGKDError
+
+    try:
+        if args.format not in FORMATS:  # checked before the data are prepared
+            raise ConfigError(f"--format {args.format!r} is not supported; choose one of {list(FORMATS)}")
+        from . import experiment
+        from .edge.export import deploy_run, load_run
+
+        load_run(args.run)  # a run folder without a model fails here, before the data are prepared
+        if args.restoration:
+            load_run(args.restoration)
+        prep = experiment.prepare(args.source, profile=args.profile, root=args.root, seed=args.seed,
+                                  n_records=args.n_records)
+        result = deploy_run(args.run, args.out, prep, format=args.format, int8=args.int8,
+                            restoration=args.restoration, check_data=not args.no_data_check, n_boot=args.n_boot)
+    except ECGKDError as err:
+        print(f"ecgkd export: {type(err).__name__}: {err}", file=sys.stderr)
+        return 2
+    for kind in ("fp32", "int8"):
+        res = result[kind]
+        if res is not None:
+            versus = "PyTorch" if kind == "fp32" else "the quantised PyTorch module"
+            parity = "" if res.parity != res.parity else f", max |output diff| vs {versus} {res.parity:.2e}"
+            print(f"{kind}: {res.path} ({res.size_bytes / 1024:.1f} KiB{parity}); contract {res.contract_path}")
+    for metric, row in (result["evaluation"] or {}).items():
+        if isinstance(row, dict):
+            low, high = row["delta_ci95"]
+            print(f"test {metric}: fp32 {row['reference']:.4f}, int8 {row['candidate']:.4f}, change "
+                  f"{row['delta']:+.4f} (paired bootstrap 95 % [{low:+.4f}, {high:+.4f}])")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ecgkd", description="ecgkd-lite: 12-lead -> 1-lead ECG distillation suite")
     sub = p.add_subparsers(dest="command", required=True)
@@ -99,6 +135,24 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("runs")
     ex.add_argument("--dest")
     ex.set_defaults(func=_cmd_pretrained_export)
+
+    e = sub.add_parser("export", help="export a run folder (best.pt + best.pt.json) to ONNX or TorchScript, "
+                                      "with its preprocessing contract")
+    e.add_argument("run", help="run folder holding best.pt and best.pt.json")
+    e.add_argument("--format", required=True, help="onnx or torchscript")
+    e.add_argument("--int8", action="store_true", help="also an int8 model (ONNX: static, calibrated on the "
+                                                       "training folds; TorchScript: dynamic Linear)")
+    e.add_argument("--out", required=True, help="output folder")
+    e.add_argument("--restoration", help="a restoration-net run folder: export restoration + RUN as one graph")
+    e.add_argument("--source", default="synthetic", help="the data the run was trained on (scaler, thresholds)")
+    e.add_argument("--root", help="data folder for --source ptbxl")
+    e.add_argument("--profile", help="quick or full (default: $ECGKD_PROFILE, else quick)")
+    e.add_argument("--n-records", type=int, default=None, help="synthetic records (default: the profile's)")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the int8 accuracy change")
+    e.add_argument("--no-data-check", action="store_true", help="skip the check that the run was trained on "
+                                                                "this data")
+    e.set_defaults(func=_cmd_export)
 
     from .bench.cli import add_bench_parser
 
