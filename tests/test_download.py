@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ecgkd_lite.data.download import (ChecksumError, DownloadError, download_file, download_tree, join_url,
-                                      read_sha256sums, verify_tree)
+from ecgkd_lite.data.download import (ChecksumError, DownloadError, UnsafePathError, download_file,
+                                      download_release, download_tree, join_url, read_sha256sums, verify_tree)
 from ecgkd_lite.errors import MissingFileError, RecordError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -23,7 +23,12 @@ def _sha(data: bytes) -> str:
 
 
 class RangeHandler(http.server.BaseHTTPRequestHandler):
-    """Serves ``server.root``; honours ``Range: bytes=N-`` unless ``server.honour_range`` is False."""
+    """Serves ``server.root``; honours ``Range: bytes=N-`` unless ``server.honour_range`` is False.
+
+    Faults on demand: ``server.cut_body = n`` sends only the first n bytes of a body (then closes);
+    ``server.send_length = False`` omits Content-Length (the body ends when the connection closes);
+    ``server.range_total = False`` leaves ``Content-Range: bytes */N`` out of a 416.
+    """
 
     def do_HEAD(self):
         self._serve(body=False)
@@ -44,16 +49,21 @@ class RangeHandler(http.server.BaseHTTPRequestHandler):
         if rng and srv.honour_range:
             start = int(rng.removeprefix("bytes=").split("-")[0])
             if start >= len(data):
-                self.send_error(416)
+                self.send_response(416)
+                if srv.range_total:
+                    self.send_header("Content-Range", f"bytes */{len(data)}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
                 return
             status = 206
         self.send_response(status)
         if status == 206:
             self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-        self.send_header("Content-Length", str(len(data) - start))
+        if srv.send_length:
+            self.send_header("Content-Length", str(len(data) - start))
         self.end_headers()
         if body:
-            self.wfile.write(data[start:])
+            self.wfile.write(data[start:] if srv.cut_body is None else data[start:start + srv.cut_body])
 
     def log_message(self, *args):  # keep pytest output clean
         pass
@@ -65,6 +75,7 @@ def server(tmp_path):
     root.mkdir()
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RangeHandler)
     httpd.root, httpd.log, httpd.honour_range = root, [], True
+    httpd.cut_body, httpd.send_length, httpd.range_total = None, True, True
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}/"
@@ -122,6 +133,79 @@ def test_complete_partial_file_gets_416_and_is_accepted(server, tmp_path):
     dest.with_name("a.bin.part").write_bytes(PAYLOAD)
     download_file(server.url + "a.bin", dest, sha256=_sha(PAYLOAD), progress=False)
     assert dest.read_bytes() == PAYLOAD
+    assert _gets(server, "a.bin") == [("GET", "/a.bin", f"bytes={len(PAYLOAD)}-")]  # not fetched again
+
+
+@pytest.mark.parametrize("range_total", [True, False])
+def test_416_with_an_overlong_partial_file_is_never_accepted(server, tmp_path, range_total):
+    """Without a checksum, a partial file longer than the remote one (416) is fetched again, whether
+    or not the 416 says the remote size; with an unknown remote size it is fetched again too."""
+    _publish(server, {"a.bin": PAYLOAD})
+    server.range_total = range_total
+    dest = tmp_path / "a.bin"
+    dest.with_name("a.bin.part").write_bytes(b"x" * (len(PAYLOAD) + 10))
+    download_file(server.url + "a.bin", dest, progress=False)
+    assert dest.read_bytes() == PAYLOAD
+    dest.unlink()
+    # the remote size: without a checksum only the size can be checked, so a 416 that confirms it
+    # completes the file; without Content-Range the remote size is unknown and the file is fetched again
+    dest.with_name("a.bin.part").write_bytes(b"y" * len(PAYLOAD))
+    download_file(server.url + "a.bin", dest, progress=False)
+    assert dest.read_bytes() == (b"y" * len(PAYLOAD) if range_total else PAYLOAD)
+
+
+def test_connection_lost_mid_body_is_a_resumable_download_error(tmp_path, monkeypatch):
+    import http.client
+    import io
+    import urllib.request
+
+    class Broken(io.BytesIO):
+        status, headers = 200, {"Content-Length": "1000"}
+
+        def read(self, n=-1):
+            if self.tell() >= 100:
+                raise http.client.IncompleteRead(b"", 900)
+            return super().read(min(n, 100))
+
+    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: Broken(b"z" * 1000))
+    dest = tmp_path / "a.bin"
+    with pytest.raises(DownloadError, match=r"transfer broke off after 100 bytes \(IncompleteRead"):
+        download_file("http://example.invalid/a.bin", dest, progress=False)
+    assert not dest.exists() and dest.with_name("a.bin.part").stat().st_size == 100
+
+
+def test_short_body_is_never_saved_as_complete(server, tmp_path):
+    """A body cut short (Content-Length says more) keeps the partial file for a resume, with or
+    without a checksum; the next run resumes at the cut and completes."""
+    _publish(server, {"a.bin": PAYLOAD})
+    dest = tmp_path / "a.bin"
+    server.cut_body = 30000
+    with pytest.raises(DownloadError, match=r"a\.bin: got 30000 bytes, the response's length is 102400; run again"):
+        download_file(server.url + "a.bin", dest, progress=False)
+    assert not dest.exists() and dest.with_name("a.bin.part").stat().st_size == 30000
+    server.cut_body = None
+    download_file(server.url + "a.bin", dest, sha256=_sha(PAYLOAD), progress=False)
+    assert dest.read_bytes() == PAYLOAD
+    assert _gets(server, "a.bin")[-1] == ("GET", "/a.bin", "bytes=30000-")
+
+
+def test_short_body_without_length_is_caught_by_size_or_checksum(server, tmp_path):
+    """No Content-Length (the body ends with the connection): the expected size (from the plan) or
+    the checksum catches a cut body; the file is never renamed into place."""
+    _publish(server, {"a.bin": PAYLOAD})
+    server.send_length, server.cut_body = False, 5000
+    dest = tmp_path / "a.bin"
+    with pytest.raises(DownloadError, match="got 5000 bytes, the expected size is 102400"):
+        download_file(server.url + "a.bin", dest, size=len(PAYLOAD), progress=False)
+    assert not dest.exists()
+    dest.with_name("a.bin.part").unlink()
+    with pytest.raises(ChecksumError, match="a.bin: downloaded from .*partial file removed"):
+        download_file(server.url + "a.bin", dest, sha256=_sha(PAYLOAD), progress=False)
+    assert not dest.exists() and not dest.with_name("a.bin.part").exists()
+    server.cut_body = None
+    with pytest.raises(DownloadError, match="got 102400 bytes, the expected size is 100; partial file removed"):
+        download_file(server.url + "a.bin", dest, size=100, progress=False)
+    assert not dest.exists() and not dest.with_name("a.bin.part").exists()
 
 
 def test_checksum_mismatch_names_file_and_removes_partial(server, tmp_path):
@@ -193,6 +277,32 @@ def test_download_tree_dry_run_writes_nothing(server, tmp_path):
     assert plan.total_bytes == len(PAYLOAD) + 2000 and plan.unknown_sizes == 0
     assert not (tmp_path / "local").exists()
     assert not [e for e in server.log if e[0] == "GET"]
+
+
+@pytest.mark.parametrize("bad", ["../outside.bin", "/tmp/abs.bin", "r/../../up.bin", "C:/win.bin"])
+def test_manifest_paths_outside_dest_are_refused_before_anything_is_fetched(server, tmp_path, bad):
+    _publish(server, {"r/a.bin": PAYLOAD[:100]})
+    with open(server.root / "SHA256SUMS.txt", "a") as fh:
+        fh.write(f"{_sha(b'evil')}  {bad}\n")
+    dest = tmp_path / "local"
+    with pytest.raises(UnsafePathError, match=rf"SHA256SUMS.txt line 2: path '{bad}' (is absolute|has a '\.\.' "
+                                              "component): it would be written outside"):
+        download_release(server.url, dest, lambda f: True, echo=lambda *a: None, progress=False)
+    assert [e[1] for e in server.log] == ["/SHA256SUMS.txt"] and not dest.exists()
+    with pytest.raises(UnsafePathError, match="line 2"):
+        read_sha256sums(server.root / "SHA256SUMS.txt")
+
+
+def test_symlink_below_dest_pointing_outside_is_refused(server, tmp_path):
+    _publish(server, {"r/a.bin": PAYLOAD[:100]})
+    dest, elsewhere = tmp_path / "local", tmp_path / "elsewhere"
+    dest.mkdir()
+    elsewhere.mkdir()
+    (dest / "r").symlink_to(elsewhere, target_is_directory=True)
+    with pytest.raises(UnsafePathError, match=r"^r/a\.bin: resolves to .*elsewhere.*outside the destination"):
+        download_release(server.url, dest, lambda f: True, echo=lambda *a: None, progress=False)
+    assert not list(elsewhere.iterdir()) and not (dest / "SHA256SUMS.txt").exists()
+    assert [e[1] for e in server.log] == ["/SHA256SUMS.txt"]
 
 
 def test_join_url_quotes_paths():

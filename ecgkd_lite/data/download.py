@@ -2,20 +2,29 @@
 
 * :func:`download_file`: one URL to one file. Bytes go to ``<dest>.part``; with ``resume`` a partial
   file is continued with an HTTP ``Range: bytes=<size>-`` request (a server that answers 200 instead
-  of 206 is read again from the start). On completion the SHA-256 is checked (mismatch: the partial
-  file is removed and :class:`ChecksumError` names the file) and the file is renamed into place
-  atomically (``os.replace``). ``http(s)://`` and ``file://`` URLs work.
+  of 206 is read again from the start). A file is renamed into place (atomically, ``os.replace``)
+  only when complete: its size must equal the response's length and the expected ``size`` where
+  known (a shorter body raises :class:`DownloadError` and keeps the partial file for a resume; a
+  longer one removes it), and its SHA-256 the expected one (mismatch: the partial file is removed
+  and :class:`ChecksumError` names the file). A 416 answer to a resume means "complete" only when
+  the partial file has the remote size (``Content-Range: bytes */N`` or ``size``); otherwise the
+  file is fetched again from the start. A connection lost mid-body is a DownloadError (resumable).
+  ``http(s)://`` and ``file://`` URLs work.
 * :func:`read_sha256sums` / :func:`verify_tree`: the ``sha256sum`` format PhysioNet publishes as
-  ``SHA256SUMS.txt`` (``<hex>  <relative path>`` per line).
+  ``SHA256SUMS.txt`` (``<hex>  <relative path>`` per line). A line whose path is absolute or climbs
+  out of the tree (``..``) raises :class:`UnsafePathError` naming the line.
 * :func:`download_tree`: many files below one base URL; files already present with the right
-  checksum are skipped, and a plan (files, total size) is printed first.
+  checksum are skipped, and a plan (files, total size) is printed first. Before anything is
+  fetched every path is checked to resolve inside ``dest`` (symbolic links included).
 * :func:`download_release`: a PhysioNet release: its ``SHA256SUMS.txt`` is the manifest (file list
-  and checksums); the files a filter selects are fetched with :func:`download_tree`.
+  and checksums); the files a filter selects are fetched with :func:`download_tree`. A manifest
+  with an unsafe path is refused before anything (the manifest included) is written.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import re
 import urllib.error
@@ -41,6 +50,36 @@ class ChecksumError(RecordError):
     """A file's SHA-256 differs from the expected one (``record`` is the file)."""
 
 
+class UnsafePathError(RecordError):
+    """A manifest path is absolute or resolves outside the destination (``record``: the manifest
+    and line, or the path)."""
+
+
+def unsafe_path_problem(name: str) -> str | None:
+    """Why the relative path ``name`` could leave the folder it is joined to (None if it cannot):
+    absolute (``/x``, ``\\x``, ``C:x``), a ``..`` component, or a NUL byte."""
+    if "\0" in name:
+        return "contains a NUL byte"
+    if name.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", name):
+        return "is absolute"
+    if ".." in re.split(r"[/\\]", name):
+        return "has a '..' component"
+    return None
+
+
+def check_inside(dest: str | Path, files: Iterable[str]) -> None:
+    """UnsafePathError naming the first of ``files`` that resolves outside ``dest`` (a ``..`` or an
+    absolute path, or a symbolic link below ``dest`` that points elsewhere)."""
+    root = Path(dest).resolve()
+    for f in files:
+        problem = unsafe_path_problem(f)
+        target = None if problem else (root / f).resolve()
+        if target is not None and target != root and root not in target.parents:
+            problem = f"resolves to {target}"
+        if problem is not None:
+            raise UnsafePathError(f, f"{problem}: outside the destination {root}; nothing was downloaded")
+
+
 # ---------------------------------------------------------------------------------------- checksums
 def read_sha256sums(path: str | Path) -> dict[str, str]:
     """``{relative path: sha256 hex}`` from a ``sha256sum``-format file; RecordError on a bad line."""
@@ -59,7 +98,12 @@ def parse_sha256sums(text: str, source: str) -> dict[str, str]:
         m = _SUM_LINE.match(line.strip())
         if not m:
             raise RecordError(source, f"line {no} is not '<sha256>  <file>': {line[:80]!r}")
-        sums[m.group(2).removeprefix("./")] = m.group(1).lower()
+        name = m.group(2).removeprefix("./")
+        problem = unsafe_path_problem(name)
+        if problem is not None:
+            raise UnsafePathError(f"{source} line {no}", f"path {name!r} {problem}: it would be written outside the "
+                                                         "destination folder; refused before downloading anything")
+        sums[name] = m.group(1).lower()
     return sums
 
 
@@ -84,16 +128,17 @@ def verify_tree(root: str | Path, sums: Mapping[str, str], files: Iterable[str] 
 
 
 # ---------------------------------------------------------------------------------------- one file
-def download_file(url: str, dest: str | Path, *, sha256: str | None = None, resume: bool = True,
-                  progress: bool = True, timeout: float = 60.0) -> Path:
-    """Fetch ``url`` to ``dest`` (resuming ``<dest>.part``), check ``sha256``, rename into place."""
+def download_file(url: str, dest: str | Path, *, sha256: str | None = None, size: int | None = None,
+                  resume: bool = True, progress: bool = True, timeout: float = 60.0) -> Path:
+    """Fetch ``url`` to ``dest`` (resuming ``<dest>.part``), check the length (the response's and
+    ``size`` where known) and ``sha256``, rename into place."""
     dest = Path(dest)
     if dest.exists() and sha256 is not None and sha256_file(dest) == sha256.lower():
         return dest
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     offset = part.stat().st_size if resume and part.exists() else 0
-    _fetch_into(url, part, offset, progress=progress, timeout=timeout, label=dest.name)
+    _fetch_into(url, part, offset, size=size, progress=progress, timeout=timeout, label=dest.name)
     if sha256 is not None:
         got = sha256_file(part)
         if got != sha256.lower():
@@ -104,24 +149,41 @@ def download_file(url: str, dest: str | Path, *, sha256: str | None = None, resu
     return dest
 
 
-def _fetch_into(url: str, part: Path, offset: int, *, progress: bool, timeout: float, label: str) -> None:
+def _fetch_into(url: str, part: Path, offset: int, *, size: int | None, progress: bool, timeout: float,
+                label: str) -> None:
     headers = {"Range": f"bytes={offset}-"} if offset else {}
-    # 416 (range not satisfiable) after a partial file: nothing is left to fetch, the file is complete
     resp = _open(url, headers, timeout, done_codes=(416,) if offset else ())
-    if resp is None:
-        return
+    if isinstance(resp, urllib.error.HTTPError):
+        # 416 (range not satisfiable): the partial file is at least as long as the remote file. It is
+        # complete only if it has the remote size; where that is unknown, fetch the file again.
+        m = re.match(r"bytes \*/(\d+)", resp.headers.get("Content-Range", ""))
+        resp.close()
+        remote = int(m.group(1)) if m else size
+        if remote is not None and remote == offset and size in (None, offset):
+            return
+        offset, resp = 0, _open(url, {}, timeout)
     with resp:
         if offset and not _resumes_at(resp, offset):
             offset = 0  # the server ignored the Range header: read everything again
         length = resp.headers.get("Content-Length")
         total = offset + int(length) if length is not None else None
-        with open(part, "ab" if offset else "wb") as fh, \
-                progress_bar(total=total, initial=offset, unit="B", unit_scale=True, desc=label, enabled=progress) as bar:
-            for block in iter(lambda: resp.read(CHUNK), b""):
-                fh.write(block)
-                bar.update(len(block))
-    if total is not None and part.stat().st_size != total:
-        raise DownloadError(f"{url}: got {part.stat().st_size} of {total} bytes; run again to resume")
+        try:
+            with open(part, "ab" if offset else "wb") as fh, \
+                    progress_bar(total=total, initial=offset, unit="B", unit_scale=True, desc=label,
+                                 enabled=progress) as bar:
+                for block in iter(lambda: resp.read(CHUNK), b""):
+                    fh.write(block)
+                    bar.update(len(block))
+        except (http.client.HTTPException, OSError) as exc:  # connection lost mid-body
+            raise DownloadError(f"{url}: the transfer broke off after {part.stat().st_size} bytes "
+                                f"({type(exc).__name__}: {exc}); run again to resume") from None
+    have = part.stat().st_size
+    for expected, what in ((total, "the response's length"), (size, "the expected size")):
+        if expected is not None and have != expected:
+            if have > expected:
+                part.unlink()
+            raise DownloadError(f"{url}: got {have} bytes, {what} is {expected}; "
+                                + ("run again to resume" if have < expected else "partial file removed"))
 
 
 def _resumes_at(resp, offset: int) -> bool:
@@ -195,25 +257,29 @@ def download_tree(base_url: str, files: Iterable[str], dest: str | Path, *, sums
                   echo: Callable[[str], None] = print) -> Plan:
     """Download ``files`` (paths relative to ``base_url``) into ``dest``; print the plan first.
 
-    ``dry_run`` prints the plan and downloads nothing. Returns the plan.
+    ``dry_run`` prints the plan and downloads nothing. UnsafePathError (nothing fetched) if a path
+    resolves outside ``dest``. Returns the plan.
     """
-    sums = sums or {}
+    sums, files = sums or {}, list(files)
+    check_inside(dest, files)
     plan = plan_tree(base_url, files, dest, sums=sums, sizes=sizes)
     echo(plan.describe())
     if dry_run:
         return plan
     for f in progress_bar(plan.to_fetch, desc="files", unit="file", enabled=progress and len(plan.to_fetch) >= 2):
-        download_file(join_url(base_url, f), Path(dest) / f, sha256=sums.get(f), progress=False)
+        download_file(join_url(base_url, f), Path(dest) / f, sha256=sums.get(f), size=plan.sizes.get(f),
+                      progress=False)
     return plan
 
 
 def _open(url: str, headers: Mapping[str, str] | None = None, timeout: float = 60.0, done_codes=()):
-    """``urlopen`` with errors as DownloadError naming the URL; None for an HTTP status in ``done_codes``."""
+    """``urlopen`` with errors as DownloadError naming the URL; the HTTPError itself (a response
+    with headers) for an HTTP status in ``done_codes``."""
     try:
         return urllib.request.urlopen(urllib.request.Request(url, headers=dict(headers or {})), timeout=timeout)
     except urllib.error.HTTPError as exc:
         if exc.code in done_codes:
-            return None
+            return exc
         raise DownloadError(f"{url}: HTTP {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, OSError) as exc:
         raise DownloadError(f"{url}: {getattr(exc, 'reason', exc)}") from None
@@ -231,12 +297,15 @@ def download_release(base_url: str, dest: str | Path, select: Callable[[str], bo
     """Fetch the files of a PhysioNet release that ``select(relative path)`` keeps.
 
     The release's ``SHA256SUMS.txt`` is read first (saved into ``dest`` unless ``dry_run``); every
-    selected file is checked against it. ``dry_run`` prints the plan and writes nothing.
+    selected file is checked against it. ``dry_run`` prints the plan and writes nothing. A manifest
+    that names a path outside ``dest`` raises UnsafePathError (naming the line) before anything is
+    written or fetched.
     """
     dest = Path(dest)
     url = join_url(base_url, sums_name)
     text = fetch_text(url)
     sums = parse_sha256sums(text, url)
+    check_inside(dest, [sums_name, *sums])
     if not dry_run:
         atomic_write_bytes(dest / sums_name, text.encode())
     files = sorted(f for f in sums if select(f))
