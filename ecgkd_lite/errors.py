@@ -8,7 +8,8 @@ Hierarchy::
     │   ├── SplitError                  empty split, bad label ratio, leakage
     │   └── RecordError                 one record is bad (carries ``record`` and ``problem``)
     │       ├── MissingFileError (FileNotFoundError)
-    │       ├── TruncatedSignalError
+    │       ├── SignalSizeError         signal file size differs from what the header implies
+    │       │   └── TruncatedSignalError
     │       ├── HeaderParseError
     │       ├── BadSignalError          NaN / inf / flat lead
     │       ├── LeadMismatchError       wrong lead count or order
@@ -51,7 +52,12 @@ class MissingFileError(RecordError, FileNotFoundError):
     """A file a record needs does not exist."""
 
 
-class TruncatedSignalError(RecordError):
+class SignalSizeError(RecordError):
+    """The signal file holds another number of samples than the header implies (e.g. a 500 Hz file
+    in place of the 100 Hz one)."""
+
+
+class TruncatedSignalError(SignalSizeError):
     """The signal file holds fewer samples than the header promises."""
 
 

@@ -46,7 +46,7 @@ PYTHON = "3.11"
 COMPONENTS: dict[str, tuple[int, tuple[str, ...]]] = {
     "generator": (1, ("data/synthetic.py", "data/synthetic_conditions.py", "data/conditions.py",
                       "data/dower.py", "data/leads.py")),
-    "readers": (1, ("data/ptbxl.py", "data/challenge.py", "data/wfdb_io.py", "data/snomed.py",
+    "readers": (2, ("data/ptbxl.py", "data/challenge.py", "data/wfdb_io.py", "data/snomed.py",
                     "data/tables/snomed_ct.csv")),
     "preprocess": (1, ("data/preprocess.py",)),
     "models": (1, ("models/blocks.py", "models/hooks.py", "models/patch_transformer.py", "models/registry.py",

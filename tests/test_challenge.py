@@ -17,7 +17,8 @@ from ecgkd_lite.data.challenge import GAIN_FIXES, PLAUSIBLE_PTP_MV, hash_fold, m
 from ecgkd_lite.data.snomed import snomed_table
 from ecgkd_lite.data.wfdb_io import parse_header
 from ecgkd_lite.errors import (BadSignalError, ConfigError, HeaderParseError, LeadMismatchError, MissingFileError,
-                               RecordError, SamplingRateError, TruncatedSignalError, UnknownLabelError)
+                               RecordError, SamplingRateError, SignalSizeError, TruncatedSignalError,
+                               UnknownLabelError)
 
 GAIN_FIXED = ["E00009", "E00015", "E00018", "E00793", "HR00599", "HR20715"]
 
@@ -252,3 +253,75 @@ def test_committed_snomed_table_matches_the_challenge_tables(challenge_root):
     committed = pd.read_csv(TABLE_PATH, dtype=str, keep_default_na=False)
     assert len(committed) == 112 and int((committed["scored"] == "True").sum()) == 28
     pd.testing.assert_frame_equal(rebuilt.astype(str), committed)
+
+
+# ------------------------------------------------------------------------------------ silently wrong input
+def test_gain_of_zero_is_reported_not_replaced(challenge_root, tmp_path):
+    """A gain of 0 fell back to WFDB's 200/mV (and an HR* record was then even "fixed" to 1000/mV)."""
+    root = _copy(challenge_root, tmp_path)
+    hea = root / "HR00599.hea"
+    lines = hea.read_text().splitlines()
+    lines[1] = lines[1].replace(" 200/mV ", " 0/mV ")
+    hea.write_text("\n".join(lines) + "\n")
+    assert parse_header(hea).leads_without_gain() == ["I"]
+    with pytest.raises(HeaderParseError, match=r"^HR00599: HR00599.hea gives leads \['I'\] a gain of 0 \(uncalibrated; "
+                                               r".*0 more of the 3 records would be refused as well; "
+                                               r"load_challenge\(..., on_bad='drop'\) skips such records"):
+        load_challenge(root, cache=False)
+    data = load_challenge(root, cache=False, on_bad="drop")
+    assert data.record_ids.tolist() == ["E00009", "Q0001"]
+    assert list(data.preprocessing[-1]["records"]) == ["HR00599"]
+
+
+def test_header_without_dx_is_reported_not_an_all_negative_row(challenge_root, tmp_path):
+    root = _copy(challenge_root, tmp_path)
+    for name, old, new in [("E00009", "#Dx: 428750005,39732003,427084000\n", ""), ("HR00599", "#Dx: ", "#Dx:  \n#x: ")]:
+        hea = root / f"{name}.hea"
+        text = hea.read_text()
+        assert old in text
+        hea.write_text(text.replace(old, new, 1))
+    with pytest.raises(HeaderParseError, match=r"^E00009: E00009.hea has no '#Dx:' codes \(no labels: it would become "
+                                               r"an all-negative label row\); 1 more of the 3 records"):
+        load_challenge(root, cache=False)
+    data = load_challenge(root, cache=False, on_bad="drop")
+    assert data.record_ids.tolist() == ["Q0001"] and data.labels.sum() == 2
+    assert data.preprocessing[-1]["step"] == "drop_refused"
+    assert sorted(data.preprocessing[-1]["records"]) == ["E00009", "HR00599"]
+
+
+def test_mat_longer_than_its_header(challenge_root, tmp_path):
+    root = _copy(challenge_root, tmp_path)
+    val = sio.loadmat(root / "E00009.mat")["val"]
+    sio.savemat(root / "E00009.mat", {"val": np.concatenate([val, val], axis=1)})
+    with pytest.raises(SignalSizeError, match="^E00009: E00009.mat holds 10000 samples per lead; the header says 5000"):
+        load_challenge(root, cache=False)
+
+
+def test_invalid_sample_marker_and_swapped_leads(challenge_root, tmp_path):
+    root = _copy(challenge_root, tmp_path)
+    val = sio.loadmat(root / "E00009.mat")["val"]
+    val[7, 123] = -32768
+    sio.savemat(root / "E00009.mat", {"val": val})
+    with pytest.raises(BadSignalError, match=r"^E00009: lead V2 has NaN or inf samples \(WFDB's invalid-sample marker"):
+        load_challenge(root, cache=False)
+    shutil.copy(challenge_root / "E00009.mat", root / "E00009.mat")
+    hea = root / "sub" / "Q0001.hea"
+    _edit_header(hea, " 0 I\n", " 0 TMP\n")
+    _edit_header(hea, " 0 II\n", " 0 I\n")
+    _edit_header(hea, " 0 TMP\n", " 0 II\n")
+    with pytest.raises(LeadMismatchError, match=r"^Q0001: the lead names do not fit .*violates III = II - I .*"
+                                                r"check_lead_relations=False turns this check off"):
+        load_challenge(root, cache=False)
+    assert len(load_challenge(root, cache=False, check_lead_relations=False)) == 3
+
+
+def test_stop_message_counts_the_other_bad_records(challenge_root, tmp_path):
+    """load_challenge on a flat lead says how many more records it would refuse and how to skip them."""
+    root = _copy(challenge_root, tmp_path)
+    for name in ("E00009", "HR00599"):
+        val = sio.loadmat(challenge_root / f"{name}.mat")["val"]
+        val[9] = 3  # V4 flat
+        sio.savemat(root / f"{name}.mat", {"val": val})
+    with pytest.raises(BadSignalError, match=r"^E00009: lead V4 is flat \(constant signal\); 1 more of the 3 records "
+                                             r"would be refused as well; load_challenge\(..., on_bad='drop'\) skips"):
+        load_challenge(root, cache=False)

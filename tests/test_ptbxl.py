@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 
 import numpy as np
@@ -14,7 +15,8 @@ from ecgkd_lite.data import load_ptbxl
 from ecgkd_lite.data import ptbxl as ptbxl_module
 from ecgkd_lite.data.download import ChecksumError
 from ecgkd_lite.errors import (BadSignalError, ConfigError, HeaderParseError, LeadMismatchError, MissingFileError,
-                               RecordError, SamplingRateError, TruncatedSignalError, UnknownLabelError)
+                               RecordError, SamplingRateError, SignalSizeError, TruncatedSignalError,
+                               UnknownLabelError)
 from ecgkd_lite.utils import sha256_file
 
 
@@ -200,3 +202,112 @@ def test_unknown_scp_code(ptbxl_root, tmp_path):
     db.to_csv(root / "ptbxl_database.csv", index=False)
     with pytest.raises(UnknownLabelError, match="^3: scp code 'XYZ' is not in scp_statements.csv"):
         load_ptbxl(root, cache=False)
+
+
+# ------------------------------------------------------------------------------------ silently wrong signals
+def _swap_lead_names(hea, a, b):
+    """Swap the NAMES of two leads in a header (the samples stay where they are)."""
+    lines = hea.read_text().splitlines()
+    names = [ln.rsplit(" ", 1) for ln in lines[1:13]]
+    pos = {n[1].upper(): k for k, n in enumerate(names)}
+    ia, ib = pos[a.upper()], pos[b.upper()]
+    names[ia][1], names[ib][1] = b, a
+    hea.write_text("\n".join([lines[0], *(" ".join(n) for n in names), *lines[13:]]) + "\n")
+
+
+def test_500hz_file_in_place_of_the_100hz_one(ptbxl_root, tmp_path):
+    root = _copy(ptbxl_root, tmp_path)
+    shutil.copy(ptbxl_root / "records500/00000/00002_hr.dat", root / "records100/00000/00002_lr.dat")
+    with pytest.raises(SignalSizeError, match=r"^2: 00002_lr.dat holds 5000 samples per lead; the header says 1000 "
+                                              r"\(12 signals x 1000 samples x 2 bytes = 24000 bytes expected, 120000 found\)"):
+        load_ptbxl(root, cache=False)
+    dat = root / "records100/00000/00002_lr.dat"
+    dat.write_bytes((ptbxl_root / "records100/00000/00002_lr.dat").read_bytes() + b"\x00")  # one stray byte
+    with pytest.raises(SignalSizeError, match="24001 found"):
+        load_ptbxl(root, cache=False)
+
+
+def test_real_records_fit_the_lead_relations_at_both_rates(mini100, ptbxl_root):
+    """Every ptbxl-mini record passes the check at 100 Hz (mini100 loaded with it) and 500 Hz (test_500hz);
+    the largest residual at 100 Hz is 2 uV, far below the 10 uV tolerance."""
+    from ecgkd_lite.data.wfdb_io import RELATION_TOL_MV
+
+    x = mini100.signals.astype(np.float64)
+    residual = np.abs(x[:, 2] - (x[:, 1] - x[:, 0])).max()
+    assert residual <= 0.0021 < RELATION_TOL_MV
+    assert not [s for s in mini100.preprocessing if s["step"] == "drop_refused"]
+
+
+@pytest.mark.parametrize("a,b,relation", [("I", "II", "III = II - I"), ("aVL", "aVF", "aVL = I - II/2"),
+                                          ("III", "V1", "III = II - I")])
+def test_swapped_lead_names_raise_or_drop(ptbxl_root, tmp_path, a, b, relation):
+    root = _copy(ptbxl_root, tmp_path)
+    _swap_lead_names(_hea(root), a, b)
+    with pytest.raises(LeadMismatchError, match=rf"^2: the lead names do not fit the limb-lead relations .*violates "
+                                                rf"{re.escape(relation)} \(missed by more than 0.01 mV in \d+ % of the "
+                                                r"samples.*; 0 more of the 3 records would be refused as well; "
+                                                r"load_ptbxl\(..., on_bad='drop'\) skips such records "
+                                                r"\(check_lead_relations=False turns this check off\)"):
+        load_ptbxl(root, cache=False)
+    assert len(load_ptbxl(root, cache=False, check_lead_relations=False)) == 3
+    data = load_ptbxl(root, cache=False, on_bad="drop")
+    assert data.record_ids.tolist() == ["1", "3"]
+    step = data.preprocessing[-1]
+    assert step["step"] == "drop_refused" and list(step["records"]) == ["2"] and relation in step["records"]["2"]
+
+
+def test_invalid_sample_marker_is_missing_not_minus_32_mv(ptbxl_root, tmp_path):
+    root = _copy(ptbxl_root, tmp_path)
+    dat = root / "records100/00000/00002_lr.dat"
+    samples = np.fromfile(dat, dtype="<i2").reshape(1000, 12)
+    samples[500, 7] = -32768  # WFDB's invalid-sample marker in V2
+    samples.tofile(dat)
+    with pytest.raises(BadSignalError, match=r"^2: lead V2 has NaN or inf samples \(WFDB's invalid-sample marker "
+                                             r"-32768 is read as NaN\); 0 more of the 3 records"):
+        load_ptbxl(root, cache=False)
+    data = load_ptbxl(root, cache=False, on_bad="drop")
+    assert data.record_ids.tolist() == ["1", "3"] and data.preprocessing[-1] == {"step": "drop_bad", "dropped": ["2"]}
+    raw = ptbxl_module.read_record(root / "records100/00000/00002_lr", "2", 100)
+    assert np.isnan(raw[7, 500]) and np.isfinite(np.delete(raw[7], 500)).all()
+
+
+def test_stop_message_counts_the_other_bad_records(ptbxl_root, tmp_path):
+    root = _copy(ptbxl_root, tmp_path)
+    for i in (1, 3):
+        dat = root / f"records100/00000/{i:05d}_lr.dat"
+        samples = np.fromfile(dat, dtype="<i2").reshape(1000, 12)
+        samples[:, 8] = 5  # V3 flat
+        samples.tofile(dat)
+    _swap_lead_names(_hea(root), "I", "II")
+    with pytest.raises(BadSignalError, match=r"^1: lead V3 is flat \(constant signal\); 2 more of the 3 records would "
+                                             r"be refused as well; load_ptbxl\(..., on_bad='drop'\) skips"):
+        load_ptbxl(root, cache=False)
+    data = load_ptbxl(root, cache=False, on_bad="drop")
+    assert data.record_ids.tolist() == []
+    assert [s["step"] for s in data.preprocessing[-2:]] == ["drop_refused", "drop_bad"]
+
+
+@pytest.mark.parametrize("value", ["x", "11", "0", "3.5", ""])
+def test_malformed_strat_fold(ptbxl_root, tmp_path, value):
+    root = _copy(ptbxl_root, tmp_path)
+    db = pd.read_csv(root / "ptbxl_database.csv", dtype={"strat_fold": str})
+    db.loc[db["ecg_id"] == 2, "strat_fold"] = value
+    db.to_csv(root / "ptbxl_database.csv", index=False)
+    pattern = r"^2: the ptbxl_database.csv row lacks \['strat_fold'\]" if value == "" else \
+        rf"^2: strat_fold '?{re.escape(value)}'? in ptbxl_database.csv is not a fold number 1-10"
+    with pytest.raises(RecordError, match=pattern):
+        load_ptbxl(root, cache=False)
+
+
+def test_truncated_database_row(ptbxl_root, tmp_path):
+    root = _copy(ptbxl_root, tmp_path)
+    path = root / "ptbxl_database.csv"
+    text = path.read_text().rstrip("\n")
+    head, last = text.rsplit("\n", 1)
+    for cut, pattern in [(len(last) - 30, r"^3: the ptbxl_database.csv row lacks \['filename_hr'\] \(a truncated row\?\)"),
+                         (len(last) - 3, r"^3: filename_hr 'records500/00000/00003' in ptbxl_database.csv is not a "
+                                         r"records500/NNNNN/NNNNN_hr path"),
+                         (last.index("{") + 5, r"ptbxl_database.csv: cannot be read as the PTB-XL database")]:
+        path.write_text(head + "\n" + last[:cut] + "\n")
+        with pytest.raises(RecordError, match=pattern):
+            load_ptbxl(root, cache=False)

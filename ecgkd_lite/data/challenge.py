@@ -16,6 +16,14 @@ Rules (each recorded in ``data.preprocessing``):
 * **labels**: codes map through ``tables/snomed_ct.csv`` to canonical codes (equivalent codes merge);
   classes are named by abbreviation, ``snomed`` holds the codes.
 * **folds**: the Challenge has none; fold = 1 + (first 8 bytes of SHA-256(record id), big-endian) mod 10.
+* **bad records** (``on_bad``: ``"raise"`` raises the first as a typed error saying how many more
+  there are; ``"drop"`` drops them, logs a counted warning and lists them in ``preprocessing``):
+  a header without a ``#Dx:`` line (or an empty one; it would become an all-negative label row) and
+  a lead with a gain of 0 (WFDB falls back to 200/mV, which the gain fix would then even "correct")
+  are HeaderParseErrors; NaN/inf samples (WFDB's invalid-sample marker -32768 is read as NaN) and
+  flat leads BadSignalErrors; limb leads that violate Einthoven's/Goldberger's relations
+  (``check_lead_relations``) LeadMismatchErrors (see :func:`ecgkd_lite.data.wfdb_io.screen_records`).
+  A ``.mat`` with fewer or more samples than its header says always raises (Truncated/SignalSizeError).
 """
 
 from __future__ import annotations
@@ -33,14 +41,14 @@ import pandas as pd
 from scipy import io as sio
 from scipy import signal as sps
 
-from ..errors import (ConfigError, LeadMismatchError, MissingFileError, RecordError, SamplingRateError,
-                      TruncatedSignalError, UnknownLabelError)
+from ..errors import (ConfigError, HeaderParseError, LeadMismatchError, MissingFileError, RecordError,
+                      SamplingRateError, SignalSizeError, TruncatedSignalError, UnknownLabelError)
 from ..progress import progress
 from .cache import cached
 from .container import ECGData
 from .leads import LEADS12
 from .snomed import snomed_table
-from .wfdb_io import Header, digital_to_mv, leads12_order, parse_header
+from .wfdb_io import Header, digital_to_mv, leads12_order, parse_header, screen_records
 
 log = logging.getLogger(__name__)
 
@@ -65,16 +73,20 @@ class ChallengeRecord:
     age: float
     sex: str
     gain_fixed: bool
+    problem: RecordError | None = None  # what makes the header unusable (see the module docstring)
 
 
 def load_challenge(root: str | Path, fs: float = 500, seconds: float = 10.0, *,
                    classes: Sequence[str] | None = None, crop: str = "start", unknown: str = "other",
-                   fix_gain: bool = True, cache: bool = True, on_bad: str = "raise") -> ECGData:
+                   fix_gain: bool = True, cache: bool = True, on_bad: str = "raise",
+                   check_lead_relations: bool = True) -> ECGData:
     """Read every ``*.hea`` + ``*.mat`` below ``root`` (recursively) into one ``ECGData``.
 
     ``classes``: abbreviations or SNOMED codes to keep (None: every class present, sorted by
     abbreviation); ``unknown``: ``"other"`` counts codes missing from the table, ``"raise"`` raises
-    UnknownLabelError; ``on_bad``: ``"raise"`` | ``"drop"`` for NaN/flat leads.
+    UnknownLabelError; ``on_bad``: ``"raise"`` | ``"drop"`` for bad records (no ``#Dx:`` line, a
+    gain of 0, NaN/inf or flat leads, and with ``check_lead_relations`` violated limb-lead relations;
+    see the module docstring).
     """
     if not fs or fs <= 0 or not seconds or seconds <= 0:
         raise ConfigError(f"fs and seconds must be positive; got fs={fs!r}, seconds={seconds!r}")
@@ -94,9 +106,10 @@ def load_challenge(root: str | Path, fs: float = 500, seconds: float = 10.0, *,
         raise MissingFileError(str(root), "no *.hea headers below this folder")
     files = headers + sorted(root.rglob("*.mat"))
     params = dict(fs=float(fs), seconds=float(seconds), classes=wanted, crop=crop, unknown=unknown,
-                  fix_gain=fix_gain, on_bad=on_bad)
+                  fix_gain=fix_gain, on_bad=on_bad, check_lead_relations=bool(check_lead_relations))
     return cached("challenge", root, params, files,
-                  lambda: _parse(headers, float(fs), float(seconds), wanted, crop, unknown, fix_gain, on_bad),
+                  lambda: _parse(headers, float(fs), float(seconds), wanted, crop, unknown, fix_gain, on_bad,
+                                 bool(check_lead_relations)),
                   enabled=cache)
 
 
@@ -106,7 +119,9 @@ def source_prefix(record: str) -> str:
 
 
 def read_record(header_path: Path, fix_gain: bool = True) -> ChallengeRecord:
-    """Parse one header and its ``.mat`` (see the module docstring for the gain rule)."""
+    """Parse one header and its ``.mat`` (see the module docstring for the gain rule). Header
+    problems that the ``on_bad`` policy handles (no ``#Dx:`` line, a gain of 0) are returned in
+    ``problem``, not raised."""
     header = parse_header(header_path)
     record = header.record
     if header.fs <= 0:
@@ -117,9 +132,14 @@ def read_record(header_path: Path, fix_gain: bool = True) -> ChallengeRecord:
     true = np.array([GAIN_FIXES.get((source_prefix(record), float(g)), g) for g in gains]) if fix_gain else gains
     mv = digital_to_mv(val, header, true)[order]
     codes = [c.strip() for c in header.comments.get("Dx", "").split(",") if c.strip()]
+    issues = [] if codes else ["has no '#Dx:' codes (no labels: it would become an all-negative label row)"]
+    if header.leads_without_gain():
+        issues.append(f"gives leads {header.leads_without_gain()} a gain of 0 (uncalibrated; a default gain "
+                      "would be assumed)")
+    problem = HeaderParseError(record, f"{header_path.name} " + " and ".join(issues)) if issues else None
     return ChallengeRecord(record=record, signals=mv, fs=header.fs, codes=codes,
                            age=_number(header.comments.get("Age")), sex=header.comments.get("Sex", "Unknown"),
-                           gain_fixed=bool((true != gains).any()))
+                           gain_fixed=bool((true != gains).any()), problem=problem)
 
 
 def read_mat(path: Path, header: Header) -> np.ndarray:
@@ -134,10 +154,10 @@ def read_mat(path: Path, header: Header) -> np.ndarray:
     if val.ndim != 2 or val.shape[0] != header.n_leads:
         raise LeadMismatchError(record, f"{path.name} holds {val.shape[0] if val.ndim == 2 else val.shape} "
                                         f"leads; the header lists {header.n_leads}")
-    if val.shape[1] < header.n_samples:
-        raise TruncatedSignalError(record, f"{path.name} holds {val.shape[1]} samples per lead; "
-                                           f"the header says {header.n_samples}")
-    return val[:, : header.n_samples]
+    if val.shape[1] != header.n_samples:
+        error = TruncatedSignalError if val.shape[1] < header.n_samples else SignalSizeError
+        raise error(record, f"{path.name} holds {val.shape[1]} samples per lead; the header says {header.n_samples}")
+    return val
 
 
 def median_peak_to_peak(signals: np.ndarray) -> float:
@@ -177,7 +197,7 @@ def _number(text: str | None) -> float:
 
 
 def _parse(headers: list[Path], fs: float, seconds: float, wanted: list[str] | None, crop: str,
-           unknown: str, fix_gain: bool, on_bad: str) -> ECGData:
+           unknown: str, fix_gain: bool, on_bad: str, check_lead_relations: bool = True) -> ECGData:
     table = snomed_table()
     n = int(round(seconds * fs))
     records, signals, lengths = [], [], Counter()
@@ -223,7 +243,9 @@ def _parse(headers: list[Path], fs: float, seconds: float, wanted: list[str] | N
     data = ECGData(signals=np.stack(signals), labels=y, classes=tuple(table.abbreviation(c) for c in class_codes),
                    fs=fs, folds=[hash_fold(r) for r in ids], record_ids=ids, leads=LEADS12,
                    snomed=tuple(class_codes), meta=meta, preprocessing=steps, source="challenge")
-    return data.validate(on_bad)
+    problems = {i: r.problem for i, r in enumerate(records) if r.problem is not None}
+    return screen_records(data, on_bad, reader="load_challenge", check_lead_relations=check_lead_relations,
+                          problems=problems)
 
 
 def _map_codes(records: list[ChallengeRecord], table, unknown: str) -> tuple[list[set[str]], Counter]:
