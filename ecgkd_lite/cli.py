@@ -7,6 +7,9 @@
     ecgkd pretrained export RUNS.txt                          ship the runs the notebooks used
     ecgkd export RUN --format onnx|torchscript [--int8] --out DIR [--restoration RUN]
                                                               a run -> deployable model + contract
+
+An error of the package's own (``ecgkd_lite.errors.ECGKDError``: bad argument, bad record, ...) is
+printed as one line on stderr with exit code 2; ``--debug`` (anywhere on the line) shows the traceback.
 """
 
 from __future__ import annotations
@@ -42,7 +45,10 @@ def _cmd_notebooks_build(args) -> int:
 
 def _cmd_data_summary(args) -> int:
     from . import data
+    from .errors import ConfigError
 
+    if args.source != "synthetic" and not args.root:
+        raise ConfigError(f"--source {args.source} needs --root DIR (the folder of the {args.source} data)")
     if args.source == "synthetic":
         d = data.load_synthetic(args.n, fs=args.fs, seed=args.seed)
     elif args.source == "ptbxl":
@@ -103,6 +109,8 @@ def _cmd_export(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ecgkd", description="ecgkd-lite: 12-lead -> 1-lead ECG distillation suite")
+    p.add_argument("--debug", action="store_true", help="show the traceback of an ecgkd error (also accepted "
+                                                         "after the command)")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("suite", help="execute the numbered notebooks in order into reports/")
@@ -160,9 +168,30 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _check_seed(args) -> None:
+    """ConfigError for a negative ``--seed`` (numpy would fail later with an untyped ValueError)."""
+    from .errors import ConfigError
+
+    seed = getattr(args, "seed", None)
+    if seed is not None and seed < 0:
+        raise ConfigError(f"--seed {seed}: a seed must be a non-negative integer")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    return args.func(args)
+    from .errors import ECGKDError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    args = build_parser().parse_args([a for a in argv if a != "--debug"])
+    try:
+        _check_seed(args)
+        return args.func(args)
+    except ECGKDError as err:
+        if debug:
+            raise
+        message = " ".join(str(err).split())
+        print(f"ecgkd: {type(err).__name__}: {message} (--debug shows the traceback)", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -1,0 +1,92 @@
+"""The ``ecgkd`` command on bad input: one line on stderr and exit code 2 for the package's own
+errors (``--debug`` shows the traceback), arguments checked before any work."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from scipy import io as sio
+
+from ecgkd_lite import experiment
+from ecgkd_lite.cli import main
+from ecgkd_lite.errors import ConfigError
+
+
+def _run(capsys, *argv):
+    rc = main(list(argv))
+    err = capsys.readouterr().err
+    return rc, err
+
+
+def _one_line(err: str) -> str:
+    assert err.endswith("\n") and err.count("\n") == 1 and "Traceback" not in err
+    return err
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    """Fail the test if the benchmark gets as far as preparing data for training."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("work started before the arguments were checked")
+
+    monkeypatch.setattr(experiment, "prepare", refuse)
+    monkeypatch.setattr(experiment, "train_teacher", refuse)
+
+
+def test_data_summary_without_root_is_one_line_exit_2(capsys):
+    rc, err = _run(capsys, "data", "summary", "--source", "ptbxl")
+    assert rc == 2
+    assert _one_line(err) == ("ecgkd: ConfigError: --source ptbxl needs --root DIR (the folder of the ptbxl data) "
+                              "(--debug shows the traceback)\n")
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_debug_shows_the_traceback(capsys, where):
+    argv = ["data", "summary", "--source", "challenge"]
+    argv = ["--debug", *argv] if where == "before" else [*argv, "--debug"]
+    with pytest.raises(ConfigError, match="--source challenge needs --root"):
+        main(argv)
+
+
+@pytest.mark.parametrize("argv", [["data", "summary", "--seed", "-1"],
+                                  ["export", "some_run", "--format", "onnx", "--out", "x", "--seed", "-3"]])
+def test_negative_seed_is_refused_by_name(capsys, argv):
+    rc, err = _run(capsys, *argv)
+    assert rc == 2 and "ConfigError: --seed -" in _one_line(err) and "non-negative integer" in err
+
+
+def test_reader_stop_says_how_many_more_and_how_to_skip(capsys, challenge_root, tmp_path):
+    root = tmp_path / "cinc"
+    root.mkdir()
+    for name in ("Q0001", "E00009", "HR00599"):
+        for ext in (".hea", ".mat"):
+            shutil.copy(challenge_root / f"{name}{ext}", root / f"{name}{ext}")
+    for name in ("E00009", "HR00599"):
+        val = sio.loadmat(root / f"{name}.mat")["val"]
+        val[3] = 0  # aVR flat
+        sio.savemat(root / f"{name}.mat", {"val": val})
+    rc, err = _run(capsys, "data", "summary", "--source", "challenge", "--root", str(root))
+    assert rc == 2
+    assert _one_line(err).startswith("ecgkd: BadSignalError: E00009: lead aVR is flat (constant signal); 1 more of the "
+                                     "3 records would be refused as well; load_challenge(..., on_bad='drop') skips")
+
+
+@pytest.mark.parametrize("argv,pattern", [
+    (["--methods", ","], "ConfigError: methods ',' holds an empty method name"),
+    (["--methods", "dkd,"], "ConfigError: methods 'dkd,' holds an empty method name"),
+    (["--eval-data", "ptbxl"], "ConfigError: --eval-data ptbxl needs --eval-root DIR"),
+    (["--data", "ptbxl"], "ConfigError: --data ptbxl needs --root DIR"),
+])
+def test_bench_quality_checks_arguments_before_training(capsys, no_training, argv, pattern):
+    rc, err = _run(capsys, "bench", "quality", *argv)
+    assert rc == 2 and pattern in _one_line(err)
+
+
+def test_bench_quality_reads_the_external_set_before_training(capsys, no_training, tmp_path):
+    rc, err = _run(capsys, "bench", "quality", "--eval-data", "ptbxl", "--eval-root", str(tmp_path / "nowhere"))
+    assert rc == 2 and "MissingFileError: " in _one_line(err) and "PTB-XL root folder does not exist" in err
+    from ecgkd_lite.bench import run_quality
+
+    with pytest.raises(ConfigError, match="eval_root='x' is given without eval_data"):
+        run_quality(eval_root="x", log=lambda *a: None)
