@@ -125,3 +125,12 @@ def test_label_ratio_and_teacher_choice(tmp_path):
         run_quality(profile=TINY, seeds=1, methods="vanilla_kd", label_ratio=0.0)
     with pytest.raises(ConfigError, match="teacher 'resnet1d/huge' is unknown"):
         run_quality(profile=TINY, seeds=1, methods="vanilla_kd", teacher="resnet1d/huge")
+
+
+def test_a_ratio_that_rounds_records_what_was_achieved():
+    """0.0001 of the training records rounds up to one record per training fold: the JSON keeps the
+    ratio asked and records the ratio and number of labeled records achieved beside it."""
+    res = run_quality(profile=TINY, seeds=1, methods="baseline", label_ratio=0.0001, log=lambda *a: None)
+    n_train = res["data"]["n_train"]
+    assert res["label_ratio"] == 0.0001 and res["n_labeled"] == 8  # one per training fold 1-8
+    assert res["label_ratio_achieved"] == pytest.approx(8 / n_train) and list(res["methods"]) == ["baseline"]

@@ -7,10 +7,13 @@ import sys
 
 
 def _cmd_quality(args) -> int:
+    from ..errors import ConfigError
     from .quality import markdown_table, run_quality
 
-    if args.data == "ptbxl" and not args.root:
-        raise SystemExit("--data ptbxl needs --root DIR (the PTB-XL folder)")
+    for source, root, flags in ((args.data, args.root, "--data ptbxl needs --root"),
+                                (args.eval_data, args.eval_root, "--eval-data ptbxl needs --eval-root")):
+        if source == "ptbxl" and not root:
+            raise ConfigError(f"{flags} DIR (the PTB-XL folder); checked before anything is trained")
     result = run_quality(profile=args.profile, seeds=args.seeds, methods=args.methods, data=args.data,
                          root=args.root, student_size=args.student_size, eval_data=args.eval_data,
                          eval_root=args.eval_root, json_out=args.json, label_ratio=args.label_ratio,

@@ -51,7 +51,8 @@ def ablations() -> list[str]:
 def resolve_methods(spec: str | Sequence[str]) -> list[str]:
     """``"all"`` (baseline, classic KD, both families and their ablations), ``"baselines"`` (baseline
     + classic KD), ``"families"`` (LiteHeart, EVL-ECG and their ablations), or a list /
-    comma-separated string of names from ``distill.METHODS``. ``baseline`` is always first."""
+    comma-separated string of names from ``distill.METHODS``. ``baseline`` is always first.
+    ConfigError for an unknown or empty name (``","`` would otherwise run the baseline alone)."""
     from ..distill import METHODS
 
     if isinstance(spec, str):
@@ -62,9 +63,12 @@ def resolve_methods(spec: str | Sequence[str]) -> list[str]:
         elif spec == "baselines":
             names = list(CLASSIC)
         else:
-            names = [s.strip() for s in spec.split(",") if s.strip()]
+            names = [s.strip() for s in spec.split(",")]
     else:
-        names = list(spec)
+        names = [str(s).strip() for s in spec]
+    if not names or not all(names):
+        raise ConfigError(f"methods {spec!r} holds an empty method name; give 'all', 'baselines', 'families' "
+                          f"or comma-separated names from {sorted(METHODS)}")
     unknown = [n for n in names if n not in METHODS]
     if unknown:
         raise ConfigError(f"methods {unknown} are unknown; known: {sorted(METHODS)} (or 'all', 'baselines')")
@@ -137,9 +141,12 @@ def run_quality(*, profile: str | Profile | None = None, seeds: int = 3, methods
     ``label_ratio`` < 1: every student (the baseline included) sees the labels of only that share of
     the training records (one split, ``labeled_unlabeled_split(label_ratio, seed=0)``, the same for
     all methods and seeds); the rest is an unlabeled pool that only label-free KD terms use. The
+    split rounds per fold and keeps at least one record per fold, so the JSON records the share
+    achieved (``label_ratio_achieved``, ``n_labeled``) beside the one asked (``label_ratio``). The
     teacher keeps every label (it is the hospital's 12-lead model). ``teacher`` = ``"arch/size"``
     replaces the default 12-lead teacher (e.g. ``cnn_transformer/small``, the student's own
-    architecture).
+    architecture). Every argument is checked before anything is trained: the external set
+    (``eval_data``/``eval_root``) is read first.
     """
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     if not (isinstance(seeds, int) and seeds >= 1):
@@ -148,14 +155,19 @@ def run_quality(*, profile: str | Profile | None = None, seeds: int = 3, methods
         raise ConfigError(f"label_ratio must lie in (0, 1]; got {label_ratio!r}")
     t_arch, t_size = _parse_teacher(teacher)
     names = resolve_methods(methods)
+    if eval_root is not None and eval_data is None:
+        raise ConfigError(f"eval_root={str(eval_root)!r} is given without eval_data (--eval-data synthetic|ptbxl)")
     start = time.perf_counter()
+    # the external set is read (so checked) before anything is trained
+    eval_raw = None if eval_data is None else experiment.load_source(eval_data, profile=prof, root=eval_root)
     prep = experiment.prepare(data, profile=prof, root=root)
     log(f"[bench] {prep}")
     labeled, suffix = None, ""
     if label_ratio < 1:
         labeled, _ = experiment.semi_supervised_split(prep, label_ratio, seed=0)
         suffix = f"-labels{round(100 * label_ratio):g}pct"
-        log(f"[bench] {labeled.sum()} of {labeled.size} training records labeled ({label_ratio:.0%})")
+        log(f"[bench] {labeled.sum()} of {labeled.size} training records labeled ({labeled.mean():.2%}; "
+            f"{label_ratio:.2%} asked, at least one per training fold)")
     teacher = experiment.train_teacher(prep, arch=t_arch, size=t_size)
     report = experiment.evaluate_model(teacher.model, prep, return_probs=True)
     teacher_row = _row(report, prep.classes)
@@ -202,13 +214,14 @@ def run_quality(*, profile: str | Profile | None = None, seeds: int = 3, methods
                                             "recipe": prep.recipe},
         "classes": list(prep.classes), "seeds": seeds,
         "label_ratio": float(label_ratio), "n_labeled": int(len(prep.train) if labeled is None else labeled.sum()),
+        "label_ratio_achieved": 1.0 if labeled is None else float(labeled.mean()),
         "student": {"arch": experiment.STUDENT_ARCH, "size": student_size, "leads": list(experiment.STUDENT_LEADS)},
         "teacher": {"arch": t_arch, "size": t_size, **teacher_row},
         "naive": _naive(prep), "methods": results,
         "wall_seconds": time.perf_counter() - start,
     }
     if eval_data is not None:
-        out["external"] = external_validation(prep, teacher.model, models, eval_data, eval_root)
+        out["external"] = external_validation(prep, teacher.model, models, eval_data, eval_root, raw=eval_raw)
     if json_out:
         atomic_write_json(json_out, out)
         log(f"[bench] wrote {json_out}")
@@ -222,8 +235,9 @@ def _gap(value: float, base: float, teacher: float) -> float | None:
         return None
 
 
-def external_validation(prep, teacher_model, models: dict, eval_data: str, eval_root) -> dict:
-    """Evaluate the trained models on a second data set without retraining.
+def external_validation(prep, teacher_model, models: dict, eval_data: str, eval_root, *, raw=None) -> dict:
+    """Evaluate the trained models on a second data set without retraining (``raw``: the set as
+    ``experiment.load_source(eval_data, root=eval_root)`` returns it, if already read).
 
     The second set is band-passed like the first and scaled with the *training* scaler. Classes are
     matched by name; synthetic classes map onto PTB-XL superclasses (the superclass probability is
@@ -233,7 +247,8 @@ def external_validation(prep, teacher_model, models: dict, eval_data: str, eval_
     from ..data import bandpass, resample
     from ..train import predict
 
-    raw = experiment.load_source(eval_data, profile=prep.profile, root=eval_root)
+    if raw is None:
+        raw = experiment.load_source(eval_data, profile=prep.profile, root=eval_root)
     if raw.fs != prep.fs:
         raw = resample(raw, prep.fs)
     ext = prep.scaler.transform(bandpass(raw, **experiment.BANDPASS))
