@@ -37,6 +37,7 @@ import pandas as pd
 from scipy.signal import butter, find_peaks, sosfiltfilt
 
 from ecgkd_lite.config import shared_data_dir
+from ecgkd_lite.data.container import ECGData
 from ecgkd_lite.data.leads import LEADS12
 from ecgkd_lite.data.synthetic import load_synthetic
 
@@ -107,6 +108,13 @@ def real_norm(root: Path) -> list[np.ndarray]:
     return out
 
 
+def norm_records(data: ECGData) -> list[np.ndarray]:
+    """The NORM records of ``data`` as float64 (12, T) arrays; DataError unless ``data`` is in mV
+    (every measure here, from the peak-to-peak amplitudes to the velocity thresholds, is in mV)."""
+    data.check_unit("mV", "the realism benchmark (amplitudes and thresholds in mV)")
+    return list(data.signals[data.labels[:, data.classes.index("NORM")] == 1].astype(np.float64))
+
+
 def summarise(records: list[np.ndarray]) -> dict:
     ms = [m for m in (measure_record(bandpass(x)) for x in records) if m is not None]
     p2p = np.stack([m["p2p"] for m in ms])
@@ -156,8 +164,7 @@ def main() -> None:
     root = shared_data_dir() / "ptbxl-mini"
     real = summarise(real_norm(root))
     data = load_synthetic(args.n, fs=FS, seconds=10, seed=args.seed)
-    norm = data.signals[data.labels[:, data.classes.index("NORM")] == 1]
-    syn = summarise(list(norm.astype(np.float64)))
+    syn = summarise(norm_records(data))
     text, corr_diff = report(real, syn)
     print(text)
     out = Path("results")

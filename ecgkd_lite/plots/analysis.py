@@ -177,9 +177,10 @@ def plot_efficiency(rows: Sequence[Mapping]):
 
 
 def plot_saliency_strip(signal: np.ndarray, fs: float, maps: Mapping[str, np.ndarray],
-                        regions: np.ndarray | None = None, *, lead: str = "I"):
-    """One strip per model: the lead with its saliency map (T,) in [0, 1] as a colour band and the
-    ground-truth region (bool (T,)) shaded; one shared colour bar."""
+                        regions: np.ndarray | None = None, *, lead: str = "I", unit: str = "mV"):
+    """One strip per model: the lead (in ``unit``, the data's ``ECGData.unit``) with its saliency
+    map (T,) in [0, 1] as a colour band and the ground-truth region (bool (T,)) shaded; one shared
+    colour bar."""
     if not maps:
         raise ConfigError("maps is empty: give {model: (T,) saliency}")
     fig, axes = plt.subplots(len(maps), 1, figsize=(10, 1.9 * len(maps) + 0.4), sharex=True, squeeze=False)
@@ -188,6 +189,6 @@ def plot_saliency_strip(signal: np.ndarray, fs: float, maps: Mapping[str, np.nda
         if saliency.size and np.isfinite(saliency).all() and (saliency.min() < 0 or saliency.max() > 1):
             raise ConfigError(f"maps[{name!r}] must lie in [0, 1] (normalise it, e.g. grad_cam does)")
         plot_strip(signal, fs, lead=lead, ax=ax, regions=regions, saliency=saliency, title=name,
-                   color=method_color(name))
+                   color=method_color(name), unit=unit)
     fig.colorbar(ScalarMappable(Normalize(0, 1), SALIENCY_CMAP), ax=list(axes[:, 0]), label="saliency", fraction=0.03)
     return fig

@@ -3,6 +3,11 @@
 Clinical conventions: paper speed 25 mm/s, gain 10 mm/mV, 1 mm minor and 5 mm major grid, a 1 mV x
 0.2 s calibration pulse at the start of each row, the standard 3 x 4 layout (I aVR V1 V4 / II aVL
 V2 V5 / III aVF V3 V6, 2.5 s each) and a 10 s rhythm strip of lead II below.
+
+Units: the drawings take the signal's ``unit`` (``ECGData.unit``: ``"mV"`` or ``"z"``). Signals
+z-scored per record and lead (e.g. ptbxl-2k) have no voltage: the grid then draws 10 mm per
+z-unit, leaves out the 1 mV calibration pulses and says so in its footer, and the strip's axis is
+labelled in z-units, so a z-scored trace is never passed off as millivolts.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..errors import ConfigError
+from ..data.container import UNITS
 from ..data.leads import LEADS12, lead_indices
 
 MM_PER_S = 25.0
@@ -30,6 +36,12 @@ def _check_record(signal: np.ndarray, n_leads: int | None = None) -> np.ndarray:
     if not np.isfinite(signal).all():
         raise ConfigError("signal contains NaN or inf; refusing to draw it")
     return signal
+
+
+def _check_unit(unit: str) -> str:
+    if unit not in UNITS:
+        raise ConfigError(f"unit must be one of {UNITS} (the data's ECGData.unit); got {unit!r}")
+    return unit
 
 
 def _paper(ax, width_mm: float, height_mm: float, y0_mm: float) -> None:
@@ -55,12 +67,14 @@ def _calibration(ax, x_mm: float, base_mm: float) -> None:
 
 
 def plot_12lead(signal: np.ndarray, fs: float, *, leads: Sequence[str] = LEADS12, title: str | None = None,
-                rhythm_lead: str = "II", row_height_mv: float = 3.0, scale: float = 0.04):
-    """Draw one 12-lead record (shape (12, T), mV) on ECG paper; returns the figure.
+                rhythm_lead: str = "II", row_height_mv: float = 3.0, scale: float = 0.04, unit: str = "mV"):
+    """Draw one 12-lead record (shape (12, T), in ``unit``) on ECG paper; returns the figure.
 
     ``scale`` is inches per mm (0.04 in/mm is a readable screen size; 1/25.4 is true size).
+    ``unit="z"`` (pass ``data.unit``): 10 mm per z-unit, no calibration pulse (module docstring).
     """
     signal = _check_record(signal, 12)
+    _check_unit(unit)
     if fs <= 0:
         raise ConfigError(f"fs must be positive; got {fs}")
     idx = {name: i for name, i in zip(leads, lead_indices(list(leads), LEADS12))}
@@ -76,7 +90,8 @@ def plot_12lead(signal: np.ndarray, fs: float, *, leads: Sequence[str] = LEADS12
     _paper(ax, width, height, 0.0)
     for r, row in enumerate(list(GRID_LAYOUT) + [(rhythm_lead,)]):
         base = height - (r + 0.5) * row_h
-        _calibration(ax, 0.5, base)
+        if unit == "mV":
+            _calibration(ax, 0.5, base)
         for c, name in enumerate(row):
             if r < len(GRID_LAYOUT):
                 lo, hi = c * seg_n, min((c + 1) * seg_n, signal.shape[1])
@@ -91,16 +106,19 @@ def plot_12lead(signal: np.ndarray, fs: float, *, leads: Sequence[str] = LEADS12
             if r < len(GRID_LAYOUT) and c > 0:
                 ax.vlines(x[0], base - 2, base + 2, color=_PAPER["trace"], lw=0.8)
     ax.set_title(title or "12-lead ECG", fontsize=10, loc="left")
-    ax.text(width - 1, 1, "25 mm/s, 10 mm/mV", ha="right", va="bottom", fontsize=7)
+    footer = "25 mm/s, 10 mm/mV" if unit == "mV" else "25 mm/s, 10 mm per z-unit (z-scored: no mV scale)"
+    ax.text(width - 1, 1, footer, ha="right", va="bottom", fontsize=7)
     fig.tight_layout()
     return fig
 
 
 def plot_strip(signal: np.ndarray, fs: float, *, lead: str = "I", ax=None, regions: np.ndarray | None = None,
                saliency: np.ndarray | None = None, region_label: str = "ground-truth region",
-               saliency_label: str = "saliency", color: str = "black", title: str | None = None):
-    """One lead (shape (T,)) with optional shaded ``regions`` (bool (T,)) and a ``saliency`` curve
-    (T,) in [0, 1] drawn as a coloured band. Returns the figure."""
+               saliency_label: str = "saliency", color: str = "black", title: str | None = None,
+               unit: str = "mV"):
+    """One lead (shape (T,), in ``unit``: pass ``data.unit``) with optional shaded ``regions``
+    (bool (T,)) and a ``saliency`` curve (T,) in [0, 1] drawn as a coloured band. Returns the figure."""
+    _check_unit(unit)
     y = np.asarray(signal, dtype=float)
     if y.ndim != 1:
         raise ConfigError(f"signal must be one lead (T,); got shape {y.shape}")
@@ -124,7 +142,7 @@ def plot_strip(signal: np.ndarray, fs: float, *, lead: str = "I", ax=None, regio
         ax.scatter(t, y, c=s, cmap="magma_r", s=4, vmin=0, vmax=1, zorder=3, label=saliency_label)
     ax.plot(t, y, color=color, lw=0.8, zorder=2)
     ax.set_xlabel("time (s)")
-    ax.set_ylabel(f"lead {lead} (mV)")
+    ax.set_ylabel(f"lead {lead} ({unit})")
     if title:
         ax.set_title(title, fontsize=10, loc="left")
     if regions is not None or saliency is not None:
