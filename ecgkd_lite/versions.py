@@ -16,7 +16,7 @@ Components (paths relative to the package):
 component          what a change to it changes
 =================  ========================================================================
 generator          the synthetic records (so the synthetic data key)
-readers            the parsed real records (PTB-XL, PhysioNet/CinC, WFDB, SNOMED table)
+readers            the parsed real records (PTB-XL, CinC, ptbxl-2k, LUDB; WFDB, SNOMED)
 preprocess         resampling, band-pass and scaling (every prepared split's key)
 models             the architectures (every trained model)
 engine             the training loop, crops, objective, validation metric (every trained model)
@@ -46,8 +46,8 @@ PYTHON = "3.11"
 COMPONENTS: dict[str, tuple[int, tuple[str, ...]]] = {
     "generator": (1, ("data/synthetic.py", "data/synthetic_conditions.py", "data/conditions.py",
                       "data/dower.py", "data/leads.py")),
-    "readers": (2, ("data/ptbxl.py", "data/challenge.py", "data/wfdb_io.py", "data/snomed.py",
-                    "data/tables/snomed_ct.csv")),
+    "readers": (3, ("data/ptbxl.py", "data/challenge.py", "data/wfdb_io.py", "data/snomed.py",
+                    "data/tables/snomed_ct.csv", "data/ptbxl2k.py", "data/ludb.py")),
     "preprocess": (1, ("data/preprocess.py",)),
     "models": (1, ("models/blocks.py", "models/hooks.py", "models/patch_transformer.py", "models/registry.py",
                    "models/resnet1d.py", "models/student.py", "models/unet1d.py")),

@@ -1,4 +1,4 @@
-"""The ECG data layer: one container (``ECGData``), three sources, explicit preprocessing.
+"""The ECG data layer: one container (``ECGData``), five sources, explicit preprocessing.
 
 >>> from ecgkd_lite.data import load_synthetic
 >>> data = load_synthetic(200, fs=100, seconds=10, seed=0)
@@ -15,7 +15,7 @@ __all__ = [
     "ECGData", "LEADS12", "CONDITIONS", "CLASS_NAMES", "N_CLASSES", "SUPERCLASSES", "Condition",
     "SPLIT_FOLDS", "TRAIN_FOLDS", "VAL_FOLDS", "TEST_FOLDS", "FIDUCIAL_COLUMNS",
     "canonical_lead", "lead_indices", "StandardScaler", "bandpass", "resample",
-    "load_synthetic", "load_ptbxl", "load_challenge",
+    "load_synthetic", "load_ptbxl", "load_challenge", "load_ptbxl_2k", "load_ludb", "ludb_wave_masks",
 ]
 
 
@@ -32,4 +32,12 @@ def __getattr__(name):  # lazy: readers import wfdb/scipy.io only when used
         from .challenge import load_challenge
 
         return load_challenge
+    if name == "load_ptbxl_2k":
+        from .ptbxl2k import load_ptbxl_2k
+
+        return load_ptbxl_2k
+    if name in ("load_ludb", "ludb_wave_masks"):
+        from . import ludb
+
+        return getattr(ludb, name)
     raise AttributeError(f"module 'ecgkd_lite.data' has no attribute {name!r}")

@@ -9,7 +9,8 @@ Rules (each recorded in ``data.preprocessing``):
   (record-name prefix, stated gain per mV) to the true gain: PTB-XL ``HR*`` 200 -> 1000 and Georgia
   ``E*`` 4880 -> 1000 (the samples are in about 1000 units/mV). Independently every record's
   amplitude is checked: the median over leads of the peak-to-peak amplitude must lie within
-  :data:`PLAUSIBLE_PTP_MV`; records outside are logged (not changed).
+  :data:`PLAUSIBLE_PTP_MV`; records outside are logged (not changed). The check needs mV:
+  :func:`amplitude_check` runs it on a container and refuses one whose ``unit`` is not ``"mV"``.
 * **resampling** to ``fs`` with ``scipy.signal.resample_poly`` (polyphase, anti-aliased), then
   **crop** (``"start"``: first ``seconds``; ``"center"``: the middle) or **zero-pad at the end** to
   ``seconds``.
@@ -34,7 +35,7 @@ from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -165,6 +166,21 @@ def median_peak_to_peak(signals: np.ndarray) -> float:
     return float(np.median(np.ptp(signals, axis=1)))
 
 
+def implausible_amplitudes(records: Iterable[tuple[str, np.ndarray]],
+                           range_mv: tuple[float, float] = PLAUSIBLE_PTP_MV) -> dict[str, float]:
+    """``{record: median peak-to-peak (mV), ...}`` of the ``(record, (L, T) signals in mV)`` pairs
+    whose median peak-to-peak lies outside ``range_mv``."""
+    ptp = ((record, median_peak_to_peak(signals)) for record, signals in records)
+    return {record: round(v, 3) for record, v in ptp if not range_mv[0] <= v <= range_mv[1]}
+
+
+def amplitude_check(data: ECGData, range_mv: tuple[float, float] = PLAUSIBLE_PTP_MV) -> dict[str, float]:
+    """:func:`implausible_amplitudes` of a container's records; DataError unless its signals are in mV
+    (a z-scored set has a peak-to-peak of a few units whatever the voltage was)."""
+    data.check_unit("mV", "the amplitude plausibility check (median peak-to-peak in mV)")
+    return implausible_amplitudes(zip(data.record_ids.tolist(), data.signals), range_mv)
+
+
 def resample_record(signals: np.ndarray, fs_from: float, fs_to: float) -> np.ndarray:
     """Polyphase resampling of ``(L, T)`` from ``fs_from`` to ``fs_to`` Hz."""
     if fs_from == fs_to:
@@ -213,8 +229,8 @@ def _parse(headers: list[Path], fs: float, seconds: float, wanted: list[str] | N
     rule = {f"{p}* stated {g:g}/mV": f"{t:g}/mV" for (p, g), t in GAIN_FIXES.items()}
     steps.append({"step": "gain_fix", "records": fixed, "rule": rule if fix_gain else "off"})
     log.info("challenge: corrected the header gain of %d records (%s)", len(fixed), rule if fix_gain else "fix off")
-    flagged = {r.record: round(median_peak_to_peak(r.signals), 3) for r in records
-               if not PLAUSIBLE_PTP_MV[0] <= median_peak_to_peak(r.signals) <= PLAUSIBLE_PTP_MV[1]}
+    # on the records as read (before resampling and cropping), which are in mV by construction
+    flagged = implausible_amplitudes((r.record, r.signals) for r in records)
     steps.append({"step": "amplitude_check", "range_mv": list(PLAUSIBLE_PTP_MV), "flagged": flagged})
     if flagged:
         log.warning("challenge: %d records have an implausible median peak-to-peak amplitude "
