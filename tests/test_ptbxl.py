@@ -305,8 +305,8 @@ def test_truncated_database_row(ptbxl_root, tmp_path):
     text = path.read_text().rstrip("\n")
     head, last = text.rsplit("\n", 1)
     for cut, pattern in [(len(last) - 30, r"^3: the ptbxl_database.csv row lacks \['filename_hr'\] \(a truncated row\?\)"),
-                         (len(last) - 3, r"^3: filename_hr 'records500/00000/00003' in ptbxl_database.csv is not a "
-                                         r"records500/NNNNN/NNNNN_hr path"),
+                         (len(last) - 3, (r"^3: filename_hr 'records500/00000/00003' in ptbxl_database.csv is not a "
+                                          r"records500/NNNNN/NNNNN_hr path")),
                          (last.index("{") + 5, r"ptbxl_database.csv: cannot be read as the PTB-XL database")]:
         path.write_text(head + "\n" + last[:cut] + "\n")
         with pytest.raises(RecordError, match=pattern):
