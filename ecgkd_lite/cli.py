@@ -74,25 +74,19 @@ def _cmd_pretrained_export(args) -> int:
 
 
 def _cmd_export(args) -> int:
-    from .edge.export import FORMATS
-    from .errors import ConfigError, ECGKDError
+    from . import experiment
+    from .edge.export import FORMATS, deploy_run, load_run
+    from .errors import ConfigError
 
-    try:
-        if args.format not in FORMATS:  # checked before the data are prepared
-            raise ConfigError(f"--format {args.format!r} is not supported; choose one of {list(FORMATS)}")
-        from . import experiment
-        from .edge.export import deploy_run, load_run
-
-        load_run(args.run)  # a run folder without a model fails here, before the data are prepared
-        if args.restoration:
-            load_run(args.restoration)
-        prep = experiment.prepare(args.source, profile=args.profile, root=args.root, seed=args.seed,
-                                  n_records=args.n_records)
-        result = deploy_run(args.run, args.out, prep, format=args.format, int8=args.int8,
-                            restoration=args.restoration, check_data=not args.no_data_check, n_boot=args.n_boot)
-    except ECGKDError as err:
-        print(f"ecgkd export: {type(err).__name__}: {err}", file=sys.stderr)
-        return 2
+    if args.format not in FORMATS:  # checked before the data are prepared
+        raise ConfigError(f"--format {args.format!r} is not supported; choose one of {list(FORMATS)}")
+    load_run(args.run)  # a run folder without a model fails here, before the data are prepared
+    if args.restoration:
+        load_run(args.restoration)
+    prep = experiment.prepare(args.source, profile=args.profile, root=args.root, seed=args.seed,
+                              n_records=args.n_records)
+    result = deploy_run(args.run, args.out, prep, format=args.format, int8=args.int8,
+                        restoration=args.restoration, check_data=not args.no_data_check, n_boot=args.n_boot)
     for kind in ("fp32", "int8"):
         res = result[kind]
         if res is not None:

@@ -30,6 +30,7 @@ from ecgkd_lite.edge import (
     paired_delta_ci,
     quantize_dynamic_linear,
     quantize_onnx_int8,
+    runner_latency,
 )
 from ecgkd_lite.edge.export import INT8_TRACE_TOLERANCE
 from ecgkd_lite.edge.quantize import WindowCalibrationReader
@@ -134,6 +135,15 @@ def test_restoration_net_and_restored_pipeline_export_with_dynamic_length(tmp_pa
         assert as_runner(net_result.path)(x).shape == (2, 12, length)
         assert max_abs_diff(net, net_result.path, x) <= TOL
         assert max_abs_diff(reference, pipe.path, x) <= TOL
+
+
+def test_runner_latency_times_files_and_modules_and_restores_threads(onnx_student):
+    model, result = onnx_student
+    before = torch.get_num_threads()
+    for runner in (result.path, model):
+        stats = runner_latency(runner, (1, 1, 250), warmup=1, repeats=5)
+        assert stats["repeats"] == 5 and 0 < stats["min_ms"] <= stats["median_ms"] <= stats["p90_ms"]
+    assert torch.get_num_threads() == before
 
 
 # ------------------------------------------------------------------------------------------ contract
@@ -314,3 +324,21 @@ def test_cli_export_bad_input_exits_2_naming_the_problem(tmp_path, capsys):
     run = make_run(tmp_path, student(), "other-data-run", fingerprint="0123456789abcdef0123")
     assert main(["export", str(run), "--format", "onnx", "--out", str(tmp_path), "--n-records", "200"]) == 2
     assert "other-data-run was trained on other data" in capsys.readouterr().err
+
+
+def test_cli_export_restoration_plus_student_as_one_torchscript_graph_with_int8(tmp_path, capsys):
+    from ecgkd_lite import experiment
+    from ecgkd_lite.utils import fingerprint
+
+    prep = experiment.prepare(n_records=200)
+    net_run = make_run(tmp_path, unet(), "restoration-run",
+                       fingerprint=fingerprint(prep.train.fingerprint(), prep.val.fingerprint()))
+    student_run = make_run(tmp_path, student(in_leads=12), "student12-run", {**RUN_CONFIG, "input_leads": list(LEADS12)},
+                           fingerprint="trained-on-restored-data")  # not checked: the pipeline's input is lead I
+    out = tmp_path / "pipe"
+    assert main(["export", str(student_run), "--restoration", str(net_run), "--format", "torchscript", "--int8",
+                 "--out", str(out), "--n-records", "200", "--n-boot", "20"]) == 0
+    fp32 = load_contract(out / "restoration_student.pt")
+    assert fp32["input_leads"] == ["I"] and fp32["run"] == "restoration-run+student12-run"
+    assert load_contract(out / "restoration_student.int8.pt")["model"]["quantization"]["layers"] == "nn.Linear"
+    assert "restoration_student.int8.pt" in capsys.readouterr().out

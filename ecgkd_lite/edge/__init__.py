@@ -20,6 +20,7 @@ from .export import (
     load_run,
     max_abs_diff,
     onnx_session,
+    runner_latency,
 )
 from .profile import count_flops, count_parameters, measure_latency, profile_models
 from .quantize import (
@@ -61,5 +62,6 @@ __all__ = [
     "profile_models",
     "quantize_dynamic_linear",
     "quantize_onnx_int8",
+    "runner_latency",
     "sliding_window_outputs",
 ]

@@ -387,6 +387,33 @@ def max_abs_diff(reference: nn.Module, candidate: Any, x: np.ndarray | torch.Ten
     return float(np.abs(np.asarray(as_runner(candidate)(x), dtype=np.float64) - expected).max())
 
 
+def runner_latency(model: Any, input_shape: Sequence[int], *, warmup: int = 20, repeats: int = 200,
+                   threads: int = 1) -> dict[str, float]:
+    """Wall-clock latency of single calls of an exported model (ONNX Runtime session or file,
+    TorchScript file) or a torch module on one fixed standard-normal input of ``input_shape``:
+    ``{"median_ms", "p90_ms", "min_ms", "repeats"}`` after ``warmup`` calls. A path is opened with
+    ``threads`` threads; torch runs with ``threads`` intra-op threads (restored afterwards). The
+    numpy <-> torch conversion of a torch runner is inside the timing (zero-copy, ~microseconds)."""
+    import time
+
+    from ..utils import torch_threads
+
+    if isinstance(model, (str, os.PathLike)) and Path(model).suffix == ".onnx":
+        model = onnx_session(model, threads=threads)
+    runner = as_runner(model)
+    x = np.random.default_rng(0).standard_normal(tuple(input_shape)).astype(np.float32)
+    times = np.empty(repeats)
+    with torch_threads(threads):
+        for _ in range(warmup):
+            runner(x)
+        for i in range(repeats):
+            start = time.perf_counter()
+            runner(x)
+            times[i] = (time.perf_counter() - start) * 1e3
+    return {"median_ms": float(np.median(times)), "p90_ms": float(np.percentile(times, 90)),
+            "min_ms": float(times.min()), "repeats": repeats}
+
+
 def parity_inputs(n_leads: int, window: int, *, seed: int = 0) -> list[np.ndarray]:
     """Random standard-normal checks: batch 1 at the window length, batch 3 at an odd longer length."""
     rng = np.random.default_rng(seed)

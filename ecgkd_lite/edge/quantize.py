@@ -8,9 +8,10 @@
 * ``quantize_static`` in **QDQ** format (QuantizeLinear/DequantizeLinear pairs around the quantised
   ops; ORT fuses them into int8 kernels at load time), **per-channel** int8 weights (``QInt8``,
   symmetric), uint8 activations (``QUInt8``, asymmetric: the u8 x s8 product is the native VNNI
-  instruction on x86; ``reduce_range`` is off), MinMax calibration. ORT quantises what its QDQ
-  registry covers (here Conv, MatMul, Add, Mul, Relu, Transpose, Reshape, ...); LayerNormalization,
-  Softmax, Gelu-pieces and the position codes stay float32;
+  instruction on x86; ``reduce_range`` is off), MinMax calibration. ORT wraps in Q/DQ pairs what
+  its QDQ registry covers (for the students: Conv, MatMul and Gemm with int8 weights; Add, Mul,
+  Transpose, LayerNormalization, Softmax, pooling with int8 inputs and outputs); the shape
+  arithmetic and GELU's Erf stay float32;
 * calibration over windows of **training records only** (:class:`WindowCalibrationReader` refuses
   records from the validation or test folds), drawn on the evaluation's window grid;
 * the quantised graph's tensor and node names are then shortened (``t<n>`` / ``n<n>``) and doc
