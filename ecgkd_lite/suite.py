@@ -9,6 +9,7 @@ then checks. The suite runner executes every notebook in order into ``reports/``
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import time
@@ -55,6 +56,8 @@ def build_notebook(source: Path, target: Path | None = None) -> Path:
     target = Path(target) if target else NOTEBOOK_DIR / (source.stem + ".ipynb")
     nb = nbformat.v4.new_notebook()
     nb.cells = parse_percent(source.read_text())
+    for i, cell in enumerate(nb.cells):  # stable ids: a rebuild of an unchanged source changes nothing
+        cell.id = hashlib.sha256(f"{source.stem}:{i}:{cell.cell_type}:{cell.source}".encode()).hexdigest()[:8]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ecgkd-lite)", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
     nbformat.write(nb, target)

@@ -182,4 +182,4 @@ print(delta.round(4).to_string())
 # standard deviation). A plausible reading: pairing a shallow student stage with a deep teacher
 # stage asks a 1-lead convolution to predict features it cannot compute, which adds gradient noise
 # without information. The all-pairs variant costs two more heads and two more
-InfoNCE terms per step (cheap next to the forward passes, see the train-seconds column).
+# InfoNCE terms per step (cheap next to the forward passes, see the train-seconds column).
