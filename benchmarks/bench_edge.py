@@ -39,13 +39,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -300,6 +298,7 @@ def main() -> None:
 
     from ecgkd_lite import experiment
     from ecgkd_lite.utils import atomic_write_json
+    from ecgkd_lite.bench.stamp import run_stamp
 
     torch.set_num_threads(1)
     started, load_before = time.time(), os.getloadavg()
@@ -312,10 +311,8 @@ def main() -> None:
         acc = accuracy(prep, sizes, Path(tmp), args.n_boot) if sizes else {}
     tiny = next(r for r in rows if r["model"] == "baseline/tiny")["routes"]["ort_int8"]
     result = {
-        "command": "OMP_NUM_THREADS=1 python benchmarks/bench_edge.py " + " ".join(sys.argv[1:]),
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
-                    "cpu_count": os.cpu_count(), "torch": torch.__version__, "onnxruntime": onnxruntime.__version__},
+        **run_stamp("OMP_NUM_THREADS=1 python benchmarks/bench_edge.py " + " ".join(sys.argv[1:])),
+        "onnxruntime": onnxruntime.__version__,
         "load_average": {"before": list(load_before), "after": list(os.getloadavg())},
         "input": f"batch 1, one {WINDOW_SECONDS} s window at {FS:g} Hz: (1, leads, {int(WINDOW_SECONDS * FS)})",
         "weights": "efficiency part: random weights (seed 0; size, FLOPs and latency do not depend on them); "

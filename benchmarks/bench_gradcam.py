@@ -13,19 +13,17 @@ once on the full 10 s record (1000 samples); median of ``--repeats`` runs after 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ecgkd_lite import experiment
 from ecgkd_lite.explain import grad_cam
 from ecgkd_lite.models import build_model
 from ecgkd_lite.utils import atomic_write_json
+from ecgkd_lite.bench.stamp import run_stamp
 
 TARGET_S = 2.0
 N_RECORDS = 64
@@ -66,8 +64,7 @@ def main() -> None:
            "n_records": int(len(signals)), "fs": float(prep.fs), "repeats": args.repeats, "threads": args.threads,
            "timings": timings, "target_s": TARGET_S,
            "target_met": all(t["median_s"] <= TARGET_S for t in timings.values()),
-           "torch": torch.__version__, "numpy": np.__version__,
-           "machine": {"platform": platform.platform(), "processor": platform.machine(), "cpu_count": os.cpu_count()}}
+           **run_stamp()}
     atomic_write_json(Path(args.out), out)
     print(f"wrote {args.out}")
 

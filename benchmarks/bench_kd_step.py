@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -27,6 +26,7 @@ from ecgkd_lite.data.container import ECGData
 from ecgkd_lite.distill import METHODS, Distiller, TeacherCache, build_recipe
 from ecgkd_lite.models import build_model
 from ecgkd_lite.utils import atomic_write_json, seed_everything
+from ecgkd_lite.bench.stamp import run_stamp
 
 
 def interleaved_medians(steps: dict, repeats: int, warmup: int = 2) -> dict[str, float]:
@@ -124,8 +124,7 @@ def main() -> None:
               f"{r['live_s'] * 1e3:>10.1f}{r['live_ratio']:>8.2f}")
     out = {"teacher": args.teacher, "student": args.student, "batch_size": args.batch_size,
            "samples": args.samples, "threads": args.threads, "repeats": args.repeats,
-           "torch": torch.__version__, "machine": platform.processor() or platform.machine(),
-           "plain_student_step_s": plain, "methods": rows}
+           **run_stamp(), "plain_student_step_s": plain, "methods": rows}
     atomic_write_json(Path(args.out), out)
     print(f"wrote {args.out}")
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -34,6 +33,7 @@ from tqdm.auto import tqdm
 from ecgkd_lite.edge import count_flops, count_parameters, measure_latency
 from ecgkd_lite.models import build_model, list_models
 from ecgkd_lite.utils import atomic_write_json, seed_everything
+from ecgkd_lite.bench.stamp import run_stamp
 
 TEACHERS = {"resnet1d", "patch_transformer"}
 N_CLASSES = 15
@@ -128,9 +128,7 @@ def main() -> None:
                       f"median = median of all {args.rounds * args.steps} timed steps",
         "latency": f"batch-1 eval forward under inference_mode, median ms, {args.latency_threads} thread(s), {args.repeats} repeats",
         "load_average_1min": {"before": load_before, "after": os.getloadavg()[0]},
-        "machine": platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "torch": torch.__version__,
+        **run_stamp(),
         "models": list(rows.values()),
     })
     print(f"wrote {args.out}")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import platform
 from pathlib import Path
 
 import torch
@@ -23,6 +22,7 @@ from ecgkd_lite.distill import Distiller, Recipe, TeacherCache
 from ecgkd_lite.distill import evl  # noqa: F401  (registers the "ot" term)
 from ecgkd_lite.models import build_model
 from ecgkd_lite.utils import atomic_write_json, seed_everything
+from ecgkd_lite.bench.stamp import run_stamp
 
 TARGET_RATIO = 1.30
 
@@ -82,8 +82,7 @@ def main() -> None:
     out = {"teacher": args.teacher, "student": args.student, "batch_size": args.batch_size, "samples": args.samples,
            "student_tokens": n_s, "teacher_tokens": n_t, "epsilon": args.epsilon, "max_iter": args.max_iter, "tol": term.tol,
            "sinkhorn_iterations": term.last_iterations, "sinkhorn_error": term.last_error,
-           "threads": args.threads, "repeats": args.repeats, "torch": torch.__version__,
-           "machine": platform.processor() or platform.machine(),
+           "threads": args.threads, "repeats": args.repeats, **run_stamp(),
            "step_without_ot_s": times["without_ot"], "step_with_ot_s": times["with_ot"], "ratio": ratio,
            "target_ratio": TARGET_RATIO, "target_met": ratio <= TARGET_RATIO}
     atomic_write_json(Path(args.out), out)

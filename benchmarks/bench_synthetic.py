@@ -15,13 +15,12 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUME
     os.environ[_var] = "1"
 
 import argparse  # noqa: E402
-import datetime  # noqa: E402
 import json  # noqa: E402
-import platform  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from ecgkd_lite.data.synthetic import load_synthetic  # noqa: E402
+from ecgkd_lite.bench.stamp import run_stamp
 
 
 def time_once(n: int, fs: int, seconds: float) -> float:
@@ -45,9 +44,7 @@ def main() -> None:
         print(f"{fs:4d} Hz: {runs[fs]:8.0f} records/s  ({args.n} records of {seconds:g} s, best of {args.repeats})")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     result = {"records_per_s": round(runs[500], 1), "records_per_s_100hz": round(runs[100], 1), "n": args.n,
-              "fs": 500, "seconds": seconds, "threads": 1, "load_average_1min": load,
-              "machine": f"{platform.node()} {platform.machine()} {platform.processor() or ''} {os.cpu_count()} cpus".strip(),
-              "python": platform.python_version(), "date": datetime.datetime.now().isoformat(timespec="seconds")}
+              "fs": 500, "seconds": seconds, "threads": 1, "load_average_1min": load, **run_stamp()}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2))
 

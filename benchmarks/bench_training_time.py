@@ -11,9 +11,7 @@ processes with 2 threads each on 2 cores slow each other down many times over.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -33,6 +31,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     from ecgkd_lite import experiment
     from ecgkd_lite.utils import atomic_write_json
+    from ecgkd_lite.bench.stamp import run_stamp
 
     rows = {}
 
@@ -57,9 +56,7 @@ def main() -> None:
         timed(f"student {size}", lambda: experiment.train_student(prep, "baseline", size=size), leads=["I"])
     timed("restoration unet1d/tiny", lambda: experiment.train_restoration(prep), evaluate=False)
     gap = rows["teacher resnet1d/small"]["macro_auc"] - rows["student small"]["macro_auc"]
-    out = {"command": "python benchmarks/bench_training_time.py", "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-           "machine": {"platform": platform.platform(), "cpu_count": os.cpu_count(), "torch_threads": args.threads,
-                       "load_average_before": os.getloadavg()},
+    out = {**run_stamp(), "torch_threads": args.threads, "load_average_before": os.getloadavg(),
            "profile": prep.profile.to_dict(), "results": rows,
            "targets": {"teacher_under_180_s": rows["teacher resnet1d/small"]["wall_seconds"] <= 180,
                        "teacher_auc_at_least_0.95": rows["teacher resnet1d/small"]["macro_auc"] >= 0.95,

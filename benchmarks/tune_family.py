@@ -16,11 +16,11 @@ import itertools
 import time
 
 from ecgkd_lite import experiment
-from ecgkd_lite.bench.quality import _stamp
 from ecgkd_lite.config import REPO_ROOT
 from ecgkd_lite.distill.evl import evl_recipe
 from ecgkd_lite.distill.liteheart import liteheart_recipe
 from ecgkd_lite.utils import atomic_write_json
+from ecgkd_lite.bench.stamp import run_stamp
 
 
 def grid(family: str) -> list[tuple[dict, dict]]:
@@ -55,7 +55,7 @@ def main() -> None:
         print(f"{args.family} {point}: val macro AUC {fit.best_metric:.4f}", flush=True)
     best = max(rows, key=lambda r: r["val_macro_auc"])
     print("chosen on validation:", best["point"])
-    out = {**_stamp(None), "command": f"python benchmarks/tune_family.py --family {args.family}",
+    out = {**run_stamp(),
            "family": args.family, "profile": args.profile, "selection": "best validation macro AUC, seed 0",
            "rows": rows, "chosen": best["point"]}
     path = args.json or REPO_ROOT / "results" / f"tune_{args.family}_{args.profile}.json"

@@ -16,24 +16,21 @@ class's training prevalence) sits beside the table, as in the PTB-XL benchmark.
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
-import platform
 import shlex
-import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
 from .. import experiment
-from ..config import REPO_ROOT, Profile, get_profile
+from ..config import Profile, get_profile
 from ..errors import ConfigError
 from ..evaluate import evaluate, gap_closed
 from ..utils import atomic_write_json
+from .stamp import run_stamp
 
 SCHEMA = "ecgkd-bench-quality/1"
 METRICS = ("macro_auc", "macro_f1", "map")
@@ -76,18 +73,8 @@ def resolve_methods(spec: str | Sequence[str]) -> list[str]:
 
 
 def _stamp(argv: Sequence[str] | None) -> dict:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True,
-                                timeout=10).stdout.strip() or None
-    except (OSError, subprocess.SubprocessError):
-        commit = None
-    import torch
-
-    return {"command": "ecgkd " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])),
-            "git_commit": commit, "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "machine": {"platform": platform.platform(), "processor": platform.machine(),
-                        "cpu_count": __import__("os").cpu_count(), "python": platform.python_version(),
-                        "torch": torch.__version__, "torch_threads": torch.get_num_threads()}}
+    """The result file's stamp (``bench.stamp.run_stamp``) with the ``ecgkd`` command line."""
+    return run_stamp("ecgkd " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])))
 
 
 def _parse_teacher(spec: str | None) -> tuple[str, str]:
