@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import time
 from pathlib import Path
 
@@ -22,31 +21,20 @@ from .errors import ConfigError
 
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 SOURCE_DIR = NOTEBOOK_DIR / "src"
-_CELL = re.compile(r"^# %%(.*)$")
 
 
 def parse_percent(text: str) -> list:
-    """Split percent-format text into nbformat cells."""
-    cells, kind, lines = [], None, []
+    """Split percent-format text (``# %%`` code cells, ``# %% [markdown]`` cells) into nbformat
+    cells, with jupytext (the standard reader of this format); empty code cells are dropped and only
+    type and source are kept, so a built notebook depends on the source text alone."""
+    import jupytext
 
-    def flush():
-        if kind is None:
-            return
-        body = "\n".join(lines).strip("\n")
-        if kind == "markdown":
-            body = "\n".join(re.sub(r"^# ?", "", ln) for ln in body.splitlines())
-            cells.append(nbformat.v4.new_markdown_cell(body))
-        elif body.strip():
-            cells.append(nbformat.v4.new_code_cell(body))
-
-    for line in text.splitlines():
-        m = _CELL.match(line)
-        if m:
-            flush()
-            kind, lines = ("markdown" if "[markdown]" in m.group(1) else "code"), []
-        else:
-            lines.append(line)
-    flush()
+    cells = []
+    for cell in jupytext.reads(text, fmt="py:percent").cells:
+        if cell.cell_type == "markdown":
+            cells.append(nbformat.v4.new_markdown_cell(cell.source))
+        elif cell.cell_type == "code" and cell.source.strip():
+            cells.append(nbformat.v4.new_code_cell(cell.source))
     return cells
 
 
