@@ -70,3 +70,10 @@ def shared_data_dir() -> Path:
     """Where the real sample data sets live (``../shared/data`` beside the checkout)."""
     env = os.environ.get("ECGKD_SHARED_DATA")
     return Path(env) if env else REPO_ROOT.parent / "shared" / "data"
+
+
+def reports_dir() -> Path:
+    """Where figures and tables go (``$ECGKD_REPORTS`` or ``<repo>/reports``); created, with ``figures/``."""
+    path = Path(os.environ.get("ECGKD_REPORTS", REPO_ROOT / "reports"))
+    (path / "figures").mkdir(parents=True, exist_ok=True)
+    return path

@@ -18,7 +18,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import REPO_ROOT, Profile, get_profile
+from .config import Profile, get_profile, reports_dir  # noqa: F401 (reports_dir: re-exported)
 from .progress import progress_enabled
 from .utils import seed_everything
 
@@ -32,13 +32,6 @@ class NotebookContext:
 
     def __repr__(self) -> str:
         return f"NotebookContext(seed={self.seed}, profile={self.profile.name!r}, threads={self.threads})"
-
-
-def reports_dir() -> Path:
-    """Where figures and tables go (``$ECGKD_REPORTS`` or ``<repo>/reports``); created."""
-    path = Path(os.environ.get("ECGKD_REPORTS", REPO_ROOT / "reports"))
-    (path / "figures").mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def setup_notebook(seed: int = 0, profile: str | None = None, threads: int = 2) -> NotebookContext:

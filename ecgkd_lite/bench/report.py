@@ -27,7 +27,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ..config import REPO_ROOT, shared_data_dir
+from ..config import REPO_ROOT, reports_dir, shared_data_dir
 from ..errors import ConfigError
 from ..utils import atomic_write_bytes, atomic_write_json
 from .quality import CLASSIC, FAMILIES, METRICS, SCHEMA, _gap, load_result, markdown_table, method_order
@@ -238,8 +238,6 @@ def write_report(result: Mapping, folder: str | Path | None = None, *, missing_f
     """Write ``<folder>/benchmark_table.md`` (provenance, the Markdown table, what is missing) and
     ``<folder>/benchmark.json`` (the table's rows with null for NaN, provenance, missing files
     and methods, conflicts). ``folder`` defaults to ``reports/``. Returns both paths."""
-    from ..notebook import reports_dir
-
     folder = Path(folder) if folder is not None else reports_dir()
     folder.mkdir(parents=True, exist_ok=True)
     files = result.get("files") or {"(one file)": {k: result.get(k) for k in ("command", "git_commit", "date")}}

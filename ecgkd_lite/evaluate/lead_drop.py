@@ -11,10 +11,8 @@ zero every lead but the given ones (e.g. how does the 12-lead teacher do on lead
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Sequence
 
-import numpy as np
 import pandas as pd
 
 from ..data.container import ECGData

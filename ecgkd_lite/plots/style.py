@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..config import reports_dir
 from ..errors import ConfigError
 
 #: one fixed colour per model/method, used by every figure
@@ -35,8 +36,6 @@ def method_color(name: str) -> str:
 
 def save_figure(fig, name: str, *, folder: str | Path | None = None, dpi: int = 150) -> Path:
     """Save ``fig`` as ``<reports>/figures/<name>.png`` at ``dpi``; returns the path."""
-    from ..notebook import reports_dir
-
     if not name or "/" in name or name.endswith(".png"):
         raise ConfigError(f"figure name must be a plain stem like '02_learning_curves'; got {name!r}")
     folder = Path(folder) if folder else reports_dir() / "figures"
