@@ -10,6 +10,7 @@ then checks. The suite runner executes every notebook in order into ``reports/``
 from __future__ import annotations
 
 import hashlib
+import re
 import os
 import time
 from pathlib import Path
@@ -123,3 +124,40 @@ def run_summary(run_log: str | Path) -> list[str]:
              f"{len(counts['cached'])} from the local cache, {len(counts['trained'])} trained (log: {path})"]
     lines += [f"trained: {name}" for name in counts["trained"]]
     return lines
+
+
+# ------------------------------------------------------------------------------------------ prose
+#: spans of a Markdown cell where a number is not a result: maths, code, link targets, HTML comments
+_NOT_PROSE = [re.compile(p, re.S) for p in (r"\$\$.*?\$\$", r"\$[^$\n]*\$", r"```.*?```", r"`[^`\n]*`",
+                                             r"\]\([^)]*\)", r"<!--.*?-->", r"https?://\S+")]
+#: numbers that are names or references, not results
+_NAMES = [re.compile(p, re.M) for p in (
+    r"^#+ *\d+(\.\d+)*\.? ",                                  # heading numbering
+    r"\b(notebooks?|sections?|cells?|steps?|parts?|exercises?|chapter|figures?|Fig\.|item)\s+\d+([-–,/]\s*\d+)*",
+    r"\b\d{2}_\w+",                                            # notebook file stems (04_vanilla_kd)
+    r"\bet al\.?,? \(?\d{4}\)?", r"\(\d{4}[a-z]?\)", r"\b(19|20)\d{2}\b(?=[);,])",  # citations
+    r"arXiv:? ?\d{4}\.\d{4,5}", r"doi:? ?[\w./-]+",
+    r"\b(1|12)[- ]leads?\b", r"\b[123]-D\b", r"\bV[1-6]\b", r"\baV[RLF]\b", r"\b[Ll]eads? (I{1,3}|V[1-6])\b",
+    r"\b95 ?% (bootstrap |confidence |paired )?(interval|CI)s?\b",
+    r"\b[A-Za-z]+\d+[A-Za-z]*\b",                             # identifiers (PTB-XL codes, layer names)
+)]
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?:\s*%)?")
+
+
+def hand_typed_numbers(source: str | Path) -> list[tuple[int, str, str]]:
+    """Numbers in the Markdown cells of a notebook source that are neither rendered from code nor
+    names: ``[(cell index, number, context), ...]``. A number in prose is either computed (a code cell
+    that displays ``Markdown(f"...")``) or a definition written as maths or code (``$T = 4$``,
+    ```2.5 s```); references (notebook 04, section 3), citations and lead names are allowed."""
+    text = Path(source).read_text() if isinstance(source, Path) or "\n" not in str(source) else str(source)
+    found = []
+    for i, cell in enumerate(parse_percent(text)):
+        if cell.cell_type != "markdown":
+            continue
+        body = cell.source
+        for pattern in _NOT_PROSE + _NAMES:
+            body = pattern.sub(lambda m: " " * len(m.group(0)), body)
+        for line in body.splitlines():
+            for m in _NUMBER.finditer(line):
+                found.append((i, m.group(0).strip(), " ".join(line[max(0, m.start() - 40):m.end() + 40].split())))
+    return found
