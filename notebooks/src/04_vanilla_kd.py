@@ -1,10 +1,21 @@
 # %% [markdown]
 # # 04 · Vanilla knowledge distillation for multi-label ECG, and the classic baselines
 #
-# **Goal.** Teach the 1-lead student with the 12-lead teacher's *soft* outputs (Hinton et al. 2015),
-# adapted to multi-label diagnosis; measure whether it closes any of the gap; compare the classic
-# feature- and relation-based baselines under identical budgets, from the benchmark runner; and see
-# where a teacher does pay off.
+# ## Learning goals
+#
+# - Write Hinton's soft-target loss for **multi-label** outputs: one softened Bernoulli per class,
+#   a binary KL at temperature $T$, scaled by $T^2$.
+# - Write one KD training step by hand in plain PyTorch and check it against the package's
+#   `Distiller` (same loss, same gradients).
+# - Compare the classic feature-, attention- and relation-based baselines (FitNets, attention
+#   transfer, RKD, CRD, DKD) by their equations and by the share of the gap they close.
+# - See when a teacher pays off: plentiful clean labels versus scarce labels.
+#
+# ## Prerequisites
+#
+# - notebook 01 (the data, the lead-I blind spots, the splits);
+# - notebook 02 (the 12-lead teacher and BCE on sigmoid outputs);
+# - notebook 03 (the 1-lead baseline student and the gap it leaves).
 #
 # ## Soft targets for independent sigmoids
 #
@@ -18,9 +29,9 @@
 #
 # The $T^2$ keeps the gradient scale independent of $T$ (the gradient of the KL w.r.t. $z^s_c$ is
 # $T\,(p_c - q_c)$). We use $T = 4$, $w = 1$. What does the student gain? "How sure" and "which
-# conditions go together": for a record whose lead I looks normal, the teacher (which saw V2) may say
-# "AMI, 0.8"; the label says 1, but the teacher's *confidence pattern across records* is information
-# the student can learn from lead I's subtle cues.
+# conditions go together": for a record whose lead I looks normal, the teacher (which saw V2) may be
+# fairly sure of an anterior infarction where the label only says "present"; the teacher's
+# *confidence pattern across records* is information the student can learn from lead I's subtle cues.
 
 # %%
 from ecgkd_lite.notebook import setup_notebook
@@ -47,7 +58,7 @@ print(prep)
 #
 # The teacher's logits for one test record with an anterior infarction, turned into targets at
 # several temperatures. $T = 1$ is the teacher's own probability; higher $T$ pulls every target
-# toward 0.5 and lets the *ranking* of the classes show.
+# toward $q_c = 0.5$ and lets the *ranking* of the classes show.
 
 # %%
 from ecgkd_lite.train import predict
@@ -85,9 +96,85 @@ print(f"KD(student = 0)       = {loss.item():.4f}")
 print("gradient matches T (p - q) / C:", torch.allclose(z_s.grad, expected_grad, atol=1e-6))
 
 # %% [markdown]
+# ## One KD training step, by hand
+#
+# Before handing training to the package, here is everything one step of vanilla KD does, in plain
+# PyTorch, on one training batch (random crops of `ctx.profile.crop_seconds` seconds, as the engine
+# draws them). The conventions are the package's (`ecgkd_lite/distill/distiller.py`,
+# `ecgkd_lite/distill/baselines/vanilla_kd.py`):
+#
+# - the teacher is frozen and in eval mode and sees all 12 leads; the student sees only the leads
+#   named in `student_leads` (here `["I"]`), selected from `batch["x"]` by name;
+# - the KL is averaged over records *and* classes (`.mean()`), then multiplied by $T^2$;
+# - $	ext{total} = 	ext{ce\_weight}\cdot\mathcal{L}_{	ext{BCE}} + \sum_i w_i\,	ext{term}_i$, with
+#   `ce_weight` $= 1$ and the recipe's weight $w = 1$ for `vanilla_kd`.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+import copy
+import torch.nn.functional as F
+from ecgkd_lite.models import build_model
+from ecgkd_lite.train.datasets import ECGDataset
+
+crop = round(ctx.profile.crop_seconds * prep.fs)
+batch = ECGDataset(prep.train, crop, train=True, seed=0).batch(np.arange(ctx.profile.batch_size))
+torch.manual_seed(0)
+student = build_model("cnn_transformer", "tiny", in_leads=1, n_classes=prep.n_classes)
+student_pkg = copy.deepcopy(student)  # identical weights, for the package's Distiller below
+print("batch:", {k: tuple(v.shape) for k, v in batch.items()})
+
+# %%
+T, w, ce_weight = 4.0, 1.0, 1.0
+lead_I = prep.train.leads.index("I")
+x, y = batch["x"], batch["y"].float()
+t_model = teacher.model.eval().requires_grad_(False)          # frozen teacher, eval mode
+optimizer = torch.optim.AdamW(student.parameters(), lr=3e-3, weight_decay=1e-2)
+student.train()
+
+with torch.no_grad():
+    z_t = t_model(x)                                          # teacher: all 12 leads
+torch.manual_seed(1)                                          # same dropout draw as the check below
+z_s = student(x[:, [lead_I]])                                 # student: lead I only
+q = torch.sigmoid(z_t / T)                                    # soft targets
+log_p, log_1mp = F.logsigmoid(z_s / T), F.logsigmoid(-z_s / T)
+kl = q * (torch.log(q) - log_p) + (1 - q) * (torch.log(1 - q) - log_1mp)
+loss_kd = T**2 * kl.mean()                                    # per-class binary KL, times T^2
+loss_ce = F.binary_cross_entropy_with_logits(z_s, y)
+loss = ce_weight * loss_ce + w * loss_kd
+optimizer.zero_grad()
+loss.backward()
+grads = [p.grad.clone() for p in student.parameters()]
+optimizer.step()
+
+# %% [markdown]
+# **Check against the package.** The same batch through a `Distiller` built exactly as
+# `experiment.train_student` builds it (recipe `vanilla_kd`, student lead I), on a fresh copy of the
+# student with the same initial weights: the loss and every parameter's gradient must agree.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+from ecgkd_lite.distill import Distiller, build_recipe
+
+distiller = Distiller(teacher.model, student_pkg, build_recipe("vanilla_kd"), student_leads=["I"],
+                      data_leads=prep.train.leads)
+distiller.setup(batch).train()
+torch.manual_seed(1)
+losses = distiller(batch)
+student_pkg.zero_grad()
+losses["total"].backward()
+print("loss terms:", sorted(losses))
+print("same total loss:", torch.allclose(loss.detach(), losses["total"].detach()))
+print("same KD term:", torch.allclose(loss_kd.detach(), losses["vanilla_kd"].detach()))
+print("same gradients:", all(torch.allclose(g, p.grad, atol=1e-6) for g, p in zip(grads, student_pkg.parameters())))
+
+# %% [markdown]
+# From here on, `experiment.train_student(prep, "vanilla_kd", ...)` runs this step for every batch of
+# every epoch (with the one-cycle schedule, validation and checkpoints), or loads the shipped run.
+
+# %% [markdown]
 # ## One run: the tiny student with and without KD
 #
-# Same data, epochs, optimiser, schedule and seed (0); the only difference is the KD term. The
+# Same data, epochs, optimiser, schedule and seed (`seed=0`); the only difference is the KD term. The
 # teacher's outputs on every training crop are computed once and cached (float16), so a KD step costs
 # about as much as a plain step.
 
@@ -129,19 +216,61 @@ plt.show()
 # %% [markdown]
 # ## The classic baselines side by side
 #
-# The benchmark runner trains every method with 3 seeds under the identical recipe and writes a
-# stamped JSON (`results/bench_quality_quick_baselines.json`, made by the command printed below). This notebook
-# reads it rather than retraining 20 models inside the test budget; set `RERUN_BENCHMARK = True` to
-# rebuild it here (about half an hour on a 2-core CPU). Methods, in one line each:
+# The benchmark runner trains every method over several seeds under the identical recipe and writes
+# a stamped JSON (`results/bench_quality_quick_baselines.json`, made by the command printed below).
+# This notebook reads it rather than retraining every run inside the test budget; set
+# `RERUN_BENCHMARK = True` to rebuild it here (about half an hour on a small CPU). Each method below
+# is a term of the loss $\mathcal{L} = \mathcal{L}_{\text{BCE}} + w\,\mathcal{L}_{\text{term}}$
+# (the student's BCE is kept for every method); its weight $w$ is in `ecgkd_lite/distill/recipe.py`.
 #
-# | method | what the student imitates | reference |
-# |---|---|---|
-# | vanilla KD | softened per-class probabilities | Hinton et al. 2015 |
-# | FitNets | the teacher's last temporal feature map, through a 1x1-conv regressor | Romero et al. 2015 |
-# | attention transfer | where in time the teacher's features are active ($\sum_c |F_c|^2$, normalised) | Zagoruyko & Komodakis 2017 |
-# | RKD | distances and angles between records in embedding space | Park et al. 2019 |
-# | CRD | contrastive: match its own record's teacher embedding against in-batch negatives | Tian et al. 2020 |
-# | DKD (multi-label) | target-class and non-target-class KD, decoupled and re-weighted | Zhao et al. 2022 |
+# **Vanilla KD** (Hinton et al. 2015; `ecgkd_lite/distill/baselines/vanilla_kd.py`).
+# $\mathcal{L} = T^2\,\mathrm{mean}_{b,c}\,\mathrm{KL}\big(\mathrm{Bern}(\sigma(z^t_{bc}/T))\,\|\,\mathrm{Bern}(\sigma(z^s_{bc}/T))\big)$,
+# $T = 4$, $w = 1$. *Multi-label adaptation:* the paper's softmax KL over classes becomes one binary
+# KL per class (the derivation above). *Intuition:* copy how sure the teacher is about each
+# condition, not only whether it is there.
+#
+# **FitNets** (Romero et al. 2015; `ecgkd_lite/distill/baselines/fitnets.py`).
+# $\mathcal{L} = \mathrm{mean}_{b,c,t}\big(I(r(F_s)) - F_t\big)^2$ on the `temporal` feature maps,
+# with $r$ a learned `1x1` convolution from the student's channels to the teacher's and $I$ linear
+# interpolation in time to the teacher's length; $w = 1$. *Adaptation:* 1-D temporal maps instead of
+# image maps, and one joint weighted sum instead of the paper's two stages (hint pre-training, then
+# KD); it works on features, so the multi-label output needs no change. *Intuition:* make the
+# student's intermediate signal look like the teacher's, up to a learned linear map.
+#
+# **Attention transfer** (Zagoruyko & Komodakis, ICLR 2017; `ecgkd_lite/distill/baselines/attention_transfer.py`).
+# $a = \mathrm{normalize}_2\big(\mathrm{interp}_{T_t}(\mathrm{mean}_c |F_c|^p)\big)$, $p = 2$,
+# $\mathcal{L} = \mathrm{mean}_b \|a_s - a_t\|_2^2$ on the `temporal` map; $w = 10$. *Adaptation:*
+# the spatial attention map of images becomes a temporal one (where in the crop the channels are
+# active); label-free, so multi-label needs nothing more. *Intuition:* look at the same moments of
+# the beat as the teacher (the QRS, the ST segment), whatever the features there.
+#
+# **RKD** (Park et al. 2019; `ecgkd_lite/distill/baselines/rkd.py`). On penultimate embeddings,
+# with Huber loss $\ell_\delta$ and $\mu$ the mean pairwise distance of the batch:
+# $\mathcal{L}_D = \mathrm{mean}_{i\ne j}\,\ell_\delta\big(\|s_i - s_j\|/\mu_s,\ \|t_i - t_j\|/\mu_t\big)$,
+# $\mathcal{L}_A = \mathrm{mean}_{i,j,k}\,\ell_\delta\big(\cos\angle(s_i, s_j, s_k),\ \cos\angle(t_i, t_j, t_k)\big)$,
+# $\mathcal{L} = 25\,\mathcal{L}_D + 50\,\mathcal{L}_A$ (the paper's weights), $w = 1$.
+# *Adaptation:* none needed for multi-label (it compares records, not classes); the embedding widths
+# may differ since only relations are matched. *Intuition:* records the teacher places close
+# together should be close for the student too.
+#
+# **CRD** (Tian et al. 2020; `ecgkd_lite/distill/baselines/crd.py`). Linear heads map both
+# penultimate embeddings to a shared space, $u_i, v_i$ L2-normalised, temperature $\tau = 0.07$:
+# $\mathcal{L} = \tfrac12\big[\mathrm{CE}(UV^\top/\tau, \mathrm{diag}) + \mathrm{CE}(VU^\top/\tau, \mathrm{diag})\big]$,
+# $w = 0.5$. *Adaptation:* in-batch negatives (symmetric InfoNCE) replace the paper's memory bank;
+# the positive of a record is its own teacher embedding, so labels (and their multi-label form) play
+# no role. *Intuition:* the student's embedding of a record should pick out the teacher's embedding
+# of the same record among the other records of the batch.
+#
+# **DKD** (Zhao et al. 2022; `ecgkd_lite/distill/baselines/dkd.py`). With
+# $q = \mathrm{softmax}(z^t/T)$, $p = \mathrm{softmax}(z^s/T)$ over the $C$ classes, $P$ a record's
+# positive classes and $N$ the rest, $b(x) = [\sum_{c\in P} x_c,\ \sum_{c\in N} x_c]$ and $x^N$ the
+# softmax over the classes in $N$ only:
+# $\mathcal{L} = T^2\,\mathrm{mean}_b\big(\alpha\,\mathrm{KL}(b(q)\|b(p)) + \beta\,\mathrm{KL}(q^N\|p^N)\big)$,
+# $\alpha = 1$, $\beta = 8$, $T = 4$, $w = 1$. *Multi-label adaptation* (stated in `dkd.py`): the
+# single target class becomes the *set* $P$ of positive classes; with one positive it is the paper's
+# DKD, a record with no positive has $\mathrm{TCKD} = 0$, one whose classes are all positive has
+# $\mathrm{NCKD} = 0$. It uses the labels, so it is not label-free. *Intuition:* split "how sure
+# about the findings" from "how the teacher ranks the absent conditions", and weight the second up.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -159,6 +288,13 @@ classic = {**bench, "methods": {k: v for k, v in bench["methods"].items() if k i
 print(markdown_table(classic))
 
 # %%
+from IPython.display import Markdown, display
+
+display(Markdown(f"The table pools **{bench['seeds']}** seeds for each of the **{len(bench['methods'])}** methods "
+                 f"(**{bench['seeds'] * len(bench['methods'])}** training runs), each student "
+                 f"`{bench['student']['arch']}/{bench['student']['size']}` on lead I."))
+
+# %%
 names = list(CLASSIC)
 gaps = pd.DataFrame({m: {k: bench["methods"][k]["gap_closed"][m] for k in names} for m in ("macro_auc", "macro_f1", "map")})
 fig, ax = plt.subplots(figsize=(9, 3.4))
@@ -174,21 +310,25 @@ plt.show()
 
 # %% [markdown]
 # ## Reading the table honestly
-#
-# On this data set **no classic method beats the 1-lead baseline**: vanilla KD and CRD land within
-# about one standard deviation of it, FitNets and attention transfer a little below, DKD and RKD
-# clearly below (RKD's relational targets fight the labels). That is a finding, not a bug, and the
-# reason is instructive. The synthetic labels are noise-free and the teacher is almost perfect (test AUC
-# 0.999), so its soft targets say little that the labels do not already say; and for the conditions
-# lead I cannot see (LAFB, AMI, IMI), no amount of imitation puts the missing information into lead
-# I. Distillation transfers *what the student can represent from its own input*; it cannot create
-# signal.
-#
+
+# %%
+display(Markdown(
+    "On this data set **no classic method beats the 1-lead baseline**: vanilla KD and CRD land within about one "
+    "standard deviation of it, FitNets and attention transfer a little below, DKD and RKD clearly below (RKD's "
+    "relational targets fight the labels). That is a finding, not a bug, and the reason is instructive. The "
+    "synthetic labels are noise-free and the teacher is almost perfect (test macro AUC "
+    f"**{reports['teacher']['macro_auc']:.3f}**), so its soft targets say little that the labels do not already "
+    "say; and for the conditions lead I cannot see (LAFB, AMI, IMI), no amount of imitation puts the missing "
+    "information into lead I. Distillation transfers *what the student can represent from its own input*; it "
+    "cannot create signal."))
+
+# %% [markdown]
 # Where does a teacher help, then? When **labels are scarce**: the teacher can label what no one
-# labelled. Below, the same tiny student with only 10 % of the training records labeled (the rest
-# unlabeled, seed 0): the baseline learns from the 480 labels alone; vanilla KD also gets the
-# teacher's soft targets on all 4,800 records (its KD term needs no label). Notebook 07 develops this
-# into LiteHeart's semi-supervised training with a label-ratio sweep.
+# labelled. Below, the same tiny student with only a small share of the training records labeled
+# (`labeled_unlabeled_split(0.10, seed=0)`; the rest unlabeled): the baseline learns from those
+# labels alone; vanilla KD also gets the teacher's soft targets on every training record (its KD
+# term needs no label). LiteHeart's semi-supervised training in notebook 07 develops this, with a
+# label-ratio sweep.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -202,8 +342,37 @@ print(f"labeled records: {labeled.sum()} of {labeled.size}")
 print(pd.DataFrame({k: {m: r[m] for m in ("macro_auc", "macro_f1", "map")} for k, r in few_reports.items()}).T
       .round(3).to_string())
 
+# %%
+gain = {m: few_reports["vanilla_kd"][m] - few_reports["baseline"][m] for m in ("macro_auc", "macro_f1")}
+display(Markdown(
+    f"With only **{labeled.sum():,}** labels, the teacher's soft targets on the other "
+    f"**{labeled.size - labeled.sum():,}** records lift the student (`seed=0`: macro AUC **{gain['macro_auc']:+.3f}**, "
+    f"macro F1 **{gain['macro_f1']:+.3f}**): the teacher has become a labeller. This is the lever LiteHeart's "
+    "semi-supervised training pulls (notebook 07 sweeps the label ratio over seeds)."))
+
 # %% [markdown]
-# With only 480 labels, the teacher's soft targets on the other 4,320 records lift the student
-# clearly (seed 0: macro AUC about +0.04, macro F1 about +0.08): the teacher has become a labeller.
-# This is the lever LiteHeart's semi-supervised training pulls (notebook 07 sweeps the label ratio
-# over seeds).
+# ## Takeaways
+#
+# - Multi-label KD replaces the softmax KL by one binary KL per class on $\sigma(z/T)$; the $T^2$
+#   factor keeps its gradient, $T(p_c - q_c)/C$, on the scale of the BCE's.
+# - One KD step is a frozen teacher forward, a lead-I student forward, soft targets, a weighted sum
+#   of BCE and KD, and an optimiser step; the package's `Distiller` computes exactly that.
+# - With clean, plentiful labels and an almost perfect teacher, none of the classic methods beats the
+#   1-lead baseline: imitation cannot put into lead I what lead I does not record.
+# - With scarce labels the teacher's soft targets on unlabeled records help clearly: the teacher acts
+#   as a labeller.
+#
+# ## Exercises
+#
+# - **Temperature.** In the hand-written step, set `T = 1.0` and then `T = 8.0`, and print `loss_kd`
+#   and the gradient norm of the student's last layer. What do you expect from the $T^2$ factor?
+#   Then check the `Distiller` with `build_recipe({"vanilla_kd": {"weight": 1.0, "temperature": 8.0}})`
+#   still agrees.
+# - **Drop the labels.** Set `ce_weight = 0.0` in the hand-written step (pure imitation) and build
+#   the `Distiller` with `ce_weight=0.0`. Do the loss and the gradients still match? Which of the
+#   classic methods could train a student with no labels at all?
+# - **DKD by hand.** Using the equation above, compute DKD's two parts for the batch of the
+#   hand-written step (`z_s`, `z_t`, `y`) and compare them with
+#   `build_term("dkd")({"logits": z_s}, {"logits": z_t}, {"y": y})`.
+#
+# Solutions: `notebooks/solutions/04_vanilla_kd.md`.
