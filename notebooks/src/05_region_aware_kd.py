@@ -1,7 +1,18 @@
 # %% [markdown]
 # # 05 · LiteHeart, part 1: region-aware knowledge distillation
 #
-# **Goal.** Distil the 12-lead teacher's *features* into the 1-lead student, but weight every moment
+# **Learning goals.**
+#
+# * compute a teacher importance map over time with Grad-CAM, per record and without labels;
+# * write the region-aware feature-KD loss and check it reduces to plain feature KD with uniform weights;
+# * score a saliency map against ground-truth regions (pointing game, energy inside, chance level);
+# * read a seed ablation: tell a difference from seed noise.
+#
+# **Prerequisites.** notebook 01 (the synthetic data and its `regions` table), notebook 02 (the
+# 12-lead teacher), notebook 03 (the 1-lead student baseline) and notebook 04 (vanilla KD and the
+# classic feature-KD methods such as FitNets).
+#
+# **Method.** Distil the 12-lead teacher's *features* into the 1-lead student, but weight every moment
 # of the record by how much the **teacher** relied on it for its diagnosis. LiteHeart (Zhou et al.,
 # arXiv 2511.02851) calls this region-aware distillation; its code is unpublished, so the concrete
 # choices below are ours (docs/design.md section 6) and are stated where they are made.
@@ -22,11 +33,12 @@
 #
 # Stated choices: $P$ is the record's labels when it is labeled, otherwise the teacher's predicted
 # positives ($p_c > 0.5$), otherwise its top class, so the map needs **no label** and works on the
-# unlabeled pool of notebook 07; the floor $f = 0.1$ keeps every step in the loss (nothing the
-# teacher ignored is thrown away, it is only down-weighted); the map is computed **live** for every
-# training crop (no cache: it depends on the crop), from a detached copy of the teacher's features,
-# so no gradient reaches the frozen teacher. An optional gate (a wave-region mask, `gate_key`)
-# multiplies the map before normalisation; it is off by default.
+# unlabeled pool (notebook 07 uses this); the floor $f$ (its value is rendered from the code below)
+# keeps every step in the loss (nothing the teacher ignored is thrown away, it is only
+# down-weighted); the map is computed **live** for every training crop (no cache: it depends on the
+# crop), from a detached copy of the teacher's features, so no gradient reaches the frozen teacher.
+# An optional gate (a wave-region mask, `gate_key`) multiplies the map before normalisation; it is
+# off by default.
 #
 # ## The loss: feature KD weighted by the map
 #
@@ -35,11 +47,12 @@
 #
 # $$ \mathcal{L}_{\text{region}} = \frac{1}{B}\sum_b \frac{\sum_t w_{bt}\,\frac{1}{K}\sum_k
 #    \big(\phi(F_s)_{bkt} - A_{bkt}\big)^2}{\sum_t w_{bt}}, \qquad
-#    \mathcal{L} = \mathcal{L}_{\text{BCE}} + \lambda_{\text{region}}\,\mathcal{L}_{\text{region}},
-#    \quad \lambda_{\text{region}} = 1. $$
+#    \mathcal{L} = \mathcal{L}_{\text{BCE}} + \lambda_{\text{region}}\,\mathcal{L}_{\text{region}}. $$
 #
-# The ablation `region_aware-uniform` is the **same** term with $w \equiv 1$ (plain FitNets-style
-# feature KD with the same regressor), so any difference is the map's doing.
+# The weight $\lambda_{\text{region}}$ is the recipe's, rendered below from
+# `ecgkd_lite.distill.METHODS` (the dictionary the training code reads), so this text cannot drift
+# from the code. The ablation `region_aware-uniform` is the **same** term with $w \equiv 1$ (plain
+# FitNets-style feature KD with the same regressor), so any difference is the map's doing.
 
 # %%
 from ecgkd_lite.notebook import setup_notebook
@@ -54,8 +67,9 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
+from IPython.display import Markdown, display
 from ecgkd_lite import experiment
-from ecgkd_lite.distill import build_term
+from ecgkd_lite.distill import METHODS, build_term
 from ecgkd_lite.distill.liteheart import importance_from_features, teacher_importance
 from ecgkd_lite.explain.localisation import localisation_scores, region_masks
 from ecgkd_lite.plots import method_color, plot_strip, save_figure
@@ -65,12 +79,20 @@ teacher = experiment.train_teacher(prep)
 print(prep)
 print("teacher temporal layer:", teacher.model.feature_layers["temporal"])
 
+# %%
+alone, full = METHODS["region_aware"]["region_aware"], METHODS["liteheart"]["region_aware"]
+FLOOR = build_term("region_aware").floor
+display(Markdown(
+    f"**The recipe, from the code.** `region_aware` (alone): $\\lambda_{{\\text{{region}}}} = {alone['weight']:g}$; "
+    f"inside `liteheart`: $\\lambda_{{\\text{{region}}}} = {full['weight']:g}$; importance floor $f = {FLOOR:g}$; "
+    f"optional saliency component weight ${alone['saliency_weight']:g}$ (off)."))
+
 # %% [markdown]
 # ## Sanity checks on a toy feature map
 #
 # Two channels over eight time steps and a linear head $Y = \frac{1}{T}\sum_t (2A_{0t} - A_{1t})$.
-# Grad-CAM must then be $\mathrm{ReLU}\big((2A_{0t} - A_{1t})/T\big)$: it should peak where channel 0
-# fires, be zero where channel 1 dominates, and be floored at $f$. With uniform weights the loss must
+# Grad-CAM must then be $\mathrm{ReLU}\big((2A_{0t} - A_{1t})/T\big)$: it should peak where channel $A_0$
+# fires, be zero where channel $A_1$ dominates, and be floored at $f$. With uniform weights the loss must
 # be exactly the mean squared error between projected student and teacher features.
 
 # %%
@@ -96,9 +118,10 @@ print("uniform-weight loss equals plain MSE:", same)
 # The synthetic generator records **where** each condition lives in the signal (the `regions`
 # table, shaded green below): the wide premature beat of a PVC, the broad QRS of a left bundle
 # branch block, the ST segments of an anterior infarction. The trace is coloured by the teacher's map
-# for that class (dark = 1, pale = 0; `teacher_importance` with the class as target, floor 0 so that
-# only the evidence shows), upsampled linearly from $T_f = 63$ steps to the 1,000 samples of the
-# 10 s record. We draw the lead a cardiologist would read for the finding (in mV, the scaler undone).
+# for that class (dark = $1$, pale = $0$; `teacher_importance` with the class as target, `floor=0.0`
+# so that only the evidence shows), upsampled linearly from $T_f$ steps to the full record (the
+# shapes are printed below). We draw the lead a cardiologist would read for the finding (in mV, the
+# scaler undone).
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -168,21 +191,33 @@ save_figure(fig, "05_localisation")
 plt.show()
 
 # %% [markdown]
-# Read the chart class by class rather than by its average. Every class scores above its chance
-# level on both measures, but not equally. A short, single event gives the map a sharp target: the
-# PVC's premature beat (9 % of the record) is where the map peaks in 90 % of records, with 60 % of
-# its mass there. Conduction findings read from one interval per beat (1AVB's PR, CRBBB's terminal
-# QRS, NST_'s ST-T) point well too. Where the finding covers nearly half of every beat (AMI's
-# ST segments, chance 0.48) the margin is thin, and for LVH and CLBBB the map peaks inside the
-# region in well under half the records: the teacher uses evidence *around* the QRS (the T wave
-# that follows it, the neighbouring beats) as much as the QRS itself, which the region table does
-# not count. The map is the teacher's reasoning, not a segmentation; it is what the student is
-# asked to imitate.
+# Read the chart class by class rather than by its average (the numbers in the next cell come
+# from the table above).
+
+# %%
+above = bool(((loc["pointing_game"] > loc["chance"]) & (loc["energy_inside"] > loc["chance"])).all())
+weak = [c for c in loc.index if loc.loc[c, "pointing_game"] < 0.5]
+pvc, ami = loc.loc["PVC"], loc.loc["AMI"]
+display(Markdown(
+    f"{'Every class scores' if above else 'Not every class scores'} above its chance level on both measures, "
+    f"but not equally. A short, single event gives the map a sharp target: the PVC's premature beat "
+    f"(**{pvc['chance']:.0%}** of the record) is where the map peaks in **{pvc['pointing_game']:.0%}** of records, "
+    f"with **{pvc['energy_inside']:.0%}** of its mass there. Where the finding covers a large part of every beat "
+    f"(AMI's ST segments, chance **{ami['chance']:.2f}**) the margin over chance is "
+    f"**{ami['energy_inside'] - ami['chance']:+.2f}** (energy inside). Classes whose map peaks inside the region "
+    f"in under half the records: **{', '.join(weak) if weak else 'none'}**."))
+
+# %% [markdown]
+# Conduction findings read from one interval per beat (`1AVB`'s PR, CRBBB's terminal QRS, NST_'s
+# ST-T) give the map a clear target too. Where the map misses, the teacher uses evidence *around* the
+# QRS (the T wave that follows it, the neighbouring beats) as much as the QRS itself, which the
+# region table does not count. The map is the teacher's reasoning, not a segmentation; it is what
+# the student is asked to imitate.
 #
 # ## Does weighting by the map help? The benchmark ablation
 #
-# The benchmark runner trains the tiny student on lead I with 3 seeds for each variant under the
-# identical recipe: `region_aware` (CE + map-weighted feature KD) against `region_aware-uniform`
+# The benchmark runner trains the tiny student on lead I with several seeds (the count is printed
+# below) for each variant under the identical recipe: `region_aware` (CE + map-weighted feature KD) against `region_aware-uniform`
 # (CE + the same feature KD, $w \equiv 1$), and, inside the full recipe, `liteheart` against
 # `liteheart-no_region`. Set `RERUN_BENCHMARK = True` to rebuild the JSON here (long: it trains
 # every LiteHeart variant).
@@ -213,16 +248,51 @@ for label, (without, with_map) in pairs.items():
         f"{m} {b['mean'][m] - a['mean'][m]:+.4f} (std {a['std'][m]:.4f} / {b['std'][m]:.4f})"
         for m in ("macro_auc", "macro_f1")))
 
+# %%
+def verdict(d, spread):
+    return "within the seed spread (no evidence either way)" if abs(d) <= spread else "outside the seed spread"
+
+lines = []
+for label, (without, with_map) in pairs.items():
+    a, b = bench["methods"][without], bench["methods"][with_map]
+    d = b["mean"]["macro_auc"] - a["mean"]["macro_auc"]
+    spread = max(a["std"]["macro_auc"], b["std"]["macro_auc"])
+    lines.append(f"* {label}: the map changes macro AUC by **{d:+.3f}** (seed std up to {spread:.3f}): "
+                 f"{verdict(d, spread)}.")
+base = bench["methods"]["baseline"]["mean"]["macro_auc"]
+display(Markdown(
+    f"**Reading the ablation** (mean of **{bench['seeds']}** seeds; a difference smaller than the seed standard "
+    "deviation is no evidence either way):\n\n" + "\n".join(lines) +
+    f"\n\nFor reference, the plain 1-lead baseline reaches macro AUC **{base:.3f}**, `region_aware` "
+    f"**{bench['methods']['region_aware']['mean']['macro_auc']:.3f}** and `liteheart` "
+    f"**{bench['methods']['liteheart']['mean']['macro_auc']:.3f}**."))
+
 # %% [markdown]
-# **Reading the ablation.** The printed lines are the change that the teacher's map brings over the
-# same feature KD without it (mean of 3 seeds, with the two standard deviations beside it): a
-# difference smaller than the standard deviations is no evidence either way. On this data the map
-# does not matter measurably: alone, the teacher-weighted feature KD is +0.003 macro AUC over
-# uniform weights with seed standard deviations of about 0.006; inside LiteHeart, removing the
-# region term *raises* macro AUC by about 0.004 and leaves F1 where it was. Neither direction is
-# outside the seed spread. Both region-aware variants also stay level with the plain 1-lead
-# baseline (0.905), in line with every classic feature-KD method in notebook 04.
-# Whatever the sign, the map itself is sound (the localisation scores
-# above): what the ablation measures is whether telling the student *where* to imitate matters once
-# it already imitates *everything* (uniform weights), for a 1-lead student that cannot see most of
-# what the teacher's later-lead regions show.
+# On this data the map does not matter measurably, in line with every classic feature-KD method in
+# notebook 04. Whatever the sign, the map itself is sound (the localisation scores above): what the
+# ablation measures is whether telling the student *where* to imitate matters once it already
+# imitates *everything* (uniform weights), for a 1-lead student that cannot see most of what the
+# teacher's later-lead regions show.
+#
+# ## Takeaways
+#
+# * Grad-CAM of the teacher gives a per-record, per-step importance map that needs no label (labels
+#   where known, the teacher's own positives elsewhere).
+# * Region-aware KD is feature KD with a per-step weight $w(t) \in [f, 1]$; with $w \equiv 1$ it is
+#   exactly plain feature KD (checked on a toy map).
+# * The teacher's maps sit above chance against the ground-truth regions, best for short localised
+#   events; a map is the teacher's evidence, not a segmentation.
+# * A method comparison is read against the seed spread: here the map's effect is within it.
+#
+# ## Exercises
+#
+# * **(a)** Raise the importance floor: build the term with `build_term("region_aware", floor=0.5)` and
+#    recompute the toy map of the sanity check. What happens to the map's minimum and to the contrast
+#    between the peak and the rest?
+# * **(b)** Change `PER_CLASS` to use more records per class in the localisation table. Which numbers
+#    move, and does any class cross its chance level?
+# * **(c)** Compute the teacher's map for a class the record does *not* have (for example the AMI map on a
+#    PVC record). Where does it peak, and what does that say about using the predicted positives for
+#    unlabeled records?
+#
+# Solutions: `notebooks/solutions/05_region_aware_kd.md`.
