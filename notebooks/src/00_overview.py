@@ -1,6 +1,21 @@
 # %% [markdown]
 # # 00 · Overview: from a 12-lead hospital ECG to a 1-lead wearable
 #
+# ## Learning goals
+#
+# - Say why a 1-lead wearable is cheap and what it cannot see that a 12-lead ECG sees.
+# - Explain the cardiac dipole picture: every lead is a projection of one moving 3-D vector.
+# - Define knowledge distillation: a 12-lead *teacher* trained first, a 1-lead *student* trained to
+#   imitate it, and only the student deployed.
+# - Find your way through the numbered notebooks of the course.
+#
+# ## Prerequisites
+#
+# None: this is the first notebook. Basic Python and a first idea of how a neural network is trained
+# (a loss, gradients, an optimiser) are enough.
+#
+# ## The question
+#
 # **Why a 1-lead wearable?** A smartwatch or a chest patch records one lead, usually close to
 # lead I (left arm minus right arm), all day, for almost nothing. A hospital 12-lead ECG needs ten
 # electrodes, a technician and a cardiologist. If a small model could read the 1-lead signal almost
@@ -17,7 +32,7 @@
 # **What is knowledge distillation (KD)?** Train the 12-lead *teacher* first. Then train the 1-lead
 # *student* not only on the labels but also to imitate the teacher: its soft outputs (Hinton et al.
 # 2015), its intermediate features, where it looks, how its representations relate to each other.
-# The teacher's outputs carry more information per record than a 0/1 label (how *sure*, which classes
+# The teacher's outputs carry more information per record than a binary label (how *sure*, which classes
 # co-occur), and its features were shaped by leads the student never sees.
 #
 # The teacher is used only during training: at run time the wearable runs the student alone.
@@ -31,7 +46,7 @@ ctx
 # %% [markdown]
 # ## The conditions and where they show
 #
-# The embedded synthetic data set (notebook 01) has 15 conditions named with PTB-XL's SCP codes.
+# The embedded synthetic data set (notebook 01) names its conditions with PTB-XL's SCP codes.
 # For each we note where a cardiologist looks and how plainly lead I shows it. The "hidden" ones are
 # where we expect the student to fall short of the teacher, and where distillation has to work.
 
@@ -44,6 +59,12 @@ table = pd.DataFrame([(c.code, c.name, c.superclass or "-", c.leads, c.lead_I) f
                      columns=["code", "condition", "PTB-XL superclass", "where to look", "lead I"])
 print(table.to_string(index=False))
 print("\nlead-I visibility counts:", table["lead I"].value_counts().to_dict())
+
+# %%
+from IPython.display import Markdown, display
+
+display(Markdown(f"The synthetic data set has **{len(CONDITIONS)}** conditions; "
+                 f"**{int((table['lead I'] == 'hidden').sum())}** of them are tagged `hidden` in lead I."))
 
 # %% [markdown]
 # ## Map of the notebooks
@@ -68,3 +89,24 @@ from ecgkd_lite.suite import select_notebooks
 
 for path in select_notebooks():
     print(path.name)
+
+# %% [markdown]
+# ## Takeaways
+#
+# - A wearable records one lead, near lead I; a hospital ECG records twelve. Each lead is a
+#   projection of the same cardiac dipole, so the gap between them is about *directions*, not data
+#   volume.
+# - Rhythm and rate show in every lead; conditions that move the dipole up-down or front-back
+#   (inferior and anterior infarction, LAFB) barely show in lead I.
+# - Knowledge distillation trains the 1-lead student to imitate a 12-lead teacher; the teacher is
+#   needed only during training.
+#
+# ## Exercises
+#
+# - **Your own wearable.** In the conditions table, which conditions would a chest patch recording
+#   a lead close to V2 see well, and which would it miss? Write down your guess; notebook 03 trains
+#   such a student.
+# - **Count the gap.** Change the Markdown cell after the conditions table so that it also lists
+#   the codes of the `hidden` conditions (use `table.loc[table["lead I"] == "hidden", "code"]`).
+#
+# Solutions: `notebooks/solutions/00_overview.md`.

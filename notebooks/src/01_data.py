@@ -1,10 +1,18 @@
 # %% [markdown]
 # # 01 · The data: what an ECG is, the 12 leads, and the embedded synthetic data set
 #
-# **Goal of this lesson.** Understand the signals the teacher and the student see: the heart's
-# electrical activity as one moving 3-D vector, the 12 leads as projections of it, the 15 conditions
-# of the synthetic data set and *which leads show them*, a real PTB-XL record beside a synthetic one,
-# and the train / validation / test split every later notebook uses.
+# ## Learning goals
+#
+# - Describe the heart's electrical activity as one moving 3-D vector and the 12 leads as its
+#   projections (the Dower matrix), and check the Einthoven relation numerically.
+# - Read a 12-lead clinical grid and say which leads show each condition of the synthetic data set.
+# - Measure, with a counterfactual, how little lead I changes for the "hidden" conditions.
+# - Know the labels (multi-label, prevalence, co-occurrence), a real PTB-XL record beside a synthetic
+#   one, and the train / validation / test split every later notebook uses.
+#
+# ## Prerequisites
+#
+# - notebook 00 (why a 1-lead student, the cardiac dipole picture, what distillation is).
 
 # %%
 from ecgkd_lite.notebook import setup_notebook
@@ -24,7 +32,7 @@ from ecgkd_lite import experiment
 #
 # $$ \text{lead}_\ell(t) = \mathbf{c}_\ell^\top \mathbf{d}(t), \qquad \mathbf{x}(t) = D\, \mathbf{d}(t),\; D \in \mathbb{R}^{12\times 3}. $$
 #
-# Our generator uses the published **Dower** matrix $D$ (Dower 1980/1988). Its rows say from where each
+# Our generator uses the published **Dower** matrix $D$ (Dower 1980; Dower 1988). Its rows say from where each
 # lead looks. Lead I is almost pure X (left-right); aVF is Y (up-down); V1-V2 look mostly along Z.
 
 # %%
@@ -37,7 +45,7 @@ from ecgkd_lite.data.dower import DOWER_12, INVERSE_DOWER, dipole_to_leads, lead
 print(pd.DataFrame(DOWER_12, index=LEADS12, columns=["X", "Y", "Z"]).round(3).to_string())
 
 # %% [markdown]
-# **Check.** The inverse Dower matrix (Edenbrandt & Pahlm 1988) maps the 8 independent leads back to
+# **Check.** The inverse Dower matrix (Edenbrandt & Pahlm 1988) maps the eight independent leads back to
 # the dipole. It is a published regression, not an exact inverse, so the round trip is close but not
 # perfect; the exact pseudo-inverse recovers the dipole to rounding.
 
@@ -57,14 +65,14 @@ print(f"Einthoven (II = I + III) holds: {np.allclose(leads[1], leads[0] + leads[
 # %% [markdown]
 # ## 2. The synthetic data set
 #
-# Each record is a 10 s, 12-lead ECG in mV. Per beat, the dipole is a sum of Gaussian waves (P, Q, R, S,
+# Each record is a `10 s`, 12-lead ECG in mV. Per beat, the dipole is a sum of Gaussian waves (P, Q, R, S,
 # ST, T, U), each with a time offset, a width and a 3-D amplitude vector; each patient's heart is
 # slightly rotated and scaled; heart rate and its variability vary; baseline wander, muscle noise,
 # electrode motion and mains hum are added where a record's flags say so. Conditions change the
 # physiology (PR length, QRS width and direction, ST vector, rhythm...). Everything is deterministic
 # from the seed. The generator makes thousands of records per second (see the README's benchmark).
 #
-# The data set the suite uses is prepared once and cached: band-pass 0.5-40 Hz, split by fold,
+# The data set the suite uses is prepared once and cached: band-pass `0.5-40 Hz`, split by fold,
 # per-lead scaler fitted on the training folds only.
 
 # %%
@@ -77,8 +85,8 @@ print("classes:", " ".join(raw.classes))
 # %% [markdown]
 # ### A 12-lead clinical grid per condition
 #
-# The standard printout: 25 mm/s, 10 mm/mV, a 1 mV calibration pulse, three rows of four leads
-# (2.5 s each) and a 10 s rhythm strip of lead II. Below: one record with each condition, chosen as the
+# The standard printout: `25 mm/s`, `10 mm/mV`, a `1 mV` calibration pulse, three rows of four leads
+# (`2.5 s` each) and a `10 s` rhythm strip of lead II. Below: one record with each condition, chosen as the
 # first record whose only label is that condition (a *pure* example). Look at AMI (V1-V3), IMI and LAFB
 # (II, III, aVF) and then at lead I in the same records.
 
@@ -101,7 +109,7 @@ for code in ["NORM", "AMI", "IMI", "LAFB", "CRBBB", "AFIB", "PVC"]:
 # %% [markdown]
 # ## 3. Where each condition shows
 #
-# A counterfactual: take 32 patients with no finding, switch one condition on, render both without
+# A counterfactual: take a few patients with no finding (`n_patients=32`), switch one condition on, render both without
 # noise, and measure how much each lead changes relative to its own amplitude. This is the gap the
 # project is about: for **LAFB, AMI, IMI** lead I barely moves while other leads change a lot; rhythm
 # and bundle-branch conditions are visible in lead I too.
@@ -153,8 +161,8 @@ plt.show()
 # %% [markdown]
 # ## 5. A real PTB-XL record beside a synthetic one
 #
-# PTB-XL (Wagner et al. 2020, PhysioNet, CC BY 4.0) is the reference public 12-lead data set. The
-# suite reads its original release layout; the first 400 records live in `../shared/data/ptbxl-mini`
+# PTB-XL (Wagner et al. 2020, PhysioNet, licence `CC BY 4.0`) is the reference public 12-lead data set. The
+# suite reads its original release layout; a small sample of its records lives in `../shared/data/ptbxl-mini`
 # for tests (absent on your machine? the cell says so and moves on). The generator's realism is
 # measured against its normal records by `benchmarks/realism_synthetic.py` (table in the README).
 
@@ -179,8 +187,8 @@ else:
 # %% [markdown]
 # ## 6. The split every later notebook uses
 #
-# PTB-XL's `strat_fold` convention: folds 1-8 train, fold 9 validation (early stopping, F1
-# thresholds), fold 10 test (reported once). For semi-supervised training (notebook 07) the training
+# PTB-XL's `strat_fold` convention: folds `1-8` train, fold `9` validation (early stopping, F1
+# thresholds), fold `10` test (reported once). For semi-supervised training (notebook 07) the training
 # folds are further split into a labeled part and an unlabeled pool; validation and test never enter
 # either.
 
@@ -194,3 +202,33 @@ print("pool disjoint from validation and test:",
       not (set(unlabeled.record_ids) & (set(prep.val.record_ids) | set(prep.test.record_ids))))
 print("scaled train mean / std per lead:", prep.train.signals.mean(axis=(0, 2)).round(2).max(),
       prep.train.signals.std(axis=(0, 2)).round(2).min())
+
+# %%
+from IPython.display import Markdown, display
+
+display(Markdown(f"The split: **{len(prep.train):,}** training, **{len(prep.val):,}** validation and "
+                 f"**{len(prep.test):,}** test records; in the semi-supervised setting **{len(labeled):,}** "
+                 f"training records keep their labels and **{len(unlabeled):,}** form the unlabeled pool."))
+
+# %% [markdown]
+# ## Takeaways
+#
+# - The 12 leads are linear projections of one 3-D dipole; they are redundant (only eight are
+#   independent), but lead I alone sees mainly the left-right direction.
+# - Conditions that move the dipole up-down or front-back (LAFB, AMI, IMI) barely change lead I:
+#   that is the information a 1-lead student lacks.
+# - Labels are multi-label, with exclusions (rhythms, bundle-branch blocks) and co-occurrences; every
+#   later notebook uses the same train / validation / test folds, and the unlabeled pool never
+#   touches validation or test.
+#
+# ## Exercises
+#
+# - **A lead that sees IMI.** In the counterfactual heatmap, which single lead changes most for IMI
+#   and for AMI? Recompute `ratio` with lead II (or V2) in place of lead I and see which conditions
+#   become visible.
+# - **Noise.** Call `lead_effects` with fewer patients (`n_patients=4`) and compare the table: which
+#   ratios move, and why does the ranking of the hidden conditions stay?
+# - **Label budget.** Change the `labeled_unlabeled_split` ratio from `0.10` to `0.30`: what happens
+#   to the two counts, and does the disjointness check still hold?
+#
+# Solutions: `notebooks/solutions/01_data.md`.

@@ -1,9 +1,20 @@
 # %% [markdown]
 # # 02 · The high-cost teacher: a 12-lead 1-D ResNet
 #
-# **Goal.** Train (or load from the cache) the 12-lead teacher that every later notebook distils
-# from, check that it is strong (macro AUC >= 0.95 on the synthetic test fold), and find out **which
-# leads it relies on** for each condition: the knowledge a 1-lead student will be missing.
+# ## Learning goals
+#
+# - Train (or load from the cache) the 12-lead teacher that every later notebook distils from.
+# - Write the multi-label BCE loss and the shared training recipe (crops, AdamW, one-cycle, sliding
+#   windows at evaluation).
+# - Check that the teacher is strong (macro AUC `>= 0.95` on the synthetic test fold), with a
+#   bootstrap interval.
+# - Find out **which leads it relies on** for each condition: the knowledge a 1-lead student will be
+#   missing.
+#
+# ## Prerequisites
+#
+# - notebook 00 (the teacher-student idea);
+# - notebook 01 (the data, the 12 leads, the splits).
 #
 # **Model.** `resnet1d/small`: an xresnet1d-style network (Strodthoff et al. 2021, the PTB-XL
 # benchmark's best family): a stem of three convolutions, four residual stages that halve time, global
@@ -12,9 +23,10 @@
 #
 # $$ \mathcal{L}_{\text{BCE}} = -\frac{1}{C}\sum_{c=1}^{C} \big[y_c \log \sigma(z_c) + (1-y_c)\log(1-\sigma(z_c))\big]. $$
 #
-# **Recipe** (shared by every model in the suite, see `ecgkd_lite.experiment`): random 2.5 s crops,
-# AdamW with a one-cycle schedule, the epoch with the best validation macro AUC kept; evaluation on
-# sliding 2.5 s windows (stride 1.25 s) whose probabilities are averaged per record.
+# **Recipe** (shared by every model in the suite, see `ecgkd_lite.experiment`): random crops of
+# `ctx.profile.crop_seconds` (`2.5 s` in the quick profile), AdamW with a one-cycle schedule, the
+# epoch with the best validation macro AUC kept; evaluation on sliding windows of the crop length
+# (stride half a window, `1.25 s`) whose probabilities are averaged per record.
 
 # %%
 from ecgkd_lite.notebook import setup_notebook
@@ -65,7 +77,7 @@ plt.show()
 # ## Test performance
 #
 # Per-class decision thresholds for F1 are tuned on the validation fold only; the test fold is used
-# once. The 95 % interval comes from 1,000 bootstrap resamples of the test records.
+# once. The 95 % interval comes from bootstrap resamples of the test records (`n_boot=1000`).
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -77,6 +89,13 @@ print(f"macro AUC {report['macro_auc']:.3f} (95 % CI {ci[0]:.3f}-{ci[1]:.3f}) | 
       f"| MAP {report['map']:.3f}")
 print("teacher macro AUC >= 0.95:", report["macro_auc"] >= 0.95)
 print("classes without a positive in the test fold:", report["missing_classes"] or "none")
+
+# %%
+from IPython.display import Markdown, display
+
+display(Markdown(f"The teacher reaches test macro AUC **{report['macro_auc']:.3f}** "
+                 f"(95 % interval {ci[0]:.3f}-{ci[1]:.3f}), macro F1 **{report['macro_f1']:.3f}** and "
+                 f"MAP **{report['map']:.3f}** with **{count_parameters(model):,}** parameters."))
 
 # %%
 auc = report["per_class_auc"]
@@ -94,8 +113,8 @@ plt.show()
 # Zero one lead at a time (inputs are standardised, so zero is that lead's training mean) and
 # measure the AUC drop per class. Large drops would say which leads the teacher *needs*.
 #
-# What it shows: **no single lead matters much** (look at the colour scale: the largest drops are
-# around 0.01). The 12 leads are redundant: only 8 are independent, and all are projections of one
+# What it shows: **no single lead matters much** (look at the colour scale, and the largest drop
+# printed below). The 12 leads are redundant: only eight are independent, and all are projections of one
 # 3-D dipole, so the information lost with one lead is still in its neighbours (aVF is nearly
 # II + III; V2 nearly between V1 and V3). What the 1-lead student loses is not one lead but the
 # *directions* lead I cannot see, as the next cell shows.
@@ -124,3 +143,27 @@ cmp = pd.DataFrame({"12 leads": auc, "lead I only (zeros elsewhere)": only_I}).r
 print(cmp.to_string())
 print(f"macro: {auc.mean():.2f} -> {only_I.mean():.2f}")
 print(f"largest single-lead drop: {drop.drop(columns='macro').to_numpy().max():.3f}")
+
+# %%
+display(Markdown(f"Removing any one lead costs at most **{drop.drop(columns='macro').to_numpy().max():.3f}** AUC "
+                 f"on any condition; keeping lead I alone takes the macro AUC from **{auc.mean():.3f}** to "
+                 f"**{only_I.mean():.3f}**."))
+
+# %% [markdown]
+# ## Takeaways
+#
+# - The 12-lead teacher is strong on the synthetic test fold, so the gap a 1-lead student leaves is
+#   not the teacher's weakness.
+# - The leads are redundant: zeroing any one of them costs the teacher almost nothing, because its
+#   neighbours carry the same projections of the dipole.
+# - Keeping lead I alone collapses the teacher on the conditions lead I cannot see: what the student
+#   lacks is the *directions* of the other leads, not any particular lead.
+#
+# ## Exercises
+#
+# - **Another lead alone.** Call `keep_only(model, prep.test, "II", predict_kwargs=window)` and
+#   compare it with the lead-I column. Which conditions recover, and which get worse?
+# - **The interval.** Recompute `bootstrap_ci` with `n_boot=200` and with another `seed`: how much do
+#   the interval's ends move, and what does that say about its third decimal?
+#
+# Solutions: `notebooks/solutions/02_teacher.md`.
