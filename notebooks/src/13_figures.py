@@ -1,19 +1,35 @@
 # %% [markdown]
 # # 13 · Figures: geometry, attention, per-condition accuracy, cost
 #
-# **Goal.** Look inside the models the benchmark compared. Four questions, one section each:
+# ## Learning goals
 #
-# 1. **Geometry.** Do the distilled students arrange the test records like the teacher does? t-SNE
+# * compare the geometry of a student's outputs with the teacher's (t-SNE, UMAP and a k-NN agreement
+#   computed in the original spaces), and say what a 2-D picture can and cannot show;
+# * compute Grad-CAM maps, score them against ground-truth regions, and test whether distillation
+#   moved a student's attention toward the teacher's;
+# * read per-condition AUCs to see which findings lead I cannot carry;
+# * weigh parameters, FLOPs and latency against accuracy for the teacher, the student sizes and
+#   restoration + student.
+#
+# ## Prerequisites
+#
+# This builds on notebooks 02-03 (teacher and baseline student), notebooks 04-05 (vanilla KD,
+# LiteHeart's region-aware term), notebook 08 (restoration), notebooks 09-11 (EVL-ECG) and
+# notebook 12 (the benchmark whose runs are shown).
+#
+# **Idea.** Look inside the models the benchmark compared. Four questions, one section each:
+#
+# * **Geometry.** Do the distilled students arrange the test records like the teacher does? t-SNE
 #    and UMAP of the logits (and UMAP of the penultimate features), with one number per student:
 #    the k-NN agreement with the teacher, computed in the original spaces.
-# 2. **Attention.** Where in time does each model look for a finding (Grad-CAM), does that match the
+# * **Attention.** Where in time does each model look for a finding (Grad-CAM), does that match the
 #    ground-truth region of the synthetic record, and did distillation move the student's map
 #    toward the teacher's?
-# 3. **Per-condition accuracy.** Which conditions each method wins or loses (AUC violins).
-# 4. **Cost.** Parameters, FLOPs and CPU latency against macro AUC for the teacher, the student
+# * **Per-condition accuracy.** Which conditions each method wins or loses (AUC violins).
+# * **Cost.** Parameters, FLOPs and CPU latency against macro AUC for the teacher, the student
 #    sizes and restoration + student.
 #
-# Models are the cached seed-0 runs of the benchmark (teacher, 1-lead baseline, vanilla KD,
+# Models are the cached `seed=0` runs of the benchmark (teacher, 1-lead baseline, vanilla KD,
 # LiteHeart, EVL-ECG; `cnn_transformer`/tiny students on lead I); accuracies come from the stored
 # benchmark JSONs. Nothing is trained here.
 
@@ -57,13 +73,13 @@ for name, model in models.items():
 # records have no single colour; they are left out of the pictures and of the numbers).
 #
 # **Features.** Each model's logits and its penultimate (pooled) features, averaged over the same
-# sliding windows the evaluation uses (2.5 s, stride 1.25 s); the averaged logits are exactly what
+# sliding windows the evaluation uses (`window=2.5`, `stride=1.25` seconds); the averaged logits are exactly what
 # `predict(..., return_logits=True)` returns (checked below).
 #
-# **Embeddings.** The same settings for every model (`ecgkd_lite.evaluate.embedding`): t-SNE with
-# perplexity 30, PCA initialisation, automatic learning rate, seed 0; UMAP with 15 neighbours,
-# min_dist 0.1, seed 0 (single-threaded, hence reproducible). The first UMAP call compiles numba
-# code (about 25 s).
+# **Embeddings.** The same settings for every model (`ecgkd_lite.evaluate.embedding.embed_2d`):
+# t-SNE with `perplexity=30`, PCA initialisation, automatic learning rate, `seed=0`; UMAP with
+# `n_neighbors=15`, `min_dist=0.1`, `seed=0` (single-threaded, hence reproducible). The first UMAP
+# call compiles numba code, so this cell takes longer the first time.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -104,11 +120,11 @@ for (method, feature), views in embeddings.items():
     plt.show()
 
 # %% [markdown]
-# **How close is each student's geometry to the teacher's?** The k-NN agreement (k = 10) is the
-# mean Jaccard overlap between a record's 10 nearest neighbours in the student's space and in the
-# teacher's space, computed on the high-dimensional logits and penultimate features (no projection
-# involved, so the numbers are deterministic). 1 = the same neighbourhoods; two unrelated spaces
-# score about k / (2(N-1) - k), printed as chance.
+# **How close is each student's geometry to the teacher's?** The k-NN agreement ($k$ = `K` below) is
+# the mean Jaccard overlap between a record's $k$ nearest neighbours in the student's space and in
+# the teacher's space, computed on the high-dimensional logits and penultimate features (no
+# projection involved, so the numbers are deterministic). A score of $1$ means the same
+# neighbourhoods; two unrelated spaces score about $k / (2(N-1) - k)$, printed as chance.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -120,7 +136,7 @@ print(agreement.round(3).to_string())
 print(f"chance: {K / (2 * (len(single) - 1) - K):.3f}")
 
 # %% [markdown]
-# The pictures' own faithfulness: trustworthiness (k = 5) of each 2-D embedding against the space
+# The pictures' own faithfulness: trustworthiness ($k = 5$) of each 2-D embedding against the space
 # it came from, and the k-NN agreement of each student's 2-D embedding with the teacher's 2-D
 # embedding. These depend on the projection (UMAP's layout can vary across machines and library
 # versions), so this cell's output is not checked.
@@ -132,25 +148,35 @@ for (m, f), v in embeddings.items():
     faithful[f"kNN vs teacher {m} {f}"] = pd.Series({n: knn_agreement(v["teacher"], xy, k=K) for n, xy in v.items()})
 print(faithful.round(3).T.to_string())
 
+# %%
+from IPython.display import Markdown, display
+
+chance_knn = K / (2 * (len(single) - 1) - K)
+lo, hi = agreement.min().min(), agreement.max().max()
+kd_rows = [m for m in agreement.index if m != "baseline"]
+display(Markdown(
+    f"**Reading.** Every 1-lead student shares only {lo:.3f}-{hi:.3f} of each record's {K} nearest neighbours "
+    f"with the teacher (chance {chance_knn:.3f}): far above chance, far from the teacher. The baseline scores "
+    f"{agreement.loc['baseline', 'logits']:.3f} on logits and {agreement.loc['baseline', 'penultimate']:.3f} on "
+    "features; the distilled students "
+    + ", ".join(f"{m} {agreement.loc[m, 'logits']:.3f} / {agreement.loc[m, 'penultimate']:.3f}" for m in kd_rows)
+    + f". These are one seed each, so there is no spread to compare with: differences of "
+    f"{agreement.loc[kd_rows].max().max() - agreement.loc['baseline'].min():.3f} or less are not evidence. In the "
+    "pictures the conditions lead I shows (bundle-branch blocks, rate, PVC, low voltage) form their own islands for "
+    "every model, while AMI, IMI and LAFB sit inside the normal records for all students: lead I does not carry "
+    "them, so no amount of imitation separates them."))
+
 # %% [markdown]
-# **Reading.** Every 1-lead student shares only about 0.29-0.31 of each record's 10 nearest
-# neighbours with the teacher (chance 0.015): far above chance, far from the teacher. The distilled
-# students are a hair closer than the baseline (LiteHeart and EVL-ECG 0.297 on logits and 0.306 on
-# features, the baseline 0.286 / 0.292), a difference of the size of one seed's noise. In the pictures
-# the conditions lead I shows (bundle-branch blocks, rate, PVC, low voltage) form their own islands
-# for every model, while AMI, IMI and LAFB sit inside the normal records for all students: lead I
-# does not carry them, so no amount of imitation separates them.
-#
 # ## 2 · Grad-CAM: where the models look
 #
 # Grad-CAM (Selvaraju et al. 2017) through Captum's `LayerGradCam` on each model's "temporal" feature
-# map (B, C, T'), target = the condition's class index, upsampled linearly to the 1,000 samples of
-# the 10 s record, ReLU, then scaled to [0, 1] per record (`ecgkd_lite.explain.grad_cam`). The
+# map $(B, C, T')$, target = the condition's class index, upsampled linearly to the samples of the
+# whole record, ReLU, then scaled to $[0, 1]$ per record (`ecgkd_lite.explain.grad_cam`). The
 # teacher reads 12 leads, the students lead I; the maps are all over the same time axis. The maps
-# are computed on the whole 10 s record in one pass, while every model was trained on 2.5 s crops;
+# are computed on the whole record in one pass, while every model was trained on shorter crops;
 # a map that is all zero means the model found no evidence *for* the class (the Grad-CAM ReLU).
 #
-# On the same positive test records of each condition (the first 20), scored against the synthetic
+# On the same positive test records of each condition (the first `PER_CLASS`), scored against the synthetic
 # ground-truth region of that condition (`region_masks`):
 #
 # * **pointing game** (Zhang et al. 2018): the share of records whose map peaks inside the region;
@@ -208,23 +234,34 @@ for c, idx in picks.items():
     save_figure(fig, f"13_gradcam_{c}")
     plt.show()
 
+# %%
+L = loc.set_index(["condition", "model"])
+stud = [m for m in models if m != "teacher"]
+pvc = L.loc["PVC"]
+r_mean = loc[loc.model != "teacher"].groupby("model")["r vs teacher"].mean()
+ami_zero = all(L.loc[("AMI", m), "energy_inside"] == 0 for m in stud)
+display(Markdown(
+    f"**Reading.** The teacher's maps land on the ground truth for PVC (pointing game "
+    f"**{pvc.loc['teacher', 'pointing_game']:.2f}** against a chance of {pvc.loc['teacher', 'chance']:.2f}); for AMI "
+    f"it scores {L.loc[('AMI', 'teacher'), 'pointing_game']:.2f} against a chance of {L.loc[('AMI', 'teacher'), 'chance']:.2f}, "
+    "since the infarct's ST segment spans much of each beat. The 1-lead students localise PVC far less well "
+    f"({pvc.loc[stud, 'pointing_game'].min():.2f}-{pvc.loc[stud, 'pointing_game'].max():.2f}) and their maps "
+    f"correlate only weakly with the teacher's (mean r over conditions {r_mean.min():.2f}-{r_mean.max():.2f}). "
+    f"Distillation did **not** clearly move their attention toward the teacher's: vanilla KD points at the PVC in "
+    f"{pvc.loc['vanilla_kd', 'pointing_game']:.2f} of the records against the baseline's "
+    f"{pvc.loc['baseline', 'pointing_game']:.2f}, with mean r {r_mean['vanilla_kd']:.2f} against the baseline's "
+    f"{r_mean['baseline']:.2f}; LiteHeart's region-weighted feature KD (notebook 05) gives r {r_mean['liteheart']:.2f}. "
+    + ("For AMI every student's map is all zero (no positive evidence for the class on lead I, so nothing is "
+       "localised), which is the honest picture of a condition lead I cannot see. " if ami_zero else "")
+    + f"These are {PER_CLASS} records per condition and one seed per model; the maps come from models trained on "
+    "short crops and run on the whole record."))
+
 # %% [markdown]
-# **Reading.** The teacher's maps land on the ground truth (pointing game 0.90 for PVC against a
-# chance of 0.09), and on AMI only at about chance, since the infarct's ST segment spans much of each
-# beat. The 1-lead students localise PVC far less well (0.10-0.40) and their maps correlate only
-# weakly with the teacher's (r 0.04-0.20); distillation did **not** move their attention toward the
-# teacher's: vanilla KD points at the PVC more often than the baseline (0.40 vs 0.10) but its map
-# correlates less with the teacher's, and LiteHeart's region-weighted feature KD (notebook 05)
-# leaves the student's Grad-CAM where the baseline's is. For AMI every student's map is all zero
-# (no positive evidence for the class on lead I, so nothing is localised), which is the honest
-# picture of a condition lead I cannot see. These maps come from models trained on 2.5 s crops and
-# run on the whole 10 s record.
-#
 # ## 3 · Per-condition AUC
 #
-# One violin per model of its per-condition test AUCs (mean over the 3 seeds), one dot per
+# One violin per model of its per-condition test AUCs (mean over the benchmark's seeds), one dot per
 # condition, the macro AUC as a red bar; from the headline benchmark. A condition without positive
-# test records has no AUC: it is listed under the violin as missing, never drawn as 0.5.
+# test records has no AUC: it is listed under the violin as missing, never drawn as chance.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -242,24 +279,25 @@ print("conditions without an AUC:", {k: v for k, v in no_auc.items() if v} or "n
 print(pd.DataFrame(per_class).round(3).to_string())
 
 # %%
-fig = plot_auc_violins(per_class, macro, title="Per-condition test AUC (mean of 3 seeds), macro AUC in red")
+fig = plot_auc_violins(per_class, macro, title=f"Per-condition test AUC (mean of {headline['seeds']} seeds), macro AUC in red")
 save_figure(fig, "13_auc_violins")
 plt.show()
 
 # %% [markdown]
 # ## 4 · Efficiency against accuracy
 #
-# Cost of one **10 s record at 100 Hz**, input shape `(1, leads, 1000)`: parameters; FLOPs of one
-# forward pass (2 × multiply-accumulates, matrix products, convolutions and attention only;
-# `torch.utils.flop_counter`); CPU latency at batch 1 on one thread, the median of 10 runs after 3
-# warm-up runs (timings depend on the machine and its load, so that cell is not checked). The
+# Cost of one **whole record** (the profile's `seconds` at its sampling rate; the input shapes are
+# printed): parameters; FLOPs of one forward pass ($2\times$ multiply-accumulates, matrix products,
+# convolutions and attention only; `torch.utils.flop_counter`); CPU latency at batch size one on one
+# thread, the median of `repeats=10` runs after `warmup=3` (timings depend on the machine and its
+# load, so that cell is not checked). The
 # models: the 12-lead teacher, the 1-lead student at each size, and restoration + student (the
 # lead-I -> 12-lead U-Net of notebook 08 feeding a 12-lead tiny student).
 #
 # Accuracy (test macro AUC) comes from: the headline benchmark (teacher; tiny student = the
-# baseline, mean of 3 seeds), `results/bench_training_quick.json` (small and base students, seed 0,
-# made by `python benchmarks/bench_training_time.py`) and the cached notebook-08 models (restoration
-# + student, seed 0).
+# baseline, mean over its seeds), `results/bench_training_quick.json` (small and base students,
+# `seed=0`, made by `python benchmarks/bench_training_time.py`) and the cached models of notebook 08
+# (restoration + student, `seed=0`).
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -290,9 +328,40 @@ fig = plot_efficiency(cost.dropna(subset=["macro_auc"]).to_dict("records"))
 save_figure(fig, "13_efficiency")
 plt.show()
 
+# %%
+C = cost.set_index("name")
+ratio = lambda a, b, col: C.loc[a, col] / C.loc[b, col]
+tiny, std_tiny = "baseline/tiny", headline["methods"]["baseline"]["std"]["macro_auc"]
+display(Markdown(
+    f"**Reading** (latencies measured on this machine now, so they vary between runs). For one whole record "
+    f"at batch size one on one thread, the tiny student needs **{ratio(tiny, 'teacher', 'flops'):.2f}x** the "
+    f"teacher's FLOPs and **{ratio(tiny, 'teacher', 'latency_ms'):.2f}x** its latency (the teacher is a compact "
+    "ResNet; the student's Transformer block costs time per FLOP). Restoration + student costs "
+    f"**{ratio('restoration/tiny+student', tiny, 'flops'):.1f}x** the FLOPs and "
+    f"**{ratio('restoration/tiny+student', tiny, 'latency_ms'):.1f}x** the latency of the tiny student for "
+    f"{C.loc['restoration/tiny+student', 'macro_auc'] - C.loc[tiny, 'macro_auc']:+.3f} macro AUC (one seed), and the "
+    f"small and base students buy {C.loc['baseline/small', 'macro_auc'] - C.loc[tiny, 'macro_auc']:+.3f} and "
+    f"{C.loc['baseline/base', 'macro_auc'] - C.loc[tiny, 'macro_auc']:+.3f} over the tiny one (one seed each; the "
+    f"tiny student's seed std is {std_tiny:.3f}) for {ratio('baseline/small', tiny, 'flops'):.1f}x and "
+    f"{ratio('baseline/base', tiny, 'flops'):.1f}x the FLOPs."))
+
 # %% [markdown]
-# **Reading.** For a 10 s record at batch 1 on one thread, the tiny student needs 0.40x the
-# teacher's FLOPs and 0.58x its latency (the teacher is a compact ResNet; the student's Transformer
-# block costs time per FLOP). Restoration + student costs 2.1x the FLOPs and 3.1x the latency of the
-# tiny student for +0.02 macro AUC (one seed), and the small and base students buy +0.006-0.009
-# over the tiny one for 3.5-6x the FLOPs, inside seed noise.
+# ## Takeaways
+#
+# * A 1-lead student's output geometry stays far from the 12-lead teacher's; distillation moves it
+#   by no more than one seed's noise, and conditions lead I does not carry stay mixed for every student.
+# * 2-D pictures are for looking; the k-NN agreement in the original spaces is the number to quote.
+# * Grad-CAM shows that the teacher localises what it can see, while distilled students do not inherit
+#   its attention; an all-zero map is an honest "no evidence".
+# * Cost and accuracy must be read together: a larger student or restoration + student costs several
+#   times the compute for gains of the size of seed noise.
+#
+# ## Exercises
+#
+# * **A smaller neighbourhood.** Recompute the k-NN agreement with `K = 5` and `K = 30`. Expect all
+#   scores and the chance level to change together, with the students' order mostly kept.
+# * **Grad-CAM on another layer.** Pass another entry of `model.feature_layers` to Grad-CAM for the
+#   PVC records and compare the pointing game. Expect coarser maps (and worse localisation) from a
+#   deeper, lower-resolution layer.
+# * **Latency with more threads.** Re-run `efficiency_rows(..., threads=2)`. Expect the large models to
+#   gain more than the tiny student, whose calls are dominated by per-op overhead.
