@@ -1,13 +1,27 @@
 # %% [markdown]
 # # 03 · The low-cost student: lead I alone, no distillation
 #
-# **Goal.** Train the 1-lead students *without* any help from the teacher, at three sizes, and
-# measure the **gap** to the 12-lead teacher per condition. This baseline is what every
-# distillation method must beat, with exactly the same data, epochs and optimiser.
+# ## Learning goals
+#
+# - Train (or load) 1-lead students *without* any help from the teacher, at three sizes, and compare
+#   their parameters, FLOPs and accuracy with the teacher's.
+# - Measure the **gap** to the 12-lead teacher per condition and relate it to the physiology of
+#   notebook 01.
+# - See that the choice of the single lead decides which conditions are visible.
+# - Meet restoration: a U-Net that rebuilds the 12 leads from lead I.
+#
+# ## Prerequisites
+#
+# - notebook 01 (which leads show which condition);
+# - notebook 02 (the teacher, the training recipe and the evaluation).
+#
+# This baseline is what every distillation method must beat, with exactly the same data, epochs and
+# optimiser.
 #
 # **Model.** A CNN+Transformer (`cnn_transformer`): a convolutional stem and stages that shrink time
-# 16x, then a small Transformer encoder over the resulting tokens, mean pooling, a linear head. Sizes
-# follow LiteHeart's students: tiny ~0.26 M, small ~1.01 M, base ~1.60 M parameters.
+# by a factor of sixteen, then a small Transformer encoder over the resulting tokens, mean pooling, a
+# linear head. The sizes (tiny, small, base) follow LiteHeart's students; their parameter counts are
+# in the table below.
 #
 # At the end: a first look at **restoration**, a U-Net that rebuilds the 12 leads from lead I.
 
@@ -37,8 +51,8 @@ print(f"teacher macro AUC {teacher_report['macro_auc']:.3f}")
 # ## Three student sizes
 #
 # Each is trained on lead I for the same number of epochs (the quick profile's student budget)
-# and cached. FLOPs are for one 10 s record at 100 Hz, input shape (1, 1, 1000), counted as
-# 2 x multiply-accumulates of the matrix products, convolutions and attention.
+# and cached. FLOPs are for one whole record (`10 s` at `100 Hz`, input shape `(1, 1, 1000)`),
+# counted as twice the multiply-accumulates of the matrix products, convolutions and attention.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -59,6 +73,15 @@ sizes = pd.DataFrame(rows).set_index("size")
 print(sizes.to_string())
 gap = teacher_report["macro_auc"] - students["small"][1]["macro_auc"]
 print(f"\nmacro-AUC gap teacher - small student: {gap:.3f} (>= 0.05: {gap >= 0.05})")
+
+# %%
+from IPython.display import Markdown, display
+
+display(Markdown(
+    f"The small student (**{count_parameters(students['small'][0].model):,}** parameters, lead I) reaches macro AUC "
+    f"**{students['small'][1]['macro_auc']:.3f}** against the teacher's **{teacher_report['macro_auc']:.3f}** "
+    f"(**{count_parameters(teacher.model):,}** parameters, 12 leads): a gap of **{gap:.3f}**. Going from tiny to base "
+    f"changes the student's macro AUC by **{students['base'][1]['macro_auc'] - students['tiny'][1]['macro_auc']:+.3f}**."))
 
 # %% [markdown]
 # ## The gap per condition
@@ -90,6 +113,11 @@ gap_table = pd.DataFrame({"teacher": teacher_auc, "student small": student_auc,
 print(gap_table.round(2).to_string())
 print("\nmean gap by lead-I tag:", gap_table.groupby("lead I")["gap"].mean().round(2).to_dict())
 
+# %%
+mean_gap = gap_table.groupby("lead I")["gap"].mean()
+display(Markdown(f"Mean AUC gap of the `hidden` conditions: **{mean_gap['hidden']:.3f}**; of the `plain` ones: "
+                 f"**{mean_gap['plain']:.3f}**. The largest gap is on **{order[0]}** ({gap_table['gap'].iloc[0]:.3f})."))
+
 # %% [markdown]
 # ## Which single lead? A small experiment
 #
@@ -114,8 +142,8 @@ print("macro AUC:", by_lead.mean().round(3).to_dict())
 # LiteHeart pairs the student with a **restoration net**: a 1-D U-Net that takes lead I and outputs
 # all 12 leads, trained on the training folds' real 12-lead records with
 # $\mathcal{L} = \text{MSE}(\hat{x}, x) + \text{L1}(\hat{x}, x)$. Scored per lead on the test fold:
-# Pearson $r$ (shape) and RMSE in mV. Lead I is the input (its $r$ is ~1 by construction).
-# Notebook 08 puts it in the loop with the student.
+# Pearson $r$ (shape) and RMSE in mV. Lead I is the input (its $r \approx 1$ by construction).
+# The restoration net goes into the loop with the student in notebook 08.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -144,3 +172,34 @@ axes[-1].set_xlabel("time (s)")
 fig.suptitle(f"Restored versus real leads, test record {prep.test.record_ids[i]} (IMI)")
 save_figure(fig, "03_restoration_example")
 plt.show()
+
+# %%
+restored = scores["pearson_r"][~scores["input"]]
+display(Markdown(f"From lead I alone, the restoration net rebuilds the other leads with mean Pearson "
+                 f"$r$ = **{restored.mean():.2f}** (lowest **{restored.min():.2f}**, on lead "
+                 f"**{restored.idxmin()}**)."))
+
+# %% [markdown]
+# ## Takeaways
+#
+# - A 1-lead student of a fraction of the teacher's size is already good on the conditions lead I
+#   shows; its gap to the teacher concentrates on the conditions tagged `hidden` in notebook 01.
+# - A bigger student does not close that gap: the missing information is in the input, not in the
+#   model's capacity.
+# - Each single lead has its own blind spots (lead II sees the inferior wall, V2 the anterior wall);
+#   no single lead sees everything.
+# - Restoration rebuilds the other leads from lead I only as far as lead I constrains them; it is a
+#   second route to the 12-lead knowledge, tried in notebook 08.
+#
+# ## Exercises
+#
+# - **Where the gap lives.** Sort `gap_table` by `gap` and compare the top rows with the
+#   counterfactual table of notebook 01. Do the conditions with the smallest lead-I ratio have the
+#   largest gap?
+# - **A plain CNN.** Train `experiment.train_student(prep, "baseline", size="small", arch="cnn")`
+#   (a few minutes on a CPU) and add it to the size table. What do you expect, and does the gap per
+#   condition change shape?
+# - **Restored lead, real lead.** In the restoration plot, replace lead II by V4 and look at the IMI
+#   record. Which leads does the U-Net rebuild best, and why those?
+#
+# Solutions: `notebooks/solutions/03_student_baseline.md`.
