@@ -268,8 +268,9 @@ display(Markdown(
     + ("Every EVL-ECG variant sits within one standard deviation (the largest, "
        f"{spread:.3f}) of the baseline: no term measurably helps on this data. " if within else
        f"Not every variant is within one standard deviation ({spread:.3f}) of the baseline. ")
-    + f"The best variant is `{best_variant}`; if that is `evl_ecg-no_mhca`, it fits notebook 09's collapsed "
-    f"attention, but the margin is noise-sized. RKD's batch-level relations, by contrast, change macro AUC by "
+    + f"The best variant is `{best_variant}`" + (", which fits notebook 09's collapsed attention" if best_variant ==
+                                                  "evl_ecg-no_mhca" else "") + ", but the margin is noise-sized. "
+    f"RKD's batch-level relations, by contrast, change macro AUC by "
     f"{mean['rkd'] - mean['baseline']:+.3f} against the baseline: asking one record's embedding to keep the "
     "teacher's distances to *other* records fights the labels, while EVL-ECG's relations stay *inside* a record."))
 

@@ -1,15 +1,17 @@
 # %% [markdown]
 # # 14 · From notebook to wearable: export, int8 and streaming inference
 #
-# **Learning goals.** After this notebook you can
+# ## Learning goals
 #
-# 1. export a trained 1-lead student to **ONNX** and **TorchScript** and say what the exported file
+# After this notebook you can
+#
+# * export a trained 1-lead student to **ONNX** and **TorchScript** and say what the exported file
 #    assumes (opset, exporter, which axes may change size);
-# 2. write down everything a device must do *around* the model, a **preprocessing contract**, and
+# * write down everything a device must do *around* the model, a **preprocessing contract**, and
 #    name the one training step a device cannot copy as it is (the zero-phase band-pass);
-# 3. check an export numerically (**parity**), quantise it to **int8**, and measure what int8 costs
+# * check an export numerically (**parity**), quantise it to **int8**, and measure what int8 costs
 #    in accuracy with a **paired** bootstrap interval, and what it saves in size and latency;
-# 4. run the model on a **stream**, chunk by chunk, and show that it gives exactly the numbers of
+# * run the model on a **stream**, chunk by chunk, and show that it gives exactly the numbers of
 #    offline evaluation.
 #
 # **Why this matters.** Every notebook so far ends with a PyTorch module inside a Python process
@@ -19,7 +21,14 @@
 # CPU. A deployed model is only as good as the copy of that pipeline beside it, so the pipeline is
 # exported too, as data, and every step of the copy is checked against the original.
 #
-# The model is the tiny baseline student of notebook 03 (`cnn_transformer`/tiny on lead I, seed 0;
+# ## Prerequisites
+#
+# This builds on notebook 01 (the data pipeline: band-pass, scaler, folds), notebook 03 (the tiny
+# baseline student exported here) and notebook 12 (sliding-window evaluation, validation-tuned
+# thresholds, bootstrap intervals); notebook 13 measured the models' cost in PyTorch, here the cost
+# is measured in the deployed runtimes.
+#
+# The model is the tiny baseline student of notebook 03 (`cnn_transformer`/tiny on lead I, `seed=0`;
 # trained once and cached). Nothing in this notebook changes it.
 
 # %%
@@ -93,9 +102,9 @@ print("run folder has best.pt and best.pt.json:", all((RUN / f).is_file() for f 
 #
 # * **ONNX**: `torch.onnx.export` with the TorchScript-based exporter (`dynamo=False`: the newer
 #   dynamo exporter needs the `onnxscript` package, which the locked environment does not ship),
-#   **opset 17** (the first with a native `LayerNormalization`). The input `ecg` has **dynamic batch
-#   and length axes**, `(batch, 1, samples)`, so the same file takes one window or many, 2.5 s or
-#   10 s. The output is `logits`; the device applies the sigmoid.
+#   **opset** `17` (the first with a native `LayerNormalization`). The input `ecg` has **dynamic batch
+#   and length axes**, `(batch, 1, samples)`, so the same file takes one window or many, a training
+#   window or a whole record. The output is `logits`; the device applies the sigmoid.
 # * **TorchScript**: `torch.jit.trace` (the models' input checks use Python f-strings, which
 #   `torch.jit.script` cannot compile).
 # * Both are traced on an input of odd length, and every export is checked against the PyTorch
@@ -135,7 +144,7 @@ print(json.dumps(view, indent=1))
 print({fmt: f"{res.size_bytes / 1024:.1f} KiB" for fmt, res in exports.items()})
 
 # %% [markdown]
-# **The one step a device cannot copy.** Training filtered each whole 10 s record with
+# **The one step a device cannot copy.** Training filtered each whole record with
 # `sosfiltfilt`: forward, then *backward* in time. That is zero-phase (no delay, no waveform
 # distortion) and **non-causal**: the filtered value at time *t* depends on samples after *t*. A
 # stream does not have them. The contract says so and recommends filtering each complete window on
@@ -146,7 +155,7 @@ print({fmt: f"{res.size_bytes / 1024:.1f} KiB" for fmt, res in exports.items()})
 #
 # Every window of every test record, lead I as preprocessed for training, through PyTorch, ONNX
 # Runtime (CPUExecutionProvider, one thread) and the TorchScript file. The target: a maximum absolute
-# logit difference of at most 1e-4.
+# logit difference of at most `1e-4`.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -169,7 +178,7 @@ print(f"test macro AUC: PyTorch {report['macro_auc']:.6f}, ONNX Runtime {report_
 #
 # ## 3 · int8: smaller and faster, at what cost?
 #
-# **Route 1: ONNX Runtime static post-training quantisation** (`quantize_onnx_int8`):
+# **Route A: ONNX Runtime static post-training quantisation** (`quantize_onnx_int8`):
 #
 # * pre-processing with `quant_pre_process` (shape inference, graph optimisation); ORT's *symbolic*
 #   shape inference is skipped, since it cannot follow the dynamic-length attention reshapes;
@@ -177,12 +186,12 @@ print(f"test macro AUC: PyTorch {report['macro_auc']:.6f}, ONNX Runtime {report_
 #   op, which ONNX Runtime fuses into int8 kernels when it loads the file;
 # * weights **int8 per output channel** (symmetric), activations **uint8 per tensor** (asymmetric;
 #   u8 x s8 is the native dot-product instruction of x86 CPUs with VNNI), MinMax calibration;
-# * **calibration on training records only**: 512 windows drawn from the evaluation's window grid of
-#   folds 1-8 (the reader refuses validation or test records: their activation ranges must not leak
+# * **calibration on training records only**: `n_windows=512` windows drawn from the evaluation's
+#   window grid of the training folds (the reader refuses validation or test records: their activation ranges must not leak
 #   into the deployed model);
 # * afterwards the graph's long exporter names are shortened (they are a fifth of the int8 file).
 #
-# **Route 2: PyTorch dynamic quantisation** of the `nn.Linear` layers
+# **Route B: PyTorch dynamic quantisation** of the `nn.Linear` layers
 # (`torch.ao.quantization.quantize_dynamic`): int8 weights, activations quantised on the fly per
 # call; the convolutions stay float32.
 
@@ -229,7 +238,7 @@ for kind, ops in kinds.items():
     print(f"{kind:<33}", dict(ops.most_common(10)))
 
 # %% [markdown]
-# **Accuracy cost, paired.** The test records are resampled with replacement 1,000 times; each
+# **Accuracy cost, paired.** The test records are resampled with replacement (`n_boot=1000`); each
 # resample is applied to **both** models (`paired_delta_ci`, built on the suite's percentile
 # bootstrap), so the interval is for the *change* and the records' shared difficulty cancels. Each
 # model gets its own F1 thresholds, tuned on validation (a device would ship the int8 model's own).
@@ -278,8 +287,8 @@ display(Markdown(
 # %% [markdown]
 # ## 4 · Latency against accuracy, for the three student sizes
 #
-# Batch 1, one 2.5 s window (250 samples), **one thread**, median of 200 calls after 20 warm-up
-# calls; PyTorch eager, ONNX Runtime fp32 and ONNX Runtime int8. Latency does not depend on the
+# Batch size one, one training window (`win` samples, printed above), **one thread**, the median of
+# `repeats=200` calls after `warmup=20`; PyTorch eager, ONNX Runtime fp32 and ONNX Runtime int8. Latency does not depend on the
 # weights, so the small and base students are exported here with fresh weights (calibrated on the
 # same training windows); their accuracies come from `results/bench_edge.json`
 # (`python benchmarks/bench_edge.py --accuracy tiny,small,base`, the same cached students and the
@@ -313,7 +322,7 @@ for size in ("tiny", "small", "base"):
 lat_table = pd.DataFrame(latency).T
 lat_table["params"] = pd.Series(params)
 print(lat_table.round(3).to_string())
-print(f"\ntiny student, ORT int8: {latency['tiny']['ORT int8']:.3f} ms per 2.5 s window (target <= 1 ms: "
+print(f"\ntiny student, ORT int8: {latency['tiny']['ORT int8']:.3f} ms per {win / prep.fs:g} s window (target <= 1 ms: "
       f"{latency['tiny']['ORT int8'] <= 1.0})")
 
 # %%
@@ -357,8 +366,8 @@ display(Markdown(
     + f"On this machine ONNX Runtime int8 is {speedup['tiny']:.1f}x (tiny) to {speedup['base']:.1f}x (base) "
     f"faster than PyTorch eager, and {gain8['tiny']:.2f}x / {gain8['small']:.2f}x / {gain8['base']:.2f}x faster "
     f"than ONNX Runtime fp32 for tiny / small / base: {why} The tiny student's int8 model needs "
-    f"{latency['tiny']['ORT int8']:.2f} ms per 2.5 s window; at the 1.25 s stride that is "
-    f"{latency['tiny']['ORT int8'] / 1250 * 100:.3f} % of one core."))
+    f"{latency['tiny']['ORT int8']:.2f} ms per {win / prep.fs:g} s window; at the {hop / prep.fs:g} s stride that is "
+    f"{latency['tiny']['ORT int8'] / (1e3 * hop / prep.fs) * 100:.3f} % of one core."))
 
 # %% [markdown]
 # ## 5 · Streaming: chunk by chunk, identical to offline
@@ -367,20 +376,20 @@ display(Markdown(
 # to many windows, and keeps a **ring buffer** of one window. Window placement is exactly that of
 # offline evaluation (`train.predict`, via `window_starts`):
 #
-# * windows start at 0, 1.25 s, 2.5 s, ... and each is classified as soon as its last sample
-#   arrives, alone (batch 1), so its output cannot depend on how the stream was chunked;
+# * windows start at multiples of the stride and each is classified as soon as its last sample
+#   arrives, alone (batch size one), so its output cannot depend on how the stream was chunked;
 # * **the last partial window.** Offline, when the stride grid leaves the end of a record
 #   uncovered, one more window is added flush with the end. A stream does not know where it ends,
 #   so that window is emitted only when the stream is finished (`finish()`); a stream shorter than
 #   one window gives one window holding all of it, as `predict` does;
 # * per window it emits the window probabilities, **smoothed probabilities** (the mean over the
-#   last *k* = 3 windows, i.e. the last 5 s; fewer at the start) and **detections**
+#   last *k* windows, the contract's `output.smoothing.k`; fewer at the start) and **detections**
 #   (smoothed probability >= the class's validation threshold). After `finish()`, the mean of all
 #   window probabilities is the record score of `predict`.
 #
-# The check: six test records back to back (60 s) plus 37 samples, so the end window exists;
-# streamed through the ONNX file in chunks of 1, 10, 125 and 1,000 samples, against the offline
-# sliding windows (exact equality), and one record's score against `predict` (to 1e-6).
+# The check: six test records back to back plus a few samples of a seventh (`37`), so the end window
+# exists; streamed through the ONNX file in chunks of `(1, 10, 125, 1000)` samples, against the
+# offline sliding windows (exact equality), and one record's score against `predict` (to `1e-6`).
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -412,11 +421,12 @@ print(f"record score equals predict (1e-6): {np.abs(stream.record_probabilities(
 # %% [markdown]
 # ### A long real recording: LUDB, lead I, minutes in a row
 #
-# LUDB (Lobachevsky University, PhysioNet; `../shared/data/ludb`) has 200 real 10 s, 500 Hz, 12-lead
-# records with cardiologists' diagnoses. Lead I of a selection of them, grouped by diagnosis, is
+# LUDB (Lobachevsky University, PhysioNet; `../shared/data/ludb`) has real 12-lead records, sampled
+# faster than the training data, with cardiologists' diagnoses. Lead I of a selection of them, grouped by diagnosis, is
 # joined into one long recording. Each record is first prepared exactly like the training data:
-# resampled to 100 Hz (`resample_poly`), band-passed zero-phase, scaled with the **training** scaler.
-# The stream then receives it in 0.1 s packets (10 samples), as from a Bluetooth sensor.
+# resampled to the training rate (`resample_poly`), band-passed zero-phase, scaled with the
+# **training** scaler. The stream then receives it in small packets (`10` samples), as from a
+# Bluetooth sensor.
 #
 # Caveats, stated: the student was trained on *synthetic* records, so LUDB is a domain shift, and
 # windows that straddle two joined records see a jump no real recording has. This demonstrates the
@@ -525,9 +535,9 @@ if records_i is not None:
 # Three ways to prepare the same test records (raw, in mV) for the same ONNX model, each with its own
 # validation-tuned thresholds:
 #
-# * **training**: zero-phase `sosfiltfilt` over the whole 10 s record, then the scaler (what the
+# * **training**: zero-phase `sosfiltfilt` over the whole record, then the scaler (what the
 #   model was trained on; not possible on a stream);
-# * **per window** (the contract's recommendation): zero-phase filtering of each complete 2.5 s
+# * **per window** (the contract's recommendation): zero-phase filtering of each complete
 #   window on its own, then the scaler; no added delay;
 # * **causal**: `sosfilt` forward over the stream (state initialised to the first sample, as a
 #   device filter would settle), then the scaler: what a naive streaming filter does.
@@ -597,7 +607,7 @@ display(Markdown(f"""
 * **Streaming is offline evaluation, reordered.** Same window grid, same end window (on
   `finish()`), windows run alone: the stream gives exactly the offline probabilities for every
   chunking, and the record score of `predict`.
-* **The one step to adapt is the filter.** Training filtered forward and backward over 10 s; filtering
+* **The one step to adapt is the filter.** Training filtered forward and backward over the whole record; filtering
   each window on its own changed test macro AUC by {filters['macro_auc'].iloc[1] - base_auc:+.4f}, a causal
   filter by {filters['macro_auc'].iloc[2] - base_auc:+.4f}.
 """))
@@ -605,15 +615,15 @@ display(Markdown(f"""
 # %% [markdown]
 # ## Exercises
 #
-# 1. **Which ops to quantise.** `quantize_static` also quantises the two activation-by-activation
+# * **Which ops to quantise.** `quantize_static` also quantises the two activation-by-activation
 #    matrix products inside attention (QK^T and PV). Exclude them (pass `nodes_to_exclude`, or
 #    `op_types_to_quantize=["Conv", "Gemm"]` plus the MatMuls with constant weights,
 #    `extra_options={"MatMulConstBOnly": True}`) and measure file size, latency and the paired
 #    AUC change again. Is the attention the accuracy-sensitive part?
-# 2. **A stateful causal filter.** Write a preprocessor that keeps `sosfilt`'s state (`zi`) between
+# * **A stateful causal filter.** Write a preprocessor that keeps `sosfilt`'s state (`zi`) between
 #    chunks, feed its output to `StreamingClassifier`, and show that it gives the same windows as
-#    `sosfilt` over the whole signal for chunks of 1, 10 and 1,000 samples. Then compare its test
+#    `sosfilt` over the whole signal for chunk sizes `(1, 10, 1000)`. Then compare its test
 #    macro AUC with section 6's causal row.
-# 3. **Smoothing against flicker.** Re-run the LUDB stream with `smoothing=1`, `3` and `8`
+# * **Smoothing against flicker.** Re-run the LUDB stream with `smoothing=1`, `3` and `8`
 #    (`StreamingClassifier.from_export(path, smoothing=k)`) and count detection episodes and their
 #    median length per class. What does a larger *k* cost in reaction time, in seconds?
