@@ -290,8 +290,9 @@ print(markdown_table(classic))
 # %%
 from IPython.display import Markdown, display
 
-display(Markdown(f"The table pools **{bench['seeds']}** seeds for each of the **{len(bench['methods'])}** methods "
-                 f"(**{bench['seeds'] * len(bench['methods'])}** training runs), each student "
+display(Markdown(f"The table pools **{bench['seeds']}** seeds for the baseline and each of the "
+                 f"**{len(bench['methods']) - 1}** classic methods (**{bench['seeds'] * len(bench['methods'])}** "
+                 f"training runs), each student "
                  f"`{bench['student']['arch']}/{bench['student']['size']}` on lead I."))
 
 # %%
@@ -365,7 +366,7 @@ display(Markdown(
 # ## Exercises
 #
 # - **Temperature.** In the hand-written step, set `T = 1.0` and then `T = 8.0`, and print `loss_kd`
-#   and the gradient norm of the student's last layer. What do you expect from the $T^2$ factor?
+#   and the gradient norm of the student's head (`student.head`). What do you expect from the $T^2$ factor?
 #   Then check the `Distiller` with `build_recipe({"vanilla_kd": {"weight": 1.0, "temperature": 8.0}})`
 #   still agrees.
 # - **Drop the labels.** Set `ce_weight = 0.0` in the hand-written step (pure imitation) and build
