@@ -109,14 +109,19 @@ from IPython.display import Markdown, display
 
 pts = lambda k, f: 100 * (frame.loc[k, "macro_auc_mean"] - frame.loc[f, "macro_auc_mean"])
 sd = lambda k: 100 * frame.loc[k, "macro_auc_std"]
-abl = "; ".join(f"`{k}` {pts(k, f):+.1f} (std {sd(k):.1f})" for f in ("liteheart", "evl_ecg")
-                for k in sorted(frame.index) if k.startswith(f + "-no_"))
+pairs = [(k, f) for f in ("liteheart", "evl_ecg") for k in sorted(frame.index) if k.startswith(f + "-no_")]
+z = {k: pts(k, f) / max(sd(k), sd(f)) for k, f in pairs}
+abl = "; ".join(f"`{k}` {pts(k, f):+.1f} ({z[k]:+.1f} std)" for k, f in pairs)
+beyond = [k for k in z if abs(z[k]) > 2]
 classic_best = max((m for m in frame.index if m in CLASSIC), key=lambda m: frame.loc[m, "macro_auc_mean"])
 auc = lambda k: f"{frame.loc[k, 'macro_auc_mean']:.3f} ± {frame.loc[k, 'macro_auc_std']:.3f}"
 display(Markdown(
     f"**Reading.** With every record labeled, the ablation differences (macro AUC points against the full "
-    f"recipe, the removed variant's std in brackets) are: {abl}. Each is within about one or two seed "
-    f"standard deviations: none is clear evidence. Neither full recipe (LiteHeart {auc('liteheart')}, EVL-ECG "
+    f"recipe; in brackets the same in units of the larger std of the two rows) are: {abl}. "
+    + (f"Only {', '.join(f'`{k}`' for k in beyond)} exceeds two standard deviations, with {len(z)} comparisons "
+       "on this few seeds: suggestive, not proof; the rest are noise. " if beyond else
+       "Each is within two seed standard deviations: none is clear evidence. ")
+    + f"Neither full recipe (LiteHeart {auc('liteheart')}, EVL-ECG "
     f"{auc('evl_ecg')}) beats the best classic method (`{classic_best}` {auc(classic_best)}) or the baseline "
     f"({auc('baseline')}) by more than the spread here: with noise-free labels and a near perfect teacher "
     "(notebook 04) there is little for a teacher to add. The next two sections show the setting where there is."))
@@ -262,7 +267,7 @@ if external is not None:
         f"**Reading.** On {external['n_records']} real records the synthetic-trained teacher reaches macro AUC "
         f"**{e['teacher']:.3f}** and the 1-lead students {min(e[students]):.3f}-{max(e[students]):.3f} (chance 0.5): "
         f"far above chance, far below their synthetic scores. The ordering is {order} (seed 0 only, no interval: "
-        "differences of a few thousandths are not evidence), so distillation does not make the transfer to real "
+        "treat the order as a hint, not a ranking), so distillation does not make the transfer to real "
         "data worse. The synthetic generator imitates the shape of each finding, not the variability of real "
         "patients, recording devices and noise, so a large drop is the expected outcome; the check is whether "
         "distillation makes the drop worse."))
