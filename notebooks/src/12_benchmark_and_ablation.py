@@ -161,7 +161,7 @@ save_figure(fig, "12_label_sweep")
 plt.show()
 
 # %% [markdown]
-# ## Every method at the smallest full comparison: `label_ratio=0.1`
+# ## Every method with a tenth of the labels (`label_ratio=0.1`)
 #
 # The setting where a teacher has something to give: a tenth of the training records carry labels,
 # the rest are unlabeled (the counts are printed below). Every classic method and LiteHeart with the
