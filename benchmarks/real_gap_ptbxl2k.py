@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import shlex
 import sys
 import time
@@ -90,7 +91,8 @@ def train_one(arch, size, leads, train, val, *, seed, args) -> tuple[torch.nn.Mo
     wall = time.perf_counter() - t0
     info = {"wall_s": round(wall, 1), "epochs_run": len(result.history), "best_epoch": result.best_epoch,
             "best_val_macro_auc": round(float(result.best_metric), 4),
-            "stopped_early": len(result.history) < args.epochs}
+            "stopped_early": len(result.history) < args.epochs,
+            "load_avg_1min": round(os.getloadavg()[0], 2)}  # the machine is shared: wall time depends on it
     return result.model, info
 
 
@@ -224,14 +226,17 @@ def main(argv=None) -> None:
             "role": r} for s in done for f in plan.folds for r in ("teacher", "student")]
     stamp = _stamp(None)
     stamp["command"] = "OMP_NUM_THREADS=1 " + " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv])
-    out = {**stamp, "torch_threads": args.threads, "data": {"set": "ptbxl-2k", "key": raw.key, "records": len(data),
+    out = {**stamp, "torch_threads": args.threads, "report_only": args.report_only, "data": {"set": "ptbxl-2k", "key": raw.key, "records": len(data),
            "pool_train_val": len(plan.pool), "holdout_test": len(plan.holdout), "classes": list(data.classes)},
            "config": config, "seeds": done,
            "seeds_note": "probabilities averaged over these training seeds before scoring" if len(done) > 1 else
            "one training seed", "fold_positives": plan.positives(data.labels, data.classes).round(2)
            .reset_index(names="class").to_dict("records"),
-           "wall_s": {r: {"per_run": w, "mean": round(float(np.mean(w)), 1), "max": round(float(np.max(w)), 1)}
-                      for r, w in walls.items()}, "runs": runs,
+           "wall_s": {r: {"per_run": w, "mean": round(float(np.mean(w)), 1), "max": round(float(np.max(w)), 1),
+                          "stopped_early": sum(x["stopped_early"] for x in runs if x["role"] == r), "runs": len(w)}
+                      for r, w in walls.items()},
+           "wall_note": "one torch thread on a 2-core machine shared with other jobs: wall times grow with its load",
+           "runs": runs,
            "rule": RULE, "bootstrap": {"n_boot": args.n_boot, "seed": 0, "paired": True, "alpha": 0.05},
            "cv": {"per_class": rows, "macro": macro}, "per_seed": per_seed,
            "holdout": {"how": f"source test split ({len(plan.holdout)} records) scored with the mean probabilities "
