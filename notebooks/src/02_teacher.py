@@ -156,8 +156,9 @@ display(Markdown(f"Removing any one lead costs at most **{drop.drop(columns='mac
 #   not the teacher's weakness.
 # - The leads are redundant: zeroing any one of them costs the teacher almost nothing, because its
 #   neighbours carry the same projections of the dipole.
-# - Keeping lead I alone collapses the teacher on the conditions lead I cannot see: what the student
-#   lacks is the *directions* of the other leads, not any particular lead.
+# - Keeping lead I alone (zeros elsewhere) breaks the teacher on most conditions: it was never
+#   trained on such input, and it reasons with the *directions* the other leads see. A 1-lead model
+#   has to be trained on lead I itself (notebook 03), and the teacher can only help it in training.
 #
 # ## Exercises
 #
