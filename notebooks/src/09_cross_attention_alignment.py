@@ -1,7 +1,19 @@
 # %% [markdown]
 # # 09 · EVL-ECG, part 1: multi-head cross-attention alignment
 #
-# **Goal.** EVL-ECG (arXiv 2605.29977) distils between models that differ in architecture, width and
+# **Learning goals.**
+#
+# * write the MHCA alignment loss, with the student's tokens as queries over the teacher's tokens;
+# * explain, from the code, what prevents the alignment from collapsing to a constant, and check it;
+# * rebuild a trained alignment from a checkpoint and read its attention maps;
+# * measure what the trained maps do (entropy, where the rows point) and what the term adds in the
+#   benchmark, against the seed spread.
+#
+# **Prerequisites.** notebook 02 (the teacher), notebook 03 (the `cnn_transformer` student and its
+# tokens), notebook 04 (vanilla KD and the $(1 - \alpha)$ CE + $\alpha$ KD objective), notebook 05
+# (reading an ablation against the seed spread).
+#
+# **Method.** EVL-ECG (arXiv 2605.29977) distils between models that differ in architecture, width and
 # number of tokens. Its first term lets the *student* decide which teacher tokens to imitate: a
 # learnable multi-head cross-attention (MHCA) reads the frozen teacher's hidden states with the
 # student's hidden states as queries, and the student is pulled toward what it read. In the paper
@@ -10,8 +22,8 @@
 # ## The equations (as implemented in `ecgkd_lite/distill/evl/mhca.py`)
 #
 # Student tokens $S \in \mathbb{R}^{N_s \times D_s}$, teacher tokens $T \in \mathbb{R}^{N_t \times D_t}$
-# (per record; $N_s \ne N_t$ and $D_s \ne D_t$ allowed), shared width $d = 64$, $H = 4$ heads,
-# $d_h = d / H$:
+# (per record; $N_s \ne N_t$ and $D_s \ne D_t$ allowed), shared width $d$, $H$ heads,
+# $d_h = d / H$ (the values are rendered below from `ecgkd_lite.distill.METHODS`):
 #
 # $$ Q = S W_s + b_s, \qquad V = \operatorname{sg}(T)\, P_t, $$
 #
@@ -22,12 +34,18 @@
 #
 # $\hat T$ is "the teacher, summarised at the student's length": row $n$ of $A_h$ says which teacher
 # tokens student token $n$ reads in head $h$. The loss is the mean squared L2 distance between the
-# student states and that summary.
+# student states and that summary. EVL-ECG adds it, with its other terms, to the cross-entropy:
+#
+# $$ \mathcal{L} = (1 - \alpha)\,\mathcal{L}_{\text{BCE}} + \alpha\,\big(\lambda_{m}\,\mathcal{L}_{\text{mhca}}
+#    + \lambda_{r}\,\mathcal{L}_{\text{rel}} + \lambda_{ot}\,\mathcal{L}_{\text{ot}}\big), $$
+#
+# where the relation and optimal-transport terms are the subject of the next notebooks; here we
+# study $\mathcal{L}_{\text{mhca}}$.
 #
 # ## What prevents collapse (read from the code)
 #
 # A learnable map on *both* sides of an L2 loss can cheat: map everything to one constant and the loss
-# is 0. The implementation closes every such door:
+# is $0$. The implementation closes every such door:
 #
 # * **stop-gradient on the teacher path**: the teacher is frozen and `teacher.detach()` is applied
 #   before the value projection, so no gradient reaches the teacher or its tokens;
@@ -39,7 +57,7 @@
 #   `t["aligned"]`, is);
 # * **LayerNorm without learnable gain** on both sides: neither side can shrink to zero. With every
 #   learnable weight at zero, $\operatorname{LN}(Q) = 0$ while $\operatorname{LN}(\hat T)$ has unit
-#   second moment, so the loss is about 1, not 0 (checked below).
+#   second moment, so the loss is about $1$, not $0$ (checked below).
 
 # %%
 from ecgkd_lite.notebook import setup_notebook
@@ -56,6 +74,7 @@ from ecgkd_lite import experiment
 from ecgkd_lite.distill import METHODS, build_term
 from ecgkd_lite.explain.evl_views import evl_views, token_centres, token_grid, trained_distiller
 from ecgkd_lite.plots import save_figure
+from IPython.display import Markdown, display
 
 prep = experiment.prepare("synthetic", profile=ctx.profile)
 teacher = experiment.train_teacher(prep)
@@ -64,21 +83,28 @@ evl = experiment.train_student(prep, "evl_ecg", size="tiny", seed=0, teacher=tea
 print(prep)
 print("EVL-ECG recipe:", METHODS["evl_ecg"])
 
+# %%
+EVL = METHODS["evl_ecg"]
+display(Markdown(
+    f"**The recipe, from the code** (`METHODS['evl_ecg']`): $\\alpha = {EVL['alpha']:g}$, "
+    f"$\\lambda_m = {EVL['terms']['mhca']['weight']:g}$ with $d = {EVL['terms']['mhca']['dim']}$ and "
+    f"$H = {EVL['terms']['mhca']['heads']}$ heads, $\\lambda_r = {EVL['terms']['relation']['weight']:g}$, "
+    f"$\\lambda_{{ot}} = {EVL['terms']['ot']['weight']:g}$."))
+
 # %% [markdown]
 # ## The trained alignment, rebuilt from the student's checkpoint
 #
-# The benchmark's EVL-ECG student (tiny CNN+Transformer on lead I, seed 0) was trained together with
+# The benchmark's EVL-ECG student (tiny CNN+Transformer on lead I, `seed=0`) was trained together with
 # its MHCA module; the engine saved the module's weights with the run. `trained_distiller` rebuilds
 # the Distiller the student was trained with and restores the student and the MHCA / OT heads from the
 # *same* checkpoint file (`last.pt`: the heads are saved with the last epoch), so the maps below are
-# the ones that epoch actually used. We feed the first 2.5 s (the training crop length) of four test
-# records.
+# the ones that epoch actually used. We feed the first training-crop length of four test records.
 
 # %%
 # NBVAL_CHECK_OUTPUT
 import logging
 
-logging.getLogger("ecgkd_lite.distill.evl.optimal_transport").setLevel(logging.ERROR)  # OT: notebook 10
+logging.getLogger("ecgkd_lite.distill.evl.optimal_transport").setLevel(logging.ERROR)  # the OT term's log
 distiller, epoch = trained_distiller(evl, teacher.model, "evl_ecg")
 picks = ["NORM", "AFIB", "AMI", "LAFB"]
 rows = [int(np.flatnonzero(prep.test.labels[:, prep.classes.index(c)] == 1)[0]) for c in picks]
@@ -94,18 +120,25 @@ print(f"teacher token grid: {leads_t} lead row(s) x {times_t} time positions")
 print(f"attention {tuple(views.attention.shape)} = (records, heads, student tokens, teacher tokens)")
 
 # %% [markdown]
-# The shapes are worth reading. Both models reduce the 2.5 s crop with stride-16 convolutions, so
-# the default `resnet1d` teacher has as many time tokens as the student, only wider (128 vs 96
-# channels) and from another architecture. Its tokens carry **no lead axis**: a convolution over the
-# 12 input leads mixes them into every channel, so "which lead" has no token to point at. With the
-# patch-Transformer teacher (`patch_transformer`, 12 leads x 10 patches = 120 lead-major tokens, the
-# setting of the OT cost benchmark in notebook 10) `token_grid` returns `(12, 10)` and each
-# attention row reshapes into a lead x time map.
+# The shapes are worth reading (the numbers in the next cell come from them).
+
+# %%
+display(Markdown(
+    f"Both models reduce the crop with strided convolutions: the default `resnet1d` teacher has "
+    f"**{times_t}** time tokens against the student's **{n_s}**, of width **{views.teacher_tokens.shape[-1]}** "
+    f"against **{views.student_tokens.shape[-1]}**, from another architecture. Its tokens carry "
+    f"**{'no lead axis' if leads_t == 1 else f'{leads_t} lead rows'}**."))
+
+# %% [markdown]
+# A convolution over the input's 12 leads mixes them into every channel, so "which lead" has no token
+# to point at. With a patch-Transformer teacher (`patch_transformer`, lead-major tokens: one row of
+# patches per lead) `token_grid` returns (leads, patches) and each attention row reshapes into a
+# lead x time map.
 #
 # ## Sanity checks
 #
 # Every attention row is a probability distribution over the teacher tokens, and the anti-collapse
-# argument above holds numerically: zero weights give a loss of about 1.
+# argument above holds numerically: zero weights give a loss of about $1$.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -159,8 +192,8 @@ save_figure(fig, "09_attention_per_head")
 plt.show()
 
 # %% [markdown]
-# Two numbers summarise the maps: how *peaked* each row is (entropy divided by $\log N_t$: 1 is
-# uniform, 0 reads a single token) and where the rows point (the teacher token each student token
+# Two numbers summarise the maps: how *peaked* each row is (entropy divided by $\log N_t$: $1$ is
+# uniform, $0$ reads a single token) and where the rows point (the teacher token each student token
 # reads most, and its distance in time from the student token).
 
 # %%
@@ -184,16 +217,55 @@ print(f"MHCA loss on these records: {views.losses['mhca']:.3f}")
 # record-specific information and, under a large weight, pulls every student token toward the same
 # target.
 #
-# **Reading the maps.** Even with the tuned recipe (MHCA weight 0.25 inside alpha = 0.1), the trained
-# alignment has largely collapsed: within a record the student tokens read the same one or two
-# teacher time positions (the "distinct positions read most" line above), which sit about a second
-# away from the student token's own time on average, so the maps are vertical stripes, not a
-# time-aligned diagonal. The anti-collapse measures above stop the *loss* from reaching 0 by
-# shrinking, but not this: the student can lower the loss by making its queries similar enough to
-# attend to one summary vector, and nothing rewards a diagonal. With the paper-like weights (alpha 0.5,
-# unit weights) the same pull, shared with the relation term that compares against this summary,
-# cost the student about 0.2 validation AUC (notebook 11's grid); at the chosen small weight it costs
-# nothing measurable, and it gains nothing either (notebook 11's ablation).
+# **Reading the maps** (rendered from the summary above and from the EVL-ECG benchmark JSON, which
+# trained the recipe and its ablations with several seeds).
+
+# %%
+import json
+from ecgkd_lite.config import REPO_ROOT
+
+evl_bench = json.loads((REPO_ROOT / "results" / "bench_quality_quick_evl.json").read_text())
+distinct = [len(set(r.tolist())) for r in top]
+full, no_mhca = evl_bench["methods"]["evl_ecg"], evl_bench["methods"]["evl_ecg-no_mhca"]
+d_mhca = full["mean"]["macro_auc"] - no_mhca["mean"]["macro_auc"]
+spread = max(full["std"]["macro_auc"], no_mhca["std"]["macro_auc"])
+display(Markdown(
+    f"With the tuned recipe ($\\lambda_m = {EVL['terms']['mhca']['weight']:g}$ inside $\\alpha = {EVL['alpha']:g}$), "
+    f"the student tokens of a record read only **{min(distinct)}-{max(distinct)}** distinct teacher time positions "
+    f"(of **{times_t}**), on average **{lag.mean():.2f} s** away from the student token's own time, with a normalised "
+    f"row entropy of **{float(entropy.mean()):.2f}**. In the benchmark ({evl_bench['seeds']} seeds), EVL-ECG with "
+    f"MHCA reaches macro AUC **{full['mean']['macro_auc']:.3f}** ± {full['std']['macro_auc']:.3f} and without it "
+    f"**{no_mhca['mean']['macro_auc']:.3f}** ± {no_mhca['std']['macro_auc']:.3f}: a difference of **{d_mhca:+.3f}**, "
+    f"{'within the seed spread' if abs(d_mhca) <= spread else f'{abs(d_mhca) / spread:.1f} seed standard deviations'}."))
+
+# %% [markdown]
+# When few distinct positions are read and they sit far from the student token's own time, the maps
+# are vertical stripes, not a time-aligned diagonal: the alignment has largely collapsed onto a few
+# teacher tokens. The anti-collapse measures above stop the *loss* from reaching $0$ by shrinking,
+# but not this: the student can lower the loss by making its queries similar enough to attend to one
+# summary vector, and nothing rewards a diagonal. At the chosen small weight the term is cheap; the
+# benchmark line above says whether it gains anything.
 #
-# Notebook 10 adds the optimal-transport term, which has no such freedom: its plan must spend every
-# student token's mass *and* cover every teacher token.
+# ## Takeaways
+#
+# * MHCA aligns token sets of different lengths and widths: the student's tokens query the teacher's,
+#   and the loss pulls each student token toward the teacher summary it read.
+# * Stop-gradient on the teacher, a frozen value path and LayerNorm without gain keep the target from
+#   collapsing to a constant (the loss stays near $1$ at zero weights), but not from collapsing onto a
+#   few tokens.
+# * Attention maps are read with numbers (row entropy, where the rows point), not only by eye.
+# * Whether the term helps is read from the seed ablation, against the seed spread.
+#
+# ## Exercises
+#
+# * **(a)** In the sanity check, leave the toy term's weights random (delete the `p.zero_()` loop). Is
+#   the loss still about $1$? Why can it not reach $0$ without training?
+# * **(b)** Build the toy term with more heads (`heads=4`, `dim=8`). What are the shapes of
+#   `toy.last_attention` and of each head's query vectors?
+# * **(c)** Compute the mean attention entropy separately for the four records. Does the collapse differ
+#   between a normal record and a record with a localised finding?
+#
+# Solutions: `notebooks/solutions/09_cross_attention_alignment.md`.
+#
+# Next, notebook 10 adds the optimal-transport term, which has no such freedom: its plan must spend
+# every student token's mass *and* cover every teacher token.
