@@ -182,8 +182,8 @@ display(Markdown(f"From lead I alone, the restoration net rebuilds the other lea
 # %% [markdown]
 # ## Takeaways
 #
-# - A 1-lead student of a fraction of the teacher's size is already good on the conditions lead I
-#   shows; its gap to the teacher concentrates on the conditions tagged `hidden` in notebook 01.
+# - A 1-lead student is already good on the conditions lead I shows; its gap to the teacher
+#   concentrates on the conditions tagged `hidden` in notebook 01.
 # - A bigger student does not close that gap: the missing information is in the input, not in the
 #   model's capacity.
 # - Each single lead has its own blind spots (lead II sees the inferior wall, V2 the anterior wall);
