@@ -106,8 +106,8 @@ print("gradient matches T (p - q) / C:", torch.allclose(z_s.grad, expected_grad,
 # - the teacher is frozen and in eval mode and sees all 12 leads; the student sees only the leads
 #   named in `student_leads` (here `["I"]`), selected from `batch["x"]` by name;
 # - the KL is averaged over records *and* classes (`.mean()`), then multiplied by $T^2$;
-# - $	ext{total} = 	ext{ce\_weight}\cdot\mathcal{L}_{	ext{BCE}} + \sum_i w_i\,	ext{term}_i$, with
-#   `ce_weight` $= 1$ and the recipe's weight $w = 1$ for `vanilla_kd`.
+# - $\text{total} = c\,\mathcal{L}_{\text{BCE}} + \sum_i w_i\,\text{term}_i$, with $c$ the
+#   Distiller's `ce_weight` ($c = 1$) and the recipe's weight $w = 1$ for `vanilla_kd`.
 
 # %%
 # NBVAL_CHECK_OUTPUT
