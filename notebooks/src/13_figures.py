@@ -335,8 +335,10 @@ tiny, std_tiny = "baseline/tiny", headline["methods"]["baseline"]["std"]["macro_
 display(Markdown(
     f"**Reading** (latencies measured on this machine now, so they vary between runs). For one whole record "
     f"at batch size one on one thread, the tiny student needs **{ratio(tiny, 'teacher', 'flops'):.2f}x** the "
-    f"teacher's FLOPs and **{ratio(tiny, 'teacher', 'latency_ms'):.2f}x** its latency (the teacher is a compact "
-    "ResNet; the student's Transformer block costs time per FLOP). Restoration + student costs "
+    f"teacher's FLOPs and **{ratio(tiny, 'teacher', 'latency_ms'):.2f}x** its latency"
+    + (" (the teacher is a compact ResNet; the student's Transformer block costs more time per FLOP). "
+       if ratio(tiny, 'teacher', 'latency_ms') > ratio(tiny, 'teacher', 'flops') else ". ")
+    + "Restoration + student costs "
     f"**{ratio('restoration/tiny+student', tiny, 'flops'):.1f}x** the FLOPs and "
     f"**{ratio('restoration/tiny+student', tiny, 'latency_ms'):.1f}x** the latency of the tiny student for "
     f"{C.loc['restoration/tiny+student', 'macro_auc'] - C.loc[tiny, 'macro_auc']:+.3f} macro AUC (one seed), and the "
