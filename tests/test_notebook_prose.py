@@ -12,8 +12,9 @@ from ecgkd_lite.suite import SOURCE_DIR, hand_typed_numbers, parse_percent
 
 SOURCES = sorted(SOURCE_DIR.glob("[0-9][0-9]_*.py"))
 SOLUTIONS_DIR = SOURCE_DIR.parent / "solutions"
-#: notebooks whose prose is converted by another change; the marks go when it lands
-PENDING = {"06", "07", "08", "09", "13", "14"}
+#: notebooks (by number, e.g. "07") whose prose another change is still converting: their cases are
+#: marked xfail(strict=False) until it lands. Empty: every source passed when this file was written.
+PENDING: set[str] = set()
 HEADINGS = ("Learning goals", "Prerequisites", "Takeaways", "Exercises")
 
 
@@ -29,7 +30,9 @@ def _markdown(path: Path) -> list[str]:
 
 
 def _heading_cell(cells: list[str], title: str) -> int | None:
-    pattern = re.compile(rf"^#+\s*{re.escape(title)}\b", re.M | re.I)
+    """Index of the first Markdown cell with ``title`` as a heading (``## Takeaways``) or as a bold
+    lead-in at the start of a line (``**Takeaways.**``)."""
+    pattern = re.compile(rf"^(#+\s*|\*\*){re.escape(title)}\b", re.M | re.I)
     return next((i for i, body in enumerate(cells) if pattern.search(body)), None)
 
 
