@@ -113,21 +113,21 @@ print(f"\nmean over the 11 restored leads: r = {scores['pearson_r'][~scores['inp
       f"RMSE = {scores['rmse'][~scores['input']].mean():.3f} mV")
 
 # %%
-restored_only = scores[~scores["input"]]
-low_r, high_rmse = restored_only["pearson_r"].nsmallest(3), restored_only["rmse"].nlargest(3)
-display(Markdown(
-    "Lowest Pearson r: " + ", ".join(f"{k} (**{v:.3f}**)" for k, v in low_r.items())
-    + "; largest RMSE: " + ", ".join(f"{k} (**{v:.3f}** mV)" for k, v in high_rmse.items()) + "."))
+groups = {"aVR, aVL (mostly lead I)": ["aVR", "aVL"], "II, III, aVF (inferior)": ["II", "III", "aVF"],
+          "V2, V3": ["V2", "V3"], "V1, V4-V6": ["V1", "V4", "V5", "V6"]}
+display(Markdown("Mean per group of leads: " + "; ".join(
+    f"{name}: r **{scores.loc[leads, 'pearson_r'].mean():.3f}**, RMSE **{scores.loc[leads, 'rmse'].mean():.3f}** mV"
+    for name, leads in groups.items()) + "."))
 
 # %% [markdown]
 # Two things limit the restoration, and both are visible above. First, lead I fixes only one
 # component of the heart's frontal-plane vector. The leads that contain lead I with a large weight
 # ($\mathrm{aVR} = -(\mathrm{I} + \mathrm{II})/2$, $\mathrm{aVL} = \mathrm{I} - \mathrm{II}/2$) come back reasonably well; the inferior leads II, III and aVF
-# depend on the *other* component, the frontal axis, which lead I does not see: expect them among
-# the lowest r (compare the QRS of III and aVF in the figure). That axis is exactly what a left
+# depend on the *other* component, the frontal axis, which lead I does not see: compare their r with
+# that of aVR and aVL in the line above (and the QRS of III and aVF in the figure). That axis is exactly what a left
 # anterior fascicular block changes. Second, the chest leads get a high r, because their timing and
-# overall shape follow the beat that lead I shows, but an RMSE as large as the inferior leads' in
-# V2-V3: the net draws the *typical* V2 for a lead I like this one. In the figure the real V2 has the
+# overall shape follow the beat that lead I shows, but in V2-V3 an RMSE close to the inferior
+# leads' (the line above): the net draws the *typical* V2 for a lead I like this one. In the figure the real V2 has the
 # anterior infarction's raised ST segment and the restored V2 does not. A net trained to minimise the
 # average error gets the common case right and the rare, diagnostic one wrong.
 #
