@@ -221,7 +221,8 @@ plt.show()
 # This notebook reads it rather than retraining every run inside the test budget; set
 # `RERUN_BENCHMARK = True` to rebuild it here (about half an hour on a small CPU). Each method below
 # is a term of the loss $\mathcal{L} = \mathcal{L}_{\text{BCE}} + w\,\mathcal{L}_{\text{term}}$
-# (the student's BCE is kept for every method); its weight $w$ is in `ecgkd_lite/distill/recipe.py`.
+# (the student's BCE is kept for every method); each $\mathcal{L}$ below is that method's
+# $\mathcal{L}_{\text{term}}$, and its weight $w$ is in `ecgkd_lite/distill/recipe.py`.
 #
 # **Vanilla KD** (Hinton et al. 2015; `ecgkd_lite/distill/baselines/vanilla_kd.py`).
 # $\mathcal{L} = T^2\,\mathrm{mean}_{b,c}\,\mathrm{KL}\big(\mathrm{Bern}(\sigma(z^t_{bc}/T))\,\|\,\mathrm{Bern}(\sigma(z^s_{bc}/T))\big)$,
