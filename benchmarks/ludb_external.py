@@ -113,6 +113,10 @@ def main(argv=None) -> None:
     root = shared_data_dir() / "ludb"
     ludb = load_ludb(root)
     classes, left_out = shared_classes(train.classes, ludb.classes, ludb.labels, args.min_ludb_positives)
+    rare = next(st for st in raw.preprocessing if st["step"] == "drop_rare_classes")
+    for c, n in rare["dropped"].items():
+        if c in left_out:
+            left_out[c] += f"; dropped from ptbxl-2k ({n} positives < min_positives={rare['min_positives']})"
     ext = on_class_axis(scaler.transform(bandpass(resample(ptbxl2k_like(ludb), FS), **BANDPASS)), train.classes)
     y_ext = ludb.labels[:, [ludb.classes.index(c) for c in classes]]
     cols = [train.classes.index(c) for c in classes]
@@ -170,6 +174,10 @@ def main(argv=None) -> None:
             leads = ROLES[r][1]
             x = ext.signals[pos] if leads is None else ext.signals[pos][:, [ext.leads.index(ld) for ld in leads]]
             per = [span_scores(grad_cam(models[s, r][0], x, train.classes.index(c)), region, span[pos]) for s in seeds]
+            raw_maps = [span_scores(grad_cam(models[s, r][0], x, train.classes.index(c), relu=False), region, span[pos])
+                        for s in seeds]
+            row[f"{r}_pointing_game_no_relu"] = round(float(np.mean([p["pointing_game"] for p in raw_maps])), 4)
+            row[f"{r}_energy_inside_no_relu"] = round(float(np.mean([p["energy_inside"] for p in raw_maps])), 4)
             row[f"{r}_pointing_game"] = round(float(np.mean([p["pointing_game"] for p in per])), 4)
             row[f"{r}_energy_inside"] = round(float(np.mean([p["energy_inside"] for p in per])), 4)
             row[f"{r}_zero_maps"] = int(sum(p["zero_maps"] for p in per))
@@ -202,7 +210,9 @@ def main(argv=None) -> None:
                               f"the input length); masks from ludb_wave_masks(fs={FS}) (interval ends mapped "
                               f"500 -> {FS} Hz and rounded, not boolean masks resampled), lead-agnostic union over "
                               "the 12 leads; maps zeroed and masks cut outside the annotated span (first to last "
-                              "sample annotated in any lead); chance = mean share of the span the region covers",
+                              "sample annotated in any lead); chance = mean share of the span the region covers; *_no_relu: the "
+                              "same scores of min-max normalised maps without the Grad-CAM ReLU (where the class "
+                              "evidence is relatively highest, defined even when it is negative everywhere)",
                        "per_class": loc_rows, "classes_without_region": no_region}}
     tables = markdown(out)
     out["markdown"] = tables
