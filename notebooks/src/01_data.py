@@ -185,7 +185,95 @@ else:
     print(f"PTB-XL sample not found at {ptbxl_root}: skipping the side-by-side view")
 
 # %% [markdown]
-# ## 6. The split every later notebook uses
+# ## 6. Real records beside synthetic ones
+#
+# The sample above is raw PTB-XL in mV. The real-data benchmark uses a larger set, `ptbxl-2k`: PTB-XL
+# records at `250 Hz` with the PhysioNet/CinC Challenge scored labels (rhythms, axis deviations, blocks,
+# Q- and T-wave abnormalities; the label set differs from the synthetic one). Below: one real record
+# of a class lead I should miss (left anterior fascicular block, `LAnFB`) beside the synthetic `LAFB`,
+# and the class prevalences of both sets.
+#
+# **The z-score caveat.** This release is band-passed and **z-scored per record and lead** by its
+# source: every lead of every record has mean $0$ and standard deviation $1$. Shapes, intervals and
+# rhythm survive; amplitudes do not. A voltage criterion (left ventricular hypertrophy, low QRS
+# voltage) cannot be read in mV from it, and the grid below has no calibration pulse. The data says
+# so in its `unit` (`"z"`), and every check that needs mV refuses it through `ECGData.check_unit`.
+
+# %%
+import logging
+import sys
+
+ptbxl2k_root = shared_data_dir() / "ptbxl-2k"
+if ptbxl2k_root.exists():
+    from ecgkd_lite.data import load_ptbxl_2k
+
+    loader_log = logging.getLogger("ecgkd_lite.data.ptbxl2k")  # its note on dropped rare classes -> stdout
+    loader_log.addHandler(logging.StreamHandler(sys.stdout))
+    loader_log.propagate = False
+    real2k = load_ptbxl_2k(ptbxl2k_root)
+    print(real2k)
+    k_lafb = real2k.classes.index("LAnFB")
+    # a record in sinus rhythm with LAnFB and as few other labels as possible
+    cand = np.flatnonzero((real2k.labels[:, k_lafb] == 1) & (real2k.labels[:, real2k.classes.index("NSR")] == 1))
+    i_2k = int(cand[np.argmin(real2k.labels[cand].sum(1))])
+    labels_2k = "+".join(c for c, y in zip(real2k.classes, real2k.labels[i_2k]) if y)
+    fig = plot_12lead(real2k.signals[i_2k], real2k.fs, unit=real2k.unit, row_height_mv=6.0, scale=0.03,
+                      title=f"ptbxl-2k ecg_id {real2k.record_ids[i_2k]} ({labels_2k}), z-scored")
+    save_figure(fig, "01_ptbxl2k_lafb")
+    plt.show()
+    fig = plot_12lead(raw.signals[pure["LAFB"]], raw.fs, unit=raw.unit,
+                      title=f"synthetic {raw.record_ids[pure['LAFB']]} (LAFB), mV")
+    plt.show()
+    try:
+        real2k.check_unit("mV", "a voltage criterion")
+    except Exception as err:  # DataError: the refusal the amplitude checks give
+        print(f"{type(err).__name__}: {err}")
+else:
+    real2k = None
+    print(f"skipped: ptbxl-2k not found at {ptbxl2k_root}")
+
+# %% [markdown]
+# Look at lead I in both grids: in `LAFB` the frontal axis turns left and up, which lead I (left-right)
+# barely registers, while II, III and aVF flip. The real record shows the same pattern, on a z-scale.
+#
+# **Prevalence.** The synthetic generator draws each condition with the same marginal probability; a
+# real cohort is dominated by a few classes and has a long tail of rare ones, which is what makes its
+# per-class intervals wide (notebook 03).
+
+# %%
+from IPython.display import Markdown, display
+from ecgkd_lite.data.synthetic import DEFAULT_PREVALENCE
+
+if real2k is not None:
+    prev_real = pd.Series(100 * real2k.labels.mean(0), index=list(real2k.classes)).sort_values(ascending=False)
+    prev_syn = pd.Series(100 * raw.labels.mean(0), index=list(raw.classes)).drop("NORM")
+    flat = 100 * float(np.mean(list(DEFAULT_PREVALENCE.values())))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 3.6), sharey=True, gridspec_kw={"width_ratios": [19, 14]})
+    axes[0].bar(prev_real.index, prev_real.values, color="tab:red")
+    axes[0].set_title(f"ptbxl-2k ({len(real2k):,} labeled records)")
+    axes[1].bar(prev_syn.index, prev_syn.values, color="tab:blue")
+    axes[1].set_title(f"synthetic ({len(raw):,} records; NORM left out)")
+    for ax in axes:
+        ax.axhline(flat, color="black", lw=0.8, ls="--", label=f"synthetic target {flat:.0f} %")
+        ax.tick_params(axis="x", rotation=90, labelsize=8)
+    axes[0].set_ylabel("records with the label (%)")
+    axes[1].legend(loc="upper right", fontsize=8)
+    fig.suptitle("Class prevalence: a real cohort against the flat synthetic design")
+    fig.tight_layout()
+    save_figure(fig, "01_prevalence_real_vs_synthetic")
+    plt.show()
+    rare = prev_real[prev_real < flat]
+    display(Markdown(
+        f"In `ptbxl-2k`, **{prev_real.index[0]}** is on **{prev_real.iloc[0]:.0f} %** of the records and "
+        f"**{prev_real.index[1]}** on **{prev_real.iloc[1]:.0f} %**; **{len(rare)}** of its **{len(prev_real)}** "
+        f"classes sit below the synthetic **{flat:.0f} %**, the rarest (**{prev_real.index[-1]}**) on "
+        f"**{prev_real.iloc[-1]:.1f} %**. The synthetic classes all sit near **{flat:.0f} %** "
+        f"(from **{prev_syn.min():.1f}** to **{prev_syn.max():.1f} %**)."))
+else:
+    print(f"skipped: ptbxl-2k not found at {ptbxl2k_root}")
+
+# %% [markdown]
+# ## 7. The split every later notebook uses
 #
 # PTB-XL's `strat_fold` convention: folds `1-8` train, fold `9` validation (early stopping, F1
 # thresholds), fold `10` test (reported once). For semi-supervised training (notebook 07) the training
@@ -220,6 +308,9 @@ display(Markdown(f"The split: **{len(prep.train):,}** training, **{len(prep.val)
 # - Labels are multi-label, with exclusions (rhythms, bundle-branch blocks) and co-occurrences; every
 #   later notebook uses the same train / validation / test folds, and the unlabeled pool never
 #   touches validation or test.
+# - Real records (`ptbxl-2k`) show the same lead-I blind spot (a fascicular block barely moves lead I)
+#   but a skewed, long-tailed prevalence instead of the flat synthetic design; they are z-scored per
+#   record and lead, so they carry no amplitudes in mV and the voltage checks refuse them.
 #
 # ## Exercises
 #
