@@ -235,6 +235,8 @@ else:
 # %% [markdown]
 # Look at lead I in both grids: in `LAFB` the frontal axis turns left and up, which lead I (left-right)
 # barely registers, while II, III and aVF flip. The real record shows the same pattern, on a z-scale.
+# Z-scoring divides each lead by its own spread, so a lead with little signal shows its noise as
+# large as another lead's QRS: read the real grid for shapes and timing, never for height.
 #
 # **Prevalence.** The synthetic generator draws each condition with the same marginal probability; a
 # real cohort is dominated by a few classes and has a long tail of rare ones, which is what makes its

@@ -180,7 +180,7 @@ not_seen = real.loc[by_verdict["not seen"], "gap"]
 seed_mean = np.mean([g["gap"] for g in real_gap["per_seed"].values()])
 display(Markdown(
     f"On real ECGs lead I does **not see** {bold_list(not_seen.index)} (gaps from **{not_seen.min():.2f}** to "
-    f"**{not_seen.max():.2f}**): the axis and fascicular classes, the real counterpart of the synthetic "
+    f"**{not_seen.max():.2f}**): mostly frontal-axis classes, the real counterpart of the synthetic "
     f"`LAFB` above, whose change lives in the inferior leads. It sees **partly** {bold_list(by_verdict['partly seen'])}, "
     f"and it **sees** {bold_list(by_verdict['seen'])}. **{len(by_verdict['undetermined'])}** classes stay "
     f"**undetermined** ({bold_list(by_verdict['undetermined'])}): their intervals are too wide for their few "
