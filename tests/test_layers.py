@@ -9,7 +9,7 @@ import ecgkd_lite
 
 PACKAGE = Path(ecgkd_lite.__file__).parent
 #: the layers, lowest first; a module may import its own layer and those below
-LAYERS = (("config", "errors", "utils", "versions", "progress"), ("data",), ("models",), ("distill",), ("train",),
+LAYERS = (("config", "errors", "checks", "utils", "versions", "progress"), ("data",), ("models",), ("distill",), ("train",),
           ("evaluate", "explain"), ("experiment",), ("plots", "edge", "bench"), ("notebook", "suite", "cli"))
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 #: imports that break the order today, in files whose code is versioned (ecgkd_lite/versions.py):
