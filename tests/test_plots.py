@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from ecgkd_lite.errors import ConfigError
-from ecgkd_lite.plots import GRID_LAYOUT, METHOD_COLORS, method_color, plot_12lead, plot_strip, save_figure
+from ecgkd_lite.plots import (GRID_LAYOUT, METHOD_COLORS, mark_axis_break, method_color, plot_12lead, plot_strip,
+                              save_figure, series_colors)
 
 
 def _record(fs=100, seconds=10):
@@ -69,8 +70,16 @@ def test_strip_with_regions_and_saliency():
     ax = fig.axes[0]
     assert ax.get_xlabel() == "time (s)" and ax.get_ylabel() == "lead I (mV)"
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["ground-truth region", "saliency"]
+    assert labels == ["ground-truth region"]  # no one-colour "saliency" legend entry...
+    (colourbar,) = [a for a in fig.axes if a is not ax]  # ...but a colour bar with the saliency's scale
+    assert colourbar.get_ylabel() == "saliency"
     _finite_lines(fig)
+
+
+def test_strip_without_its_own_colour_bar():
+    y = _record()[0]
+    fig = plot_strip(y, 100, saliency=np.linspace(0, 1, y.size), colorbar=False)
+    assert len(fig.axes) == 1 and fig.axes[0].get_legend() is None
 
 
 def test_strip_rejects_mismatched_overlays():
@@ -83,8 +92,42 @@ def test_strip_rejects_mismatched_overlays():
 
 def test_method_colours_are_stable_and_families_share():
     assert method_color("liteheart") == METHOD_COLORS["liteheart"]
-    assert method_color("liteheart-no_mi") == METHOD_COLORS["liteheart"]
+    assert method_color("liteheart-unknown_variant") == METHOD_COLORS["liteheart"]
     assert method_color("something_new") == method_color("something_new")
+
+
+def test_baseline_and_dkd_are_told_apart():
+    assert method_color("baseline") != method_color("dkd")
+
+
+def test_truncated_axis_gets_a_break_mark_and_a_note():
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    ax.bar([0, 1], [0.9, 0.95])
+    ax.set_ylim(0.8, 1.0)
+    ax.set_ylabel("test AUC")
+    assert mark_axis_break(ax) is True
+    assert ax.get_ylabel() == "test AUC\n(axis starts at 0.8)"
+    assert [line.get_gid() for line in ax.get_lines()] == ["axis-break:y"]
+    assert ax.get_ylim() == pytest.approx((0.8, 1.0))  # the mark does not move the limits
+    assert mark_axis_break(ax) is False  # once only
+    fig2, ax2 = plt.subplots()
+    ax2.bar([0, 1], [0.9, 0.95])
+    assert mark_axis_break(ax2) is False and not ax2.get_lines()  # starts at 0: nothing to mark
+    with pytest.raises(ConfigError, match="axis must be"):
+        mark_axis_break(ax2, "z")
+    plt.close(fig)
+    plt.close(fig2)
+
+
+def test_series_colours_are_no_method_colours():
+    colours = series_colors(4)
+    assert len(set(colours)) == 4
+    methods = {matplotlib.colors.to_rgb(c) for c in METHOD_COLORS.values()}
+    assert not {c[:3] for c in colours} & methods
+    with pytest.raises(ConfigError, match="n must be at least 1"):
+        series_colors(0)
 
 
 def test_save_figure_writes_png(tmp_path):

@@ -64,6 +64,17 @@ def test_violins_draw_one_point_per_known_condition_and_list_the_missing():
     _assert_nothing_nan_drawn(fig)
 
 
+def test_violins_name_the_points_of_the_conditions_asked_for():
+    fig = plot_auc_violins(PER_CLASS, label_conditions=["AMI", "LVH"])
+    ax = fig.axes[0]
+    names = sorted(t.get_gid() for t in ax.texts)
+    # vanilla_kd's AMI and LVH are missing: nothing to label there
+    assert names == ["condition-label:baseline:AMI", "condition-label:baseline:LVH"]
+    (ami,) = [t for t in ax.texts if t.get_gid().endswith(":AMI")]
+    assert ami.get_text() == "AMI" and ami.xy[1] == pytest.approx(0.7)
+    assert not plot_auc_violins(PER_CLASS).axes[0].texts  # none asked for, none drawn
+
+
 def test_violins_without_macro_and_with_an_all_missing_method():
     fig = plot_auc_violins({"teacher": {"AMI": 1.0, "NORM": 0.99}, "crd": {"AMI": None, "NORM": None}})
     ax = fig.axes[0]
@@ -121,7 +132,28 @@ def test_gap_closed_bars_golden_heights_and_error_bars():
     (low, high), = [seg[:, 1] for seg in err_vanilla.get_segments()]
     assert (low, high) == pytest.approx((50 - 14.1421, 50 + 14.1421), abs=1e-3)
     assert [t.get_text() for t in ax.texts] == ["n/a"]  # dkd: gap undefined, no bar
+    assert ax.get_ylabel() == "gap closed on macro AUC (%)\n0 = baseline, 100 = teacher"  # no raw key
+    assert ax.get_legend() is not None  # bars reach 64 %: the teacher's 100 % line is drawn
     _assert_nothing_nan_drawn(fig)
+
+
+def test_gap_closed_one_seed_has_no_error_bars_and_says_so():
+    result = _bench_result()
+    for method in result["methods"].values():
+        method["runs"] = method["runs"][:1]
+    ax = plot_gap_closed(result).axes[0]
+    assert not [c for c in ax.collections if isinstance(c, LineCollection)]
+    assert "1 seed" in ax.get_title(loc="left")
+
+
+def test_gap_closed_small_gaps_are_not_squashed_by_the_teacher_line():
+    result = _bench_result()
+    result["methods"]["vanilla_kd"] = {"runs": [{"macro_auc": 0.81}, {"macro_auc": 0.812}],
+                                       "mean": {"macro_auc": 0.811}, "gap_closed": {"macro_auc": 0.11}}
+    result["methods"]["rkd"]["gap_closed"]["macro_auc"] = -0.2
+    result["methods"]["rkd"]["runs"] = [{"macro_auc": 0.78}, {"macro_auc": 0.78}]
+    ax = plot_gap_closed(result).axes[0]
+    assert ax.get_ylim()[1] < 60 and ax.get_legend() is None
 
 
 def test_gap_closed_errors():
@@ -168,8 +200,9 @@ def test_saliency_strips_one_per_model_with_region_and_colour_bar():
     fig = plot_saliency_strip(np.sin(2 * np.pi * t), 100, maps, regions, lead="I")
     strips, colourbar = fig.axes[:2], fig.axes[2]
     assert len(fig.axes) == 3 and colourbar.get_ylabel() == "saliency"
+    assert [ax.get_xlabel() for ax in strips] == ["", "time (s)"]  # one time label: none hits the next title
     for ax, name in zip(strips, maps):
-        assert ax.get_xlabel() == "time (s)" and ax.get_ylabel() == "lead I (mV)"
+        assert ax.get_ylabel() == "lead I (mV)"
         assert ax.get_title(loc="left") == name
         (band,) = [c for c in ax.collections if isinstance(c, PathCollection)]
         np.testing.assert_allclose(band.get_array(), maps[name])

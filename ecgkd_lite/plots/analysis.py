@@ -25,11 +25,12 @@ SALIENCY_CMAP = "magma_r"  # the colour map of plot_strip's saliency band
 
 
 def plot_auc_violins(per_class: Mapping[str, Mapping[str, float | None]], macro: Mapping[str, float] | None = None,
-                     *, title: str = "Per-condition AUC"):
+                     *, title: str = "Per-condition AUC", label_conditions: Sequence[str] = ()):
     """One violin per method of its per-condition AUCs, one dot per condition, the macro AUC as a bar.
 
     A condition whose AUC is None/NaN (no positive in the test split) is not drawn; it is listed
-    as "missing: X, Y" in the method's tick label under the violin.
+    as "missing: X, Y" in the method's tick label under the violin. The dots of the conditions in
+    ``label_conditions`` (e.g. those lead I cannot see) are drawn hollow and named beside the dot.
     """
     if not per_class:
         raise ConfigError("per_class is empty: give {method: {condition: AUC}}")
@@ -46,10 +47,18 @@ def plot_auc_violins(per_class: Mapping[str, Mapping[str, float | None]], macro:
         sns.violinplot(data=data, x="method", y="auc", hue="method", order=methods, hue_order=methods,
                        palette=palette, inner=None, cut=0, density_norm="width", linewidth=0.8, legend=False, ax=ax)
     jitter = np.random.default_rng(0)
+    named = set(label_conditions)
     for i, method in enumerate(methods):
-        auc = data.loc[data["method"] == method, "auc"].to_numpy()
-        ax.scatter(i + jitter.uniform(-0.12, 0.12, len(auc)), auc, s=12, color="black", alpha=0.7, zorder=3,
+        rows_m = data.loc[data["method"] == method]
+        auc, conditions = rows_m["auc"].to_numpy(), rows_m["condition"].to_numpy()
+        x = i + jitter.uniform(-0.12, 0.12, len(auc))
+        ax.scatter(x, auc, s=12, color="black", alpha=0.7, zorder=3,
                    label="one condition" if i == 0 else None, gid=f"conditions:{method}")
+        for xi, yi, condition in zip(x, auc, conditions):
+            if condition in named:
+                ax.scatter(xi, yi, s=40, facecolor="none", edgecolor="black", lw=0.9, zorder=4)
+                ax.annotate(str(condition), (xi, yi), xytext=(6, -3), textcoords="offset points", fontsize=7,
+                            zorder=5, gid=f"condition-label:{method}:{condition}")
         if macro is not None and method in macro and macro[method] is not None and np.isfinite(macro[method]):
             ax.hlines(macro[method], i - 0.35, i + 0.35, color="crimson", lw=2, zorder=4,
                       label="macro AUC" if i == 0 else None)
@@ -120,25 +129,33 @@ def plot_gap_closed(result: Mapping, methods: Sequence[str] | None = None, metri
     if unknown or not methods:
         raise ConfigError(f"methods {unknown or methods} are not in the result; available: {method_order(known)}")
     base, teacher = known["baseline"]["mean"][metric], result["teacher"][metric]
-    fig, ax = plt.subplots(figsize=(max(4.0, 0.7 * len(methods) + 1.5), 3.8))
+    fig, ax = plt.subplots(figsize=(min(9.0, max(4.0, 0.42 * len(methods) + 1.5)), 3.8))
+    seeds = set()
     for i, method in enumerate(methods):
         gap = known[method]["gap_closed"][metric]
         if gap is None or not np.isfinite(gap) or teacher == base:
             ax.text(i, 0, "n/a", ha="center", va="bottom", fontsize=8)
             continue
         per_seed = [100 * (run[metric] - base) / (teacher - base) for run in known[method]["runs"]]
-        err = float(np.std(per_seed, ddof=1)) if len(per_seed) > 1 else 0.0
+        seeds.add(len(per_seed))
+        err = float(np.std(per_seed, ddof=1)) if len(per_seed) > 1 else None  # 1 seed: no error bar
         ax.bar(i, 100 * gap, yerr=err, color=method_color(method), capsize=3, edgecolor="black", linewidth=0.5)
     ax.axhline(0, color="black", lw=0.8)
-    ax.axhline(100, color="black", lw=0.8, ls="--", label="teacher (100 %)")
+    low, high = ax.get_ylim()
+    if high >= 60:  # the teacher line only where it does not squash the bars
+        ax.axhline(100, color="black", lw=0.8, ls="--", label="teacher (100 %)")
+        ax.legend(loc="best", fontsize=7)
     ax.set_xticks(range(len(methods)), methods, rotation=45, ha="right", fontsize=8)
     ax.set_xlabel("method")
-    ax.set_ylabel(f"gap closed on {metric} (%)")
-    ax.set_title(f"Gap closed, mean ± std over {result.get('seeds', '?')} seeds", fontsize=10, loc="left")
-    ax.legend(loc="best", fontsize=7)
+    ax.set_ylabel(f"gap closed on {METRIC_NAMES.get(metric, metric)} (%)\n0 = baseline, 100 = teacher")
+    spread = "1 seed, no error bars" if seeds == {1} else f"mean ± std over {result.get('seeds', '?')} seeds"
+    ax.set_title(f"Gap closed, {spread}", fontsize=10, loc="left")
     fig.tight_layout()
     return fig
 
+
+#: readable axis names of the benchmark metrics
+METRIC_NAMES = {"macro_auc": "macro AUC", "macro_f1": "macro F1", "map": "mAP"}
 
 EFFICIENCY_KEYS = ("name", "params", "flops", "latency_ms", "macro_auc")
 
@@ -183,12 +200,15 @@ def plot_saliency_strip(signal: np.ndarray, fs: float, maps: Mapping[str, np.nda
     colour bar."""
     if not maps:
         raise ConfigError("maps is empty: give {model: (T,) saliency}")
-    fig, axes = plt.subplots(len(maps), 1, figsize=(10, 1.9 * len(maps) + 0.4), sharex=True, squeeze=False)
+    fig, axes = plt.subplots(len(maps), 1, figsize=(10, 2.0 * len(maps) + 0.5), sharex=True, squeeze=False,
+                             layout="constrained")
     for ax, (name, saliency) in zip(axes[:, 0], maps.items()):
         saliency = np.asarray(saliency, dtype=float)
         if saliency.size and np.isfinite(saliency).all() and (saliency.min() < 0 or saliency.max() > 1):
             raise ConfigError(f"maps[{name!r}] must lie in [0, 1] (normalise it, e.g. grad_cam does)")
         plot_strip(signal, fs, lead=lead, ax=ax, regions=regions, saliency=saliency, title=name,
-                   color=method_color(name), unit=unit)
+                   color=method_color(name), unit=unit, colorbar=False)
+    for ax in axes[:-1, 0]:
+        ax.set_xlabel("")  # one time label, under the last strip: none runs into the next strip's title
     fig.colorbar(ScalarMappable(Normalize(0, 1), SALIENCY_CMAP), ax=list(axes[:, 0]), label="saliency", fraction=0.03)
     return fig

@@ -20,6 +20,7 @@ import numpy as np
 from ..errors import ConfigError
 from ..data.container import UNITS
 from ..data.leads import LEADS12, lead_indices
+from .style import REGION_COLOR
 
 MM_PER_S = 25.0
 MM_PER_MV = 10.0
@@ -115,9 +116,11 @@ def plot_12lead(signal: np.ndarray, fs: float, *, leads: Sequence[str] = LEADS12
 def plot_strip(signal: np.ndarray, fs: float, *, lead: str = "I", ax=None, regions: np.ndarray | None = None,
                saliency: np.ndarray | None = None, region_label: str = "ground-truth region",
                saliency_label: str = "saliency", color: str = "black", title: str | None = None,
-               unit: str = "mV"):
+               unit: str = "mV", colorbar: bool = True):
     """One lead (shape (T,), in ``unit``: pass ``data.unit``) with optional shaded ``regions``
-    (bool (T,)) and a ``saliency`` curve (T,) in [0, 1] drawn as a coloured band. Returns the figure."""
+    (bool (T,)) and a ``saliency`` curve (T,) in [0, 1] drawn as coloured dots. The saliency's scale
+    is a colour bar labelled ``saliency_label`` (``colorbar=False`` when the caller draws one shared
+    bar); the legend names only the region. Returns the figure."""
     _check_unit(unit)
     y = np.asarray(signal, dtype=float)
     if y.ndim != 1:
@@ -133,18 +136,20 @@ def plot_strip(signal: np.ndarray, fs: float, *, lead: str = "I", ax=None, regio
         regions = np.asarray(regions, dtype=bool)
         if regions.shape != y.shape:
             raise ConfigError(f"regions must have the signal's shape {y.shape}; got {regions.shape}")
-        ax.fill_between(t, y.min(), y.max(), where=regions, color="tab:green", alpha=0.18, step="mid",
+        ax.fill_between(t, y.min(), y.max(), where=regions, color=REGION_COLOR, alpha=0.5, step="mid",
                         label=region_label, linewidth=0)
     if saliency is not None:
         s = np.asarray(saliency, dtype=float)
         if s.shape != y.shape or not np.isfinite(s).all():
             raise ConfigError(f"saliency must be finite with the signal's shape {y.shape}; got {s.shape}")
-        ax.scatter(t, y, c=s, cmap="magma_r", s=4, vmin=0, vmax=1, zorder=3, label=saliency_label)
+        dots = ax.scatter(t, y, c=s, cmap="magma_r", s=4, vmin=0, vmax=1, zorder=3)
+        if colorbar:
+            fig.colorbar(dots, ax=ax, label=saliency_label, fraction=0.03, pad=0.01)
     ax.plot(t, y, color=color, lw=0.8, zorder=2)
     ax.set_xlabel("time (s)")
     ax.set_ylabel(f"lead {lead} ({unit})")
     if title:
         ax.set_title(title, fontsize=10, loc="left")
-    if regions is not None or saliency is not None:
+    if regions is not None:
         ax.legend(loc="upper right", fontsize=7)
     return fig

@@ -16,12 +16,12 @@ METHOD_COLORS: dict[str, str] = {
     "attention_transfer": "#8c564b",
     "rkd": "#e377c2",
     "crd": "#bcbd22",
-    "dkd": "#7f7f7f",
+    "dkd": "#393b79",
     "liteheart": "#d62728",
     "evl_ecg": "#2ca02c",
     "restoration": "#9467bd",
 }
-_FALLBACK = ["#ff7f0e", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2"]
+_FALLBACK = ["#9edae5", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2"]
 
 
 def method_color(name: str) -> str:
@@ -32,6 +32,52 @@ def method_color(name: str) -> str:
     if family in METHOD_COLORS:
         return METHOD_COLORS[family]
     return _FALLBACK[sum(map(ord, name)) % len(_FALLBACK)]
+
+
+#: colours of things that are not methods (metrics, temperatures, categories, data sets): shades of
+#: one hue (orange to brown) that no method uses, so a colour never means both a method and a metric
+SERIES_CMAP = "YlOrBr"
+#: a neutral tint for shaded ground-truth regions (not a method colour)
+REGION_COLOR = "#c7c7c7"
+
+
+def series_colors(n: int) -> list[tuple[float, float, float, float]]:
+    """``n`` distinct colours for non-method series (metrics, temperatures, categories), light to dark."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    if n < 1:
+        raise ConfigError(f"n must be at least 1; got {n}")
+    stops = np.linspace(0.35, 0.8, n) if n > 1 else [0.6]
+    return [tuple(float(v) for v in c) for c in plt.get_cmap(SERIES_CMAP)(stops)]
+
+
+def mark_axis_break(ax, axis: str = "y") -> bool:
+    """If ``ax``'s ``axis`` does not start at 0 (bars or values all positive), say so: a break mark
+    (two slashes) on the axis near its start and "(axis starts at X)" in the axis label. Call it after
+    the limits are final. Returns whether a mark was drawn; an axis that starts at or below 0, or a
+    log axis, is left alone."""
+    if axis not in ("x", "y"):
+        raise ConfigError(f"axis must be 'x' or 'y'; got {axis!r}")
+    low, high = ax.get_ylim() if axis == "y" else ax.get_xlim()
+    scale = ax.get_yscale() if axis == "y" else ax.get_xscale()
+    if low <= 0 or scale != "linear" or getattr(ax, "_ecgkd_break", {}).get(axis):
+        return False
+    kwargs = dict(marker=[(-1, -0.5), (1, 0.5)], markersize=10, linestyle="none", color="black", mec="black",
+                  mew=1, clip_on=False, zorder=10, gid=f"axis-break:{axis}")
+    limits = ax.get_xlim(), ax.get_ylim()
+    if axis == "y":
+        ax.plot([0, 0], [0.015, 0.04], transform=ax.transAxes, **kwargs)
+        label = ax.get_ylabel()
+        ax.set_ylabel(f"{label}\n(axis starts at {low:g})" if label else f"(axis starts at {low:g})")
+    else:
+        ax.plot([0.015, 0.04], [0, 0], transform=ax.transAxes, **kwargs)
+        label = ax.get_xlabel()
+        ax.set_xlabel(f"{label} (axis starts at {low:g})" if label else f"(axis starts at {low:g})")
+    ax.set_xlim(limits[0])
+    ax.set_ylim(limits[1])
+    ax._ecgkd_break = {**getattr(ax, "_ecgkd_break", {}), axis: True}
+    return True
 
 
 def save_figure(fig, name: str, *, folder: str | Path | None = None, dpi: int = 150) -> Path:
