@@ -15,7 +15,8 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from ..errors import ModelError
+from ..checks import check_fraction, check_int
+from ..errors import BadSignalError, ModelError
 
 MODELS: dict[str, type["ECGModel"]] = {}
 
@@ -46,6 +47,8 @@ class ECGModel(nn.Module):
             "n_classes": self.n_classes,
             "kwargs": dict(kwargs),
         }
+        if "dropout" in kwargs:
+            check_fraction(f"model {self.name!r}: dropout", kwargs["dropout"], error=ModelError)
 
     @classmethod
     def resolve_size(cls, size: str | None) -> str:
@@ -62,7 +65,10 @@ class ECGModel(nn.Module):
         return self.sizes[self.size]
 
     def check_input(self, x: torch.Tensor) -> None:
-        """Raise ModelError unless ``x`` is (B, in_leads, T) with T >= ``min_samples``."""
+        """Raise ModelError unless ``x`` is (B, in_leads, T) with T >= ``min_samples``, and
+        BadSignalError naming the batch item, lead and sample when ``x`` holds NaN or infinity (a
+        model would return NaN probabilities for it). The finiteness check (one reduction; the
+        details only on failure) is skipped while tracing, scripting or exporting to ONNX."""
         if x.dim() != 3:
             raise ModelError(f"model {self.name!r} expects input (B, leads, T); received shape {tuple(x.shape)}")
         if x.shape[1] != self.in_leads:
@@ -74,13 +80,32 @@ class ECGModel(nn.Module):
             raise ModelError(
                 f"model {self.name!r} needs at least {self.min_samples} samples per lead; received {x.shape[2]}"
             )
+        if torch.jit.is_tracing() or torch.jit.is_scripting() or torch.onnx.is_in_onnx_export():
+            return
+        if not bool(torch.isfinite(x).all()):
+            raise non_finite_input_error(self.name, x)
+
+
+def non_finite_input_error(model: str, x: torch.Tensor) -> BadSignalError:
+    """The BadSignalError for the first non-finite sample of ``x`` (B, leads, T): its batch item as
+    the record, its lead index, sample index and value, and how many such samples the batch holds."""
+    bad = ~torch.isfinite(x.detach())
+    item, lead, sample = (int(i) for i in bad.nonzero()[0])
+    value = float(x[item, lead, sample])
+    in_item = int(bad[item].sum())
+    items = int(bad.flatten(1).any(dim=1).sum())
+    return BadSignalError(
+        f"input batch item {item}",
+        f"model {model!r}: lead index {lead} has {value} at sample {sample} "
+        f"({in_item} non-finite sample(s) in this item, {items} of {x.shape[0]} batch item(s) affected); "
+        "a model returns NaN probabilities for such input: impute or drop the record first",
+    )
 
 
 def positive_int(model: str, arg: str, value: Any) -> int:
-    """``value`` if it is a positive int, else ModelError naming the model and the argument."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ModelError(f"model {model!r}: {arg} must be a positive integer; received {value!r}")
-    return value
+    """``int(value)`` if it is an integer >= 1 (not a bool, not a float), else ModelError naming
+    the model and the argument."""
+    return check_int(f"model {model!r}: {arg}", value, low=1, error=ModelError)
 
 
 def register_model(name: str):
