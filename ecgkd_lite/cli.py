@@ -162,13 +162,19 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _check_seed(args) -> None:
-    """ConfigError for a negative ``--seed`` (numpy would fail later with an untyped ValueError)."""
-    from .errors import ConfigError
+#: integer options (argparse dest -> smallest value) checked before any command runs: a negative
+#: ``--seed`` would fail later in numpy with an untyped ValueError, a zero count after loading data
+_INT_OPTIONS = {"seed": 0, "n": 1, "fs": 1, "n_records": 1, "n_boot": 1, "seeds": 1}
 
-    seed = getattr(args, "seed", None)
-    if seed is not None and seed < 0:
-        raise ConfigError(f"--seed {seed}: a seed must be a non-negative integer")
+
+def _check_int_options(args) -> None:
+    """ConfigError naming the option for an integer option below its smallest value."""
+    from .checks import check_int
+
+    for dest, low in _INT_OPTIONS.items():
+        value = getattr(args, dest, None)
+        if value is not None:
+            check_int("--" + dest.replace("_", "-"), value, low=low)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in argv
     args = build_parser().parse_args([a for a in argv if a != "--debug"])
     try:
-        _check_seed(args)
+        _check_int_options(args)
         return args.func(args)
     except ECGKDError as err:
         if debug:

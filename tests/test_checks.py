@@ -62,9 +62,9 @@ def test_check_number_infinity_only_when_asked_and_nan_never():
 
 def test_check_number_bounds_open_and_closed():
     assert check_number("x", 0, low=0) == 0.0
-    with pytest.raises(ConfigError, match=r"x must be a finite number > 0; got 0"):
+    with pytest.raises(ConfigError, match=r"^x must be > 0 \(a finite number\); got 0$"):
         check_number("x", 0, low=0, low_open=True)
-    with pytest.raises(ConfigError, match=r">= 1 and <= 2; got 2.5"):
+    with pytest.raises(ConfigError, match=r"^x must be >= 1 and <= 2 \(a finite number\); got 2.5$"):
         check_number("x", 2.5, low=1, high=2)
 
 
@@ -74,10 +74,10 @@ def test_positive_non_negative_and_fraction():
         with pytest.raises(ConfigError, match="temperature"):
             check_positive("temperature", bad)
     assert check_non_negative("weight_decay", 0) == 0.0
-    with pytest.raises(ConfigError, match=r"weight_decay must be a finite number >= 0; got -0.1"):
+    with pytest.raises(ConfigError, match=r"^weight_decay must be >= 0 \(a finite number\); got -0.1$"):
         check_non_negative("weight_decay", -0.1)
     assert check_fraction("ratio", 0) == 0.0 and check_fraction("ratio", 1) == 1.0
-    with pytest.raises(ConfigError, match=r"ratio must be a finite number > 0 and <= 1; got 0"):
+    with pytest.raises(ConfigError, match=r"^ratio must be > 0 and <= 1 \(a finite number\); got 0$"):
         check_fraction("ratio", 0, open_low=True)
     with pytest.raises(ConfigError, match="ratio"):
         check_fraction("ratio", 1.01)

@@ -53,7 +53,18 @@ def test_debug_shows_the_traceback(capsys, where):
                                   ["export", "some_run", "--format", "onnx", "--out", "x", "--seed", "-3"]])
 def test_negative_seed_is_refused_by_name(capsys, argv):
     rc, err = _run(capsys, *argv)
-    assert rc == 2 and "ConfigError: --seed -" in _one_line(err) and "non-negative integer" in err
+    assert rc == 2 and "ConfigError: --seed must be an integer >= 0; got -" in _one_line(err)
+
+
+@pytest.mark.parametrize("argv,option", [
+    (["bench", "quality", "--seeds", "0"], "--seeds"),
+    (["data", "summary", "--n", "0"], "--n"),
+    (["export", "some_run", "--format", "onnx", "--out", "x", "--n-records", "0"], "--n-records"),
+    (["export", "some_run", "--format", "onnx", "--out", "x", "--n-boot", "0"], "--n-boot"),
+])
+def test_zero_counts_are_refused_by_name_before_any_work(capsys, argv, option):
+    rc, err = _run(capsys, *argv)
+    assert rc == 2 and f"ConfigError: {option} must be an integer >= 1; got 0" in _one_line(err)
 
 
 def test_reader_stop_says_how_many_more_and_how_to_skip(capsys, challenge_root, tmp_path):

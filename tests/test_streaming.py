@@ -190,7 +190,7 @@ def test_wrong_lead_count_shape_and_finished_stream_are_refused(model):
     clf.finish()
     with pytest.raises(ConfigError, match="finished; call reset"):
         clf.push(np.zeros(3, dtype=np.float32))
-    with pytest.raises(ConfigError, match="window must be a positive integer"):
+    with pytest.raises(ConfigError, match="window must be an integer >= 1; got 0"):
         StreamingClassifier(model, window=0, stride=STRIDE)
     with pytest.raises(ConfigError, match="classified no window"):
         StreamingClassifier(model, window=WINDOW, stride=STRIDE).record_probabilities()

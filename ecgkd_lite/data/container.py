@@ -36,6 +36,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from ..checks import check_fraction, check_int
 from ..errors import BadSignalError, ConfigError, DataError, LeadMismatchError, SplitError
 from ..utils import fingerprint as _fingerprint
 from .leads import LEADS12, canonical_lead, lead_indices
@@ -208,8 +209,11 @@ class ECGData:
         )
 
     def select_leads(self, leads: str | Iterable[str]) -> "ECGData":
-        """Keep only ``leads`` (a name like ``"I"`` or a list), in the order given."""
+        """Keep only ``leads`` (a name like ``"I"`` or a list), in the order given; ConfigError for
+        no lead, an unknown lead or a lead named twice."""
         idx = lead_indices(leads, self.leads)
+        if not idx:
+            raise ConfigError(f"select_leads needs at least one lead; got {leads!r} (available leads: {list(self.leads)})")
         chosen = [self.leads[i] for i in idx]
         return self.derive({"step": "select_leads", "leads": chosen},
                            signals=np.ascontiguousarray(self.signals[:, idx]), leads=tuple(chosen))
@@ -234,8 +238,8 @@ class ECGData:
         The labeled part is drawn per fold (stratified by fold) with ``np.random.default_rng(seed)``.
         ``ratio`` must lie in (0, 1]; at 1 the unlabeled pool is empty.
         """
-        if not (isinstance(ratio, (int, float)) and 0 < ratio <= 1):
-            raise SplitError(f"labeled ratio must lie in (0, 1]; got {ratio!r}")
+        check_fraction("labeled ratio", ratio, open_low=True, error=SplitError)
+        seed = check_int("seed", seed, low=0)
         train = self.split("train")
         rng = np.random.default_rng(seed)
         labeled = np.zeros(len(train), dtype=bool)

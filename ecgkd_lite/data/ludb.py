@@ -75,6 +75,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from ..checks import check_int
 from ..errors import ConfigError, HeaderParseError, MissingFileError, RecordError, SamplingRateError, UnknownLabelError
 from .cache import cached
 from .challenge import PLAUSIBLE_PTP_MV, amplitude_check
@@ -299,7 +300,8 @@ def read_delineation(root: Path, record: str) -> tuple[pd.DataFrame, Counter]:
 
 
 @lru_cache(maxsize=512)
-def _read_delineation(base_name: str, record: str, stamp: tuple) -> tuple[pd.DataFrame, Counter]:
+def _read_delineation(base_name: str, record: str, stamp: tuple) -> tuple[pd.DataFrame, Counter]:  # noqa: ARG001
+    # stamp (the files' sizes and mtimes) is only part of the lru_cache key: a changed file is re-read
     import wfdb
 
     rows, quirks = [], Counter()
@@ -410,8 +412,7 @@ class WaveMasks:
         votes = self.masks.sum(axis=1, dtype=np.int64)
         if min_leads is None:
             return 2 * votes > self.annotated.sum(axis=1, dtype=np.int64)[:, None, :]
-        if not (isinstance(min_leads, (int, np.integer)) and 1 <= min_leads <= len(self.leads)):
-            raise ConfigError(f"min_leads must be an integer in 1..{len(self.leads)}; got {min_leads!r}")
+        min_leads = check_int("min_leads", min_leads, low=1, high=len(self.leads))
         return votes >= min_leads
 
     def regions(self, how: str = "union", min_leads: int | None = None) -> pd.DataFrame:

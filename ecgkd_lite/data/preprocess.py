@@ -7,12 +7,13 @@ parameters and this module's code version (``ecgkd_lite.versions``), never from 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 from scipy import signal as sps
 
+from ..checks import check_int, check_number
 from ..errors import ConfigError, DataError
 from ..versions import key_versions
 from .container import ECGData
@@ -57,10 +58,10 @@ def resample(data: ECGData, fs: float) -> ECGData:
 def bandpass(data: ECGData, low: float = 0.5, high: float = 40.0, order: int = 3) -> ECGData:
     """Zero-phase Butterworth band-pass (``sosfiltfilt``) between ``low`` and ``high`` Hz."""
     nyq = data.fs / 2
+    low, high = check_number("band-pass low", low), check_number("band-pass high", high)
+    order = check_int("band-pass order", order, low=1)
     if not (0 < low < high < nyq):
         raise ConfigError(f"band-pass needs 0 < low < high < fs/2 = {nyq:g}; got low={low}, high={high}")
-    if order < 1:
-        raise ConfigError(f"order must be >= 1; got {order}")
     sos = sps.butter(order, [low, high], btype="bandpass", fs=data.fs, output="sos")
     sig = sps.sosfiltfilt(sos, data.signals, axis=2).astype(np.float32)
     step = {"step": "bandpass", "low": low, "high": high, "order": order}

@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..checks import check_int
 from ..errors import (ConfigError, DataError, LeadMismatchError, MissingFileError, RecordError, SamplingRateError,
                       TruncatedSignalError, UnknownLabelError)
 from .cache import cached
@@ -72,8 +73,7 @@ def load_ptbxl_2k(root: str | Path, *, unlabeled: str = "exclude", min_positives
     if unlabeled not in UNLABELED_MODES:
         raise ConfigError(f"unlabeled={unlabeled!r}: choose one of {list(UNLABELED_MODES)} (labeled and unlabeled "
                           "records are never mixed in one container)")
-    if isinstance(min_positives, bool) or not isinstance(min_positives, (int, np.integer)) or min_positives < 1:
-        raise ConfigError(f"min_positives must be an integer >= 1; got {min_positives!r}")
+    min_positives = check_int("min_positives", min_positives, low=1)
     if on_bad not in ("raise", "drop"):
         raise ConfigError(f"on_bad must be 'raise' or 'drop'; got {on_bad!r}")
     root = Path(root)

@@ -40,12 +40,14 @@ aVL and aVF are derived from I and II, so Einthoven's and Goldberger's identitie
 from __future__ import annotations
 
 import math
+import os
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import as_strided
 
+from ..checks import check_fraction, check_int, check_positive
 from ..errors import ConfigError
 from ..progress import progress
 from ..utils import fingerprint
@@ -91,9 +93,7 @@ def check_prevalence(prevalence: dict[str, float] | None) -> dict[str, float]:
         if code not in out:
             why = "NORM is implied by the absence of every other finding" if code == "NORM" else "unknown class"
             raise ConfigError(f"prevalence: {code!r} cannot be set ({why}); settable: {list(out)}")
-        if not isinstance(p, (int, float)) or not 0.0 <= float(p) <= 1.0:
-            raise ConfigError(f"prevalence[{code!r}] must lie in [0, 1]; got {p!r}")
-        out[code] = float(p)
+        out[code] = check_fraction(f"prevalence[{code!r}]", p)
     for group in EXCLUSIVE_GROUPS:
         if sum(out[c] for c in group) > 1.0:
             raise ConfigError(f"prevalence of the exclusive classes {group} sums above 1: {[out[c] for c in group]}")
@@ -472,16 +472,51 @@ def assign_folds(labels: np.ndarray, seed: int) -> np.ndarray:
 
 
 def _check_args(n_records, fs, seconds, seed, chunk_size) -> None:
-    checks = (("n_records", n_records, lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1, "an integer >= 1"),
-              ("fs", fs, lambda v: isinstance(v, (int, float)) and math.isfinite(v) and v > 0, "a positive number"),
-              ("seconds", seconds, lambda v: isinstance(v, (int, float)) and math.isfinite(v) and v > 0, "a positive number"),
-              ("seed", seed, lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 0, "an integer >= 0"),
-              ("chunk_size", chunk_size, lambda v: isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= 1, "an integer >= 1"))
-    for name, value, ok, what in checks:
-        if not ok(value):
-            raise ConfigError(f"{name} must be {what}; got {value!r}")
+    check_int("n_records", n_records, low=1)
+    check_positive("fs", fs)
+    check_positive("seconds", seconds)
+    check_int("seed", seed, low=0)
+    check_int("chunk_size", chunk_size, low=1)
     if round(fs * seconds) < 2:
         raise ConfigError(f"fs * seconds must give at least 2 samples; got fs={fs!r}, seconds={seconds!r}")
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation without swapping (psutil when installed, else
+    Linux ``/proc/meminfo`` MemAvailable, else the physical memory); None when unknown."""
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except ImportError:
+        pass
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _check_memory(n_records: int, fs: float, seconds: float) -> None:
+    """ConfigError, before any work, when the float32 signals alone (``n_records x 12 leads x
+    fs*seconds samples x 4 bytes``; labels, fiducials and regions add more) exceed the memory
+    available now: such a request would otherwise render for minutes and then fail or swap."""
+    n_samples = int(round(fs * seconds))
+    need = n_records * len(LEADS12) * n_samples * np.dtype(np.float32).itemsize
+    have = available_memory()
+    if have is not None and need > have:
+        raise ConfigError(
+            f"n_records={n_records} at fs={fs:g} Hz x {seconds:g} s needs {need / 2**30:,.1f} GiB for the float32 "
+            f"signals alone ({len(LEADS12)} leads x {n_samples} samples x 4 bytes per record) but "
+            f"{have / 2**30:,.1f} GiB of memory is available; ask for at most {have // (need // n_records):,} records "
+            "(fewer in practice), or a lower fs or shorter records"
+        )
 
 
 def record_params(n_records: int, seed: int = 0, prevalence: dict[str, float] | None = None) -> pd.DataFrame:
@@ -500,6 +535,7 @@ def load_synthetic(n_records: int, fs: float = 500, seconds: float = 10.0, seed:
     """
     _check_args(n_records, fs, seconds, seed, chunk_size)
     check_prevalence(prevalence)
+    _check_memory(n_records, fs, seconds)
     params = record_params(n_records, seed, prevalence)
     ids = np.array([f"syn{seed}-{i:06d}" for i in range(n_records)], dtype=object)
     signals = np.empty((n_records, 12, int(round(fs * seconds))), dtype=np.float32)

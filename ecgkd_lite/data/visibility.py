@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..errors import ConfigError
+from ..checks import check_int
 from .conditions import CLASS_NAMES
 from .leads import LEADS12
 
@@ -24,8 +24,7 @@ def lead_effects(n_patients: int = 32, fs: float = 100, seconds: float = 10.0, s
     """``(conditions x 12 leads)`` DataFrame of the relative per-lead change (see module doc)."""
     from .synthetic import record_params, render
 
-    if n_patients < 1:
-        raise ConfigError(f"n_patients must be >= 1; got {n_patients}")
+    n_patients = check_int("n_patients", n_patients, low=1)
     base = record_params(n_patients, seed)
     base[list(CLASS_NAMES)] = 0
     base["NORM"] = 1

@@ -43,6 +43,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..checks import check_int, check_positive
 from ..errors import CheckpointError, ConfigError, ModelError
 from ..train.checkpoint import load_checkpoint, model_config, sidecar_path, unwrap
 
@@ -213,16 +214,12 @@ def build_contract(model: nn.Module, *, fs: float, input_leads: Sequence[str], s
     if config.get("in_leads", len(input_leads)) != len(input_leads):
         raise ModelError(f"run {name}: the model takes {config['in_leads']} input lead(s) but the contract "
                          f"names {len(input_leads)} {input_leads}")
-    if not (isinstance(fs, (int, float)) and np.isfinite(fs) and fs > 0):
-        raise ConfigError(f"fs must be a positive sampling rate in Hz; got {fs!r}")
-    if isinstance(window_samples, bool) or not isinstance(window_samples, (int, np.integer)) or window_samples < 1:
-        raise ConfigError(f"window_samples must be a positive integer; got {window_samples!r}")
+    check_positive("fs (sampling rate in Hz)", fs)
+    window_samples = check_int("window_samples", window_samples, low=1)
     window_seconds = window_samples / fs
     stride = seconds_to_samples(window_seconds / 2, fs, "stride") if stride_samples is None else stride_samples
-    if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
-        raise ConfigError(f"stride_samples must be a positive integer; got {stride_samples!r}")
-    if isinstance(smoothing_windows, bool) or not isinstance(smoothing_windows, int) or smoothing_windows < 1:
-        raise ConfigError(f"smoothing_windows must be a positive integer; got {smoothing_windows!r}")
+    stride = check_int("stride_samples", stride, low=1)
+    smoothing_windows = check_int("smoothing_windows", smoothing_windows, low=1)
     contract: dict[str, Any] = {
         "contract_version": CONTRACT_VERSION,
         "run": name,
@@ -397,7 +394,11 @@ def runner_latency(model: Any, input_shape: Sequence[int], *, warmup: int = 20, 
     import time
 
     from ..utils import torch_threads
+    from .profile import _check_shape
 
+    input_shape = _check_shape(input_shape)
+    for arg, value, low in (("threads", threads, 1), ("warmup", warmup, 0), ("repeats", repeats, 1)):
+        check_int(f"runner_latency: {arg}", value, low=low)
     if isinstance(model, (str, os.PathLike)) and Path(model).suffix == ".onnx":
         model = onnx_session(model, threads=threads)
     runner = as_runner(model)

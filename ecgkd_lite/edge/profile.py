@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
 
+from ..checks import check_int
 from ..errors import ConfigError
 
 
@@ -40,9 +41,8 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
 def _check_shape(input_shape: Any) -> tuple[int, ...]:
     if isinstance(input_shape, (str, bytes)) or not isinstance(input_shape, Sequence) or len(input_shape) == 0:
         raise ConfigError(f"input_shape must be a non-empty sequence of positive integers, e.g. (1, 12, 1000); received {input_shape!r}")
-    if any(isinstance(d, bool) or not isinstance(d, int) or d < 1 for d in input_shape):
-        raise ConfigError(f"input_shape must hold positive integers only; received {tuple(input_shape)!r}")
-    return tuple(input_shape)
+    return tuple(check_int(f"input_shape {tuple(input_shape)!r}: dimension {i}", d, low=1)
+                 for i, d in enumerate(input_shape))
 
 
 def _example_input(model: nn.Module, input_shape: tuple[int, ...]) -> torch.Tensor:
@@ -89,8 +89,7 @@ def measure_latency(
     """
     shape = _check_shape(input_shape)
     for arg, value, low in (("threads", threads, 1), ("warmup", warmup, 0), ("repeats", repeats, 1)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ConfigError(f"measure_latency: {arg} must be an integer >= {low}; received {value!r}")
+        check_int(f"measure_latency: {arg}", value, low=low)
     x = _example_input(model, shape)
     previous_threads = torch.get_num_threads()
     times_ms = []

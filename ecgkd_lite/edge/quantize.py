@@ -40,6 +40,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..checks import check_int
 from ..data.container import TRAIN_FOLDS, ECGData
 from ..errors import ConfigError, SplitError
 from ..evaluate.bootstrap import ConfidenceInterval, bootstrap_ci
@@ -73,8 +74,8 @@ class WindowCalibrationReader:
                              f"it holds records of folds {outside}")
         for arg, value in (("n_windows", n_windows), ("batch_size", batch_size), ("window", window),
                            ("stride", stride)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ConfigError(f"{arg} must be a positive integer; got {value!r}")
+            check_int(arg, value, low=1)
+        seed = check_int("seed", seed, low=0)
         idx = lead_indices(list(input_leads), data.leads)
         starts = window_starts(data.n_samples, window, stride)
         length = min(window, data.n_samples)

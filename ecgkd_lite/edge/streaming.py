@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..checks import check_int
 from ..errors import BadSignalError, ConfigError, LeadMismatchError
 from ..evaluate.metrics import DEFAULT_THRESHOLD
 from .export import as_runner, load_contract
@@ -73,8 +74,7 @@ def _smooth(history: np.ndarray, k: int) -> np.ndarray:
 
 def _check_settings(window: Any, stride: Any, smoothing: Any, n_leads: Any) -> None:
     for arg, value in (("window", window), ("stride", stride), ("smoothing", smoothing), ("n_leads", n_leads)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ConfigError(f"{arg} must be a positive integer; got {value!r}")
+        check_int(arg, value, low=1)
 
 
 def _thresholds(thresholds: Any) -> np.ndarray | float:

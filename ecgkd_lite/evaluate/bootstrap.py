@@ -7,6 +7,7 @@ from typing import Callable
 
 import numpy as np
 
+from ..checks import check_int, check_number
 from ..errors import ConfigError
 from .metrics import check_scores, per_class_auc, per_class_average_precision
 
@@ -60,9 +61,9 @@ def bootstrap_ci(y, p, metric: str | Callable[[np.ndarray, np.ndarray], float], 
     counted in ``n_skipped`` (also logged).
     """
     y, p = check_scores(y, p)
-    if not (isinstance(n_boot, int) and n_boot >= 1):
-        raise ConfigError(f"n_boot must be a positive integer; got {n_boot!r}")
-    if not 0 < alpha < 1:
+    n_boot = check_int("n_boot", n_boot, low=1)
+    seed = check_int("seed", seed, low=0)
+    if not 0 < check_number("alpha", alpha) < 1:
         raise ConfigError(f"alpha must lie in (0, 1); got {alpha!r}")
     if isinstance(metric, str):
         if metric not in _NAMED:

@@ -11,6 +11,7 @@ import warnings
 
 import numpy as np
 
+from ..checks import check_int
 from ..errors import ConfigError
 
 #: the fixed settings every figure uses (each overridable through ``embed_2d(**settings)``)
@@ -33,6 +34,7 @@ def embed_2d(features: np.ndarray, method: str = "tsne", seed: int = 0, **settin
     method rejects.
     """
     x = _check_matrix(features, "features")
+    seed = check_int("seed", seed, low=0, high=2**32 - 1)  # the scikit-learn / umap seed range
     if len(x) < 3:
         raise ConfigError(f"features must hold at least 3 records to embed; got {len(x)}")
     reducer_class, params = _reducer(method, settings)
@@ -121,6 +123,5 @@ def _check_pair(a, b, name_a: str, name_b: str) -> tuple[np.ndarray, np.ndarray]
 
 
 def _check_k(k, n: int) -> int:
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k < n:
-        raise ConfigError(f"k must be an integer in [1, {n - 1}] (fewer than the {n} records); got {k!r}")
-    return int(k)
+    """``k`` neighbours among ``n`` records: an integer in [1, n - 1]."""
+    return check_int("k", k, low=1, high=n - 1)

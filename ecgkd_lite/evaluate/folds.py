@@ -27,6 +27,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from ..checks import check_int, check_number
 from ..errors import ConfigError
 from .bootstrap import bootstrap_ci
 from .metrics import _binary_auc, check_scores
@@ -67,12 +68,6 @@ class CVPlan:
         return table
 
 
-def _check_int(name: str, value, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ConfigError(f"{name} must be an integer >= {low}; got {value!r}")
-    return int(value)
-
-
 def stratified_folds(labels, k: int = 5, *, seed: int = 0, val_fraction: float = 0.15) -> list[Fold]:
     """``k`` folds over the rows of the multi-hot ``labels`` (N, C): test parts by
     ``MultilabelStratifiedKFold(k, shuffle=True, random_state=seed)``, each fold's validation
@@ -82,10 +77,9 @@ def stratified_folds(labels, k: int = 5, *, seed: int = 0, val_fraction: float =
     fold), ``seed`` not an integer >= 0, ``val_fraction`` outside (0, 0.5]."""
     from iterstrat.ml_stratifiers import MultilabelStratifiedKFold, MultilabelStratifiedShuffleSplit
 
-    k = _check_int("k", k, 2)
-    seed = _check_int("seed", seed, 0)
-    if isinstance(val_fraction, bool) or not isinstance(val_fraction, (int, float)) or not 0 < val_fraction <= 0.5:
-        raise ConfigError(f"val_fraction must lie in (0, 0.5]; got {val_fraction!r}")
+    k = check_int("k", k, low=2)
+    seed = check_int("seed", seed, low=0)
+    check_number("val_fraction", val_fraction, low=0, low_open=True, high=0.5)
     y = np.asarray(labels)
     if y.ndim != 2 or not np.isin(y, (0, 1)).all():
         raise ConfigError(f"labels must be multi-hot (N, C) with 0/1 only; got shape {y.shape}")

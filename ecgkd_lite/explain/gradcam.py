@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..checks import check_int
 from ..errors import ConfigError, ModelError
 from ..models.hooks import FeatureCapture, resolve_feature_modules
 
@@ -56,8 +57,7 @@ def grad_cam(model: nn.Module, x: np.ndarray | torch.Tensor, target: int | Seque
     from captum.attr import LayerAttribution, LayerGradCam
 
     x = _check_input(model, x)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ConfigError(f"batch_size must be a positive integer; got {batch_size!r}")
+    batch_size = check_int("batch_size", batch_size, low=1)
     module_name = resolve_feature_modules(model, [layer])[layer]
     modes = [(module, module.training) for module in model.modules()]  # submodules may differ (frozen BN)
     model.eval()
