@@ -6,13 +6,13 @@
 >>> lead_I = train.select_leads("I")
 """
 
-from .conditions import CLASS_NAMES, CONDITIONS, N_CLASSES, SUPERCLASSES, Condition
+from .conditions import CLASS_NAMES, CONDITIONS, N_CLASSES, Condition
 from .container import FIDUCIAL_COLUMNS, SPLIT_FOLDS, TEST_FOLDS, TRAIN_FOLDS, VAL_FOLDS, ECGData
 from .leads import LEADS12, canonical_lead, lead_indices
 from .preprocess import StandardScaler, bandpass, resample
 
 __all__ = [
-    "ECGData", "LEADS12", "CONDITIONS", "CLASS_NAMES", "N_CLASSES", "SUPERCLASSES", "Condition",
+    "ECGData", "LEADS12", "CONDITIONS", "CLASS_NAMES", "N_CLASSES", "Condition",
     "SPLIT_FOLDS", "TRAIN_FOLDS", "VAL_FOLDS", "TEST_FOLDS", "FIDUCIAL_COLUMNS",
     "canonical_lead", "lead_indices", "StandardScaler", "bandpass", "resample",
     "load_synthetic", "load_ptbxl", "load_challenge", "load_ptbxl_2k", "load_ludb", "ludb_wave_masks",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 class Condition:
     code: str  # PTB-XL SCP abbreviation
     name: str
-    superclass: str | None  # PTB-XL diagnostic superclass (NORM, MI, STTC, CD, HYP) or None
+    superclass: str | None  # PTB-XL diagnostic superclass (one of data.ptbxl.SUPERDIAGNOSTIC) or None
     snomed: str | None  # SNOMED-CT code (as in the PhysioNet/CinC Challenge tables)
     leads: str  # where a cardiologist looks
     lead_I: str  # "plain" | "partial" | "hidden"
@@ -41,13 +41,3 @@ CONDITIONS: tuple[Condition, ...] = (
 
 CLASS_NAMES: tuple[str, ...] = tuple(c.code for c in CONDITIONS)
 N_CLASSES: int = len(CONDITIONS)
-SUPERCLASSES: tuple[str, ...] = ("NORM", "MI", "STTC", "CD", "HYP")
-
-
-def condition(code: str) -> Condition:
-    for c in CONDITIONS:
-        if c.code == code:
-            return c
-    from ..errors import ConfigError
-
-    raise ConfigError(f"condition {code!r} is unknown; known: {list(CLASS_NAMES)}")
