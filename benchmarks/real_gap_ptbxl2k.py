@@ -38,7 +38,7 @@ from ecgkd_lite.config import REPO_ROOT, cache_dir, shared_data_dir
 from ecgkd_lite.data import StandardScaler, bandpass, load_ptbxl_2k, resample
 from ecgkd_lite.edge.quantize import paired_delta_ci
 from ecgkd_lite.evaluate import cv_folds, paired_class_delta_ci
-from ecgkd_lite.evaluate.metrics import per_class_auc
+from ecgkd_lite.metrics import per_class_auc
 from ecgkd_lite.experiment import BANDPASS
 from ecgkd_lite.models import build_model
 from ecgkd_lite.train import fit, predict

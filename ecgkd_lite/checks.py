@@ -53,7 +53,7 @@ def check_number(name: str, value: Any, *, low: float | None = None, high: float
     if not ok:
         bounds = _range_text(low, high, low_open)
         kind = "a finite number" if finite else "a number"
-        raise error(f"{name} must be {kind}{' ' + bounds if bounds else ''}; got {value!r}")
+        raise error(f"{name} must be {bounds + f' ({kind})' if bounds else kind}; got {value!r}")
     return float(value)
 
 

@@ -26,8 +26,15 @@ from typing import Sequence
 import numpy as np
 
 from .config import Profile, cache_dir, get_profile
-from .data import ECGData, StandardScaler, bandpass
+from .data import ECGData, StandardScaler, bandpass, load_ptbxl, load_synthetic, resample
+from .data.synthetic import synthetic_recipe
+from .distill import Distiller, TeacherCache, build_recipe
 from .errors import ConfigError, SplitError
+from .evaluate import evaluate
+from .models import build_model
+from .progress import progress_enabled
+from .train import TrainConfig, cached_fit, predict
+from .train.restoration import RestorationObjective
 from .utils import fingerprint
 from .versions import key_versions
 
@@ -81,9 +88,6 @@ def load_source(source: str = "synthetic", *, profile: Profile | str | None = No
     """The raw (unscaled) data set: synthetic (cached on disk) or PTB-XL below ``root``."""
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     if source == "synthetic":
-        from .data import load_synthetic
-        from .data.synthetic import synthetic_recipe
-
         n = n_records or profile.n_records
         key = fingerprint(synthetic_recipe(n, fs=profile.fs, seconds=profile.seconds, seed=seed))
         path = cache_dir("datasets") / f"synthetic-n{n}-fs{profile.fs}-s{profile.seconds:g}-seed{seed}-{key}.npz"
@@ -97,8 +101,6 @@ def load_source(source: str = "synthetic", *, profile: Profile | str | None = No
     if source == "ptbxl":
         if root is None:
             raise ConfigError("source='ptbxl' needs root= (the PTB-XL folder with ptbxl_database.csv)")
-        from .data import load_ptbxl
-
         return load_ptbxl(root, fs=100, task="superdiagnostic")
     raise ConfigError(f"source={source!r} is unknown; choose one of {list(SOURCES)}")
 
@@ -109,8 +111,6 @@ def prepare(source: str = "synthetic", *, profile: Profile | str | None = None, 
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     raw = data if data is not None else load_source(source, profile=profile, root=root, seed=seed, n_records=n_records)
     if raw.fs != profile.fs:
-        from .data import resample
-
         raw = resample(raw, profile.fs)
     filtered = bandpass(raw, **BANDPASS)
     train, val, test = filtered.splits()
@@ -142,30 +142,30 @@ def semi_supervised_split(prep: Prepared, ratio: float, *, seed: int = 0) -> tup
     return np.isin(prep.train.record_ids, lab.record_ids), unlabeled
 
 
-def fit_kwargs(profile: Profile, *, epochs: int, seed: int) -> dict:
-    """The training budget shared by every model of a role (JSON-like: it is part of cache keys)."""
-    return {"epochs": epochs, "batch_size": profile.batch_size, "lr": 3e-3, "weight_decay": 1e-2,
-            "crop_seconds": profile.crop_seconds, "scheduler": "onecycle", "monitor": "val_macro_auc",
-            "seed": seed}
+def train_config(profile: Profile, *, epochs: int, seed: int, leads: Sequence[str], progress: bool | None = None,
+                 **changes) -> TrainConfig:
+    """The training budget shared by every model of a role (part of every cache key): AdamW at
+    lr 3e-3, weight decay 1e-2, one-cycle, the profile's batch size and crops, best epoch on
+    validation macro AUC; ``changes`` override single fields (e.g. the restoration net's monitor)."""
+    return TrainConfig(epochs=epochs, batch_size=profile.batch_size, lr=3e-3, weight_decay=1e-2,
+                       crop_seconds=profile.crop_seconds, scheduler="onecycle", monitor="val_macro_auc", seed=seed,
+                       input_leads=tuple(leads), progress=_progress(progress)).replace(**changes)
 
 
 def train_teacher(prep: Prepared, *, arch: str = TEACHER[0], size: str | None = TEACHER[1], seed: int = 0,
                   epochs: int | None = None, progress: bool | None = None, force: bool = False):
     """The 12-lead teacher (trained once, then loaded from the cache). Returns a ``FitResult``."""
-    from .models import build_model
-    from .train import cached_fit
 
-    kwargs = fit_kwargs(prep.profile, epochs=epochs or prep.profile.teacher_epochs, seed=seed)
+    config = train_config(prep.profile, epochs=epochs or prep.profile.teacher_epochs, seed=seed, leads=prep.train.leads,
+                          progress=progress)
     return cached_fit(lambda: build_model(arch, size, in_leads=prep.train.n_leads, n_classes=prep.n_classes),
-                      prep.train, prep.val, tag=f"teacher-{arch}-{size}", force=force,
-                      fit_kwargs={**kwargs, "input_leads": list(prep.train.leads), "progress": _progress(progress)})
+                      prep.train, prep.val, tag=f"teacher-{arch}-{size}", force=force, config=config)
 
 
 def teacher_cache(prep: Prepared, teacher, features: Sequence[str] = ("logits", "temporal", "tokens", "penultimate"),
                   *, batch_size: int = 512):
     """The teacher's outputs on every training crop of the engine's grid (float16), computed once
     per teacher and data set and kept on disk (``.cache/teacher_outputs``)."""
-    from .distill import TeacherCache
 
     crop = int(round(prep.profile.crop_seconds * prep.fs))
     stride = crop // 2
@@ -195,27 +195,23 @@ def train_student(prep: Prepared, method: str | dict = "baseline", *, teacher=No
     :func:`teacher_cache`) serves the teacher's outputs for methods that need no gradient through
     the teacher; it is ignored for the others (e.g. region-aware KD computes Grad-CAM live).
     """
-    from .distill import Distiller, build_recipe
-    from .models import build_model
-    from .train import cached_fit
 
     leads = [leads] if isinstance(leads, str) else list(leads)
     recipe = build_recipe(method)
     name = method if isinstance(method, str) else "custom"
-    kwargs = {**fit_kwargs(prep.profile, epochs=epochs or prep.profile.student_epochs, seed=seed),
-              "input_leads": leads, "progress": _progress(progress)}
+    config = train_config(prep.profile, epochs=epochs or prep.profile.student_epochs, seed=seed, leads=leads,
+                          progress=progress)
     if labeled is not None:
         labeled = np.asarray(labeled, dtype=bool)
         if labeled.shape != (len(prep.train),):
             raise ConfigError(f"labeled must be a bool per training record ({len(prep.train)}); got {labeled.shape}")
-        kwargs["labeled"] = labeled
 
     def factory():
         return build_model(arch, size, in_leads=len(leads), n_classes=prep.n_classes)
 
     tag = tag or f"student-{arch}-{size}-{name}"
     if not recipe.entries:
-        return cached_fit(factory, prep.train, prep.val, tag=tag, fit_kwargs=kwargs, force=force)
+        return cached_fit(factory, prep.train, prep.val, tag=tag, config=config, labeled=labeled, force=force)
     teacher = teacher or train_teacher(prep, progress=progress)
     teacher_model = teacher.model
 
@@ -231,15 +227,13 @@ def train_student(prep: Prepared, method: str | dict = "baseline", *, teacher=No
     key = {"recipe": recipe.to_config(), "teacher": teacher.checkpoint.parent.name if teacher.checkpoint else None,
            "student_leads": leads, "teacher_outputs": "cached-fp16" if usable is not None else "live",
            "code": recipe.code_versions()}
-    return cached_fit(factory, prep.train, prep.val, tag=tag, fit_kwargs=kwargs, force=force,
+    return cached_fit(factory, prep.train, prep.val, tag=tag, config=config, labeled=labeled, force=force,
                       objective_factory=objective_factory, objective_key=key)
 
 
 def evaluate_model(model, prep: Prepared, *, input_leads: Sequence[str] | None = None, split: str = "test",
                    return_probs: bool = False) -> dict:
     """Macro AUC / F1 / MAP and per-class AUC on ``split``, F1 thresholds tuned on validation."""
-    from .evaluate import evaluate
-    from .train import predict
 
     leads = _model_leads(model, prep, input_leads)
     window = prep.profile.crop_seconds
@@ -266,8 +260,6 @@ def _model_leads(model, prep: Prepared, input_leads):
 def _progress(progress: bool | None) -> bool:
     if progress is not None:
         return progress
-    from .progress import progress_enabled
-
     return progress_enabled()
 
 
@@ -283,16 +275,13 @@ def train_restoration(prep: Prepared, *, size: str = "tiny", input_leads: Sequen
     The returned model carries ``trained_fs`` and ``trained_samples`` so ``restore`` can refuse
     data at another rate or length.
     """
-    from .models import build_model
-    from .train import cached_fit
-    from .train.restoration import RestorationObjective
 
     leads = [input_leads] if isinstance(input_leads, str) else list(input_leads)
     idx = [prep.train.leads.index(lead) for lead in leads]
-    kwargs = {**fit_kwargs(prep.profile, epochs=epochs or prep.profile.student_epochs, seed=seed),
-              "input_leads": leads, "monitor": "val_pearson", "progress": _progress(progress)}
+    config = train_config(prep.profile, epochs=epochs or prep.profile.student_epochs, seed=seed, leads=leads,
+                          progress=progress, monitor="val_pearson")
     result = cached_fit(lambda: build_model("unet1d", size, in_leads=len(leads)), prep.train, prep.val,
-                        tag=f"restoration-unet1d-{size}", fit_kwargs=kwargs, force=force,
+                        tag=f"restoration-unet1d-{size}", config=config, force=force,
                         objective_factory=lambda net: RestorationObjective(net, idx),
                         objective_key={"objective": "mse+l1", "input_leads": leads,
                                        "code": key_versions("restoration")})

@@ -51,8 +51,8 @@ COMPONENTS: dict[str, tuple[int, tuple[str, ...]]] = {
     "preprocess": (1, ("data/preprocess.py",)),
     "models": (1, ("models/blocks.py", "models/hooks.py", "models/patch_transformer.py", "models/registry.py",
                    "models/resnet1d.py", "models/student.py", "models/unet1d.py")),
-    "engine": (1, ("train/engine.py", "train/datasets.py", "train/objective.py", "train/distributed.py",
-                   "evaluate/metrics.py")),
+    "engine": (1, ("train/engine.py", "train/datasets.py", "train/objective.py", "train/distributed.py", "data/windows.py",
+                   "metrics.py")),
     "distiller": (1, ("distill/base.py", "distill/distiller.py", "distill/capture.py", "distill/teacher_cache.py",
                       "distill/recipe.py")),
     "kd_helpers": (1, ("distill/baselines/adapters.py", "distill/evl/tokens.py", "distill/liteheart/importance.py",
@@ -83,6 +83,7 @@ UNVERSIONED: dict[str, str] = {
     "distill/__init__.py": "re-exports", "distill/baselines/__init__.py": "re-exports",
     "distill/liteheart/__init__.py": "recipe defaults (part of the recipe config in every key)",
     "distill/evl/__init__.py": "recipe defaults (part of the recipe config in every key)",
+    "distill/methods.py": "the method table: recipes enter every key as configs; colours and labels shape nothing",
 }
 #: folders whose every file must be in a component or in UNVERSIONED (a test checks it)
 VERSIONED_FOLDERS = ("data", "models", "train", "distill")

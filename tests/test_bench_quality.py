@@ -80,7 +80,7 @@ def test_tables_keep_the_reading_order():
     from ecgkd_lite.bench.quality import method_order
 
     names = ["vanilla_kd", "liteheart-no_mi", "baseline", "evl_ecg", "crd", "liteheart", "zzz"]
-    assert method_order(names) == ["baseline", "vanilla_kd", "crd", "liteheart", "liteheart-no_mi", "evl_ecg", "zzz"]
+    assert method_order(names) == ["baseline", "vanilla_kd", "crd", "liteheart", "evl_ecg", "liteheart-no_mi", "zzz"]
 
 
 def test_method_selection():

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ecgkd_lite.errors import CheckpointError, ConfigError
-from ecgkd_lite.train import cached_fit, fit, load_checkpoint, save_checkpoint
+from ecgkd_lite.train import TrainConfig, cached_fit, fit, load_checkpoint, save_checkpoint
 from ecgkd_lite.train import cache as cache_module
 from ecgkd_lite.train.checkpoint import rng_state, set_rng_state
 from ecgkd_lite.train.engine import _Trainer
@@ -130,7 +130,7 @@ def test_resume_refuses_another_config_or_data(splits, tmp_path):
 def test_cached_fit_trains_once_then_loads(splits, tmp_path, monkeypatch):
     train, val, _ = splits
     kwargs = {**RUN, "epochs": 2}
-    first = cached_fit(tiny_net, train, val, tag="teacher", fit_kwargs=kwargs, cache_root=tmp_path)
+    first = cached_fit(tiny_net, train, val, tag="teacher", config=TrainConfig(**kwargs), cache_root=tmp_path)
     (run_dir,) = tmp_path.iterdir()
     assert run_dir.name.startswith("teacher-") and (run_dir / "best.pt").exists()
 
@@ -138,32 +138,31 @@ def test_cached_fit_trains_once_then_loads(splits, tmp_path, monkeypatch):
         raise AssertionError("cached_fit trained again")
 
     monkeypatch.setattr(cache_module, "fit", no_training)
-    second = cached_fit(tiny_net, train, val, tag="teacher", fit_kwargs={**kwargs, "progress": True}, cache_root=tmp_path)
+    second = cached_fit(tiny_net, train, val, tag="teacher", config=TrainConfig(**{**kwargs, "progress": True}), cache_root=tmp_path)
     assert_same_weights(weights(second.model), weights(first.model))
     assert second.history == first.history and second.best_epoch == first.best_epoch
     assert second.best_metric == first.best_metric
     with pytest.raises(AssertionError, match="trained again"):
-        cached_fit(tiny_net, train, val, tag="teacher", fit_kwargs=kwargs, cache_root=tmp_path, force=True)
+        cached_fit(tiny_net, train, val, tag="teacher", config=TrainConfig(**kwargs), cache_root=tmp_path, force=True)
     with pytest.raises(AssertionError, match="trained again"):  # another key: another lr
-        cached_fit(tiny_net, train, val, tag="teacher", fit_kwargs={**kwargs, "lr": 0.02}, cache_root=tmp_path)
+        cached_fit(tiny_net, train, val, tag="teacher", config=TrainConfig(**{**kwargs, "lr": 0.02}), cache_root=tmp_path)
 
 
 def test_cached_fit_uses_the_cache_dir_by_default(splits, tmp_path, monkeypatch):
     train, val, _ = splits
     monkeypatch.setenv("ECGKD_CACHE", str(tmp_path))
-    result = cached_fit(tiny_net, train, val, tag="t", fit_kwargs={**RUN, "epochs": 1})
+    result = cached_fit(tiny_net, train, val, tag="t", config=TrainConfig(**{**RUN, "epochs": 1}))
     assert result.checkpoint.parent.parent == tmp_path / "models"
 
 
-@pytest.mark.parametrize("tag, kwargs, message", [
-    ("a/b", {}, "tag must be a non-empty name"),
-    ("t", {"checkpoint_dir": "x"}, r"must not set \['checkpoint_dir'\]"),
-    ("t", {"objective": object()}, "fit_kwargs must be JSON-like"),
+@pytest.mark.parametrize("tag, config, message", [
+    ("a/b", TrainConfig(**RUN), "tag must be a non-empty name"),
+    ("t", {**RUN}, "config must be a TrainConfig; got dict"),
 ])
-def test_cached_fit_bad_arguments(splits, tmp_path, tag, kwargs, message):
+def test_cached_fit_bad_arguments(splits, tmp_path, tag, config, message):
     train, val, _ = splits
     with pytest.raises(ConfigError, match=message):
-        cached_fit(tiny_net, train, val, tag=tag, fit_kwargs={**RUN, **kwargs}, cache_root=tmp_path)
+        cached_fit(tiny_net, train, val, tag=tag, config=config, cache_root=tmp_path)
 
 
 def test_cached_fit_with_an_objective_keys_on_it(splits, tmp_path):
@@ -179,16 +178,16 @@ def test_cached_fit_with_an_objective_keys_on_it(splits, tmp_path):
         return SupervisedObjective(model, list(range(train.n_leads)))
 
     kwargs = {**RUN, "epochs": 1}
-    first = cached_fit(tiny_net, train, val, tag="student", fit_kwargs=kwargs, cache_root=tmp_path,
+    first = cached_fit(tiny_net, train, val, tag="student", config=TrainConfig(**kwargs), cache_root=tmp_path,
                        objective_factory=objective_factory, objective_key={"recipe": "a"})
     assert built == [first.model]
-    again = cached_fit(tiny_net, train, val, tag="student", fit_kwargs=kwargs, cache_root=tmp_path,
+    again = cached_fit(tiny_net, train, val, tag="student", config=TrainConfig(**kwargs), cache_root=tmp_path,
                        objective_factory=objective_factory, objective_key={"recipe": "a"})
     assert len(built) == 1  # loaded, the objective was not needed
     assert_same_weights(weights(again.model), weights(first.model))
-    cached_fit(tiny_net, train, val, tag="student", fit_kwargs=kwargs, cache_root=tmp_path,
+    cached_fit(tiny_net, train, val, tag="student", config=TrainConfig(**kwargs), cache_root=tmp_path,
                objective_factory=objective_factory, objective_key={"recipe": "b"})
     assert len(built) == 2 and len(list(tmp_path.iterdir())) == 2
     with pytest.raises(ConfigError, match="go together"):
-        cached_fit(tiny_net, train, val, tag="student", fit_kwargs=kwargs, cache_root=tmp_path,
+        cached_fit(tiny_net, train, val, tag="student", config=TrainConfig(**kwargs), cache_root=tmp_path,
                    objective_factory=objective_factory)

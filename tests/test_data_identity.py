@@ -17,7 +17,7 @@ from ecgkd_lite.data import StandardScaler, bandpass, load_synthetic, resample
 from ecgkd_lite.data.cache import source_key
 from ecgkd_lite.data.container import digest_problems
 from ecgkd_lite.errors import DataError
-from ecgkd_lite.train import cached_fit
+from ecgkd_lite.train import TrainConfig, cached_fit
 from ecgkd_lite.train.checkpoint import sidecar_path
 from train_toys import tiny_net, toy_data
 
@@ -146,33 +146,33 @@ def test_ptbxl_key_is_the_same_from_a_copy(ptbxl_root, tmp_path):
 
 
 # ----------------------------------------------------------------------------- the model cache
-FIT = {"epochs": 1, "batch_size": 16, "crop_seconds": 2.0, "seed": 0, "progress": False}
+FIT = TrainConfig(epochs=1, batch_size=16, crop_seconds=2.0, seed=0, progress=False)
 
 
 def test_shipped_run_key_survives_float_noise_and_checks_the_digest(tmp_path):
     train, val = toy_data().split("train"), toy_data().split("val")
-    first = cached_fit(tiny_net, train, val, tag="toy", cache_root=tmp_path, fit_kwargs=FIT)
+    first = cached_fit(tiny_net, train, val, tag="toy", cache_root=tmp_path, config=FIT)
     noisy_train, noisy_val = _ulp(train), _ulp(val)
     again = cached_fit(tiny_net, noisy_train, noisy_val, tag="toy", cache_root=tmp_path,
-                       fit_kwargs={**FIT, "progress": False})
+                       config=FIT.replace(progress=True))
     assert again.checkpoint == first.checkpoint  # found, not retrained
     # same key, other data: the digest refuses it
     sidecar = json.loads(sidecar_path(first.checkpoint).read_text())
     sidecar["data_digest"]["train"]["label_counts"][0] += 1
     sidecar_path(first.checkpoint).write_text(json.dumps(sidecar))
     with pytest.raises(DataError, match="without a version bump"):
-        cached_fit(tiny_net, train, val, tag="toy", cache_root=tmp_path, fit_kwargs=FIT)
+        cached_fit(tiny_net, train, val, tag="toy", cache_root=tmp_path, config=FIT)
 
 
 def test_cache_key_follows_the_code_versions(monkeypatch):
     from ecgkd_lite.train.cache import cache_key
 
     train, val = toy_data().split("train"), toy_data().split("val")
-    key = cache_key(tiny_net(), train, val, tag="toy", fit_kwargs=FIT)
+    key = cache_key(tiny_net(), train, val, tag="toy", config=FIT)
     for component in ("models", "engine"):
         with monkeypatch.context() as m:
             m.setitem(versions.COMPONENTS, component, (versions.version(component) + 1, versions.COMPONENTS[component][1]))
-            assert cache_key(tiny_net(), train, val, tag="toy", fit_kwargs=FIT) != key
+            assert cache_key(tiny_net(), train, val, tag="toy", config=FIT) != key
 
 
 def test_recipe_key_carries_only_its_terms_versions(monkeypatch):

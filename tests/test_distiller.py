@@ -15,6 +15,7 @@ from ecgkd_lite.data.container import ECGData
 from ecgkd_lite.distill import (METHODS, Distiller, KDTerm, Recipe, TeacherCache, build_recipe, build_term,
                                 crop_starts, resolve_leads)
 from ecgkd_lite.distill.capture import forward_features
+from ecgkd_lite.distill.base import TermOutput, check_recipe_contract
 from ecgkd_lite.errors import CheckpointError, ConfigError, ModelError
 from kd_toy_models import ToyNet, toy_batch, toy_pair
 
@@ -373,9 +374,10 @@ def test_distills_a_resnet_teacher_into_a_cnn_transformer_student():
 
 
 class DiagnosticTerm(KDTerm):
-    """A loss part plus a ``metric:`` diagnostic, and a ``bind`` hook, as the LiteHeart terms have."""
+    """A loss part plus a diagnostic, and a ``bind`` hook (``needs_student``), as the LiteHeart terms have."""
 
     name = "diagnostic_probe"
+    needs_student = True
 
     def __init__(self):
         super().__init__()
@@ -386,7 +388,7 @@ class DiagnosticTerm(KDTerm):
 
     def forward(self, s, t, batch=None):
         loss = (s["logits"] - t["logits"]).pow(2).mean()
-        return {"mse": loss, "metric:big_number": torch.tensor(1000.0)}
+        return TermOutput({"mse": loss}, diagnostics={"big_number": torch.tensor(1000.0)})
 
 
 def test_metric_parts_are_logged_not_summed_and_bind_is_called():
@@ -398,7 +400,7 @@ def test_metric_parts_are_logged_not_summed_and_bind_is_called():
     d.setup(batch)
     out = d(batch)
     assert_close(out["metric:diagnostic_probe/big_number"], torch.tensor(1000.0))
-    assert "diagnostic_probe/metric:big_number" not in out
+    assert "diagnostic_probe/big_number" not in out and "metric:diagnostic_probe/diagnostic_probe/big_number" not in out
     assert_close(out["diagnostic_probe"], out["diagnostic_probe/mse"])
     assert_close(out["total"], out["ce"] + 2.0 * out["diagnostic_probe/mse"])
     assert not out["metric:diagnostic_probe/big_number"].requires_grad

@@ -36,7 +36,7 @@ from ecgkd_lite.edge.export import INT8_TRACE_TOLERANCE
 from ecgkd_lite.edge.quantize import WindowCalibrationReader
 from ecgkd_lite.errors import CheckpointError, ConfigError, ModelError, SplitError
 from ecgkd_lite.evaluate.bootstrap import bootstrap_ci
-from ecgkd_lite.evaluate.metrics import per_class_auc
+from ecgkd_lite.metrics import per_class_auc
 from ecgkd_lite.models import build_model
 from ecgkd_lite.train import predict, save_checkpoint
 from ecgkd_lite.train.restoration import RestoredInputModel

@@ -12,7 +12,8 @@ from torch import nn
 
 from ecgkd_lite.errors import ConfigError, ModelError, TrainingError
 from ecgkd_lite.evaluate import macro_auc
-from ecgkd_lite.train import History, SupervisedObjective, fit, masked_bce_with_logits, predict
+from ecgkd_lite.train import (History, Objective, ObjectiveProtocol, SupervisedObjective, TrainConfig, fit,
+                              masked_bce_with_logits, predict)
 from ecgkd_lite.train.engine import epoch_batches, set_train_mode, trainable_parameters
 from train_toys import single_thread  # noqa: F401  (fixture)
 from train_toys import TinyNet, assert_same_weights, tiny_net, toy_data, weights
@@ -78,7 +79,7 @@ def test_single_lead_student_and_lead_errors(splits):
         fit(tiny_net(), train, val, input_leads="X1", **FAST)
 
 
-class HeadObjective(nn.Module):
+class HeadObjective(Objective):
     """BCE of the student plus an MSE from an extra trainable head to a frozen 'teacher' (with BN)."""
 
     def __init__(self, student: nn.Module):
@@ -183,7 +184,7 @@ def test_labeled_mask_reaches_the_loss(splits):
         fit(tiny_net(), train, val, labeled=np.zeros(len(train), dtype=bool), **FAST)
 
 
-class NaNAfter(nn.Module):
+class NaNAfter(Objective):
     """Supervised objective whose 'bce' turns NaN at call ``at`` (counting from 0)."""
 
     def __init__(self, model, at):
@@ -222,19 +223,49 @@ def test_objective_must_return_total(splits):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"epochs": 0}, "epochs must be a positive integer; got 0"),
-    ({"batch_size": 0}, "batch_size must be a positive integer"),
-    ({"lr": -1.0}, "lr must be a positive number"),
-    ({"crop_seconds": 0.0}, "crop_seconds must be a positive duration"),
+    ({"epochs": 0}, "epochs must be an integer >= 1; got 0"),
+    ({"epochs": True}, "epochs must be an integer >= 1; got True"),
+    ({"epochs": 2.5}, "epochs must be an integer >= 1; got 2.5"),
+    ({"batch_size": 0}, "batch_size must be an integer >= 1"),
+    ({"lr": -1.0}, r"lr must be > 0 \(a finite number\)"),
+    ({"crop_seconds": 0.0}, r"crop_seconds must be > 0"),
+    ({"crop_seconds": 0.001}, "crop_seconds must be a positive duration"),
     ({"scheduler": "step"}, "scheduler 'step' is unknown"),
     ({"monitor": "val_loss"}, "monitor 'val_loss' is unknown"),
-    ({"patience": 0}, "patience must be a positive integer"),
-    ({"max_grad_norm": 0.0}, "max_grad_norm must be a positive number"),
+    ({"patience": 0}, "patience must be an integer >= 1"),
+    ({"max_grad_norm": 0.0}, "max_grad_norm must be > 0"),
+    ({"seed": -1}, "seed must be an integer >= 0"),
+    ({"warmup": 3}, r"unknown training options \['warmup'\]"),
 ])
 def test_bad_fit_arguments_are_named(splits, kwargs, message):
     train, val, _ = splits
     with pytest.raises(ConfigError, match=message):
         fit(tiny_net(), train, val, **{**FAST, **kwargs})
+
+
+def test_fit_takes_a_train_config_and_keyword_overrides(splits):
+    train, val, _ = splits
+    config = TrainConfig(**{**FAST, "epochs": 1})
+    a = fit(tiny_net(), train, val, config)
+    b = fit(tiny_net(), train, val, **{**FAST, "epochs": 1})
+    assert a.history[0]["val_macro_auc"] == b.history[0]["val_macro_auc"]
+    assert len(fit(tiny_net(), train, val, config, epochs=2).history) == 2
+    with pytest.raises(ConfigError, match="epochs is required"):
+        fit(tiny_net(), train, val)
+
+
+def test_an_objective_without_the_contract_is_named(splits):
+    train, val, _ = splits
+    model = tiny_net()
+
+    class Bare(nn.Module):
+        def forward(self, batch):
+            return SupervisedObjective(model)(batch)
+
+    with pytest.raises(ConfigError, match=r"objective Bare lacks \['is_setup', 'setup', 'monitors', "
+                                          r"'validation_metrics'\] of the objective contract"):
+        fit(model, train, val, objective=Bare(), **FAST)
+    assert isinstance(SupervisedObjective(model), ObjectiveProtocol) and not isinstance(Bare(), ObjectiveProtocol)
 
 
 def test_gradient_clipping_and_cosine_schedule_run(splits):

@@ -62,7 +62,7 @@ def test_distiller_with_a_teacher_layer_without_a_token_axis_names_the_term_and_
 @pytest.mark.parametrize("epsilon", [0.0, -0.05, float("nan")])
 def test_evl_recipe_epsilon_not_positive_fails_when_the_recipe_is_built(epsilon):
     config = evl_recipe(epsilon=epsilon)
-    with pytest.raises(ConfigError, match=r"ot epsilon must be > 0; got (0\.0|-0\.05|nan)"):
+    with pytest.raises(ConfigError, match=r"ot epsilon must be > 0 \(a finite number\); got (0\.0|-0\.05|nan)"):
         Recipe.from_config(config["terms"]).build()
 
 

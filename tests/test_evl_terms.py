@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from ecgkd_lite.distill.base import build_term
+from ecgkd_lite.distill.base import TermOutput, build_term, check_recipe_contract
 from ecgkd_lite.distill.evl import evl_recipe
 from ecgkd_lite.distill.evl.optimal_transport import sinkhorn_log, sinkhorn_pot, squared_distances
 from ecgkd_lite.distill.recipe import Recipe
@@ -42,8 +42,13 @@ def t():
     return {"tokens": tokens(2, N_T, D_T)}
 
 
-def val(loss: torch.Tensor) -> float:
-    return float(loss.detach())
+def val(loss) -> float:
+    """The scalar loss of a term's output (a tensor or a ``TermOutput``)."""
+    return float(scalar(loss).detach())
+
+
+def scalar(out) -> torch.Tensor:
+    return out.loss if isinstance(out, TermOutput) else out
 
 
 def fit(term, s, t, steps: int = 40, lr: float = 0.05) -> tuple[float, float]:
@@ -53,7 +58,7 @@ def fit(term, s, t, steps: int = 40, lr: float = 0.05) -> tuple[float, float]:
     losses = []
     for _ in range(steps):
         opt.zero_grad()
-        loss = term({"tokens": student}, dict(t))
+        loss = scalar(term({"tokens": student}, dict(t)))
         loss.backward()
         opt.step()
         losses.append(val(loss))
@@ -65,11 +70,14 @@ def fit(term, s, t, steps: int = 40, lr: float = 0.05) -> tuple[float, float]:
 
 def test_mhca_golden_value_and_side_outputs(s, t):
     term = built("mhca", dim=8, heads=2)
-    loss = term(s, t)
-    assert val(loss) == pytest.approx(MHCA_GOLDEN, abs=1e-5)
+    out = term(s, t)
+    assert val(out) == pytest.approx(MHCA_GOLDEN, abs=1e-5)
     assert term.last_attention.shape == (B, 2, N_S, N_T)
     torch.testing.assert_close(term.last_attention.sum(-1), torch.ones(B, 2, N_S))
-    assert t["aligned"].shape == (B, N_S, 8) and not t["aligned"].requires_grad
+    aligned = out.provides["aligned"]
+    assert set(out.provides) == set(term.provides) == {"aligned"}
+    assert aligned.shape == (B, N_S, 8) and not aligned.requires_grad
+    assert "aligned" not in t  # handed on explicitly, not written into the teacher's features
 
 
 def test_mhca_matches_nn_multihead_attention_with_identity_value_path():
@@ -163,7 +171,7 @@ def test_debiased_ot_is_zero_for_identical_sets_and_grows_with_a_shift():
 
 def test_ot_gradient_reaches_the_student_projection_and_training_reduces_it(s, t):
     term = built("ot", dim=8)
-    term(s, t).backward()
+    scalar(term(s, t)).backward()
     grad = term.student_proj.weight.grad
     assert grad is not None and torch.isfinite(grad).all() and grad.abs().sum() > 0
     first, last = fit(built("ot", dim=8), s, t)
@@ -210,13 +218,21 @@ def test_relation_is_zero_for_same_geometry_and_scale_invariant(s):
 
 def test_relation_reads_the_mhca_summary(s, t):
     mhca, relation = built("mhca", dim=8, heads=2), build_term("relation", teacher_alignment="mhca")
+    assert relation.consumes == ("aligned",) and build_term("relation").consumes == ()
     with pytest.raises(ModelError, match="put the 'mhca' term before 'relation'"):
         relation(s, t)
-    mhca(s, t)
+    t = {**t, **mhca(s, t).provides}
     expected = build_term("relation")(s, {"tokens": t["aligned"]})
     assert val(relation(s, t)) == pytest.approx(val(expected), abs=1e-7)
     with pytest.raises(ModelError, match="t\\['aligned'\\] has 6 tokens but the student has 5"):
         relation({"tokens": s["tokens"][:, :5]}, t)
+
+
+def test_a_recipe_with_relation_before_mhca_is_refused_when_built():
+    with pytest.raises(ConfigError, match="term 'relation' consumes 'aligned', which no earlier term of the recipe "
+                                          "provides; put 'mhca' before it"):
+        check_recipe_contract([build_term("relation", teacher_alignment="mhca"), build_term("mhca")])
+    check_recipe_contract([build_term("mhca"), build_term("relation", teacher_alignment="mhca")])
 
 
 def test_relation_training_moves_student_geometry_to_the_teacher(s, t):

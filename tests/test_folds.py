@@ -7,7 +7,7 @@ from ecgkd_lite.data import ECGData
 from ecgkd_lite.errors import ConfigError
 from ecgkd_lite.evaluate import cv_folds, paired_class_delta_ci, stratified_folds
 from ecgkd_lite.evaluate.folds import Fold, check_folds
-from ecgkd_lite.evaluate.metrics import per_class_auc
+from ecgkd_lite.metrics import per_class_auc
 
 
 def _labels(n=400, seed=0):

@@ -236,20 +236,20 @@ def built_mi(**params):
 def test_cross_layer_mi_golden_and_bounds():
     term, s, t = built_mi(dim=16)
     out = term(s, t)
-    assert set(out) == {"infonce", "metric:mi_bound/s2-t2", "metric:mi_bound/s2-t3", "metric:mi_bound/s3-t2",
-                        "metric:mi_bound/s3-t3"}
-    assert val(out["infonce"]) == pytest.approx(MI_GOLDEN, abs=1e-5)
-    bounds = [out[k] for k in out if k.startswith("metric:")]
+    assert set(out.loss) == {"infonce"}
+    assert set(out.diagnostics) == {"mi_bound/s2-t2", "mi_bound/s2-t3", "mi_bound/s3-t2", "mi_bound/s3-t3"}
+    assert val(out.loss["infonce"]) == pytest.approx(MI_GOLDEN, abs=1e-5)
+    bounds = list(out.diagnostics.values())
     assert all(not b.requires_grad for b in bounds)
-    assert val(out["infonce"]) == pytest.approx(math.log(B) - float(torch.stack(bounds).mean()), abs=1e-5)
+    assert val(out.loss["infonce"]) == pytest.approx(math.log(B) - float(torch.stack(bounds).mean()), abs=1e-5)
 
 
 def test_cross_layer_mi_same_depth_and_token_layers():
     term, s, t = built_mi(dim=16, pairs="same_depth")
-    assert set(term(s, t)) == {"infonce", "metric:mi_bound/s2-t2", "metric:mi_bound/s3-t3"}
+    assert set(term(s, t).diagnostics) == {"mi_bound/s2-t2", "mi_bound/s3-t3"}
     term, s, t = built_mi(dim=16, student_layers=("tokens",), teacher_layers=("stage3",))
     assert term.student_heads[0][0].in_features == 10  # (N, D) tokens are pooled over N
-    assert set(term(s, t)) == {"infonce", "metric:mi_bound/stokens-t3"}
+    assert set(term(s, t).diagnostics) == {"mi_bound/stokens-t3"}
 
 
 def test_cross_layer_mi_training_raises_the_mi_bound():
@@ -260,9 +260,9 @@ def test_cross_layer_mi_training_raises_the_mi_bound():
     for _ in range(30):
         opt.zero_grad()
         out = term(student, t)
-        out["infonce"].backward()
+        out.loss["infonce"].backward()
         opt.step()
-        bounds.append(float(out["metric:mi_bound/s3-t3"]))
+        bounds.append(float(out.diagnostics["mi_bound/s3-t3"]))
     assert bounds[-1] > bounds[0] + 0.5
 
 
@@ -337,16 +337,16 @@ def test_pseudo_label_golden_and_mask():
     s_logits = seeded(11, B, C)
     t_logits = 3.0 * seeded(12, B, C)
     out = build_term("pseudo_label")({"logits": s_logits}, {"logits": t_logits})
-    assert val(out["bce"]) == pytest.approx(PSEUDO_GOLDEN, abs=1e-6)
+    assert val(out.loss["bce"]) == pytest.approx(PSEUDO_GOLDEN, abs=1e-6)
     p = torch.sigmoid(t_logits)
     mask = ((p > 0.9) | (p < 0.1)).float()
     bce = nn.functional.binary_cross_entropy_with_logits(s_logits, (p > 0.5).float(), reduction="none")
-    assert val(out["bce"]) == pytest.approx(float((mask * bce).sum() / bce.numel()), rel=1e-6)
-    assert float(out["metric:pseudo_label/confident_fraction"]) == pytest.approx(float(mask.mean()))
+    assert val(out.loss["bce"]) == pytest.approx(float((mask * bce).sum() / bce.numel()), rel=1e-6)
+    assert float(out.diagnostics["confident_fraction"]) == pytest.approx(float(mask.mean()))
     labeled = torch.tensor([True, True, True, False, False, False])
     only = build_term("pseudo_label", unlabeled_only=True)({"logits": s_logits}, {"logits": t_logits},
                                                              {"labeled": labeled})
-    assert val(only["bce"]) == pytest.approx(float((mask * bce)[3:].sum() / bce.numel()), rel=1e-6)
+    assert val(only.loss["bce"]) == pytest.approx(float((mask * bce)[3:].sum() / bce.numel()), rel=1e-6)
 
 
 def test_pseudo_label_errors():
@@ -364,12 +364,12 @@ def test_consistency_golden_gradient_and_binding(nets, x):
     term.bind(student, ["I"])
     assert list(term.parameters()) == []  # the student stays outside the term's module tree
     out = term({"logits": student(x[:, :1])}, {}, {"x": 3.0 * x})
-    assert val(out["bce"]) == pytest.approx(CONSISTENCY_GOLDEN, abs=1e-6)
-    out["bce"].backward()
+    assert val(out.loss["bce"]) == pytest.approx(CONSISTENCY_GOLDEN, abs=1e-6)
+    out.loss["bce"].backward()
     assert student.head.weight.grad.abs().sum() > 0
     again = build_term("consistency", seed=3)
     again.bind(student, [0])
-    assert val(again({}, {}, {"x": 3.0 * x})["bce"]) == pytest.approx(CONSISTENCY_GOLDEN, abs=1e-6)
+    assert val(again({}, {}, {"x": 3.0 * x}).loss["bce"]) == pytest.approx(CONSISTENCY_GOLDEN, abs=1e-6)
 
 
 def test_consistency_errors(nets, x):

@@ -7,6 +7,7 @@ import torch
 
 from ecgkd_lite.errors import CheckpointError
 from ecgkd_lite.train import cached_fit
+from ecgkd_lite.train import TrainConfig
 from ecgkd_lite.train.pretrained import export_pretrained, fetch_pretrained, read_run_log
 from train_toys import tiny_net, toy_data
 
@@ -17,8 +18,7 @@ def tiny_data():
 
 def _fit(root, train, val, seed=0):
     return cached_fit(tiny_net, train, val, tag="toy", cache_root=root,
-                      fit_kwargs={"epochs": 1, "batch_size": 16, "crop_seconds": 2.0, "seed": seed,
-                                  "progress": False})
+                      config=TrainConfig(epochs=1, batch_size=16, crop_seconds=2.0, seed=seed, progress=False))
 
 
 def test_shipped_run_is_loaded_instead_of_training(tmp_path, monkeypatch):

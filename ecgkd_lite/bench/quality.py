@@ -27,6 +27,7 @@ import numpy as np
 
 from .. import experiment
 from ..config import Profile, get_profile
+from ..distill import METHOD_TABLE, METHODS, methods_of
 from ..errors import ConfigError
 from ..evaluate import evaluate, gap_closed
 from ..utils import atomic_write_json
@@ -34,15 +35,14 @@ from .stamp import run_stamp
 
 SCHEMA = "ecgkd-bench-quality/1"
 METRICS = ("macro_auc", "macro_f1", "map")
-CLASSIC = ("vanilla_kd", "fitnets", "attention_transfer", "rkd", "crd", "dkd")
-FAMILIES = ("liteheart", "evl_ecg")
+#: the method groups, from the one method table (``distill/methods.py``)
+CLASSIC = methods_of("classic")
+FAMILIES = methods_of("liteheart", "evl_ecg")
 
 
 def ablations() -> list[str]:
-    """The registered family ablations (``liteheart-no_mi``, ``evl_ecg-no_ot``, ...)."""
-    from ..distill import METHODS
-
-    return [m for m in METHODS if any(m.startswith(f + "-no_") for f in FAMILIES)]
+    """The family ablations (``liteheart-no_mi``, ``evl_ecg-no_ot``, ...), from the method table."""
+    return list(methods_of("liteheart", "evl_ecg", kind="ablation"))
 
 
 def resolve_methods(spec: str | Sequence[str]) -> list[str]:
@@ -50,8 +50,6 @@ def resolve_methods(spec: str | Sequence[str]) -> list[str]:
     + classic KD), ``"families"`` (LiteHeart, EVL-ECG and their ablations), or a list /
     comma-separated string of names from ``distill.METHODS``. ``baseline`` is always first.
     ConfigError for an unknown or empty name (``","`` would otherwise run the baseline alone)."""
-    from ..distill import METHODS
-
     if isinstance(spec, str):
         if spec == "all":
             names = [*CLASSIC, *FAMILIES, *ablations()]
@@ -277,10 +275,11 @@ def external_validation(prep, teacher_model, models: dict, eval_data: str, eval_
 
 
 def method_order(names) -> list[str]:
-    """Baseline, the classic methods, the families, their ablations, then anything else (the JSON
-    stores methods with sorted keys, so tables restore this reading order)."""
-    rank = {n: i for i, n in enumerate(["baseline", *CLASSIC, *FAMILIES])}
-    return sorted(names, key=lambda n: (rank.get(n, rank.get(n.split("-")[0], len(rank)) + 0.5), n))
+    """The method table's order (baseline, the classic methods, the families, their ablations and
+    parts), then anything else by name (the JSON stores methods with sorted keys, so tables
+    restore this reading order)."""
+    rank = {n: i for i, n in enumerate(METHOD_TABLE)}
+    return sorted(names, key=lambda n: (rank.get(n, len(rank)), n))
 
 
 def markdown_table(result: dict) -> str:

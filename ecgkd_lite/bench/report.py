@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import REPO_ROOT, reports_dir, shared_data_dir
+from ..distill import methods_of
 from ..errors import ConfigError
 from ..utils import atomic_write_bytes, atomic_write_json
 from .quality import CLASSIC, FAMILIES, METRICS, SCHEMA, _gap, load_result, markdown_table, method_order
@@ -35,11 +36,10 @@ from .quality import CLASSIC, FAMILIES, METRICS, SCHEMA, _gap, load_result, mark
 RESULTS_DIR = REPO_ROOT / "results"
 REPORT_SCHEMA = "ecgkd-benchmark-report/1"
 #: the headline table's methods: every classic baseline, both families and their ablations
-HEADLINE_METHODS = ("baseline", *CLASSIC, *FAMILIES, "liteheart-no_region", "liteheart-no_mi", "liteheart-no_semi",
-                    "evl_ecg-no_mhca", "evl_ecg-no_ot", "evl_ecg-no_relation")
-LITEHEART_SET = ("vanilla_kd", "liteheart", "liteheart-no_region", "liteheart-no_mi", "liteheart-no_semi",
-                 "region_aware", "region_aware-uniform", "cross_layer_mi", "cross_layer_mi-same_depth")
-EVL_SET = ("vanilla_kd", "evl_ecg", "evl_ecg-no_mhca", "evl_ecg-no_relation", "evl_ecg-no_ot")
+HEADLINE_METHODS = ("baseline", *CLASSIC, *FAMILIES, *methods_of("liteheart", "evl_ecg", kind="ablation"))
+#: one family's file: vanilla KD for reference, the family's method, its ablations and its parts
+LITEHEART_SET = ("vanilla_kd", *(m for kind in ("headline", "ablation", "part") for m in methods_of("liteheart", kind=kind)))
+EVL_SET = ("vanilla_kd", *(m for kind in ("headline", "ablation", "part") for m in methods_of("evl_ecg", kind=kind)))
 SWEEP_METHODS = ("baseline", "vanilla_kd", "liteheart")
 
 

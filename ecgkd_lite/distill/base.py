@@ -13,15 +13,31 @@ names in ``model.feature_layers``; ``"logits"`` is the model output. A term decl
 hook. Projection heads a term needs are created in ``build`` from the per-sample feature shapes
 (batch dimension removed) and are trained with the student. A recipe is a weighted sum of terms
 (``ecgkd_lite.distill.Distiller``).
+
+The contract a term declares (checked when the Distiller is built from a recipe, with an error
+naming the missing piece):
+
+* ``student_features`` / ``teacher_features``: the features it reads;
+* ``provides`` / ``consumes``: values one term hands to a later one in the same step (the MHCA
+  summary the relation term compares with); a consumer must come after its provider;
+* ``needs_student``: the term runs the student itself (the consistency views): the distiller calls
+  ``bind(student, student_leads)`` once;
+* ``label_free`` / ``needs_teacher_grad``: which records it sees, whether the teacher keeps a graph.
+
+``forward`` returns a scalar, a dict of named scalar parts (summed), or a ``TermOutput`` that adds
+detached **diagnostics** (logged as ``metric:<term>/<name>``, never summed) and the values it
+``provides``.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import dataclass, field
+from typing import ClassVar, Sequence
 
 import torch
 from torch import nn
 
+from ..checks import check_non_negative, check_positive
 from ..errors import ConfigError
 
 TERMS: dict[str, type["KDTerm"]] = {}
@@ -47,6 +63,17 @@ def build_term(name: str, **kwargs) -> "KDTerm":
     return TERMS[name](**kwargs)
 
 
+@dataclass
+class TermOutput:
+    """A term's result: ``loss`` (a scalar, or named scalar parts that are summed), detached
+    ``diagnostics`` (logged, never part of the loss) and the values the term ``provides`` to later
+    terms of the recipe (keys must match its declared ``provides``)."""
+
+    loss: torch.Tensor | dict[str, torch.Tensor]
+    diagnostics: dict[str, torch.Tensor] = field(default_factory=dict)
+    provides: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
 class KDTerm(nn.Module):
     """Base class of every distillation loss term.
 
@@ -57,6 +84,9 @@ class KDTerm(nn.Module):
         needs_teacher_grad: True when the term needs gradients through the teacher (e.g. Grad-CAM
             importance maps); the distiller then runs the teacher under ``enable_grad`` with its
             parameters still frozen.
+        provides / consumes: names of values handed from one term to a later one in the same step
+            (may be set per instance when they depend on a parameter).
+        needs_student: True when the term runs the student itself; ``bind`` then receives it.
     """
 
     name: ClassVar[str] = "base"
@@ -64,24 +94,36 @@ class KDTerm(nn.Module):
     teacher_features: ClassVar[tuple[str, ...]] = ("logits",)
     label_free: ClassVar[bool] = True
     needs_teacher_grad: ClassVar[bool] = False
+    provides: tuple[str, ...] = ()
+    consumes: tuple[str, ...] = ()
+    needs_student: ClassVar[bool] = False
 
     def build(self, student_shapes: dict[str, torch.Size], teacher_shapes: dict[str, torch.Size]) -> None:
         """Create projection heads from per-sample shapes (no batch dim). Default: nothing."""
 
+    def bind(self, student: nn.Module, student_leads: Sequence[int] | None) -> None:
+        """Receive the student (terms with ``needs_student``); ``student_leads``: indices into
+        ``batch["x"]`` (None: all of it)."""
+        raise ConfigError(f"term {self.name!r} declares needs_student but does not implement bind()")
+
     def forward(self, s: dict[str, torch.Tensor], t: dict[str, torch.Tensor],
-                batch: dict | None = None) -> torch.Tensor | dict[str, torch.Tensor]:
+                batch: dict | None = None) -> torch.Tensor | dict[str, torch.Tensor] | TermOutput:
         raise NotImplementedError
 
 
-def check_positive(name: str, value: float) -> float:
-    """Raise ConfigError unless ``value > 0`` (temperatures, epsilons...)."""
-    if not (isinstance(value, (int, float)) and value > 0):
-        raise ConfigError(f"{name} must be > 0; got {value!r}")
-    return float(value)
+def check_recipe_contract(terms: Sequence[KDTerm]) -> None:
+    """ConfigError unless every value a term ``consumes`` is ``provides``-d by an earlier term of
+    the recipe (naming the term, the value, and which registered terms provide it)."""
+    available: set[str] = set()
+    for term in terms:
+        for value in term.consumes:
+            if value not in available:
+                providers = sorted(n for n, cls in TERMS.items() if value in getattr(cls, "provides", ()))
+                hint = f"; put {' or '.join(map(repr, providers))} before it" if providers else ""
+                raise ConfigError(f"term {term.name!r} consumes {value!r}, which no earlier term of the recipe "
+                                  f"provides{hint}")
+        available |= set(term.provides)
 
 
-def check_non_negative(name: str, value: float) -> float:
-    """Raise ConfigError unless ``value >= 0`` (loss weights)."""
-    if not (isinstance(value, (int, float)) and value >= 0):
-        raise ConfigError(f"{name} must be >= 0; got {value!r}")
-    return float(value)
+__all__ = ["TERMS", "KDTerm", "TermOutput", "register_term", "build_term", "check_recipe_contract",
+           "check_positive", "check_non_negative"]

@@ -25,13 +25,13 @@ from torch import nn
 
 from ..data.leads import LEADS12, lead_indices
 from ..errors import ConfigError
-from .base import KDTerm, check_non_negative
+from .base import KDTerm, TermOutput, check_non_negative, check_recipe_contract
 from .capture import check_features, forward_features, model_name
 from .recipe import Recipe
 from .teacher_cache import TeacherCache
 
 
-#: keys a term returns with this prefix are diagnostics (e.g. an MI lower bound), not loss parts
+#: the logged name of a term's diagnostic is ``metric:<term>/<name>`` (e.g. an MI lower bound)
 METRIC_PREFIX = "metric:"
 
 
@@ -105,10 +105,17 @@ class Distiller(nn.Module):
         for name, term in self.terms.items():
             check_features(student, term.student_features, term=name, role="student")
             check_features(teacher, term.teacher_features, term=name, role="teacher")
+        check_recipe_contract(list(self.terms.values()))
         for term in self.terms.values():  # terms that run the student themselves (e.g. consistency)
-            if hasattr(term, "bind"):
+            if term.needs_student:
                 term.bind(student, self.student_leads)
         self.is_setup = False
+        #: the objective contract (``ecgkd_lite.train.objective``): the classifier's validation metrics
+        self.monitors = None
+
+    def validation_metrics(self, model: nn.Module, val) -> None:
+        """None: ``fit`` validates the student as a classifier (macro AUC, MAP)."""
+        return None
 
     def _check_cache(self) -> None:
         cache = self.teacher_cache
@@ -205,6 +212,27 @@ class Distiller(nn.Module):
         with torch.enable_grad():
             return forward_features(self.teacher, x.detach().requires_grad_(True), self.teacher_features)
 
+    @staticmethod
+    def _record(name: str, term: KDTerm, value, losses: dict, shared: dict, zero: torch.Tensor) -> torch.Tensor:
+        """The term's scalar loss from what it returned (a scalar, named parts, or a ``TermOutput``):
+        parts are logged as ``<term>/<part>`` and summed, diagnostics logged detached as
+        ``metric:<term>/<name>``, provided values put in ``shared`` for later terms."""
+        if isinstance(value, TermOutput):
+            if set(value.provides) != set(term.provides):
+                raise ConfigError(f"term {name!r} declares provides={tuple(term.provides)} but returned "
+                                  f"{sorted(value.provides)}")
+            shared.update(value.provides)
+            for diag, diag_value in value.diagnostics.items():
+                losses[f"{METRIC_PREFIX}{name}/{diag}"] = diag_value.detach()
+            value = value.loss
+        elif term.provides:
+            raise ConfigError(f"term {name!r} declares provides={tuple(term.provides)} but returned no TermOutput")
+        if isinstance(value, dict):
+            for part, part_value in value.items():
+                losses[f"{name}/{part}"] = part_value
+            value = torch.stack(list(value.values())).sum() if value else zero
+        return value
+
     def forward(self, batch: dict) -> dict[str, torch.Tensor]:
         if not self.is_setup:
             warnings.warn("Distiller.setup(batch) was not called before training: building the terms now; "
@@ -222,22 +250,17 @@ class Distiller(nn.Module):
             y = batch["y"].to(s["logits"].device, s["logits"].dtype)
             losses["ce"] = F.binary_cross_entropy_with_logits(s["logits"][labeled], y[labeled])
         kd = zero
+        shared: dict[str, torch.Tensor] = {}  # values one term provides to a later one (check_recipe_contract)
         for name, term in self.terms.items():
-            t_term = t if term.needs_teacher_grad else t_detached
+            t_term = {**(t if term.needs_teacher_grad else t_detached), **shared}
             if term.label_free:
                 value = term(s, t_term, batch)
             elif labeled.any():
                 value = term(_subset(s, labeled), _subset(t_term, labeled), _subset(batch, labeled))
-            else:
-                value = zero
-            if isinstance(value, dict):
-                parts = {}
-                for part, part_value in value.items():
-                    if part.startswith(METRIC_PREFIX):  # a detached diagnostic: logged, never summed
-                        losses[f"{METRIC_PREFIX}{name}/{part[len(METRIC_PREFIX):]}"] = part_value.detach()
-                    else:
-                        losses[f"{name}/{part}"] = parts[part] = part_value
-                value = torch.stack(list(parts.values())).sum() if parts else zero
+            else:  # a term that needs labels, on a batch without any
+                losses[name] = zero
+                continue
+            value = self._record(name, term, value, losses, shared, zero)
             losses[name] = value
             kd = kd + self.weights[name] * value
         if self.alpha is None:

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..data.windows import window_starts
 from ..errors import CheckpointError, ConfigError
 from ..progress import progress
 from ..utils import atomic_write_bytes
@@ -31,9 +32,7 @@ FORMAT_VERSION = 1
 
 def crop_starts(n_samples: int, crop_samples: int, crop_stride: int) -> np.ndarray:
     """Start samples of the crop grid over a record of ``n_samples`` samples: exactly the grid the
-    training engine draws its crops from (``ecgkd_lite.train.datasets.window_starts``)."""
-    from ..train.datasets import window_starts
-
+    training engine draws its crops from (``ecgkd_lite.data.windows.window_starts``)."""
     if crop_samples <= 0 or crop_stride <= 0:
         raise ConfigError(f"crop_samples and crop_stride must be > 0; got {crop_samples}, {crop_stride}")
     if crop_samples > n_samples:

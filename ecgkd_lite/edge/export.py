@@ -267,7 +267,7 @@ def build_contract(model: nn.Module, *, fs: float, input_leads: Sequence[str], s
         "thresholds": t.tolist(),
         "thresholds_rule": "class detected iff probability >= threshold",
         "thresholds_source": thresholds_source or ("per-class F1-optimal thresholds tuned on the validation fold "
-                                                   "(ecgkd_lite.evaluate.metrics.tune_thresholds)"),
+                                                   "(ecgkd_lite.metrics.tune_thresholds)"),
         "smoothing": {"kind": "mean of the last k window probabilities (fewer at the start of a stream)",
                       "k": smoothing_windows},
     }
@@ -613,7 +613,7 @@ def deploy_run(run: str | os.PathLike, out_dir: str | os.PathLike, prep, *, form
         report = compare_models(prep, model, quantized, input_leads=source.input_leads, n_boot=n_boot)
         retune_thresholds(path, report["thresholds_candidate"],
                           "per-class F1-optimal thresholds tuned on the validation fold with THIS int8 model "
-                          "(ecgkd_lite.evaluate.metrics.tune_thresholds)")
+                          "(ecgkd_lite.metrics.tune_thresholds)")
         result["evaluation"] = {k: report[k] for k in ("n_test", "n_boot", "macro_auc", "macro_f1")}
         q_contract = load_contract(path)
         q_contract["evaluation_vs_fp32"] = {"split": "test", "source": prep.source, **result["evaluation"],

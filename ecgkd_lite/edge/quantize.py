@@ -44,7 +44,7 @@ from ..checks import check_int
 from ..data.container import TRAIN_FOLDS, ECGData
 from ..errors import ConfigError, SplitError
 from ..evaluate.bootstrap import ConfidenceInterval, bootstrap_ci
-from ..evaluate.metrics import per_class_auc, per_class_f1
+from ..metrics import per_class_auc, per_class_f1
 from ..train.checkpoint import sidecar_path
 from .export import INPUT_NAME, _file_info, load_contract, quiet, write_contract
 

@@ -36,7 +36,7 @@ import pandas as pd
 
 from ..checks import check_int
 from ..errors import BadSignalError, ConfigError, LeadMismatchError
-from ..evaluate.metrics import DEFAULT_THRESHOLD
+from ..metrics import DEFAULT_THRESHOLD
 from .export import as_runner, load_contract
 
 

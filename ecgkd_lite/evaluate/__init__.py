@@ -8,7 +8,7 @@
 from .bootstrap import ConfidenceInterval, bootstrap_ci
 from .folds import CVPlan, Fold, cv_folds, paired_class_delta_ci, stratified_folds
 from .lead_drop import keep_only, lead_drop
-from .metrics import (
+from ..metrics import (
     average_precision_macro,
     evaluate,
     gap_closed,

@@ -9,7 +9,7 @@ import numpy as np
 
 from ..checks import check_int, check_number
 from ..errors import ConfigError
-from .metrics import check_scores, per_class_auc, per_class_average_precision
+from ..metrics import check_scores, per_class_auc, per_class_average_precision
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ import pandas as pd
 from ..checks import check_int, check_number
 from ..errors import ConfigError
 from .bootstrap import bootstrap_ci
-from .metrics import _binary_auc, check_scores
+from ..metrics import _binary_auc, check_scores
 
 #: the source splits ``cv_folds`` keeps out of every fold by default
 HOLDOUT_SPLITS = ("test",)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..data.container import ECGData
 from ..data.leads import lead_indices
-from .metrics import per_class_auc
+from ..metrics import per_class_auc
 
 
 def _zeroed(data: ECGData, idx: Sequence[int]) -> ECGData:

@@ -136,11 +136,13 @@ def evl_views(distiller: Distiller, x: torch.Tensor, feature: str = "tokens") ->
             shape = tuple(feats[feature].shape) if feature in feats else "absent"
             raise ModelError(f"evl_views needs the {role} feature {feature!r} shaped (B, N, D); got {shape}")
     views = EVLViews(student_tokens=s[feature], teacher_tokens=t[feature])
+    shared: dict[str, torch.Tensor] = {}  # what each term provides to the later ones, as in the Distiller
     for name, term in distiller.terms.items():
-        views.losses[name] = float(term(s, t))
+        value = term(s, {**t, **shared})
+        views.losses[name] = float(distiller._record(name, term, value, {}, shared, torch.zeros(())))
     if "mhca" in distiller.terms:
         views.attention = distiller.terms["mhca"].last_attention
-        views.aligned = t.get("aligned")
+        views.aligned = shared.get("aligned")
     if "ot" in distiller.terms:
         views.plan = distiller.terms["ot"].last_plan
     return views

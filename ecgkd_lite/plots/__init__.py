@@ -3,8 +3,8 @@ analysis figures (AUC violins, embeddings, gap closed, efficiency, saliency stri
 
 from .analysis import plot_auc_violins, plot_efficiency, plot_embeddings, plot_gap_closed, plot_saliency_strip
 from .ecg import GRID_LAYOUT, plot_12lead, plot_strip
-from .style import METHOD_COLORS, REGION_COLOR, mark_axis_break, method_color, save_figure, series_colors
+from .style import METHOD_COLORS, REGION_COLOR, mark_axis_break, method_color, method_label, save_figure, series_colors
 
-__all__ = ["plot_12lead", "plot_strip", "GRID_LAYOUT", "METHOD_COLORS", "method_color", "save_figure",
+__all__ = ["plot_12lead", "plot_strip", "GRID_LAYOUT", "METHOD_COLORS", "method_color", "method_label", "save_figure",
            "mark_axis_break", "series_colors", "REGION_COLOR",
            "plot_auc_violins", "plot_embeddings", "plot_gap_closed", "plot_efficiency", "plot_saliency_strip"]

@@ -1,31 +1,28 @@
-"""Shared figure style: one colour per method across every figure, and saving to reports/."""
+"""Shared figure style: one colour and one label per method across every figure (from the method
+table), and saving to reports/."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from ..config import reports_dir
+from ..distill.methods import METHOD_TABLE, OTHER_COLOURS
 from ..errors import ConfigError
 
-#: one fixed colour per model/method, used by every figure
-METHOD_COLORS: dict[str, str] = {
-    "teacher": "#1b1b1b",
-    "baseline": "#9e9e9e",
-    "vanilla_kd": "#1f77b4",
-    "fitnets": "#17becf",
-    "attention_transfer": "#8c564b",
-    "rkd": "#e377c2",
-    "crd": "#bcbd22",
-    "dkd": "#393b79",
-    "liteheart": "#d62728",
-    "evl_ecg": "#2ca02c",
-    "restoration": "#9467bd",
-}
+#: one fixed colour per model/method, used by every figure: the method table's colours
+#: (``distill/methods.py``) plus the teacher's and the restoration net's
+METHOD_COLORS: dict[str, str] = {**{name: m.colour for name, m in METHOD_TABLE.items()}, **OTHER_COLOURS}
 _FALLBACK = ["#9edae5", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2"]
 
 
+def method_label(name: str) -> str:
+    """The display name of ``name`` from the method table (``name`` itself when it is no method)."""
+    return METHOD_TABLE[name].label if name in METHOD_TABLE else name
+
+
 def method_color(name: str) -> str:
-    """The colour of ``name``; ablations (``liteheart-no_mi``) share their family's colour."""
+    """The colour of ``name`` from the method table; an unknown variant (``liteheart-x``) takes
+    its family's colour."""
     if name in METHOD_COLORS:
         return METHOD_COLORS[name]
     family = name.split("-")[0].split("/")[0]
@@ -69,11 +66,11 @@ def mark_axis_break(ax, axis: str = "y") -> bool:
     if axis == "y":
         ax.plot([0, 0], [0.015, 0.04], transform=ax.transAxes, **kwargs)
         label = ax.get_ylabel()
-        ax.set_ylabel(f"{label}\n(axis starts at {low:g})" if label else f"(axis starts at {low:g})")
+        ax.set_ylabel(f"{label}\n(axis starts at {low:.3g})" if label else f"(axis starts at {low:.3g})")
     else:
         ax.plot([0.015, 0.04], [0, 0], transform=ax.transAxes, **kwargs)
         label = ax.get_xlabel()
-        ax.set_xlabel(f"{label} (axis starts at {low:g})" if label else f"(axis starts at {low:g})")
+        ax.set_xlabel(f"{label} (axis starts at {low:.3g})" if label else f"(axis starts at {low:.3g})")
     ax.set_xlim(limits[0])
     ax.set_ylim(limits[1])
     ax._ecgkd_break = {**getattr(ax, "_ecgkd_break", {}), axis: True}

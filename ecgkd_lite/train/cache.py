@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 from torch import nn
 
 from ..config import cache_dir
@@ -20,34 +21,26 @@ from ..errors import CheckpointError, ConfigError, DataError
 from ..utils import fingerprint, seed_everything
 from ..versions import key_versions
 from .checkpoint import load_checkpoint, model_config, sidecar_path
+from .config import TrainConfig
 from .engine import BEST, FitResult, fit
 from .history import History
 from .pretrained import fetch_pretrained, record_run
 
 log = logging.getLogger(__name__)
 
-#: fit arguments that do not change the trained weights (left out of the key)
-NOT_IN_KEY = ("progress", "device")
-#: fit arguments that cached_fit sets itself
-OWNED = ("checkpoint_dir", "resume")
-
-
-def cache_key(model: nn.Module, train: ECGData, val: ECGData, *, tag: str, fit_kwargs: dict,
-              objective_key: dict | None = None) -> str:
-    """fingerprint(model config, fit kwargs (minus progress/device), train and val data keys, tag,
-    versions of the model and engine code, objective key).
+def cache_key(model: nn.Module, train: ECGData, val: ECGData, *, tag: str, config: TrainConfig,
+              labeled: np.ndarray | None = None, objective_key: dict | None = None) -> str:
+    """fingerprint(model config, training config (``TrainConfig.key_dict``: without progress and
+    device), the labeled mask, train and val data keys, tag, versions of the model and engine
+    code, objective key).
 
     Everything in it is a recipe: data keys come from how the data were made (``ECGData.key``), code
     enters through explicit versions (``ecgkd_lite.versions``), so the key is the same on every
     machine and changes when the code that trains the model changes."""
-    kwargs = {k: v for k, v in fit_kwargs.items() if k not in NOT_IN_KEY}
-    try:
-        json.dumps(kwargs, default=_jsonable)
-    except TypeError as err:
-        raise ConfigError(f"fit_kwargs must be JSON-like to form a cache key ({err}); pass an objective "
-                          "through objective_factory/objective_key instead") from err
-    parts = [model_config(model), json.loads(json.dumps(kwargs, default=_jsonable)), train.fingerprint(),
-             val.fingerprint(), tag, key_versions("models", "engine")]
+    if not isinstance(config, TrainConfig):
+        raise ConfigError(f"config must be a TrainConfig; got {type(config).__name__}")
+    parts = [model_config(model), config.key_dict(), None if labeled is None else fingerprint(np.asarray(labeled, bool)),
+             train.fingerprint(), val.fingerprint(), tag, key_versions("models", "engine")]
     if objective_key is not None:
         parts.append(json.loads(json.dumps(objective_key, default=_jsonable)))
     return fingerprint(*parts)
@@ -79,13 +72,13 @@ def _jsonable(value):
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def cached_fit(model_factory: Callable[[], nn.Module], train: ECGData, val: ECGData, *, tag: str, fit_kwargs: dict,
-               cache_root=None, force: bool = False,
+def cached_fit(model_factory: Callable[[], nn.Module], train: ECGData, val: ECGData, *, tag: str, config: TrainConfig,
+               labeled: np.ndarray | None = None, cache_root=None, force: bool = False,
                objective_factory: Callable[[nn.Module], nn.Module] | None = None,
                objective_key: dict | None = None) -> FitResult:
-    """``fit(model_factory(), train, val, **fit_kwargs)`` unless an identical run is in the cache.
+    """``fit(model_factory(), train, val, config, labeled=labeled)`` unless an identical run is in the cache.
 
-    The model is built after ``seed_everything(fit_kwargs.get("seed", 0))`` so its initial weights
+    The model is built after ``seed_everything(config.seed)`` so its initial weights
     follow the seed. The run lives in ``<cache_root or cache_dir("models")>/<tag>-<key>/``; if its
     ``best.pt`` exists (and not ``force``) it is loaded (``weights_only``) with its history from
     ``best.pt.json``; otherwise, if the repository ships that exact run (``train/pretrained.py``;
@@ -100,12 +93,12 @@ def cached_fit(model_factory: Callable[[], nn.Module], train: ECGData, val: ECGD
         raise ConfigError("objective_factory and objective_key go together: the key says what the objective is")
     if not isinstance(tag, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", tag):
         raise ConfigError(f"tag must be a non-empty name of letters, digits, '_', '.', '-'; got {tag!r}")
-    owned = sorted(set(fit_kwargs) & set(OWNED))
-    if owned:
-        raise ConfigError(f"fit_kwargs must not set {owned}; cached_fit manages checkpoints itself")
-    seed_everything(fit_kwargs.get("seed", 0))
+    if not isinstance(config, TrainConfig):
+        raise ConfigError(f"config must be a TrainConfig; got {type(config).__name__}")
+    seed_everything(config.seed)
     model = model_factory()
-    run_dir = Path(cache_root or cache_dir("models")) / f"{tag}-{cache_key(model, train, val, tag=tag, fit_kwargs=fit_kwargs, objective_key=objective_key)}"
+    key = cache_key(model, train, val, tag=tag, config=config, labeled=labeled, objective_key=objective_key)
+    run_dir = Path(cache_root or cache_dir("models")) / f"{tag}-{key}"
     best = run_dir / BEST
     status = "cached" if best.exists() and not force else "trained"
     if not best.exists() and not force and fetch_pretrained(run_dir):
@@ -119,7 +112,7 @@ def cached_fit(model_factory: Callable[[], nn.Module], train: ECGData, val: ECGD
         except (OSError, ValueError, KeyError) as err:
             raise CheckpointError(f"checkpoint {best} has no readable history in {sidecar_path(best)}: {err}") from err
         check_data_digest(best, sidecar.get("data_digest"), train, val)
-        monitor = fit_kwargs.get("monitor", "val_macro_auc")
-        return FitResult(model, history, payload["epoch"], payload["metrics"][monitor], best)
+        return FitResult(model, history, payload["epoch"], payload["metrics"][config.monitor], best)
     objective = objective_factory(model) if objective_factory is not None else None
-    return fit(model, train, val, objective=objective, checkpoint_dir=run_dir, resume=not force, **fit_kwargs)
+    return fit(model, train, val, config, objective=objective, labeled=labeled, checkpoint_dir=run_dir,
+               resume=not force)

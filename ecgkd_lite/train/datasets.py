@@ -20,21 +20,8 @@ import torch
 from torch.utils.data import Dataset
 
 from ..data.container import ECGData
+from ..data.windows import window_starts
 from ..errors import ConfigError
-
-
-def window_starts(n_samples: int, window: int, stride: int) -> np.ndarray:
-    """Starts ``0, stride, 2 stride, ...`` of windows of ``window`` samples inside ``n_samples``, plus
-    ``n_samples - window`` if the grid leaves the end uncovered; ``[0]`` when the record is shorter
-    than the window."""
-    if window <= 0 or stride <= 0:
-        raise ConfigError(f"window ({window}) and stride ({stride}) must be positive sample counts")
-    if n_samples <= window:
-        return np.zeros(1, dtype=np.int64)
-    starts = np.arange(0, n_samples - window + 1, stride, dtype=np.int64)
-    if starts[-1] != n_samples - window:
-        starts = np.r_[starts, n_samples - window]
-    return starts
 
 
 def epoch_rng(seed: int, epoch: int, stream: int) -> np.random.Generator:

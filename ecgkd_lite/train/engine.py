@@ -24,17 +24,19 @@ from torch.nn.parallel import DistributedDataParallel
 from ..data.container import ECGData
 from ..data.leads import lead_indices
 from ..errors import CheckpointError, ConfigError, ModelError, TrainingError
-from ..evaluate.metrics import average_precision_macro, macro_auc
+from ..metrics import average_precision_macro, macro_auc
+from ..metrics import average_precision_macro, macro_auc
 from ..progress import progress
 from ..utils import fingerprint, seed_everything
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state, unwrap
 from .datasets import ECGDataset, epoch_order, window_starts
 from .distributed import DistContext, broadcast_flag, init_from_env, shard
 from .history import History
-from .objective import SupervisedObjective
+from .config import TrainConfig
+from .objective import SupervisedObjective, check_objective
 
+#: the classifier's validation metrics (an objective with its own ``monitors`` replaces them)
 MONITORS = ("val_macro_auc", "val_map")
-SCHEDULERS = ("onecycle", "cosine", "constant")
 LAST, BEST = "last.pt", "best.pt"
 
 
@@ -218,9 +220,9 @@ class _Trainer:
         self.best_state: dict | None = None
 
     def _setup_objective(self) -> None:
-        """Objectives that build heads from feature shapes (``setup(batch)`` and ``is_setup``, e.g. a
-        Distiller) are set up on the first batch of epoch 0 before the optimizer is built."""
-        if getattr(self.objective, "is_setup", True) or not callable(getattr(self.objective, "setup", None)):
+        """An objective that builds parts from feature shapes (``is_setup`` False, e.g. a Distiller)
+        is set up on the first batch of epoch 0, before the optimizer is built."""
+        if self.objective.is_setup:
             return
         first = epoch_batches(len(self.train), self.cfg["batch_size"], self.cfg["seed"], 0, self.min_batch)[0]
         self.objective.setup(self._to_device(self.dataset.batch(shard(first, self.ctx))))
@@ -344,11 +346,11 @@ class _Trainer:
         return {f"train_{name}": float(v) for name, v in zip(self._names, totals[:-1] / totals[-1])}
 
     def validate(self) -> dict:
-        custom = getattr(self.objective, "validation_metrics", None)
-        if callable(custom):  # e.g. the restoration objective (a regression, not a classifier)
-            self.model.eval()
-            with torch.inference_mode():
-                return custom(self.model, self.val)
+        self.model.eval()
+        with torch.inference_mode():  # e.g. the restoration objective's (a regression, not a classifier)
+            custom = self.objective.validation_metrics(self.model, self.val)
+        if custom is not None:
+            return custom
         crop, stride = self.cfg["crop_seconds"], self.cfg["crop_stride_seconds"] or self.cfg["crop_seconds"] / 2
         p = predict(self.model, self.val, input_leads=self.cfg["input_leads"], window_seconds=crop,
                     stride_seconds=stride, batch_size=2 * self.cfg["batch_size"], device=self.device)
@@ -386,47 +388,27 @@ class _Trainer:
                          None if self.dir is None else self.dir / BEST)
 
 
-def _training_config(train: ECGData, *, input_leads, epochs, batch_size, lr, weight_decay, crop_seconds,
-                     crop_stride_seconds, scheduler, monitor, patience, seed, max_grad_norm, objective, labeled) -> dict:
-    """Validate the arguments of ``fit``; the JSON-able config saved beside every checkpoint."""
-    def positive_int(name, value):
-        if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1):
-            raise ConfigError(f"{name} must be a positive integer; got {value!r}")
-        return int(value)
-
-    def non_negative(name, value, strict=False):
-        if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0 or (strict and value == 0):
-            raise ConfigError(f"{name} must be a {'positive' if strict else 'non-negative'} number; got {value!r}")
-        return float(value)
-
-    if scheduler not in SCHEDULERS:
-        raise ConfigError(f"scheduler {scheduler!r} is unknown; choose one of {list(SCHEDULERS)}")
-    monitors = tuple(getattr(objective, "monitors", MONITORS))
-    if monitor not in monitors:
-        raise ConfigError(f"monitor {monitor!r} is unknown; choose one of {list(monitors)}")
-    lead_idx = input_lead_indices(train, input_leads)
-    crop_samples = seconds_to_samples(crop_seconds, train.fs, "crop_seconds")
-    stride_samples = None if crop_stride_seconds is None else seconds_to_samples(crop_stride_seconds, train.fs,
-                                                                                 "crop_stride_seconds")
+def _run_record(config: TrainConfig, train: ECGData, objective, labeled) -> dict:
+    """The JSON-able record of a run saved beside every checkpoint (a resume must match it): the
+    config's key fields, the resolved input leads and crop sizes in samples, the objective's class
+    and the labeled mask's fingerprint. ConfigError for a monitor the objective does not offer."""
+    monitors = MONITORS if objective is None or objective.monitors is None else tuple(objective.monitors)
+    if config.monitor not in monitors:
+        raise ConfigError(f"monitor {config.monitor!r} is unknown; choose one of {list(monitors)}")
+    lead_idx = input_lead_indices(train, config.input_leads)
+    stride = config.crop_stride_seconds
     return {
-        "input_leads": [train.leads[i] for i in lead_idx], "epochs": positive_int("epochs", epochs),
-        "batch_size": positive_int("batch_size", batch_size), "lr": non_negative("lr", lr, strict=True),
-        "weight_decay": non_negative("weight_decay", weight_decay), "crop_seconds": float(crop_seconds),
-        "crop_stride_seconds": None if crop_stride_seconds is None else float(crop_stride_seconds),
-        "crop_samples": crop_samples, "crop_stride_samples": stride_samples, "scheduler": scheduler,
-        "monitor": monitor, "patience": None if patience is None else positive_int("patience", patience),
-        "seed": int(seed), "max_grad_norm": None if max_grad_norm is None else non_negative("max_grad_norm", max_grad_norm, True),
+        **config.key_dict(), "input_leads": [train.leads[i] for i in lead_idx],
+        "crop_samples": seconds_to_samples(config.crop_seconds, train.fs, "crop_seconds"),
+        "crop_stride_samples": None if stride is None else seconds_to_samples(stride, train.fs, "crop_stride_seconds"),
         "objective": type(objective).__name__ if objective is not None else SupervisedObjective.__name__,
         "labeled": None if labeled is None else fingerprint(np.asarray(labeled)),
     }
 
 
-def fit(model: nn.Module, train: ECGData, val: ECGData, *, input_leads=None, objective: nn.Module | None = None,
-        epochs: int, batch_size: int = 128, lr: float = 3e-3, weight_decay: float = 1e-2, crop_seconds: float = 2.5,
-        crop_stride_seconds: float | None = None, scheduler: str = "onecycle", monitor: str = "val_macro_auc",
-        patience: int | None = None, seed: int = 0, checkpoint_dir=None, resume: bool = True,
-        labeled: np.ndarray | None = None, progress: bool = True, device=None,
-        max_grad_norm: float | None = None) -> FitResult:
+def fit(model: nn.Module, train: ECGData, val: ECGData, config: TrainConfig | None = None, *,
+        objective: nn.Module | None = None, labeled: np.ndarray | None = None, checkpoint_dir=None,
+        resume: bool = True, **options) -> FitResult:
     """Train ``model`` on random grid crops of ``train``; validate on ``val`` every epoch.
 
     * Loss: ``objective(batch)["total"]`` (default ``SupervisedObjective``: BCE-with-logits on the
@@ -444,26 +426,27 @@ def fit(model: nn.Module, train: ECGData, val: ECGData, *, input_leads=None, obj
       with ``resume=True`` an existing ``last.pt`` is continued. Under ``torchrun`` the run is
       distributed (DDP, each process takes its share of every global batch of ``batch_size``).
     * Deterministic on CPU given ``seed`` (the model's initial weights are the caller's).
+    * Settings: ``config`` (a ``TrainConfig``), or its fields as keywords (``epochs=10, lr=1e-3``),
+      which also override a given ``config``.
     NaN/inf in an input lead of ``train`` or ``val`` -> BadSignalError naming the split and record,
     before any training; NaN/inf loss -> TrainingError naming epoch, step and term.
     """
-    device = resolve_device(device)
-    cfg = _training_config(train, input_leads=input_leads, epochs=epochs, batch_size=batch_size, lr=lr,
-                           weight_decay=weight_decay, crop_seconds=crop_seconds,
-                           crop_stride_seconds=crop_stride_seconds, scheduler=scheduler, monitor=monitor,
-                           patience=patience, seed=seed, max_grad_norm=max_grad_norm, objective=objective,
-                           labeled=labeled)
+    config = TrainConfig.from_options(config, **options)
+    if objective is not None:
+        check_objective(objective)
+    device = resolve_device(config.device)
+    cfg = _run_record(config, train, objective, labeled)
     if val.classes != train.classes or val.leads != train.leads:
         raise ConfigError(f"val must have the classes and leads of train; got {val!r} vs {train!r}")
-    lead_idx = input_lead_indices(train, input_leads)
+    lead_idx = input_lead_indices(train, config.input_leads)
     check_model_fits(model, train, lead_idx, "train")
     train.check_finite("the training split", lead_idx)
     val.check_finite("the validation split", lead_idx)
     if objective is None and labeled is not None and not np.asarray(labeled).any():
         raise ConfigError("labeled marks no training record; supervised training needs labels")
-    seed_everything(seed, deterministic=device.type == "cpu")
+    seed_everything(config.seed, deterministic=device.type == "cpu")
     trainer = _Trainer(model, train, val, objective, cfg, labeled=labeled, checkpoint_dir=checkpoint_dir,
-                       device=device, progress=progress)
+                       device=device, progress=config.progress)
     if trainer.dir is not None and resume and (trainer.dir / LAST).exists():
         trainer.resume()
     return trainer.run()

@@ -23,9 +23,10 @@ from ..data.container import ECGData
 from ..data.leads import lead_indices
 from ..errors import ConfigError, ModelError
 from ..versions import key_versions
+from .objective import Objective
 
 
-class RestorationObjective(nn.Module):
+class RestorationObjective(Objective):
     """``batch["x"]`` (B, 12, T) -> loss of ``net(x[:, input_leads])`` against all 12 leads."""
 
     monitors = ("val_pearson",)

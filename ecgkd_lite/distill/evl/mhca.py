@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...errors import ConfigError, ModelError
-from ..base import KDTerm, check_positive, register_term
+from ..base import KDTerm, TermOutput, check_positive, register_term
 from .tokens import require_tokens
 
 
@@ -65,9 +65,12 @@ class MHCAAlignment(KDTerm):
 
     Hyperparameters: ``dim`` d = 64, ``heads`` = 4, ``feature`` = ``"tokens"``.
     Side outputs: ``last_attention`` (B, heads, N_s, N_t), detached, from the last forward; and
-    ``t["aligned"] = summary.detach()`` written into the teacher feature dict, which the
-    ``relation`` term reads (``teacher_alignment="mhca"``) when it runs after this term.
+    the value ``"aligned"`` = ``summary.detach()`` it **provides** to later terms of the recipe (the
+    ``relation`` term with ``teacher_alignment="mhca"`` consumes it; the Distiller checks the order
+    when the recipe is built).
     """
+
+    provides = ("aligned",)
 
     def __init__(self, dim: int = 64, heads: int = 4, feature: str = "tokens"):
         super().__init__()
@@ -97,5 +100,5 @@ class MHCAAlignment(KDTerm):
         values = teacher.detach() @ self.teacher_value.t()
         summary, attention = self.attention(q, values)
         self.last_attention = attention.detach()
-        t["aligned"] = summary.detach()
-        return F.mse_loss(F.layer_norm(q, (self.dim,)), F.layer_norm(summary, (self.dim,)))
+        loss = F.mse_loss(F.layer_norm(q, (self.dim,)), F.layer_norm(summary, (self.dim,)))
+        return TermOutput(loss, provides={"aligned": summary.detach()})

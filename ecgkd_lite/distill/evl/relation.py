@@ -43,9 +43,9 @@ class RelationMatching(KDTerm):
     ``teacher_alignment``:
       * ``"interpolate"`` (default, standalone): ``A`` = the teacher tokens linearly interpolated
         along the token axis to ``N_s`` (token order is time order for ECG patch tokens);
-      * ``"mhca"``: ``A = t["aligned"]``, the attended teacher summary the ``mhca`` term writes into
-        the teacher feature dict; the ``mhca`` term must come first in the recipe (``evl_recipe``
-        orders it so), else ModelError.
+      * ``"mhca"``: ``A = t["aligned"]``, the attended teacher summary the ``mhca`` term provides
+        (the term then declares ``consumes = ("aligned",)``; the Distiller refuses a recipe in which
+        ``mhca`` does not come first, and ``evl_recipe`` orders it so).
     """
 
     def __init__(self, teacher_alignment: str = "interpolate", feature: str = "tokens"):
@@ -53,6 +53,7 @@ class RelationMatching(KDTerm):
         if teacher_alignment not in ALIGNMENTS:
             raise ConfigError(f"relation teacher_alignment must be one of {ALIGNMENTS}; got {teacher_alignment!r}")
         self.teacher_alignment = teacher_alignment
+        self.consumes = ("aligned",) if teacher_alignment == "mhca" else ()
         self.feature = feature
         self.student_features = (feature,)
         self.teacher_features = (feature,)

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from ...errors import ConfigError, ModelError
-from ..base import KDTerm, check_positive, register_term
+from ..base import KDTerm, TermOutput, check_positive, register_term
 from ..baselines.adapters import check_non_empty, symmetric_info_nce
 
 PAIRINGS = ("all", "same_depth")
@@ -65,11 +65,10 @@ class CrossLayerMI(KDTerm):
         L    = mean_ij L_ij
 
     ``log B - L_ij`` is the InfoNCE lower bound on I(student layer i; teacher layer j), returned
-    detached as the diagnostic ``"metric:mi_bound/s<i>-t<j>"`` (``stageN`` written ``N``).
+    detached as the diagnostic ``mi_bound/s<i>-t<j>`` (``stageN`` written ``N``; logged by the
+    distiller as ``metric:cross_layer_mi/mi_bound/s2-t3``, never part of the loss).
 
-    Return convention: ``{"infonce": L, "metric:mi_bound/s2-t3": ..., ...}``; keys starting with
-    ``"metric:"`` are detached diagnostics for logging, NOT part of the loss (the distiller must
-    skip them when summing).
+    Returns ``TermOutput({"infonce": L}, diagnostics={"mi_bound/s2-t3": ..., ...})``.
 
     Pooling: (C, T) maps are averaged over T, (N, D) token sets over N. The layout of each layer is
     read in ``build`` with ``is_token_layout`` (the term also requests each model's ``"temporal"``
@@ -134,10 +133,10 @@ class CrossLayerMI(KDTerm):
         batch_size = zs[0].shape[0]
         if batch_size < 2:
             raise ConfigError(f"term 'cross_layer_mi' needs >= 2 records per batch for in-batch negatives; got {batch_size}")
-        out, losses = {}, []
+        bounds, losses = {}, []
         for i, j in self.pairs:
             loss = symmetric_info_nce(zs[i], zt[j], self.tau)
             losses.append(loss)
             label = f"s{short_name(self.student_layers[i])}-t{short_name(self.teacher_layers[j])}"
-            out[f"metric:mi_bound/{label}"] = (math.log(batch_size) - loss).detach()
-        return {"infonce": torch.stack(losses).mean(), **out}
+            bounds[f"mi_bound/{label}"] = (math.log(batch_size) - loss).detach()
+        return TermOutput({"infonce": torch.stack(losses).mean()}, diagnostics=bounds)

@@ -15,7 +15,7 @@ from torch import nn
 
 from ...data.leads import lead_indices
 from ...errors import ConfigError
-from ..base import KDTerm, check_non_negative, check_positive, register_term
+from ..base import KDTerm, TermOutput, check_non_negative, check_positive, register_term
 
 
 def _rand(shape: tuple[int, ...], generator: torch.Generator, like: torch.Tensor) -> torch.Tensor:
@@ -120,7 +120,7 @@ class PseudoLabelKD(KDTerm):
 
     Defaults: ``tau_hi`` 0.9, ``tau_lo`` 0.1, ``unlabeled_only`` False (every record, labeled or
     not, as in the brief). Label-free. Also returns the detached diagnostic
-    ``"metric:pseudo_label/confident_fraction"`` (mean of ``m``).
+    ``confident_fraction`` (mean of ``m``).
     """
 
     def __init__(self, tau_hi: float = 0.9, tau_lo: float = 0.1, unlabeled_only: bool = False):
@@ -134,8 +134,8 @@ class PseudoLabelKD(KDTerm):
             if batch is None or "labeled" not in batch:
                 raise ConfigError("pseudo_label(unlabeled_only=True) needs batch['labeled'] (B,) bool")
             mask = mask * (~batch["labeled"].bool()).to(mask)[:, None]
-        return {"bce": masked_bce(s["logits"], targets, mask),
-                "metric:pseudo_label/confident_fraction": mask.mean().detach()}
+        return TermOutput({"bce": masked_bce(s["logits"], targets, mask)},
+                          diagnostics={"confident_fraction": mask.mean().detach()})
 
 
 @register_term("consistency")
@@ -148,14 +148,16 @@ class WeakStrongConsistency(KDTerm):
         L     = sum(m * BCE(z, y_hat)) / (B * C)
 
     The adaptation to multi-label: FixMatch's max-softmax confidence becomes a per-class two-sided
-    threshold. The views need two extra student forwards, which the term runs itself: call
-    ``term.bind(student, student_leads)`` once (the distiller does it for every term with a
-    ``bind`` method); the term slices ``batch["x"]`` (B, 12, T) to the student's leads. The
-    student is held outside the module tree, so its parameters are not registered twice.
-    Defaults: ``tau_hi`` 0.9, ``tau_lo`` 0.1, ``fs`` 100 Hz (for baseline wander), ``seed`` 0 for
-    the augmentation generator. Label-free. Also returns
-    ``"metric:consistency/confident_fraction"``.
+    threshold. The views need two extra student forwards, which the term runs itself
+    (``needs_student``): the distiller calls ``term.bind(student, student_leads)`` once; the term
+    slices ``batch["x"]`` (B, 12, T) to the student's leads. The student is held outside the module
+    tree, so its parameters are not registered twice. Defaults: ``tau_hi`` 0.9, ``tau_lo`` 0.1,
+    ``fs`` 100 Hz (for baseline wander), ``seed`` 0 for the augmentation generator, whose state is
+    part of the term's ``state_dict`` (``get_extra_state``), so a resumed run draws the same views.
+    Label-free. Also returns the diagnostic ``confident_fraction``.
     """
+
+    needs_student = True
 
     def __init__(self, tau_hi: float = 0.9, tau_lo: float = 0.1, fs: float = 100.0, seed: int = 0):
         super().__init__()
@@ -175,6 +177,13 @@ class WeakStrongConsistency(KDTerm):
             leads = [int(lead) for lead in student_leads]
         self._student = (student, leads)
 
+    def get_extra_state(self) -> torch.Tensor:
+        """The augmentation generator's state (saved in checkpoints with the objective)."""
+        return self.generator.get_state()
+
+    def set_extra_state(self, state: torch.Tensor) -> None:
+        self.generator.set_state(state)
+
     def forward(self, s, t, batch=None):
         if self._student is None:
             raise ConfigError("term 'consistency' has no student: call term.bind(student, student_leads) first")
@@ -186,5 +195,5 @@ class WeakStrongConsistency(KDTerm):
             probs = torch.sigmoid(student(weak_view(x, self.generator)))
         targets, mask = confident_targets(probs, self.tau_hi, self.tau_lo)
         strong_logits = student(strong_view(x, self.generator, self.fs))
-        return {"bce": masked_bce(strong_logits, targets, mask),
-                "metric:consistency/confident_fraction": mask.mean().detach()}
+        return TermOutput({"bce": masked_bce(strong_logits, targets, mask)},
+                          diagnostics={"confident_fraction": mask.mean().detach()})

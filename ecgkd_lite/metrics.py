@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from ..errors import ConfigError
+from .errors import ConfigError
 
 DEFAULT_THRESHOLD = 0.5
 
