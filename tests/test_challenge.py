@@ -150,7 +150,8 @@ def test_second_load_reads_cache_without_parsing(challenge_root, tmp_path, monke
 
 # ------------------------------------------------------------------------------------ bad input
 def test_bad_parameters(challenge_root, tmp_path):
-    for kwargs, pattern in [({"fs": 0}, "fs and seconds"), ({"seconds": -1}, "fs and seconds"),
+    for kwargs, pattern in [({"fs": 0}, r"^fs must be > 0"), ({"seconds": -1}, r"^seconds must be > 0"),
+                            ({"fs": True}, r"^fs must be > 0"), ({"seconds": "10"}, r"^seconds must be > 0"),
                             ({"crop": "end"}, "crop='end'"), ({"unknown": "drop"}, "unknown='drop'"),
                             ({"on_bad": "x"}, "on_bad")]:
         with pytest.raises(ConfigError, match=pattern):

@@ -42,6 +42,7 @@ import pandas as pd
 from scipy import io as sio
 from scipy import signal as sps
 
+from ..checks import check_positive
 from ..errors import (ConfigError, HeaderParseError, LeadMismatchError, MissingFileError, RecordError,
                       SamplingRateError, SignalSizeError, TruncatedSignalError, UnknownLabelError)
 from ..progress import progress
@@ -89,8 +90,8 @@ def load_challenge(root: str | Path, fs: float = 500, seconds: float = 10.0, *,
     gain of 0, NaN/inf or flat leads, and with ``check_lead_relations`` violated limb-lead relations;
     see the module docstring).
     """
-    if not fs or fs <= 0 or not seconds or seconds <= 0:
-        raise ConfigError(f"fs and seconds must be positive; got fs={fs!r}, seconds={seconds!r}")
+    check_positive("fs", fs)
+    check_positive("seconds", seconds)
     if crop not in CROPS:
         raise ConfigError(f"crop={crop!r} is unknown; choose one of {list(CROPS)}")
     if unknown not in ("other", "raise"):
