@@ -14,6 +14,14 @@
    every class with a region (:func:`ecgkd_lite.evaluate.external.localisation_region`), scored with
    ``localisation_scores`` inside the annotated span only; the maps (100 Hz) and the masks (made at
    100 Hz by ``ludb_wave_masks(fs=100)``: the interval ends are mapped, not the boolean masks resampled).
+4. With ``--examples PATH``: one LUDB record per scored class (the positive record with the fewest LUDB
+   labels, the first in record order on a tie), the first seed's teacher and student Grad-CAM maps on it
+   with and without the ReLU (100 Hz, float16-rounded), the region it is scored against and the five
+   lead-agnostic wave masks as runs, for drawing (notebook 13). The committed
+   ``results/ludb_gradcam_examples.json`` was written by (models from the cache, the tables unchanged)
+
+       OMP_NUM_THREADS=1 ECGKD_CACHE=/tmp/ludb-cache .venv/bin/python benchmarks/ludb_external.py \\
+           --seeds 0,1,2 --out /tmp/ludb_external_rerun.json --examples results/ludb_gradcam_examples.json
 
 Resumable: trained models are kept below ``$ECGKD_CACHE/ludb_external/<config key>/``.
 
@@ -38,7 +46,7 @@ from real_gap_ptbxl2k import CROP, FS, STUDENT, STUDENT_LEADS, TEACHER, train_on
 from ecgkd_lite.bench.stamp import run_stamp  # noqa: E402
 from ecgkd_lite.config import REPO_ROOT, cache_dir, shared_data_dir  # noqa: E402
 from ecgkd_lite.data import StandardScaler, bandpass, load_ptbxl_2k, resample  # noqa: E402
-from ecgkd_lite.data.ludb import WAVES, load_ludb, ludb_wave_masks  # noqa: E402
+from ecgkd_lite.data.ludb import WAVES, load_ludb, ludb_wave_masks, mask_runs  # noqa: E402
 from ecgkd_lite.evaluate import bootstrap_ci, per_class_auc  # noqa: E402
 from ecgkd_lite.evaluate.external import (LOCALISATION_NOTES, PTBXL2K_SOURCE, annotated_span,  # noqa: E402
                                           localisation_wave, on_class_axis, ptbxl2k_like, shared_classes, span_scores)
@@ -93,6 +101,8 @@ def parse(argv=None):
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--train-only", action="store_true")
     ap.add_argument("--out", default=str(REPO_ROOT / "results" / "ludb_external.json"))
+    ap.add_argument("--examples", default=None, help="also write one Grad-CAM example per scored class to this "
+                    "JSON (e.g. results/ludb_gradcam_examples.json)")
     return ap.parse_args(argv)
 
 
@@ -159,7 +169,7 @@ def main(argv=None) -> None:
     assert masks.masks.shape[-1] == ext.n_samples, (masks.masks.shape, ext.n_samples)
     span = annotated_span(masks.annotated)
     union = masks.union()
-    loc_rows, no_region = [], {}
+    loc_rows, no_region, examples = [], {}, []
     for c in ludb.classes:
         if localisation_wave(c) is None or c not in classes:
             no_region[c] = LOCALISATION_NOTES.get(c, "") if localisation_wave(c) is None else left_out.get(c, "")
@@ -173,9 +183,14 @@ def main(argv=None) -> None:
         for r in ROLES:
             leads = ROLES[r][1]
             x = ext.signals[pos] if leads is None else ext.signals[pos][:, [ext.leads.index(ld) for ld in leads]]
-            per = [span_scores(grad_cam(models[s, r][0], x, train.classes.index(c)), region, span[pos]) for s in seeds]
-            raw_maps = [span_scores(grad_cam(models[s, r][0], x, train.classes.index(c), relu=False), region, span[pos])
-                        for s in seeds]
+            cams = [grad_cam(models[s, r][0], x, train.classes.index(c)) for s in seeds]
+            per = [span_scores(cam, region, span[pos]) for cam in cams]
+            if args.examples:
+                row.setdefault("_maps", {})[r] = cams[0]
+            raw_cams = [grad_cam(models[s, r][0], x, train.classes.index(c), relu=False) for s in seeds]
+            raw_maps = [span_scores(cam, region, span[pos]) for cam in raw_cams]
+            if args.examples:
+                row["_maps"][f"{r}_no_relu"] = raw_cams[0]
             row[f"{r}_pointing_game_no_relu"] = round(float(np.mean([p["pointing_game"] for p in raw_maps])), 4)
             row[f"{r}_energy_inside_no_relu"] = round(float(np.mean([p["energy_inside"] for p in raw_maps])), 4)
             row[f"{r}_pointing_game"] = round(float(np.mean([p["pointing_game"] for p in per])), 4)
@@ -185,6 +200,8 @@ def main(argv=None) -> None:
             row["chance"] = round(per[0]["chance"], 4)
             if len(seeds) > 1:
                 row[f"{r}_per_seed"] = [{k: round(v, 4) for k, v in p.items()} for p in per]
+        if args.examples:
+            examples.append(gradcam_example(c, wave, pos, row.pop("_maps"), ludb, masks, union, span, seeds[0]))
         loc_rows.append(row)
 
     walls = {r: [models[s, r][1]["wall_s"] for s in seeds] for r in ROLES}
@@ -214,12 +231,53 @@ def main(argv=None) -> None:
                               "same scores of min-max normalised maps without the Grad-CAM ReLU (where the class "
                               "evidence is relatively highest, defined even when it is negative everywhere)",
                        "per_class": loc_rows, "classes_without_region": no_region}}
+    if args.examples:
+        write_examples(args.examples, examples, out, masks)
     tables = markdown(out)
     out["markdown"] = tables
     Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
     print(tables)
     print(f"\nwall time per run (s, {args.threads} thread): " + ", ".join(
         f"{r} {w}" for r, w in walls.items()) + f"; written {args.out}")
+
+
+def gradcam_example(c, wave, pos, maps, ludb, masks, union, span, seed) -> dict:
+    """One record of class ``c`` (the positive record with the fewest LUDB labels, the first on a tie):
+    its maps (``maps[role]``: the first seed's Grad-CAM of every positive record, in ``pos`` order), its
+    region and wave masks as runs ``[start, end)`` at ``masks.fs``, and its scores."""
+    j = int(np.argmin(ludb.labels[pos].sum(1)))  # argmin takes the first of equal counts
+    i = int(pos[j])
+    out = {"class": c, "region": wave, "record_id": str(ludb.record_ids[i]), "seed": seed,
+           "labels": [k for k, y in zip(ludb.classes, ludb.labels[i]) if y > 0],
+           "span": [int(v) for v in mask_runs(span[i])[0]],
+           "region_runs": [list(r) for r in mask_runs(union[i, WAVES.index(wave)] & span[i])],
+           "waves": {w: [list(r) for r in mask_runs(union[i, k])] for k, w in enumerate(WAVES)}}
+    for r, m in maps.items():
+        out[f"{r}_map"] = [round(float(v), 3) for v in m[j].astype(np.float16)]
+        sc = span_scores(m[[j]], union[[i], WAVES.index(wave)], span[[i]])
+        out[f"{r}_pointing_hit"] = bool(sc["pointing_game"] > 0)
+        out[f"{r}_energy_inside"] = round(float(sc["energy_inside"]), 4)
+        if not r.endswith("_no_relu"):
+            out[f"{r}_zero_map"] = bool(sc["zero_maps"])
+    return out
+
+
+def write_examples(path, examples: list, out: dict, masks) -> None:
+    """The Grad-CAM examples JSON (:func:`gradcam_example` per scored class) with its provenance."""
+    doc = {k: out[k] for k in ("command", "git_commit", "date", "seeds", "config")}
+    doc.update({"fs": float(masks.fs), "n_samples": int(masks.masks.shape[-1]), "waves": list(WAVES),
+                "how": "one LUDB record per class scored in ludb_external.json (the positive record with the fewest "
+                       "LUDB labels, the first in record order on a tie); teacher (12 leads) and student (lead I) "
+                       "Grad-CAM maps of the class logit from the models of the first seed, ReLU, scaled to [0, 1] "
+                       "per record, whole record at fs Hz, rounded through float16 to 3 decimals (<role>_no_relu_map: the same "
+                       "without the ReLU, min-max scaled); region_runs: the "
+                       "scored region (union over the 12 leads, cut to the annotated span) as [start, end) runs; "
+                       "waves: every wave's lead-agnostic union mask as runs (not cut); span: first to last "
+                       "annotated sample (end exclusive); pointing_hit / energy_inside: this record's scores "
+                       "as in ludb_external.json (inside the span)",
+                "examples": examples})
+    Path(path).write_text(json.dumps(doc, indent=1) + "\n")
+    log.info("written %d Grad-CAM examples to %s", len(examples), path)
 
 
 def fmt_ci(ci) -> str:
