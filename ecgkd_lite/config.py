@@ -1,7 +1,8 @@
 """Profiles and paths.
 
 The *quick* profile (default) runs on a laptop CPU in minutes on the embedded synthetic data; the
-*full* profile is meant for real data and a GPU. Choose with ``ECGKD_PROFILE=quick|full`` or pass
+*full* profile is meant for real data and a GPU; the *ptbxl2k* profile is the cross-validated real
+benchmark's budget (``bench/cv.py``): every model trains until validation stops improving. Choose with ``ECGKD_PROFILE=quick|full`` or pass
 ``profile=`` to the functions that take one. Cached models and parsed data sets live under
 ``ECGKD_CACHE`` (default: ``<repo>/.cache`` for a source checkout, else ``~/.cache/ecgkd_lite``).
 """
@@ -25,9 +26,12 @@ class Profile:
     seconds: float  # record length (s)
     crop_seconds: float  # random training crop (PTB-XL benchmark convention)
     batch_size: int
-    teacher_epochs: int
+    teacher_epochs: int  # epochs (the cap when ``patience`` is set)
     student_epochs: int
     seeds: int  # seeds in the benchmark
+    lr: float = 3e-3  # AdamW learning rate (the one-cycle maximum)
+    scheduler: str = "onecycle"  # train.config.SCHEDULERS
+    patience: int | None = None  # early stopping: epochs without a better validation macro AUC
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -41,6 +45,10 @@ PROFILES: dict[str, Profile] = {
                      batch_size=128, teacher_epochs=8, student_epochs=6, seeds=3),
     "full": Profile("full", n_records=40000, fs=100, seconds=10.0, crop_seconds=2.5,
                     batch_size=128, teacher_epochs=60, student_epochs=50, seeds=4),
+    # real records (ptbxl-2k at 100 Hz): constant learning rate, early stopping after 10 epochs
+    # without a better validation macro AUC, at most 80 epochs; the same rule for every model
+    "ptbxl2k": Profile("ptbxl2k", n_records=0, fs=100, seconds=10.0, crop_seconds=2.5, batch_size=128,
+                       teacher_epochs=80, student_epochs=80, seeds=3, lr=3e-3, scheduler="constant", patience=10),
 }
 
 

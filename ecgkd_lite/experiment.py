@@ -144,12 +144,14 @@ def semi_supervised_split(prep: Prepared, ratio: float, *, seed: int = 0) -> tup
 
 def train_config(profile: Profile, *, epochs: int, seed: int, leads: Sequence[str], progress: bool | None = None,
                  **changes) -> TrainConfig:
-    """The training budget shared by every model of a role (part of every cache key): AdamW at
-    lr 3e-3, weight decay 1e-2, one-cycle, the profile's batch size and crops, best epoch on
-    validation macro AUC; ``changes`` override single fields (e.g. the restoration net's monitor)."""
-    return TrainConfig(epochs=epochs, batch_size=profile.batch_size, lr=3e-3, weight_decay=1e-2,
-                       crop_seconds=profile.crop_seconds, scheduler="onecycle", monitor="val_macro_auc", seed=seed,
-                       input_leads=tuple(leads), progress=_progress(progress)).replace(**changes)
+    """The training budget shared by every model of a role (part of every cache key): AdamW with
+    weight decay 1e-2 and the profile's learning rate, schedule, early-stopping patience, batch size
+    and crops; best epoch on validation macro AUC; ``changes`` override single fields (e.g. the
+    restoration net's monitor)."""
+    return TrainConfig(epochs=epochs, batch_size=profile.batch_size, lr=profile.lr, weight_decay=1e-2,
+                       crop_seconds=profile.crop_seconds, scheduler=profile.scheduler, patience=profile.patience,
+                       monitor="val_macro_auc", seed=seed, input_leads=tuple(leads),
+                       progress=_progress(progress)).replace(**changes)
 
 
 def train_teacher(prep: Prepared, *, arch: str = TEACHER[0], size: str | None = TEACHER[1], seed: int = 0,

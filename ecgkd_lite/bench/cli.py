@@ -10,10 +10,14 @@ def _cmd_quality(args) -> int:
     from ..errors import ConfigError
     from .quality import markdown_table, run_quality
 
-    for source, root, flags in ((args.data, args.root, "--data ptbxl needs --root"),
+    for source, root, flags in ((args.data, args.root, f"--data {args.data} needs --root"),
                                 (args.eval_data, args.eval_root, "--eval-data ptbxl needs --eval-root")):
-        if source == "ptbxl" and not root:
-            raise ConfigError(f"{flags} DIR (the PTB-XL folder); checked before anything is trained")
+        if source in ("ptbxl", "ptbxl2k") and not root:
+            raise ConfigError(f"{flags} DIR (the data folder); checked before anything is trained")
+    if args.data == "ptbxl2k":
+        return _cmd_quality_cv(args)
+    if args.shard or args.report_only:
+        raise ConfigError("--shard and --report-only belong to the cross-validated benchmark (--data ptbxl2k)")
     result = run_quality(profile=args.profile, seeds=args.seeds, methods=args.methods, data=args.data,
                          root=args.root, student_size=args.student_size, eval_data=args.eval_data,
                          eval_root=args.eval_root, json_out=args.json, label_ratio=args.label_ratio,
@@ -29,6 +33,23 @@ def _cmd_quality(args) -> int:
     return 0
 
 
+def _cmd_quality_cv(args) -> int:
+    from ..errors import ConfigError
+    from .cv import markdown, run_quality_cv
+
+    if args.eval_data or args.teacher or args.profile:
+        raise ConfigError("--data ptbxl2k runs the cross-validated benchmark with its own profile and the default "
+                          "teacher; --eval-data, --teacher and --profile do not apply (LUDB: benchmarks/ludb_external.py)")
+    result = run_quality_cv(root=args.root, methods=args.methods, seeds=args.seeds, k=args.folds,
+                            label_ratio=args.label_ratio, student_size=args.student_size, shard=args.shard,
+                            report_only=args.report_only, json_out=args.json, n_boot=args.n_boot,
+                            argv=sys.argv[1:])
+    if result is not None:
+        print()
+        print(markdown(result))
+    return 0
+
+
 def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     bench = sub.add_parser("bench", help="benchmark runners")
     bs = bench.add_subparsers(dest="bench_command", required=True)
@@ -36,8 +57,13 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--profile", default=None, help="quick (default) or full")
     q.add_argument("--seeds", type=int, default=3)
     q.add_argument("--methods", default="all", help="'all', 'baselines', 'families' or a comma-separated list")
-    q.add_argument("--data", choices=["synthetic", "ptbxl"], default="synthetic")
-    q.add_argument("--root", help="data folder for --data ptbxl")
+    q.add_argument("--data", choices=["synthetic", "ptbxl", "ptbxl2k"], default="synthetic",
+                   help="ptbxl2k: the cross-validated real benchmark (bench/cv.py)")
+    q.add_argument("--root", help="data folder for --data ptbxl / ptbxl2k")
+    q.add_argument("--folds", type=int, default=5, help="cross-validation folds (--data ptbxl2k)")
+    q.add_argument("--shard", help="i/n: run this process's share of the parts (--data ptbxl2k)")
+    q.add_argument("--report-only", action="store_true", help="write the JSON from the finished parts (--data ptbxl2k)")
+    q.add_argument("--n-boot", type=int, default=1000, help="paired bootstrap resamples (--data ptbxl2k)")
     q.add_argument("--student-size", default="tiny", choices=["tiny", "small", "base"])
     q.add_argument("--eval-data", choices=["synthetic", "ptbxl"], help="second data set for external validation")
     q.add_argument("--eval-root", help="folder of the second data set")

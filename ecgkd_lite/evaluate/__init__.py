@@ -8,6 +8,7 @@
 from .bootstrap import ConfidenceInterval, bootstrap_ci
 from .folds import CVPlan, Fold, cv_folds, paired_class_delta_ci, stratified_folds
 from .lead_drop import keep_only, lead_drop
+from .paired import PairedBootstrap, paired_bootstrap
 from ..metrics import (
     average_precision_macro,
     evaluate,
@@ -24,5 +25,5 @@ __all__ = [
     "macro_auc", "per_class_auc", "average_precision_macro", "per_class_average_precision", "macro_f1",
     "per_class_f1", "tune_thresholds", "evaluate", "gap_closed", "bootstrap_ci", "ConfidenceInterval",
     "lead_drop", "keep_only",
-    "cv_folds", "stratified_folds", "CVPlan", "Fold", "paired_class_delta_ci",
+    "cv_folds", "stratified_folds", "CVPlan", "Fold", "paired_class_delta_ci", "paired_bootstrap", "PairedBootstrap",
 ]

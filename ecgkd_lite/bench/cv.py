@@ -1,0 +1,388 @@
+"""The cross-validated quality benchmark on a small real set (ptbxl-2k).
+
+``ecgkd bench quality --data ptbxl2k --root ../shared/data/ptbxl-2k --json results/bench_quality_ptbxl2k.json``
+
+1,805 labeled records give a source test split of 194 records with 1-17 positives for most classes:
+one split ranks nothing. So every record of the pool (source train + val) is predicted once by a
+model that never saw it: ``k``-fold multi-label iterative stratification (``evaluate.cv_folds``, one
+fold plan for every method and seed), a stratified validation part carved from each fold's training
+part for early stopping; the source test split stays a separate hold-out, scored by the mean
+probabilities of the ``k`` fold models.
+
+Protocol (the ``ptbxl2k`` profile, ``config.py``): records resampled 250 -> 100 Hz and band-passed
+0.5-40 Hz (per record), a per-lead scaler fitted on each fold's training part; every model (the
+12-lead teacher, the lead-I baseline, every KD student) trains under the SAME rule: AdamW, constant
+learning rate, early stopping after ``patience`` epochs without a better validation macro AUC, an
+epoch cap, best epoch kept. A student of seed ``s`` distils from the teacher of seed ``s`` of its fold.
+
+Runs: phase 1 trains seed 0 of every method (``methods``); the **best classic method** is then
+chosen on VALIDATION (the mean over folds of its best validation macro AUC, seed 0), and phase 2
+trains seeds ``1..seeds-1`` of the teacher, the baseline, vanilla KD, that best classic method,
+LiteHeart and EVL-ECG. ``label_ratio`` < 1 (the label sweep): the students see the labels of that
+share of each fold's training part; the teacher is trained on those labeled records only (no label
+of the unlabeled pool reaches any model).
+
+Resumable in parts: every finished (method, seed, fold) is a JSON part below ``parts_dir`` (out-of-fold
+and hold-out probabilities, epochs, seconds), skipped on rerun, committed with the results, and
+``shard="i/n"`` lets ``n`` processes share the work. The report pools the out-of-fold predictions and
+gives, per method, the macro AUC and MAP per seed (mean +- std), the per-fold spread, and the
+**paired** bootstrap of its difference to the baseline and of the gap it closes
+(``evaluate.paired``: the same resampled records for every model and seed).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .. import experiment
+from ..checks import check_fraction, check_int
+from ..config import REPO_ROOT, get_profile
+from ..data import ECGData, StandardScaler, bandpass, load_ptbxl_2k, resample
+from ..distill import methods_of
+from ..errors import ConfigError
+from ..evaluate import cv_folds
+from ..evaluate.paired import paired_bootstrap
+from ..metrics import macro_auc, per_class_auc
+from ..train import predict
+from ..utils import atomic_write_json, fingerprint
+from ..versions import key_versions
+from .quality import resolve_methods
+from .stamp import run_stamp
+
+SCHEMA = "ecgkd-bench-quality-cv/1"
+PROFILE = "ptbxl2k"
+#: methods that get every seed (the best classic method is added once chosen)
+MAIN = ("baseline", "vanilla_kd", "liteheart", "evl_ecg")
+#: probabilities are stored as integers in [0, 10000] (4 decimals) to keep the parts small
+SCALE = 10000
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What one benchmark is: data, folds, budget, students, teacher, label ratio."""
+
+    root: Path
+    k: int = 5
+    fold_seed: int = 0
+    val_fraction: float = 0.15
+    label_ratio: float = 1.0
+    student_size: str = "tiny"
+
+    def key(self, data_key: str) -> str:
+        prof = get_profile(PROFILE)
+        return fingerprint(prof.to_dict(), self.k, self.fold_seed, self.val_fraction, self.label_ratio,
+                           self.student_size, data_key, experiment.TEACHER, experiment.STUDENT_ARCH,
+                           key_versions())
+
+    @property
+    def tag(self) -> str:
+        return "" if self.label_ratio == 1 else f"-labels{round(100 * self.label_ratio):g}pct"
+
+
+def load_pool(root: str | Path) -> ECGData:
+    """ptbxl-2k's labeled records at the profile's rate, band-passed (per record: no information
+    crosses records, so it may precede the split)."""
+    prof = get_profile(PROFILE)
+    raw = load_ptbxl_2k(root)
+    if raw.fs != prof.fs:
+        raw = resample(raw, prof.fs)
+    return bandpass(raw, **experiment.BANDPASS)
+
+
+def fold_prep(data: ECGData, fold, holdout: np.ndarray) -> tuple[experiment.Prepared, ECGData]:
+    """The fold as the experiment's ``Prepared`` (train / val / its test part, scaled with the fold's
+    training scaler), and the hold-out scaled the same way."""
+    train = data.subset(fold.train)
+    scaler = StandardScaler(per_lead=True).fit(train)
+    prep = experiment.Prepared(PROFILE, get_profile(PROFILE), scaler.transform(train),
+                               scaler.transform(data.subset(fold.val)), scaler.transform(data.subset(fold.test)),
+                               scaler, {"source": "ptbxl2k", "fold": fold.index, "bandpass": experiment.BANDPASS,
+                                        "scaler": "per-lead standard, fitted on the fold's training part"})
+    return prep, scaler.transform(data.subset(holdout))
+
+
+def labeled_mask(n: int, ratio: float, seed: int) -> np.ndarray:
+    """``round(ratio * n)`` (at least 1) training records drawn with ``default_rng(seed)``."""
+    mask = np.zeros(n, dtype=bool)
+    if ratio >= 1:
+        return mask | True
+    mask[np.random.default_rng(seed).choice(n, size=max(1, int(round(ratio * n))), replace=False)] = True
+    return mask
+
+
+def _probs(model, prep, data: ECGData, leads) -> list[list[int]]:
+    window = prep.profile.crop_seconds
+    p = predict(model, data, input_leads=leads, window_seconds=window, stride_seconds=window / 2)
+    return np.rint(p * SCALE).astype(int).tolist()
+
+
+def _part(fit, prep, holdout, leads, **info) -> dict:
+    return {**info, "test_probs": _probs(fit.model, prep, prep.test, leads),
+            "holdout_probs": _probs(fit.model, prep, holdout, leads),
+            "best_epoch": int(fit.best_epoch), "epochs_run": len(fit.history),
+            "best_val_macro_auc": round(float(fit.best_metric), 5),
+            "train_seconds": round(float(sum(h["seconds"] for h in fit.history)), 1),
+            "converged": fit.best_epoch < len(fit.history)}
+
+
+class Runner:
+    """The parts of one setting: which exist, training the missing ones, reading them back."""
+
+    def __init__(self, setting: Setting, parts_root: str | Path | None = None, log: Callable = print):
+        self.setting, self.log = setting, log
+        self.data = load_pool(setting.root)
+        self.plan = cv_folds(self.data, setting.k, seed=setting.fold_seed, val_fraction=setting.val_fraction)
+        self.key = setting.key(self.data.key)
+        root = Path(parts_root) if parts_root else REPO_ROOT / "results" / "parts"
+        self.dir = root / f"bench_quality_ptbxl2k{setting.tag}" / self.key
+
+    def path(self, method: str, seed: int, fold: int) -> Path:
+        return self.dir / f"{method}-s{seed}-f{fold}.json"
+
+    def done(self, method: str, seed: int, fold: int) -> bool:
+        return self.path(method, seed, fold).exists()
+
+    def read(self, method: str, seed: int, fold: int) -> dict:
+        return json.loads(self.path(method, seed, fold).read_text())
+
+    def run_cell(self, seed: int, fold_index: int, methods: Sequence[str]) -> None:
+        """Teacher and ``methods`` of one (seed, fold), skipping finished parts."""
+        todo = self.missing((seed, fold_index, methods))
+        if not todo:
+            return
+        fold = self.plan.folds[fold_index]
+        prep, holdout = fold_prep(self.data, fold, self.plan.holdout)
+        ratio = self.setting.label_ratio
+        labeled = None if ratio == 1 else labeled_mask(len(prep.train), ratio, seed=fold_index)
+        # scenario "few labels everywhere": the teacher sees the labeled records only
+        t_prep = prep if labeled is None else experiment.Prepared(
+            prep.source, prep.profile, prep.train.subset(labeled), prep.val, prep.test, prep.scaler, prep.recipe)
+        t0 = time.perf_counter()
+        teacher = experiment.train_teacher(t_prep, seed=seed, progress=False)
+        if "teacher" in todo:
+            self._write("teacher", seed, fold_index, _part(teacher, prep, holdout, list(prep.train.leads),
+                                                          wall_s=round(time.perf_counter() - t0, 1),
+                                                          n_train=len(t_prep.train)))
+        cache = experiment.teacher_cache(prep, teacher)
+        for method in todo:
+            if method == "teacher":
+                continue
+            t0 = time.perf_counter()
+            fit = experiment.train_student(prep, method, teacher=teacher, size=self.setting.student_size, seed=seed,
+                                           cache=cache, labeled=labeled, progress=False,
+                                           tag=f"student-{experiment.STUDENT_ARCH}-{self.setting.student_size}-"
+                                               f"{method}{self.setting.tag}")
+            self._write(method, seed, fold_index, _part(fit, prep, holdout, list(experiment.STUDENT_LEADS),
+                                                       wall_s=round(time.perf_counter() - t0, 1),
+                                                       n_labeled=int(len(prep.train) if labeled is None
+                                                                     else labeled.sum())))
+
+    def _write(self, method: str, seed: int, fold: int, part: dict) -> None:
+        part = {"method": method, "seed": seed, "fold": fold, **part}
+        atomic_write_json(self.path(method, seed, fold), part)
+        self.log(f"[cv] {method:<20} seed {seed} fold {fold}: best epoch {part['best_epoch']}/{part['epochs_run']}, "
+                 f"val AUC {part['best_val_macro_auc']:.3f}, {part['wall_s']:.0f} s")
+
+    # ------------------------------------------------------------------ phases
+    def best_classic(self, classic: Sequence[str]) -> tuple[str | None, dict]:
+        """The classic method with the highest mean best VALIDATION macro AUC over the folds (seed 0);
+        None until every seed-0 part of the classic methods exists."""
+        folds = range(self.setting.k)
+        if not all(self.done(m, 0, f) for m in classic for f in folds):
+            return None, {}
+        values = {m: float(np.mean([self.read(m, 0, f)["best_val_macro_auc"] for f in folds])) for m in classic}
+        return max(values, key=values.get), values
+
+    def plan_cells(self, methods: Sequence[str], seeds: int) -> list[tuple[int, int, tuple[str, ...]]]:
+        """Every (seed, fold, methods) of the benchmark as far as it is known now: every method at seed
+        0; the teacher and the main methods at later seeds, and the best classic method there once
+        phase 1 has chosen it."""
+        classic = [m for m in methods if m in methods_of("classic")]
+        best, _ = self.best_classic(classic) if classic else (None, {})
+        main = tuple(m for m in methods if m in MAIN or m == best)
+        return [(0, f, tuple(methods)) for f in range(self.setting.k)] + \
+            [(s, f, main) for s in range(1, seeds) for f in range(self.setting.k)]
+
+    def missing(self, cell) -> list[str]:
+        seed, fold, methods = cell
+        return [m for m in ("teacher", *methods) if not self.done(m, seed, fold)]
+
+    def waiting_for_phase_1(self, methods: Sequence[str], seeds: int) -> bool:
+        """True while later seeds still wait for the best classic method (seed-0 parts of another shard)."""
+        classic = [m for m in methods if m in methods_of("classic")]
+        return seeds > 1 and bool(classic) and self.best_classic(classic)[0] is None
+
+
+def owner(seed: int, fold: int, *, k: int, n_methods: int, seeds: int, shards: int) -> int:
+    """The shard that runs cell (seed, fold): a fixed longest-first assignment (LPT) of every cell
+    of the benchmark by its expected cost (seed 0 trains every method, later seeds the main ones),
+    so ``shards`` processes split the work without talking to each other, however far each got."""
+    cells = [(0, f, 1 + n_methods) for f in range(k)] + \
+        [(s, f, 2 + len(MAIN)) for s in range(1, seeds) for f in range(k)]
+    loads, where = [0] * shards, {}
+    for s, f, cost in sorted(cells, key=lambda c: (-c[2], c[0], c[1])):
+        j = loads.index(min(loads))
+        loads[j] += cost
+        where[s, f] = j
+    return where[seed, fold]
+
+
+def parse_shard(spec: str | None) -> tuple[int, int]:
+    """``"i/n"`` -> (i, n) with 0 <= i < n; None -> (0, 1)."""
+    if spec is None:
+        return 0, 1
+    i, _, n = str(spec).partition("/")
+    try:
+        i, n = int(i), int(n)
+    except ValueError:
+        raise ConfigError(f"shard must be 'i/n' (e.g. 0/2); got {spec!r}") from None
+    if not 0 <= i < n:
+        raise ConfigError(f"shard must be 'i/n' with 0 <= i < n; got {spec!r}")
+    return i, n
+
+
+# ---------------------------------------------------------------------- the report
+def _stack(runner: Runner, method: str, seeds: Sequence[int], what: str) -> np.ndarray | None:
+    """(S, N, C) pooled out-of-fold (``what="test"``, pool order) or fold-mean hold-out probabilities."""
+    plan, out = runner.plan, []
+    for s in seeds:
+        parts = [runner.read(method, s, f) for f in range(runner.setting.k)]
+        if what == "test":
+            p = np.empty((len(runner.data), runner.data.n_classes))
+            for fold, part in zip(plan.folds, parts):
+                p[fold.test] = np.asarray(part["test_probs"]) / SCALE
+            out.append(p[plan.pool])
+        else:
+            out.append(np.mean([np.asarray(part["holdout_probs"]) / SCALE for part in parts], axis=0))
+    return np.stack(out)
+
+
+def _seeds_done(runner: Runner, method: str, seeds: int) -> list[int]:
+    return [s for s in range(seeds) if all(runner.done(method, s, f) for f in range(runner.setting.k))]
+
+
+def report(runner: Runner, methods: Sequence[str], seeds: int, *, n_boot: int = 1000, argv=None) -> dict:
+    """The result JSON from the finished parts (methods with every fold of at least seed 0)."""
+    data, plan = runner.data, runner.plan
+    y, y_hold = data.labels[plan.pool], data.labels[plan.holdout]
+    names = [m for m in ("teacher", *methods) if _seeds_done(runner, m, seeds)]
+    if "teacher" not in names or "baseline" not in names:
+        raise ConfigError(f"no finished teacher and baseline parts below {runner.dir}: run the benchmark first")
+    seeds_of = {m: _seeds_done(runner, m, seeds) for m in names}
+    oof = {m: _stack(runner, m, seeds_of[m], "test") for m in names}
+    hold = {m: _stack(runner, m, seeds_of[m], "holdout") for m in names}
+    boot = paired_bootstrap(y, oof, "macro_auc", n_boot=n_boot)
+    boot_map = paired_bootstrap(y, oof, "map", n_boot=n_boot)
+    boot_hold = paired_bootstrap(y_hold, hold, "macro_auc", n_boot=n_boot)
+    classic = [m for m in methods if m in methods_of("classic")]
+    best, val_auc = runner.best_classic(classic) if classic else (None, {})
+    rows = {}
+    for m in names:
+        parts = [runner.read(m, s, f) for s in seeds_of[m] for f in range(runner.setting.k)]
+        fold_auc = [[macro_auc(data.labels[fold.test], np.asarray(runner.read(m, s, fold.index)["test_probs"]) / SCALE)
+                     for fold in plan.folds] for s in seeds_of[m]]
+        row = {"seeds": seeds_of[m], "macro_auc_per_seed": boot.point[m].round(4).tolist(),
+               "macro_auc_mean": round(float(boot.point[m].mean()), 4),
+               "macro_auc_std": round(float(boot.point[m].std(ddof=1)), 4) if len(seeds_of[m]) > 1 else None,
+               "map_mean": round(float(boot_map.point[m].mean()), 4),
+               "macro_auc_per_fold": np.round(fold_auc, 4).tolist(),
+               "holdout_macro_auc_mean": round(float(boot_hold.point[m].mean()), 4),
+               "per_class_auc": {c: round(float(v), 4) for c, v in zip(
+                   data.classes, np.mean([per_class_auc(y, p).to_numpy() for p in oof[m]], axis=0))},
+               "epochs_run_mean": round(float(np.mean([p["epochs_run"] for p in parts])), 1),
+               "best_epoch_mean": round(float(np.mean([p["best_epoch"] for p in parts])), 1),
+               "converged_share": round(float(np.mean([p["converged"] for p in parts])), 3),
+               "train_seconds_mean": round(float(np.mean([p["train_seconds"] for p in parts])), 1),
+               "wall_seconds_mean": round(float(np.mean([p["wall_s"] for p in parts])), 1)}
+        if m not in ("teacher", "baseline"):
+            row["paired_delta_macro_auc"] = boot.delta(m, "baseline")
+            row["paired_delta_map"] = boot_map.delta(m, "baseline")
+            row["paired_gap_closed_macro_auc"] = boot.gap_closed(m, "baseline", "teacher")
+            row["paired_delta_holdout_macro_auc"] = boot_hold.delta(m, "baseline")
+            lo, hi = row["paired_delta_macro_auc"]["ci95"]
+            row["verdict"] = "better" if lo > 0 else "worse" if hi < 0 else "level"
+        if m == "baseline":
+            row["paired_gap_to_teacher_macro_auc"] = boot.delta("teacher", "baseline")
+        rows[m] = row
+    prof = get_profile(PROFILE)
+    return {
+        "schema": SCHEMA, **run_stamp("ecgkd " + " ".join(argv or [])),
+        "setting": {"data": "ptbxl2k", "root": str(runner.setting.root), "data_key": data.key,
+                    "parts": str(runner.dir.relative_to(REPO_ROOT)) if runner.dir.is_relative_to(REPO_ROOT)
+                    else str(runner.dir), "key": runner.key, "k": runner.setting.k,
+                    "fold_seed": runner.setting.fold_seed, "val_fraction": runner.setting.val_fraction,
+                    "label_ratio": runner.setting.label_ratio, "profile": prof.to_dict(),
+                    "teacher": "/".join(experiment.TEACHER),
+                    "student": f"{experiment.STUDENT_ARCH}/{runner.setting.student_size}",
+                    "student_leads": list(experiment.STUDENT_LEADS),
+                    "teacher_labels": "all training labels" if runner.setting.label_ratio == 1 else
+                    "the labeled records of each fold's training part only (no label of the unlabeled pool)"},
+        "classes": list(data.classes), "n_pool": int(len(plan.pool)), "n_holdout": int(len(plan.holdout)),
+        "seeds_asked": seeds, "best_classic": {"method": best, "chosen_on": "mean best validation macro AUC over "
+                                               "the folds, seed 0", "validation_macro_auc": val_auc},
+        "bootstrap": {"n_boot": n_boot, "n_skipped": boot.n_skipped, "classes_kept": boot.classes_kept,
+                      "method": "paired: the same resampled pool records for every model and seed; "
+                                "mean over the seeds both models have"},
+        "methods": rows,
+        "complete": all(not runner.missing(cell) for cell in runner.plan_cells(methods, seeds)) and best is not None,
+    }
+
+
+def markdown(result: dict) -> str:
+    """The headline table of a CV result: pooled out-of-fold macro AUC (mean +- std over seeds),
+    the paired 95 % interval of each method minus the baseline, and the verdict."""
+    lines = ["| model | seeds | OOF macro AUC | MAP | hold-out AUC | minus baseline (paired 95 % CI) | gap closed "
+             "(95 % CI) | verdict | epochs (best) |", "|---|---:|---|---:|---:|---|---|---|---|"]
+    for m, r in result["methods"].items():
+        std = f" ± {r['macro_auc_std']:.3f}" if r["macro_auc_std"] is not None else " (1 seed)"
+        if "paired_delta_macro_auc" in r:
+            d, g = r["paired_delta_macro_auc"], r["paired_gap_closed_macro_auc"]
+            delta = f"{d['estimate']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]"
+            gap = f"{g['estimate']:+.0%} [{g['ci95'][0]:+.0%}, {g['ci95'][1]:+.0%}]"
+            verdict = r["verdict"]
+        else:
+            delta = gap = verdict = ""
+        lines.append(f"| {m} | {len(r['seeds'])} | {r['macro_auc_mean']:.3f}{std} | {r['map_mean']:.3f} | "
+                     f"{r['holdout_macro_auc_mean']:.3f} | {delta} | {gap} | {verdict} | "
+                     f"{r['epochs_run_mean']:.0f} ({r['best_epoch_mean']:.0f}) |")
+    return "\n".join(lines)
+
+
+def run_quality_cv(*, root: str | Path, methods: str | Sequence[str] = "all", seeds: int = 3, k: int = 5,
+                   label_ratio: float = 1.0, student_size: str = "tiny", shard: str | None = None,
+                   report_only: bool = False, json_out: str | Path | None = None, parts_root=None,
+                   n_boot: int = 1000, argv: Sequence[str] | None = None, log: Callable = print) -> dict | None:
+    """Run this shard's missing parts (unless ``report_only``), then write the report from every
+    finished part when ``json_out`` is given. Returns the report (None when no report was asked)."""
+    seeds = check_int("seeds", seeds, low=1)
+    k = check_int("k", k, low=2)
+    label_ratio = check_fraction("label_ratio", label_ratio, open_low=True)
+    names = resolve_methods(methods)
+    where = parse_shard(shard)
+    setting = Setting(Path(root), k=k, label_ratio=label_ratio, student_size=student_size)
+    runner = Runner(setting, parts_root, log=log)
+    log(f"[cv] {len(runner.data)} records at {runner.data.fs:g} Hz; pool {len(runner.plan.pool)}, hold-out "
+        f"{len(runner.plan.holdout)}; parts in {runner.dir}")
+    i, n = where
+    while not report_only:
+        mine = [c for c in runner.plan_cells(names, seeds) if runner.missing(c)
+                and owner(c[0], c[1], k=k, n_methods=len(names), seeds=seeds, shards=n) == i]
+        if mine:
+            runner.run_cell(*mine[0])
+        elif runner.waiting_for_phase_1(names, seeds):  # the best classic method is chosen from every seed-0 part
+            log("[cv] waiting for the other shards' seed-0 parts (the best classic method is chosen from them)")
+            time.sleep(60)
+        else:
+            break
+    if json_out is None:
+        return None
+    result = report(runner, names, seeds, n_boot=n_boot, argv=argv)
+    atomic_write_json(json_out, result)
+    log(f"[cv] wrote {json_out}")
+    return result

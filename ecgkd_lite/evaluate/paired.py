@@ -1,0 +1,147 @@
+"""Paired bootstrap over records, pooled over seeds: the statistics behind "method beats baseline".
+
+Every model of a comparison predicts the SAME records (a test split, or the pooled out-of-fold
+predictions of a cross-validation) once per training seed: ``probs[name]`` is ``(S, N, C)``. One
+bootstrap resample draws ``N`` record indices with replacement and applies them to every model and
+every seed (paired), keeping the fold and seed structure: seed ``s`` of a method is compared with
+seed ``s`` of the baseline (same data order, same teacher seed). Per resample ``b``::
+
+    score[b, name, s] = macro AUC (or MAP) of model ``name``, seed ``s``, on the resampled records
+    delta_b           = mean_s score[b, new, s] - mean_s score[b, ref, s]
+    gap_closed_b      = (mean_s new - mean_s ref) / (mean_s teacher - mean_s ref)
+
+and the 95 % interval is the 2.5 / 97.5 % percentile of ``delta_b`` (Efron & Tibshirani 1993,
+percentile method). Macro metrics average the classes defined (a positive and a negative) on the
+full sample; in a resample, a rare class that loses every positive is left out of that resample's
+mean, for every model alike (so the comparison stays paired; with the few positives of a small
+hold-out, skipping such resamples would skip most of them). A model with fewer seeds than the
+reference is compared on the seeds it has (``seeds_compared``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+from scipy.stats import rankdata
+
+from ..checks import check_int
+from ..errors import ConfigError
+
+METRICS = ("macro_auc", "map")
+
+
+def _macro_auc(y: np.ndarray, p: np.ndarray) -> float:
+    """Mean over the columns with a positive and a negative of the binary AUC (Mann-Whitney U from
+    midranks); NaN if no column has both."""
+    pos = y.sum(0)
+    neg = y.shape[0] - pos
+    ok = (pos > 0) & (neg > 0)
+    if not ok.any():
+        return float("nan")
+    y, p, pos, neg = y[:, ok], p[:, ok], pos[ok], neg[ok]
+    ranks = rankdata(p, axis=0)
+    return float((((ranks * y).sum(0) - pos * (pos + 1) / 2) / (pos * neg)).mean())
+
+
+def _macro_ap(y: np.ndarray, p: np.ndarray) -> float:
+    """Mean over the columns with a positive of the average precision (ties broken by order, as
+    ``metrics``); NaN if no column has one."""
+    pos = y.sum(0)
+    ok = pos > 0
+    if not ok.any():
+        return float("nan")
+    y, p, pos = y[:, ok], p[:, ok], pos[ok]
+    order = np.argsort(-p, axis=0, kind="stable")
+    hits = np.take_along_axis(y, order, axis=0)
+    precision = np.cumsum(hits, axis=0) / np.arange(1, len(y) + 1)[:, None]
+    return float(((precision * hits).sum(0) / pos).mean())
+
+
+_FN = {"macro_auc": _macro_auc, "map": _macro_ap}
+
+
+@dataclass(frozen=True)
+class PairedBootstrap:
+    """Point scores ``point[name]`` (S,) and resampled scores ``boot[name]`` (n_boot_kept, S) of every
+    model, on one set of paired resamples."""
+
+    point: dict[str, np.ndarray]
+    boot: dict[str, np.ndarray]
+    metric: str
+    n_boot: int
+    n_skipped: int
+    classes_kept: int
+
+    def _pair(self, name: str, ref: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        s = min(len(self.point[name]), len(self.point[ref]))
+        return self.point[name][:s], self.point[ref][:s], self.boot[name][:, :s], self.boot[ref][:, :s]
+
+    def delta(self, name: str, ref: str, alpha: float = 0.05) -> dict:
+        """``mean_s score(name) - mean_s score(ref)`` with its paired percentile interval."""
+        p_new, p_ref, b_new, b_ref = self._pair(name, ref)
+        values = b_new.mean(1) - b_ref.mean(1)
+        low, high = np.quantile(values, [alpha / 2, 1 - alpha / 2])
+        return {"estimate": float(p_new.mean() - p_ref.mean()), "ci95": [float(low), float(high)],
+                "p_not_better": float((values <= 0).mean()), "seeds_compared": int(len(p_new))}
+
+    def gap_closed(self, name: str, ref: str, teacher: str, alpha: float = 0.05) -> dict:
+        """``(new - ref) / (teacher - ref)`` (seed means) with its paired percentile interval;
+        resamples where the teacher does not beat ``ref`` are skipped (the ratio is undefined)."""
+        p_new, p_ref, b_new, b_ref = self._pair(name, ref)
+        s = len(p_new)
+        p_t, b_t = self.point[teacher][:s], self.boot[teacher][:, :s]
+        gap = b_t.mean(1) - b_ref.mean(1)
+        ok = gap > 0
+        values = (b_new.mean(1) - b_ref.mean(1))[ok] / gap[ok]
+        point_gap = p_t.mean() - p_ref.mean()
+        estimate = float((p_new.mean() - p_ref.mean()) / point_gap) if point_gap > 0 else float("nan")
+        if values.size == 0:
+            return {"estimate": estimate, "ci95": [float("nan"), float("nan")], "n_skipped": int((~ok).sum())}
+        low, high = np.quantile(values, [alpha / 2, 1 - alpha / 2])
+        return {"estimate": estimate, "ci95": [float(low), float(high)], "n_skipped": int((~ok).sum())}
+
+
+def paired_bootstrap(y, probs: Mapping[str, np.ndarray], metric: str = "macro_auc", *, n_boot: int = 1000,
+                     seed: int = 0) -> PairedBootstrap:
+    """Scores of every model and seed on ``n_boot`` paired resamples of the records (module docstring).
+
+    ``y`` (N, C) multi-hot; ``probs[name]`` (S, N, C) or (N, C) (one seed). ConfigError for shapes
+    that do not match, an unknown metric, or a metric undefined on every resample."""
+    if metric not in _FN:
+        raise ConfigError(f"metric {metric!r} is unknown; choose one of {list(_FN)}")
+    n_boot = check_int("n_boot", n_boot, low=1)
+    seed = check_int("seed", seed, low=0)
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim != 2 or not probs:
+        raise ConfigError(f"y must be (N, C) and probs must name at least one model; got y {y.shape}, {len(probs)} models")
+    stacks = {}
+    for name, p in probs.items():
+        p = np.asarray(p, dtype=np.float64)
+        p = p[None] if p.ndim == 2 else p
+        if p.ndim != 3 or p.shape[1:] != y.shape:
+            raise ConfigError(f"probs[{name!r}] must be (S, N, C) with (N, C) = {y.shape}; got {p.shape}")
+        if not np.isfinite(p).all():
+            raise ConfigError(f"probs[{name!r}] holds NaN or inf")
+        stacks[name] = p
+    keep = (y.sum(0) > 0) & (y.sum(0) < len(y)) if metric == "macro_auc" else y.sum(0) > 0
+    if not keep.any():
+        raise ConfigError(f"no class of y is defined for {metric} (each needs a positive{' and a negative' if metric == 'macro_auc' else ''})")
+    y = y[:, keep]
+    stacks = {k: v[:, :, keep] for k, v in stacks.items()}
+    fn = _FN[metric]
+    point = {k: np.array([fn(y, v[s]) for s in range(len(v))]) for k, v in stacks.items()}
+    rng = np.random.default_rng(seed)
+    boot = {k: np.empty((n_boot, len(v))) for k, v in stacks.items()}
+    for b in range(n_boot):
+        rows = rng.integers(0, len(y), size=len(y))
+        yy = y[rows]
+        for k, v in stacks.items():
+            boot[k][b] = [fn(yy, v[s][rows]) for s in range(len(v))]
+    ok = np.all([np.isfinite(v).all(1) for v in boot.values()], axis=0)
+    if not ok.any():
+        raise ConfigError(f"{metric} is undefined in all {n_boot} resamples")
+    return PairedBootstrap(point, {k: v[ok] for k, v in boot.items()}, metric, n_boot, int((~ok).sum()),
+                           int(keep.sum()))
+

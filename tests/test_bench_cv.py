@@ -1,0 +1,94 @@
+"""The cross-validated benchmark runner (bench/cv.py) end to end on a small synthetic stand-in for the
+real pool: parts, phases (best classic chosen on validation), resume, shards, label sweep, report."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ecgkd_lite import config, experiment
+from ecgkd_lite.bench import cv
+from ecgkd_lite.data import bandpass, load_synthetic
+from ecgkd_lite.errors import ConfigError
+
+
+@pytest.fixture()
+def tiny(monkeypatch, tmp_path):
+    """The ptbxl2k profile at a toy budget, a 60-record synthetic pool, the small student; own cache."""
+    monkeypatch.setenv("ECGKD_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("ECGKD_PRETRAINED", "0")
+    monkeypatch.setitem(config.PROFILES, "ptbxl2k", config.PROFILES["ptbxl2k"].with_(
+        teacher_epochs=2, student_epochs=2, batch_size=16, patience=1))
+    pool = bandpass(load_synthetic(60, fs=100, seconds=5.0, seed=3), **experiment.BANDPASS)
+    monkeypatch.setattr(cv, "load_pool", lambda root: pool)
+    monkeypatch.setattr(experiment, "TEACHER", ("cnn_transformer", "tiny"))
+    return tmp_path
+
+
+def run(tmp_path, **kw):
+    kw = {"root": tmp_path, "methods": "vanilla_kd,fitnets", "seeds": 2, "k": 2, "parts_root": tmp_path / "parts",
+          "n_boot": 20, "log": lambda *a: None, **kw}
+    return cv.run_quality_cv(**kw)
+
+
+def test_phases_parts_resume_and_report(tiny, monkeypatch):
+    out = run(tiny, json_out=tiny / "r.json")
+    parts = sorted(p.name for p in tiny.glob("parts/bench_quality_ptbxl2k/*/*.json"))
+    best = out["best_classic"]["method"]
+    assert best in ("vanilla_kd", "fitnets")
+    vals = out["best_classic"]["validation_macro_auc"]
+    assert best == max(vals, key=vals.get)  # chosen on validation, not on the out-of-fold predictions
+    seed0 = {f"{m}-s0-f{f}.json" for m in ("teacher", "baseline", "vanilla_kd", "fitnets") for f in (0, 1)}
+    seed1 = {f"{m}-s1-f{f}.json" for m in ("teacher", "baseline", "vanilla_kd", best) for f in (0, 1)}
+    assert set(parts) == seed0 | seed1
+    other = ({"vanilla_kd", "fitnets"} - {best}).pop()
+    assert out["methods"][other]["seeds"] == [0] and out["methods"]["baseline"]["seeds"] == [0, 1]
+    assert out["complete"] is True and out["n_pool"] + out["n_holdout"] == 60
+    for name, row in out["methods"].items():
+        assert len(row["macro_auc_per_fold"][0]) == 2
+        if name not in ("teacher", "baseline"):
+            d = row["paired_delta_macro_auc"]
+            assert d["ci95"][0] <= d["estimate"] <= d["ci95"][1]
+            assert row["verdict"] == ("better" if d["ci95"][0] > 0 else "worse" if d["ci95"][1] < 0 else "level")
+    assert json.loads((tiny / "r.json").read_text())["schema"] == cv.SCHEMA
+    assert "| vanilla_kd |" in cv.markdown(out)
+
+    def no_training(*a, **k):
+        raise AssertionError("a finished part was trained again")
+
+    monkeypatch.setattr(experiment, "train_student", no_training)
+    monkeypatch.setattr(experiment, "train_teacher", no_training)
+    again = run(tiny, json_out=tiny / "r2.json")
+    assert again["methods"]["baseline"]["macro_auc_per_seed"] == out["methods"]["baseline"]["macro_auc_per_seed"]
+
+
+def test_shards_split_every_cell_once():
+    for shards in (1, 2, 3):
+        owners = {(s, f): cv.owner(s, f, k=5, n_methods=15, seeds=3, shards=shards) for s in range(3) for f in range(5)}
+        assert set(owners.values()) == set(range(shards))
+    two = [cv.owner(0, f, k=5, n_methods=15, seeds=3, shards=2) for f in range(5)]
+    assert sorted(two) == [0, 0, 0, 1, 1]  # the heavy seed-0 cells are spread
+    with pytest.raises(ConfigError, match="shard must be 'i/n' with 0 <= i < n"):
+        cv.parse_shard("2/2")
+    with pytest.raises(ConfigError, match="shard must be 'i/n'"):
+        cv.parse_shard("x")
+
+
+def test_label_sweep_trains_the_teacher_on_the_labeled_records_only(tiny):
+    out = run(tiny, methods="vanilla_kd", seeds=1, label_ratio=0.5, json_out=tiny / "l.json")
+    part = json.loads(next(tiny.glob("parts/bench_quality_ptbxl2k-labels50pct/*/teacher-s0-f0.json")).read_text())
+    student = json.loads(next(tiny.glob("parts/bench_quality_ptbxl2k-labels50pct/*/vanilla_kd-s0-f0.json")).read_text())
+    assert part["n_train"] == student["n_labeled"] < 30
+    assert "labeled records" in out["setting"]["teacher_labels"]
+
+
+def test_arguments_are_checked_before_any_work(tiny):
+    with pytest.raises(ConfigError, match="seeds must be an integer >= 1"):
+        run(tiny, seeds=0)
+    with pytest.raises(ConfigError, match="k must be an integer >= 2"):
+        run(tiny, k=1)
+    with pytest.raises(ConfigError, match=r"methods \['magic'\] are unknown"):
+        run(tiny, methods="magic")
+    with pytest.raises(ConfigError, match="no finished teacher and baseline parts"):
+        run(tiny, report_only=True, json_out=tiny / "x.json")

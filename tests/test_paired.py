@@ -1,0 +1,80 @@
+"""The paired bootstrap pooled over seeds: golden equalities with the single-seed tools, and the
+verdicts it must give on a clearly better, an identical and a worse model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ecgkd_lite.edge.quantize import paired_delta_ci
+from ecgkd_lite.errors import ConfigError
+from ecgkd_lite.evaluate.paired import paired_bootstrap
+from ecgkd_lite.metrics import average_precision_macro, macro_auc
+
+
+def scores(rng, y, signal):
+    return 1 / (1 + np.exp(-(signal * (2 * y - 1) + rng.normal(size=y.shape))))
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.default_rng(0)
+    y = (rng.random((300, 4)) < 0.3).astype(float)
+    base = np.stack([scores(rng, y, 0.5) for _ in range(3)])
+    better = np.stack([scores(rng, y, 1.5) for _ in range(3)])
+    teacher = np.stack([scores(rng, y, 2.5) for _ in range(3)])
+    return y, base, better, teacher
+
+
+def test_point_scores_equal_the_package_metrics(data):
+    y, base, _, _ = data
+    pb = paired_bootstrap(y, {"b": base}, n_boot=5)
+    assert pb.point["b"] == pytest.approx([macro_auc(y, p) for p in base], abs=1e-12)
+    ap = paired_bootstrap(y, {"b": base}, "map", n_boot=5)
+    assert ap.point["b"] == pytest.approx([average_precision_macro(y, p) for p in base], abs=1e-12)
+
+
+def test_one_seed_equals_the_single_seed_paired_interval(data):
+    """Same seed, same resampled rows: the pooled tool reduces to ``paired_delta_ci`` for one seed."""
+    y, base, better, _ = data
+    got = paired_bootstrap(y, {"new": better[0], "ref": base[0]}, n_boot=200, seed=3).delta("new", "ref")
+    ref = paired_delta_ci(y, base[0], better[0], "macro_auc", n_boot=200, seed=3)
+    assert got["estimate"] == pytest.approx(ref.estimate, abs=1e-12)
+    assert got["ci95"] == pytest.approx([ref.low, ref.high], abs=1e-12)
+
+
+def test_verdicts_better_level_and_gap_closed(data):
+    y, base, better, teacher = data
+    pb = paired_bootstrap(y, {"base": base, "better": better, "teacher": teacher, "same": base.copy()}, n_boot=300)
+    up = pb.delta("better", "base")
+    assert up["ci95"][0] > 0 and up["seeds_compared"] == 3 and up["p_not_better"] < 0.025
+    same = pb.delta("same", "base")
+    assert same["estimate"] == 0 and same["ci95"] == [0.0, 0.0]
+    down = pb.delta("base", "better")
+    assert down["ci95"][1] < 0
+    gap = pb.gap_closed("better", "base", "teacher")
+    expected = (better_mean := pb.point["better"].mean()) - pb.point["base"].mean()
+    assert gap["estimate"] == pytest.approx(expected / (pb.point["teacher"].mean() - pb.point["base"].mean()))
+    assert 0 < gap["ci95"][0] < gap["estimate"] < gap["ci95"][1] < 1 and better_mean > 0.5
+    assert pb.gap_closed("teacher", "base", "teacher")["ci95"] == pytest.approx([1.0, 1.0])
+
+
+def test_fewer_seeds_are_compared_on_the_seeds_they_have(data):
+    y, base, better, _ = data
+    pb = paired_bootstrap(y, {"base": base, "one": better[:1]}, n_boot=50)
+    assert pb.delta("one", "base")["seeds_compared"] == 1
+    assert pb.delta("one", "base")["estimate"] == pytest.approx(pb.point["one"][0] - pb.point["base"][0])
+
+
+def test_bad_input_is_named(data):
+    y, base, _, _ = data
+    with pytest.raises(ConfigError, match="metric 'f1' is unknown"):
+        paired_bootstrap(y, {"b": base}, "f1")
+    with pytest.raises(ConfigError, match=r"probs\['b'\] must be \(S, N, C\)"):
+        paired_bootstrap(y, {"b": base[:, :10]})
+    bad = base.copy()
+    bad[0, 0, 0] = np.nan
+    with pytest.raises(ConfigError, match="NaN or inf"):
+        paired_bootstrap(y, {"b": bad})
+    with pytest.raises(ConfigError, match="n_boot must be an integer >= 1; got True"):
+        paired_bootstrap(y, {"b": base}, n_boot=True)
