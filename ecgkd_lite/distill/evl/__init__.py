@@ -25,10 +25,11 @@ def evl_recipe(alpha: float = 0.1, l_m: float = 0.25, l_r: float = 0.25, l_ot: f
 
     Defaults, stated: alpha 0.1, l_m 0.25, l_r 0.25, l_ot 1, chosen on the VALIDATION fold from the
     grid alpha {0.1, 0.3, 0.5} x (l_m, l_r, l_ot) {(1, 1, 1), (1, 0.25, 1), (0.25, 0.25, 1)}
-    (``python benchmarks/tune_family.py --family evl_ecg``, seed 0, ``results/tune_evl_ecg_quick.json``;
-    val macro AUC 0.896 vs 0.701 at the paper-like alpha 0.5 with unit weights: every term is O(1),
-    and the MHCA + relation pair pulls the student's tokens together when weighted fully). MHCA and
-    OT share the width ``dim`` 64; 4 heads; epsilon 0.05 of the mean cost.
+    (``python benchmarks/tune_family.py --family evl_ecg``, seed 0; the validation scores of every grid
+    point are in ``results/tune_evl_ecg_quick.json``: the paper-like alpha 0.5 with unit weights scored
+    far lower, since every term is O(1) and the MHCA + relation pair pulls the student's tokens
+    together when weighted fully). MHCA and OT share the width ``dim`` 64; 4 heads; epsilon 0.05 of
+    the mean cost.
     """
     if not (isinstance(alpha, (int, float)) and 0.0 <= alpha <= 1.0):
         raise ConfigError(f"evl_recipe alpha must be in [0, 1]; got {alpha!r}")

@@ -33,8 +33,8 @@ def liteheart_recipe(l_region: float = 0.25, l_mi: float = 0.1, l_semi: float = 
     ``L_semi`` = confident ``pseudo_label`` or weak/strong ``consistency`` (``semi``).
 
     Defaults, stated: region-aware weight 0.25 and MI weight 0.1, chosen on the VALIDATION fold from
-    the grid {1, 0.25} x {0.5, 0.1} (``python benchmarks/tune_family.py --family liteheart``, seed 0,
-    ``results/tune_liteheart_quick.json``; val macro AUC 0.8916 vs 0.8823 at 1 / 0.5); all cross
+    the grid {1, 0.25} x {0.5, 0.1} (``python benchmarks/tune_family.py --family liteheart``, seed 0;
+    the validation score of every grid point is in ``results/tune_liteheart_quick.json``); all cross
     layer pairs, dim 128, tau 0.1; soft targets weight 1 at T = 4 (as vanilla KD); pseudo-label
     weight 1 (a masked BCE, <= CE) with thresholds 0.9 / 0.1.
     """
