@@ -108,7 +108,8 @@ def plot_12lead(signal: np.ndarray, fs: float, *, leads: Sequence[str] = LEADS12
                 ax.vlines(x[0], base - 2, base + 2, color=_PAPER["trace"], lw=0.8)
     ax.set_title(title or "12-lead ECG", fontsize=10, loc="left")
     footer = "25 mm/s, 10 mm/mV" if unit == "mV" else "25 mm/s, 10 mm per z-unit (z-scored: no mV scale)"
-    ax.text(width - 1, 1, footer, ha="right", va="bottom", fontsize=7)
+    ax.text(width - 1, 1, footer, ha="right", va="bottom", fontsize=7,
+            bbox=dict(facecolor="white", edgecolor="none", alpha=0.85, pad=1.5))  # readable over a trace
     fig.tight_layout()
     return fig
 

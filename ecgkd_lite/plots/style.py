@@ -62,7 +62,6 @@ def mark_axis_break(ax, axis: str = "y") -> bool:
         return False
     kwargs = dict(marker=[(-1, -0.5), (1, 0.5)], markersize=10, linestyle="none", color="black", mec="black",
                   mew=1, clip_on=False, zorder=10, gid=f"axis-break:{axis}")
-    limits = ax.get_xlim(), ax.get_ylim()
     if axis == "y":
         ax.plot([0, 0], [0.015, 0.04], transform=ax.transAxes, **kwargs)
         label = ax.get_ylabel()
@@ -71,8 +70,6 @@ def mark_axis_break(ax, axis: str = "y") -> bool:
         ax.plot([0.015, 0.04], [0, 0], transform=ax.transAxes, **kwargs)
         label = ax.get_xlabel()
         ax.set_xlabel(f"{label} (axis starts at {low:.3g})" if label else f"(axis starts at {low:.3g})")
-    ax.set_xlim(limits[0])
-    ax.set_ylim(limits[1])
     ax._ecgkd_break = {**getattr(ax, "_ecgkd_break", {}), axis: True}
     return True
 

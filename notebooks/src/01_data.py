@@ -93,7 +93,7 @@ print("classes:", " ".join(raw.classes))
 # %%
 import matplotlib.pyplot as plt
 from ecgkd_lite.data import CONDITIONS
-from ecgkd_lite.plots import plot_12lead, save_figure
+from ecgkd_lite.plots import plot_12lead, save_figure, series_colors
 
 pure = {}
 for k, cond in enumerate(CONDITIONS):
@@ -124,6 +124,7 @@ sns.heatmap(effects.clip(upper=2), annot=effects.round(1), fmt="", cmap="rocket_
             cbar_kws={"label": "relative RMS change (clipped at 2)"})
 ax.set_title("How much each lead changes when a condition is switched on")
 ax.set_xlabel("lead"); ax.set_ylabel("condition")
+ax.grid(False)  # grid lines would cross the cells
 save_figure(fig, "01_lead_effects")
 plt.show()
 
@@ -155,6 +156,8 @@ fig, ax = plt.subplots(figsize=(7, 6))
 sns.heatmap(np.log10(co + 1), xticklabels=raw.classes, yticklabels=raw.classes, cmap="mako_r", ax=ax,
             cbar_kws={"label": "log10(records + 1)"})
 ax.set_title("Label co-occurrence (diagonal: prevalence)")
+ax.set(xlabel="condition", ylabel="condition")
+ax.grid(False)  # grid lines would cross the cells
 save_figure(fig, "01_cooccurrence")
 plt.show()
 
@@ -251,9 +254,10 @@ if real2k is not None:
     prev_syn = pd.Series(100 * raw.labels.mean(0), index=list(raw.classes)).drop("NORM")
     flat = 100 * float(np.mean(list(DEFAULT_PREVALENCE.values())))
     fig, axes = plt.subplots(1, 2, figsize=(12, 3.6), sharey=True, gridspec_kw={"width_ratios": [19, 14]})
-    axes[0].bar(prev_real.index, prev_real.values, color="tab:red")
+    bar_colour = series_colors(1)[0]  # a data set, not a method: no method colour
+    axes[0].bar(prev_real.index, prev_real.values, color=bar_colour, edgecolor="black", linewidth=0.5)
     axes[0].set_title(f"ptbxl-2k ({len(real2k):,} labeled records)")
-    axes[1].bar(prev_syn.index, prev_syn.values, color="tab:blue")
+    axes[1].bar(prev_syn.index, prev_syn.values, color=bar_colour, edgecolor="black", linewidth=0.5)
     axes[1].set_title(f"synthetic ({len(raw):,} records; NORM left out)")
     for ax in axes:
         ax.axhline(flat, color="black", lw=0.8, ls="--", label=f"synthetic target {flat:.0f} %")

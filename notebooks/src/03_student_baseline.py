@@ -39,7 +39,7 @@ import matplotlib.pyplot as plt
 from ecgkd_lite import experiment
 from ecgkd_lite.data import CONDITIONS
 from ecgkd_lite.edge import count_flops, count_parameters
-from ecgkd_lite.plots import method_color, save_figure
+from ecgkd_lite.plots import mark_axis_break, method_color, save_figure, series_colors
 
 prep = experiment.prepare("synthetic", profile=ctx.profile)
 teacher = experiment.train_teacher(prep)
@@ -102,7 +102,9 @@ tags = {c.code: c.lead_I for c in CONDITIONS}
 ax.set_xticks(x, [f"{c}\n{tags[c]}" for c in order], fontsize=8)
 ax.set_ylim(0.5, 1.01)
 ax.set(ylabel="test AUC", title="Teacher versus 1-lead baseline, per condition (largest gap first)")
-ax.legend(loc="lower left")
+mark_axis_break(ax)
+ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+fig.tight_layout()
 save_figure(fig, "03_gap_per_class")
 plt.show()
 
@@ -144,20 +146,25 @@ from ecgkd_lite.config import REPO_ROOT
 real_gap = json.loads((REPO_ROOT / "results" / "real_gap_ptbxl2k.json").read_text())
 real = pd.DataFrame(real_gap["cv"]["per_class"]).set_index("class").sort_values("gap", ascending=False)
 real[["lo", "hi"]] = pd.DataFrame(real["gap_ci95"].tolist(), index=real.index)
-VERDICT_COLORS = {"seen": "tab:green", "partly seen": "tab:orange", "not seen": "tab:red",
-                  "undetermined": "tab:gray"}
-TAG_COLORS = {"plain": "tab:green", "partial": "tab:orange", "hidden": "tab:red"}
+# lead I's view of a class is ordinal (sees it, partly, not at all): light to dark shades of one hue
+# that no method uses; "undetermined" is white
+VERDICT_COLORS = dict(zip(["seen", "partly seen", "not seen"], series_colors(3))) | {"undetermined": "white"}
+TAG_COLORS = dict(zip(["plain", "partial", "hidden"], series_colors(3)))
 
 fig, (ax_syn, ax_real) = plt.subplots(1, 2, figsize=(13, 4.2), gridspec_kw={"width_ratios": [14, 19]})
-ax_syn.bar(gap_table.index, gap_table["gap"], color=[TAG_COLORS[t] for t in gap_table["lead I"]])
+ax_syn.bar(gap_table.index, gap_table["gap"], color=[TAG_COLORS[t] for t in gap_table["lead I"]],
+           edgecolor="black", linewidth=0.5)
 ax_syn.set(title="synthetic (test fold, small student)", ylabel="AUC gap: 12 leads - lead I")
-ax_syn.legend(handles=[Patch(color=c, label=f"tagged {t}") for t, c in TAG_COLORS.items()],
+ax_syn.legend(handles=[Patch(facecolor=c, edgecolor="black", lw=0.5, label=f"tagged {t}")
+                       for t, c in TAG_COLORS.items()],
               loc="upper right", fontsize=8)
 yerr = np.vstack([real["gap"] - real["lo"], real["hi"] - real["gap"]])
 ax_real.bar(real.index, real["gap"], yerr=yerr, capsize=2, ecolor="black",
-            color=[VERDICT_COLORS[v] for v in real["seen_by_lead_I"]])
-ax_real.legend(handles=[Patch(color=c, label=v) for v, c in VERDICT_COLORS.items()], loc="upper right", fontsize=8)
-ax_real.set(title=f"ptbxl-2k (out-of-fold, {len(real_gap['seeds'])} seeds, paired 95 % interval)")
+            color=[VERDICT_COLORS[v] for v in real["seen_by_lead_I"]], edgecolor="black", linewidth=0.5)
+ax_real.legend(handles=[Patch(facecolor=c, edgecolor="black", lw=0.5, label=v) for v, c in VERDICT_COLORS.items()],
+               loc="upper right", fontsize=8)
+ax_real.set(title=f"ptbxl-2k (out-of-fold, {len(real_gap['seeds'])} seeds, paired 95 % interval)",
+            ylabel="AUC gap: 12 leads - lead I")
 for ax in (ax_syn, ax_real):
     ax.axhline(0, color="black", lw=0.6)
     ax.tick_params(axis="x", rotation=90, labelsize=8)

@@ -47,7 +47,7 @@ import torch
 import matplotlib.pyplot as plt
 from ecgkd_lite import experiment
 from ecgkd_lite.distill import build_term
-from ecgkd_lite.plots import method_color, save_figure
+from ecgkd_lite.plots import mark_axis_break, method_color, save_figure, series_colors
 
 prep = experiment.prepare("synthetic", profile=ctx.profile)
 teacher = experiment.train_teacher(prep)
@@ -68,12 +68,13 @@ one = prep.test.subset([i])
 logits = predict(teacher.model, one, return_logits=True, window_seconds=2.5, stride_seconds=1.25)[0]
 fig, ax = plt.subplots(figsize=(10, 3.2))
 x = np.arange(len(prep.classes))
-for k, T in enumerate((1, 2, 4, 8)):
-    ax.bar(x + (k - 1.5) * 0.2, 1 / (1 + np.exp(-logits / T)), 0.2, label=f"T = {T}")
+for k, (T, colour) in enumerate(zip((1, 2, 4, 8), series_colors(4))):  # temperatures are no methods
+    ax.bar(x + (k - 1.5) * 0.2, 1 / (1 + np.exp(-logits / T)), 0.2, label=f"T = {T}", color=colour,
+           edgecolor="black", linewidth=0.4)
 ax.scatter(x, one.labels[0], color="black", marker="_", s=300, zorder=3, label="label")
 ax.set_xticks(x, prep.classes, rotation=45)
-ax.set(ylabel="soft target q_c", title=f"Teacher soft targets for test record {one.record_ids[0]}")
-ax.legend(ncol=5, fontsize=8)
+ax.set(ylabel="soft target q_c", title=f"Teacher soft targets for test record {one.record_ids[0]}", ylim=(0, 1.3))
+ax.legend(ncol=5, fontsize=8, loc="upper center")
 save_figure(fig, "04_soft_targets")
 plt.show()
 
@@ -201,6 +202,7 @@ fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 3.6), gridspec_kw={"width_rati
 for name in hist:
     ax1.plot(hist.index, hist[name], marker="o", color=method_color(name), label=name)
 ax1.set(xlabel="epoch", ylabel="validation macro AUC", title="learning curves")
+mark_axis_break(ax1)
 ax1.legend()
 order = (per_class["teacher"] - per_class["baseline"]).sort_values(ascending=False).index
 xs = np.arange(len(order))
@@ -209,7 +211,9 @@ for k, name in enumerate(("teacher", "baseline", "vanilla_kd")):
 ax2.set_xticks(xs, order, rotation=45)
 ax2.set_ylim(0.5, 1.01)
 ax2.set(ylabel="test AUC", title="per condition (largest teacher-baseline gap first)")
-ax2.legend(fontsize=8)
+mark_axis_break(ax2)
+ax2.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+fig.tight_layout()
 save_figure(fig, "04_vanilla_kd_run")
 plt.show()
 
@@ -301,12 +305,15 @@ names = list(CLASSIC)
 gaps = pd.DataFrame({m: {k: bench["methods"][k]["gap_closed"][m] for k in names} for m in ("macro_auc", "macro_f1", "map")})
 fig, ax = plt.subplots(figsize=(9, 3.4))
 xs = np.arange(len(names))
-for k, m in enumerate(gaps.columns):
-    ax.bar(xs + (k - 1) * 0.27, 100 * gaps[m], 0.27, label=m)
+METRIC_LABELS = {"macro_auc": "macro AUC", "macro_f1": "macro F1", "map": "mAP"}
+for k, (m, colour) in enumerate(zip(gaps.columns, series_colors(3))):  # metrics: no method colours
+    ax.bar(xs + (k - 1) * 0.27, 100 * gaps[m], 0.27, label=METRIC_LABELS[m], color=colour,
+           edgecolor="black", linewidth=0.4)
 ax.axhline(0, color="black", lw=0.8)
 ax.set_xticks(xs, names)
-ax.set(ylabel="gap closed (%)", title="Share of the teacher-baseline gap each classic method closes (mean of 3 seeds)")
-ax.legend()
+ax.set(ylabel="gap closed (%)\n0 = baseline, 100 = teacher",
+       title="Share of the teacher-baseline gap each classic method closes (mean of 3 seeds)")
+ax.legend(title="metric")
 save_figure(fig, "04_gap_closed_classic")
 plt.show()
 

@@ -68,11 +68,14 @@ import torch
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
+
 from ecgkd_lite import experiment
 from ecgkd_lite.distill import METHODS, build_term
 from ecgkd_lite.distill.liteheart import importance_from_features, teacher_importance
 from ecgkd_lite.explain.localisation import localisation_scores, region_masks
-from ecgkd_lite.plots import method_color, plot_strip, save_figure
+from ecgkd_lite.plots import method_color, plot_strip, save_figure, series_colors
 
 prep = experiment.prepare("synthetic", profile=ctx.profile)
 teacher = experiment.train_teacher(prep)
@@ -116,7 +119,7 @@ print("uniform-weight loss equals plain MSE:", same)
 # ## The teacher's maps over real-looking records
 #
 # The synthetic generator records **where** each condition lives in the signal (the `regions`
-# table, shaded green below): the wide premature beat of a PVC, the broad QRS of a left bundle
+# table, shaded grey below): the wide premature beat of a PVC, the broad QRS of a left bundle
 # branch block, the ST segments of an anterior infarction. The trace is coloured by the teacher's map
 # for that class (dark = $1$, pale = $0$; `teacher_importance` with the class as target, `floor=0.0`
 # so that only the evidence shows), upsampled linearly from $T_f$ steps to the full record (the
@@ -140,16 +143,18 @@ class_maps = {c: maps[start[k]:start[k + 1]] for k, c in enumerate(SCORED)}
 print(f"maps: {cam.shape[0]} records x {cam.shape[1]} teacher steps -> {maps.shape[1]} samples")
 
 # %%
-fig, axes = plt.subplots(len(SHOWN), 1, figsize=(11, 2.4 * len(SHOWN)), sharex=True)
+fig, axes = plt.subplots(len(SHOWN), 1, figsize=(11, 2.4 * len(SHOWN)), sharex=True, layout="constrained")
 for ax, (cls, lead) in zip(axes, SHOWN.items()):
     rec, k = picks[cls][0], test.leads.index(lead)
     mv = test.signals[rec, k] * prep.scaler.std[k, 0] + prep.scaler.mean[k, 0]
     plot_strip(mv, test.fs, lead=lead, ax=ax, regions=region_masks(test, cls, [rec])[0],
-               saliency=class_maps[cls][0], saliency_label=f"teacher Grad-CAM ({cls})",
+               saliency=class_maps[cls][0], colorbar=False,
                region_label=f"{cls} region", title=f"{cls}: test record {test.record_ids[rec]}, lead {lead}")
     if ax is not axes[-1]:
         ax.set_xlabel("")
-fig.tight_layout()
+# one colour bar for the three strips: each strip's map is its own class's Grad-CAM
+fig.colorbar(ScalarMappable(Normalize(0, 1), "magma_r"), ax=list(axes), fraction=0.025, pad=0.01,
+             label="teacher Grad-CAM of the strip's class\n(0 = none, 1 = the map's peak)")
 save_figure(fig, "05_teacher_maps")
 plt.show()
 
@@ -180,13 +185,14 @@ print(f"\nmean over classes: pointing game {loc['pointing_game'].mean():.2f}, en
 # %%
 fig, ax = plt.subplots(figsize=(10, 3.4))
 xs = np.arange(len(loc))
-ax.bar(xs - 0.2, loc["pointing_game"], 0.4, label="pointing game", color="tab:purple")
-ax.bar(xs + 0.2, loc["energy_inside"], 0.4, label="energy inside", color="tab:orange")
+score_colours = series_colors(2)  # scores, not methods
+ax.bar(xs - 0.2, loc["pointing_game"], 0.4, label="pointing game", color=score_colours[0], edgecolor="black", lw=0.4)
+ax.bar(xs + 0.2, loc["energy_inside"], 0.4, label="energy inside", color=score_colours[1], edgecolor="black", lw=0.4)
 ax.scatter(xs, loc["chance"], marker="_", s=900, color="black", zorder=3, label="chance (region share)")
 ax.set_xticks(xs, loc.index)
-ax.set(ylim=(0, 1.2), ylabel="score",
+ax.set(ylim=(0, 1.2), ylabel="score (share, 0 to 1)",
        title=f"Teacher Grad-CAM against the ground-truth regions (test, {PER_CLASS} records per class)")
-ax.legend(fontsize=8, ncol=3)
+ax.legend(fontsize=8, ncol=3, markerscale=0.4)
 save_figure(fig, "05_localisation")
 plt.show()
 

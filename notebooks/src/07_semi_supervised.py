@@ -66,7 +66,7 @@ from ecgkd_lite.distill.liteheart import (amplitude_scale, baseline_wander, burs
 from ecgkd_lite.errors import SplitError
 from IPython.display import Markdown, display
 from ecgkd_lite.distill import METHODS
-from ecgkd_lite.plots import method_color, save_figure
+from ecgkd_lite.plots import mark_axis_break, method_color, save_figure, series_colors
 
 prep = experiment.prepare("synthetic", profile=ctx.profile)
 teacher = experiment.train_teacher(prep)
@@ -161,11 +161,15 @@ t = np.arange(crop) / prep.fs
 fig, axes = plt.subplots(4, 2, figsize=(12, 7.5), sharex=True, sharey=True)
 for ax, (name, view) in zip(axes.flat, views.items()):
     ax.plot(t, x[0, 0].numpy(), color="0.7", lw=0.8, label="original")
-    ax.plot(t, view, color="tab:red" if "view" in name else "tab:blue", lw=0.9, label=name)
+    # one augmentation in black, a composed view in a dark non-method colour
+    ax.plot(t, view, color=series_colors(3)[2] if "view" in name else "black", lw=0.9, label=name)
     ax.set_title(name, fontsize=9, loc="left")
 axes.flat[-1].axis("off")
-for ax in axes[-1]:
+axes[-2, 1].tick_params(labelbottom=True)  # the panel above the empty slot carries its own time axis
+for ax in (axes[-1, 0], axes[-2, 1]):
     ax.set_xlabel("time (s)")
+for ax in axes[:, 0]:
+    ax.set_ylabel("lead I (z-score)")
 fig.suptitle(f"Augmentations of training record {prep.train.record_ids[0]}, lead I (grey: original)", y=1.0)
 fig.tight_layout()
 save_figure(fig, "07_augmentations")
@@ -277,7 +281,8 @@ for ax, metric in zip(axes, ("macro_auc", "macro_f1")):
     ax.minorticks_off()
     label = {"macro_auc": "macro AUC", "macro_f1": "macro F1"}[metric]
     ax.set(xlabel="labeled share of the training records", ylabel=f"test {label}",
-           title=f"{label}: mean +- std over seeds")
+           title=f"{label}: mean ± std over seeds")
+    mark_axis_break(ax)
     ax.legend(fontsize=8)
 save_figure(fig, "07_label_sweep")
 plt.show()

@@ -167,10 +167,11 @@ t_s = token_centres(n_s, crop, prep.fs).numpy()
 t_t = token_centres(times_t, crop, prep.fs).numpy()
 extent = [0, crop / prep.fs, crop / prep.fs, 0]
 mean_attention = views.attention.mean(1)
+grids = [a.reshape(n_s, leads_t, times_t).mean(1) for a in mean_attention]  # averaged over lead rows
+top = float(max(g.max() for g in grids))  # one colour scale for every panel: the colour bar holds for all
 fig, axes = plt.subplots(1, len(rows), figsize=(13, 3.6), sharey=True)
-for ax, a, cls, r in zip(axes, mean_attention, picks, rows):
-    grid = a.reshape(n_s, leads_t, times_t).mean(1)  # averaged over lead rows (one row for resnet1d)
-    im = ax.imshow(grid, aspect="auto", cmap="magma", extent=extent, vmin=0)
+for ax, grid, cls, r in zip(axes, grids, picks, rows):
+    im = ax.imshow(grid, aspect="auto", cmap="magma", extent=extent, vmin=0, vmax=top)
     ax.set(title=f"{prep.test.record_ids[r]} ({cls})", xlabel="teacher token time (s)")
     ax.grid(False)
 axes[0].set_ylabel("student token time (s)")
@@ -180,13 +181,15 @@ save_figure(fig, "09_attention_heads_averaged")
 plt.show()
 
 # %%
-fig, axes = plt.subplots(1, views.attention.shape[1], figsize=(13, 3.4), sharey=True)
+heads = [views.attention[0, h].reshape(n_s, leads_t, times_t).mean(1) for h in range(views.attention.shape[1])]
+top = float(max(g.max() for g in heads))
+fig, axes = plt.subplots(1, len(heads), figsize=(13, 3.4), sharey=True)
 for h, ax in enumerate(axes):
-    ax.imshow(views.attention[0, h].reshape(n_s, leads_t, times_t).mean(1), aspect="auto", cmap="magma",
-              extent=extent, vmin=0)
+    im = ax.imshow(heads[h], aspect="auto", cmap="magma", extent=extent, vmin=0, vmax=top)
     ax.set(title=f"head {h}", xlabel="teacher token time (s)")
     ax.grid(False)
 axes[0].set_ylabel("student token time (s)")
+fig.colorbar(im, ax=axes, shrink=0.8, label="attention (one head)")
 fig.suptitle(f"Per head, record {prep.test.record_ids[rows[0]]} ({picks[0]})", y=1.03)
 save_figure(fig, "09_attention_per_head")
 plt.show()

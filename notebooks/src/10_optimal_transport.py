@@ -65,10 +65,11 @@ import ot
 import pandas as pd
 import torch
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 from ecgkd_lite.config import REPO_ROOT
 from ecgkd_lite.distill import build_term
 from ecgkd_lite.distill.evl.optimal_transport import sinkhorn_log, squared_distances
-from ecgkd_lite.plots import save_figure
+from ecgkd_lite.plots import save_figure, series_colors
 
 print("POT", ot.__version__, "| backend of a torch cost:", type(ot.backend.get_backend(torch.zeros(1))).__name__)
 from ecgkd_lite.distill import METHODS
@@ -107,14 +108,17 @@ print("gap shrinks monotonically with epsilon:", bool(np.all(np.diff(table["gap 
 
 # %%
 fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(13, 3.4))
-ax1.loglog(table.index, table["gap to EMD"], marker="o")
+ax1.loglog(table.index, table["gap to EMD"], marker="o", color="black")
 ax1.set(xlabel="epsilon (relative to the mean cost)", ylabel="<P*, C> - EMD", title="entropic cost -> exact cost")
 plan_eps, _, _ = sinkhorn_log(cost, 0.05, 20000, 1e-10)
-for ax, (name, p) in zip((ax2, ax3), (("exact EMD plan (ot.emd)", ot.emd(a, b, cost[0])),
-                                      ("entropic plan, epsilon 0.05", plan_eps[0]))):
-    ax.imshow(p, cmap="viridis", aspect="auto", vmin=0)
+shown = (("exact EMD plan (ot.emd)", np.asarray(ot.emd(a, b, cost[0]))),
+         ("entropic plan, epsilon 0.05", np.asarray(plan_eps[0])))
+top = float(max(p.max() for _, p in shown))  # one colour scale for both plans
+for ax, (name, p) in zip((ax2, ax3), shown):
+    im = ax.imshow(p, cmap="viridis", aspect="auto", vmin=0, vmax=top)
     ax.set(title=name, xlabel="teacher token", ylabel="student token")
     ax.grid(False)
+fig.colorbar(im, ax=[ax2, ax3], shrink=0.8, label="transported mass P*")
 save_figure(fig, "10_entropic_vs_emd")
 plt.show()
 
@@ -210,10 +214,13 @@ print(f"share of mass on the time diagonal (|i - j| <= 1): {diag_share:.2f} (uni
       if n_s == n_t else "token counts differ: no diagonal")
 
 # %%
+top = float(max((n_s * p).max() for p in plans))  # one colour scale for both records
 fig, axes = plt.subplots(1, 2, figsize=(11, 4))
 for ax, p, r in zip(axes, plans, records):
-    im = ax.imshow(n_s * p, cmap="viridis", aspect="auto", vmin=0)
+    im = ax.imshow(n_s * p, cmap="viridis", aspect="auto", vmin=0, vmax=top)
     ax.set(title=f"{prep.test.record_ids[r]}", xlabel="teacher token (time order)", ylabel="student token")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # tokens are whole numbers
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(False)
 fig.colorbar(im, ax=axes, shrink=0.8, label="N_s x P* (each row sums to 1)")
 fig.suptitle("Trained OT plans (entropic, epsilon = 0.05 of the mean cost)", y=1.02)
@@ -263,11 +270,12 @@ print(f"Sinkhorn at epsilon {c['epsilon']}: {c['sinkhorn_iterations']} iteration
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 2.6))
-ax.barh(["without OT", "with OT"], [1e3 * c["step_without_ot_s"], 1e3 * c["step_with_ot_s"]], color=["grey", "C1"])
+ax.barh(["without OT", "with OT"], [1e3 * c["step_without_ot_s"], 1e3 * c["step_with_ot_s"]],
+        color=["white", series_colors(1)[0]], edgecolor="black", linewidth=0.6)  # no method colours
 ax.axvline(1e3 * c["step_without_ot_s"] * c["target_ratio"], color="black", ls="--",
            label=f"+{100 * (c['target_ratio'] - 1):.0f} % target")
 ax.set(xlabel="ms per training step", title="Cost of the OT term in a student step")
-ax.legend()
+ax.legend(loc="lower right")
 save_figure(fig, "10_ot_cost")
 plt.show()
 

@@ -57,13 +57,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 from ecgkd_lite import experiment
 from ecgkd_lite.distill import METHODS
 from ecgkd_lite.distill.baselines.rkd import pairwise_distances
 from ecgkd_lite.distill.capture import forward_features
 from ecgkd_lite.distill.evl.relation import cosine_matrix, normalised_distances
 from ecgkd_lite.explain.evl_views import evl_views, trained_distiller
-from ecgkd_lite.plots import method_color, save_figure
+from ecgkd_lite.plots import mark_axis_break, method_color, save_figure
 
 logging.getLogger("ecgkd_lite.distill.evl.optimal_transport").setLevel(logging.ERROR)  # OT: notebook 10
 prep = experiment.prepare("synthetic", profile=ctx.profile)
@@ -97,19 +98,24 @@ print("D has zero diagonal and off-diagonal mean 1:", bool(torch.allclose(mats["
       torch.zeros(S.shape[1]), atol=1e-3)), f"{mats['D(S) student'].sum().item() / (S.shape[1] * (S.shape[1] - 1)):.3f}")
 
 # %%
-fig, axes = plt.subplots(2, 3, figsize=(12, 7))
+fig, axes = plt.subplots(2, 3, figsize=(12, 7), layout="constrained")
+scale_label = {"distance": "distance / mean off-diagonal distance", "cosine": "cosine similarity"}
 for row, kind, (s_key, a_key) in ((0, "distance", ("D(S) student", "D(A) aligned teacher")),
                                   (1, "cosine", ("K(S) student", "K(A) aligned teacher"))):
     for ax, key in zip(axes[row, :2], (s_key, a_key)):
         im = ax.imshow(mats[key], cmap="viridis", vmin=float(min(mats[s_key].min(), mats[a_key].min())),
                        vmax=float(max(mats[s_key].max(), mats[a_key].max())))
-        ax.set(title=key, xlabel="token", ylabel="token")
+        ax.set(title=key, xlabel="token")
         ax.grid(False)
-    fig.colorbar(im, ax=axes[row, :2], shrink=0.8)
+    fig.colorbar(im, ax=axes[row, :2], shrink=0.8, label=scale_label[kind])
     err = axes[row, 2].imshow((mats[s_key] - mats[a_key]) ** 2, cmap="magma")
-    axes[row, 2].set(title=f"squared error ({kind})")
+    axes[row, 2].set(title=f"squared error ({kind})", xlabel="token")
     axes[row, 2].grid(False)
-    fig.colorbar(err, ax=axes[row, 2], shrink=0.8)
+    fig.colorbar(err, ax=axes[row, 2], shrink=0.8, label="squared error")
+    axes[row, 0].set_ylabel("token")
+for ax in axes.flat:  # tokens are whole numbers
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
 fig.suptitle(f"Within-record token geometry, {prep.test.record_ids[r]} (AFIB)")
 save_figure(fig, "11_relation_matrices")
 plt.show()
@@ -133,12 +139,14 @@ print(f"correlation of the off-diagonal distances, student vs teacher: "
       f"{np.corrcoef(psi['student'][off].numpy(), psi['teacher'][off].numpy())[0, 1]:.2f}")
 
 # %%
+top = float(max(m.max() for m in psi.values()))  # one colour scale for both panels
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
 for ax, (name, m) in zip(axes, psi.items()):
-    im = ax.imshow(m, cmap="viridis")
-    ax.set(title=f"RKD psi_D, {name}", xlabel="record", ylabel="record")
+    im = ax.imshow(m, cmap="viridis", vmin=0, vmax=top)
+    ax.set(title=f"RKD psi_D, {name}", xlabel="record")
     ax.grid(False)
-fig.colorbar(im, ax=axes, shrink=0.8)
+axes[0].set_ylabel("record")
+fig.colorbar(im, ax=axes, shrink=0.8, label="distance / mean off-diagonal distance")
 save_figure(fig, "11_rkd_batch_distances")
 plt.show()
 
@@ -170,12 +178,14 @@ names = ["baseline", "vanilla_kd", "rkd", *evl_names]
 means = [table["methods"][k]["mean"]["macro_auc"] for k in names]
 stds = [table["methods"][k]["std"]["macro_auc"] for k in names]
 fig, ax = plt.subplots(figsize=(10, 3.4))
-ax.bar(names, means, yerr=stds, capsize=4, color=[method_color(k.split("-")[0]) for k in names])
+ax.bar(names, means, yerr=stds, capsize=4, color=[method_color(k) for k in names], edgecolor="black", linewidth=0.5)
 ax.axhline(table["teacher"]["macro_auc"], color="black", ls="--", lw=0.8, label="teacher (12 leads)")
 ax.set_ylim(min(means) - 0.05, 1.0)
 ax.set(ylabel="test macro AUC (mean ± std, 3 seeds)", title="EVL-ECG and its ablations")
-ax.tick_params(axis="x", labelrotation=20)
-ax.legend()
+mark_axis_break(ax)
+ax.set_xticks(range(len(names)), names, rotation=20, ha="right")
+ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+fig.tight_layout()
 save_figure(fig, "11_evl_ablation")
 plt.show()
 

@@ -73,9 +73,11 @@ from ecgkd_lite.edge import (
 )
 from ecgkd_lite.edge.quantize import retune_thresholds
 from ecgkd_lite.notebook import reports_dir
-from ecgkd_lite.plots import plot_strip, save_figure
+from ecgkd_lite.plots import mark_axis_break, plot_strip, save_figure, series_colors
 from ecgkd_lite.train import predict
 from ecgkd_lite.train.datasets import window_starts
+
+DETECTION_COLOUR = series_colors(3)[2]  # the streamed student's detections: a non-method colour
 
 prep = experiment.prepare("synthetic", profile=ctx.profile)
 student = experiment.train_student(prep, "baseline", size="tiny", seed=0)
@@ -328,7 +330,7 @@ print(f"\ntiny student, ORT int8: {latency['tiny']['ORT int8']:.3f} ms per {win 
 # %%
 fig, ax = plt.subplots(figsize=(7.5, 4.2))
 markers = {"fp32": ("ORT fp32", "o"), "int8": ("ORT int8", "v")}
-for size, color in zip(("tiny", "small", "base"), ("tab:green", "tab:blue", "tab:purple")):
+for size, color in zip(("tiny", "small", "base"), series_colors(3)):  # sizes, light to dark: no method colours
     if accuracy[size] is None:
         continue
     xs = [latency[size][markers[p][0]] for p in ("fp32", "int8")]
@@ -340,16 +342,18 @@ for size, color in zip(("tiny", "small", "base"), ("tab:green", "tab:blue", "tab
                 textcoords="offset points", fontsize=8)
     ax.scatter(latency[size]["PyTorch eager"], accuracy[size]["fp32"], color=color, marker="s", s=40, alpha=0.5)
 ax.axvline(1.0, color="grey", ls=":", lw=1)
-ax.text(1.0, 0.98, " 1 ms target", color="grey", fontsize=8, va="top", transform=ax.get_xaxis_transform())
+ax.text(1.0, 0.5, "1 ms target ", color="grey", fontsize=8, rotation=90, ha="right", va="center",
+        transform=ax.get_xaxis_transform())
 handles = [plt.Line2D([], [], color="black", marker=m, ls="", label=l)
            for l, m in (("ORT fp32", "o"), ("ORT int8", "v"), ("PyTorch eager (fp32)", "s"))]
 ax.legend(handles=handles, fontsize=8, loc="lower right")
 ax.set(xlabel="latency per 2.5 s window, batch 1, one thread (ms)", ylabel="test macro AUC",
-       title="Students: latency vs accuracy by runtime (seed 0)")
+       title="Students: latency vs accuracy by runtime (1 seed: seed 0)")
 ax.set_xscale("log")
 ax.xaxis.set_major_formatter(plt.ScalarFormatter())
 ax.xaxis.set_minor_formatter(plt.NullFormatter())
 ax.set_xticks([0.1, 0.2, 0.5, 1, 2])
+mark_axis_break(ax)  # after the limits are final
 save_figure(fig, "14_latency_vs_accuracy")
 plt.show()
 
@@ -510,10 +514,11 @@ if records_i is not None:
             if cls in labels:
                 ax1.barh(row, record_len, left=j * record_len, height=0.8, color="0.85")
         for _, ep in episodes[episodes["class"] == cls].iterrows():
-            ax1.barh(row, ep["end_s"] - ep["start_s"], left=ep["start_s"], height=0.4, color="tab:blue")
+            ax1.barh(row, ep["end_s"] - ep["start_s"], left=ep["start_s"], height=0.4, color=DETECTION_COLOUR)
     ax1.set_yticks(range(len(shown)), shown, fontsize=8)
-    ax1.set(xlim=ax0.get_xlim(), ylim=(-0.6, len(shown) - 0.4), xlabel="time (s)",
-            title="detections of the streamed ONNX student (blue) and LUDB's diagnosis mapped to our classes (grey)")
+    ax1.set(xlim=ax0.get_xlim(), ylim=(-0.6, len(shown) - 0.4), xlabel="time (s)", ylabel="condition",
+            title="detections of the streamed ONNX student (thin dark bars) and LUDB's diagnosis mapped to our "
+                  "classes (wide grey bars)")
     zoom = slice(0, int(20 * prep.fs))
     plot_strip(long[zoom], prep.fs, ax=ax2, lead="I", title="first 20 s: each emitted window and its detections")
     ax2.set_ylabel("lead I (scaled)")
@@ -522,7 +527,7 @@ if records_i is not None:
         if o.end <= zoom.stop:
             y = low - (0.08 + 0.06 * (o.index % 3)) * (high - low)
             hit = [c for c, d in zip(prep.classes, o.detected) if d]
-            ax2.hlines(y, o.start / prep.fs, o.end / prep.fs, color="tab:blue", lw=2)
+            ax2.hlines(y, o.start / prep.fs, o.end / prep.fs, color=DETECTION_COLOUR, lw=2)
             ax2.text(o.end / prep.fs, y, " " + ",".join(hit), fontsize=6, va="center")
     ax2.set_ylim(low - 0.3 * (high - low), high)
     fig.tight_layout()
