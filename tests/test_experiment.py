@@ -71,5 +71,5 @@ def test_semi_supervised_split_is_disjoint_and_leakage_is_refused(prep):
     leaky = prep.test.subset([0, 1])
     with pytest.raises(SplitError, match=rf"shares 2 record\(s\) with test \(e\.g\. \['{leaky.record_ids[0]}'"):
         experiment.check_disjoint(leaky, val=prep.val, test=prep.test)
-    with pytest.raises(SplitError, match="labeled ratio must lie in"):
+    with pytest.raises(SplitError, match=r"labeled ratio must be > 0 and <= 1"):
         experiment.semi_supervised_split(prep, 1.5)
