@@ -30,7 +30,7 @@ def _panels():
 def test_class_auc_sorted_labelled_and_nan_left_out():
     fig = plot_class_auc(_panels(), title="t")
     (ax_syn, ax_real), (prev_syn, prev_real) = np.asarray(fig.axes).reshape(2, 2)
-    assert ax_syn.get_ylabel() == "test AUC" and "%" in prev_syn.get_ylabel()
+    assert ax_syn.get_ylabel() == "test AUC\n(axis starts at 0.35)" and "%" in prev_syn.get_ylabel()
     assert [t.get_text() for t in prev_real.get_xticklabels()] == ["A", "C", "B"]  # by the first series, best first
     series = {line.get_label(): line for line in ax_real.get_lines()}
     assert series["out-of-fold"].get_ydata().tolist() == [0.9, 0.75, 0.6]

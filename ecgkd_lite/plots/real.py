@@ -16,7 +16,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from ..errors import ConfigError
-from .style import method_color
+from .style import mark_axis_break, method_color
 
 #: one shade per LUDB wave mask (a qualitative palette that no method colour uses)
 WAVE_COLORS: dict[str, str] = {"P": "#8da0cb", "PR": "#e78ac3", "QRS": "#fc8d62", "ST": "#ffd92f", "T": "#66c2a5"}
@@ -76,6 +76,7 @@ def plot_class_auc(panels: Mapping[str, pd.DataFrame], *, title: str | None = No
     axes[1, 0].set_ylim(low, 100)
     axes[1, 0].set_yticks(ticks, [f"{v:g}" for v in ticks])
     axes[1, 0].yaxis.set_minor_locator(plt.NullLocator())
+    mark_axis_break(axes[0, 0], "y")  # the AUC axis starts above 0
     axes[1, 0].set_ylabel("records with the label\n(%, log scale)")
     if title:
         fig.suptitle(title)
