@@ -58,8 +58,9 @@ def resample(data: ECGData, fs: float) -> ECGData:
 def bandpass(data: ECGData, low: float = 0.5, high: float = 40.0, order: int = 3) -> ECGData:
     """Zero-phase Butterworth band-pass (``sosfiltfilt``) between ``low`` and ``high`` Hz."""
     nyq = data.fs / 2
-    low, high = check_number("band-pass low", low), check_number("band-pass high", high)
-    order = check_int("band-pass order", order, low=1)
+    check_number("band-pass low", low)  # checked, not converted: the values enter the data key as given
+    check_number("band-pass high", high)
+    check_int("band-pass order", order, low=1)
     if not (0 < low < high < nyq):
         raise ConfigError(f"band-pass needs 0 < low < high < fs/2 = {nyq:g}; got low={low}, high={high}")
     sos = sps.butter(order, [low, high], btype="bandpass", fs=data.fs, output="sos")
