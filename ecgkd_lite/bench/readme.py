@@ -19,6 +19,7 @@ from ..config import REPO_ROOT
 from ..errors import ConfigError
 from . import cv
 from .quality import load_result, markdown_table
+from .report import merge_results
 
 README = REPO_ROOT / "README.md"
 RESULTS = REPO_ROOT / "results"
@@ -32,9 +33,33 @@ def _json(name: str) -> dict:
     return json.loads(path.read_text())
 
 
+def _quality(*names: str) -> str:
+    """The headline table of one benchmark file, or of several files of one setting merged
+    (``report.merge_results``: gap closed against the merged baseline and teacher)."""
+    if len(names) == 1:
+        return markdown_table(load_result(RESULTS / names[0]))
+    (merged,) = merge_results({n: load_result(RESULTS / n) for n in names})
+    return markdown_table(merged)
+
+
+def _tune_evl() -> str:
+    rows = sorted(_json("tune_evl_ecg_quick.json")["rows"], key=lambda r: (r["point"]["alpha"], -r["point"]["l_m"],
+                                                                          -r["point"]["l_r"]))
+    lines = ["| a | l_m | l_r | l_ot | val macro AUC |", "|---|---|---|---|---|"]
+    lines += [f"| {r['point']['alpha']:g} | {r['point']['l_m']:g} | {r['point']['l_r']:g} | {r['point']['l_ot']:g} | "
+              f"{r['val_macro_auc']:.4f} |" for r in rows]
+    return "\n".join(lines)
+
+
 #: block name -> the markdown it holds (without the markers)
 TABLES: dict[str, Callable[[], str]] = {
-    "bench_quality_quick_baselines": lambda: markdown_table(load_result(RESULTS / "bench_quality_quick_baselines.json")),
+    "bench_quality_quick_baselines": lambda: _quality("bench_quality_quick_baselines.json"),
+    "bench_quality_quick_liteheart": lambda: _quality("bench_quality_quick_liteheart.json"),
+    "bench_quality_quick_labels10": lambda: _quality("bench_quality_quick_labels10.json",
+                                                     "bench_quality_quick_labels10_classic.json"),
+    "bench_quality_ptbxl_liteheart": lambda: _quality("bench_quality_ptbxl_liteheart.json"),
+    "bench_quality_quick_evl": lambda: _quality("bench_quality_quick_evl.json"),
+    "tune_evl_ecg_quick": _tune_evl,
     "real_gap_ptbxl2k": lambda: _json("real_gap_ptbxl2k.json")["markdown"],
     "ludb_external": lambda: _json("ludb_external.json")["markdown"],
     "bench_quality_ptbxl2k": lambda: cv.markdown(_json("bench_quality_ptbxl2k.json")),
