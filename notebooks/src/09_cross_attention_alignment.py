@@ -153,7 +153,7 @@ with torch.no_grad():
         p.zero_()
 s_toy = torch.randn(4, 6, 10, generator=torch.Generator().manual_seed(1))
 t_toy = torch.randn(4, 15, 12, generator=torch.Generator().manual_seed(2))
-print(f"loss with every learnable weight at 0: {toy({'tokens': s_toy}, {'tokens': t_toy}).item():.2f} (not 0)")
+print(f"loss with every learnable weight at 0: {toy({'tokens': s_toy}, {'tokens': t_toy}).loss.item():.2f} (not 0)")
 
 # %% [markdown]
 # ## Which teacher tokens does each student token read?
