@@ -50,10 +50,19 @@ REPO = Path(__file__).resolve().parents[1]
 ROUTES = ("eager", "torchscript", "ort_fp32", "ort_int8", "torch_dynamic_int8")
 WINDOW_SECONDS, FS = 2.5, 100.0
 #: LiteHeart (Zhou et al., arXiv 2511.02851), Fig. 4 caption
-LITEHEART_PARAMS_M = {"student tiny": 0.26, "student small": 1.01, "student base": 1.60,
-                      "restoration tiny": 0.36, "restoration small": 1.43, "restoration base": 5.71}
-OURS_FOR_LITEHEART = {"baseline/tiny": "student tiny", "baseline/small": "student small",
-                      "baseline/base": "student base"}  # our lineup key -> the paper's label
+LITEHEART_PARAMS_M = {
+    "student tiny": 0.26,
+    "student small": 1.01,
+    "student base": 1.60,
+    "restoration tiny": 0.36,
+    "restoration small": 1.43,
+    "restoration base": 5.71,
+}
+OURS_FOR_LITEHEART = {
+    "baseline/tiny": "student tiny",
+    "baseline/small": "student small",
+    "baseline/base": "student base",
+}  # our lineup key -> the paper's label
 
 
 # ------------------------------------------------------------------------------------------ worker
@@ -66,8 +75,11 @@ def _time_calls(call, warmup: int, repeats: int) -> dict:
         call()
         times.append((time.perf_counter() - start) * 1e3)
     times.sort()
-    return {"median_ms": statistics.median(times), "p90_ms": times[min(len(times) - 1, int(0.9 * len(times)))],
-            "min_ms": times[0]}
+    return {
+        "median_ms": statistics.median(times),
+        "p90_ms": times[min(len(times) - 1, int(0.9 * len(times)))],
+        "min_ms": times[0],
+    }
 
 
 def peak_rss_bytes(resource) -> int:
@@ -125,14 +137,31 @@ def worker(route: str, path: str, key: str, shape: tuple[int, ...], warmup: int,
 
         stats = _time_calls(call, warmup, repeats)
     peak = peak_rss_bytes(resource)
-    return {**stats, "rss_before_load_mb": rss0 / 2**20, "peak_rss_mb": peak / 2**20,
-            "peak_delta_mb": max(0.0, (peak - rss0) / 2**20)}
+    return {
+        **stats,
+        "rss_before_load_mb": rss0 / 2**20,
+        "peak_rss_mb": peak / 2**20,
+        "peak_delta_mb": max(0.0, (peak - rss0) / 2**20),
+    }
 
 
 def run_worker(route: str, path: Path, key: str, shape: tuple[int, ...], warmup: int, repeats: int) -> dict:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "ECGKD_PROGRESS": "0"}
-    cmd = [sys.executable, __file__, "--worker", route, str(path), "--key", key,
-           "--shape", ",".join(map(str, shape)), "--warmup", str(warmup), "--repeats", str(repeats)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        route,
+        str(path),
+        "--key",
+        key,
+        "--shape",
+        ",".join(map(str, shape)),
+        "--warmup",
+        str(warmup),
+        "--repeats",
+        str(repeats),
+    ]
     load = os.getloadavg()[0]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
@@ -162,8 +191,16 @@ def efficiency(prep, work: Path, warmup: int, repeats: int) -> list[dict]:
     for key, (model, shape) in lineup.items():
         model.eval()
         window, leads = shape[-1], (["I"] if shape[1] == 1 else list(prep.train.leads))
-        contract = build_contract(model, fs=FS, input_leads=leads, scaler=prep.scaler, scaler_leads=prep.train.leads,
-                                  window_samples=window, classes=prep.classes, thresholds=[0.5] * prep.n_classes)
+        contract = build_contract(
+            model,
+            fs=FS,
+            input_leads=leads,
+            scaler=prep.scaler,
+            scaler_leads=prep.train.leads,
+            window_samples=window,
+            classes=prep.classes,
+            thresholds=[0.5] * prep.n_classes,
+        )
         stem = key.replace("/", "_").replace("+", "_")
         files = {"eager": work / f"{stem}.state.pt"}
         torch.save(model.state_dict(), files["eager"])
@@ -173,17 +210,30 @@ def efficiency(prep, work: Path, warmup: int, repeats: int) -> list[dict]:
         reader = WindowCalibrationReader(prep.train, input_leads=leads, window=window, stride=window // 2)
         files["ort_int8"] = quantize_onnx_int8(onnx.path, work / f"{stem}.int8.onnx", reader)
         with quiet():
-            files["torch_dynamic_int8"] = export_model(quantize_dynamic_linear(model), work, contract=contract,
-                                                       format="torchscript", name=f"{stem}.dyn8",
-                                                       tolerance=INT8_TRACE_TOLERANCE).path
-        row = {"model": key, "input_shape": list(shape), "params": count_parameters(model),
-               "mflops": count_flops(model, shape) / 1e6, "routes": {}}
+            files["torch_dynamic_int8"] = export_model(
+                quantize_dynamic_linear(model),
+                work,
+                contract=contract,
+                format="torchscript",
+                name=f"{stem}.dyn8",
+                tolerance=INT8_TRACE_TOLERANCE,
+            ).path
+        row = {
+            "model": key,
+            "input_shape": list(shape),
+            "params": count_parameters(model),
+            "mflops": count_flops(model, shape) / 1e6,
+            "routes": {},
+        }
         for route in ROUTES:
             source = files["eager"] if route == "torch_dynamic_int8" else files[route]  # quantised in the worker
             measured = run_worker(route, source, key, shape, warmup, repeats)
             row["routes"][route] = {"file_bytes": files[route].stat().st_size, **measured}
-            print(f"  {key:<26} {route:<19} {measured['median_ms']:7.3f} ms  "
-                  f"{files[route].stat().st_size / 1024:8.1f} KiB  +{measured['peak_delta_mb']:.1f} MiB", flush=True)
+            print(
+                f"  {key:<26} {route:<19} {measured['median_ms']:7.3f} ms  "
+                f"{files[route].stat().st_size / 1024:8.1f} KiB  +{measured['peak_delta_mb']:.1f} MiB",
+                flush=True,
+            )
         rows.append(row)
     return rows
 
@@ -206,31 +256,49 @@ def accuracy(prep, sizes: list[str], work: Path, n_boot: int) -> dict:
     out = {}
     window = round(prep.profile.crop_seconds * prep.fs)
     starts = window_starts(prep.test.n_samples, window, window // 2)
-    test_windows = np.concatenate([prep.test.signals[:, :1, s:s + window] for s in starts])  # every test window
+    test_windows = np.concatenate([prep.test.signals[:, :1, s : s + window] for s in starts])  # every test window
     for size in sizes:
         fit = experiment.train_student(prep, "baseline", size=size)
         model = fit.model.eval()
         thresholds = experiment.evaluate_model(model, prep)["thresholds"]
-        contract = build_contract(model, fs=prep.fs, input_leads=["I"], scaler=prep.scaler,
-                                  scaler_leads=prep.train.leads, window_samples=window, classes=prep.classes,
-                                  thresholds=thresholds, run=fit.checkpoint.parent.name if fit.checkpoint else None)
+        contract = build_contract(
+            model,
+            fs=prep.fs,
+            input_leads=["I"],
+            scaler=prep.scaler,
+            scaler_leads=prep.train.leads,
+            window_samples=window,
+            classes=prep.classes,
+            thresholds=thresholds,
+            run=fit.checkpoint.parent.name if fit.checkpoint else None,
+        )
         onnx = export_model(model, work, contract=contract, name=f"trained_{size}")
         script = export_model(model, work, contract=contract, format="torchscript", name=f"trained_{size}")
         reader = WindowCalibrationReader(prep.train, input_leads=["I"], window=window, stride=window // 2)
         int8 = quantize_onnx_int8(onnx.path, work / f"trained_{size}.int8.onnx", reader)
-        entry = {"run": contract["run"], "test_windows": len(test_windows),
-                 "parity_max_abs_logit_diff": {"ort_fp32": max_abs_diff(model, onnx.path, test_windows),
-                                               "torchscript": max_abs_diff(model, script.path, test_windows)},
-                 "file_bytes": {"ort_fp32": onnx.size_bytes, "ort_int8": int8.stat().st_size}}
-        for route, candidate in (("ort_int8", ExportedModule.load(int8)), ("torch_dynamic_int8",
-                                                                          quantize_dynamic_linear(model))):
+        entry = {
+            "run": contract["run"],
+            "test_windows": len(test_windows),
+            "parity_max_abs_logit_diff": {
+                "ort_fp32": max_abs_diff(model, onnx.path, test_windows),
+                "torchscript": max_abs_diff(model, script.path, test_windows),
+            },
+            "file_bytes": {"ort_fp32": onnx.size_bytes, "ort_int8": int8.stat().st_size},
+        }
+        for route, candidate in (
+            ("ort_int8", ExportedModule.load(int8)),
+            ("torch_dynamic_int8", quantize_dynamic_linear(model)),
+        ):
             report = compare_models(prep, model, candidate, input_leads=["I"], n_boot=n_boot)
             entry[route] = {m: report[m] for m in ("macro_auc", "macro_f1")}
         entry["n_test"], entry["n_boot"] = len(prep.test), n_boot
         out[f"baseline/{size}"] = entry
         auc = entry["ort_int8"]["macro_auc"]
-        print(f"  {size}: parity {entry['parity_max_abs_logit_diff']}, ORT int8 macro AUC change {auc['delta']:+.4f} "
-              f"[{auc['delta_ci95'][0]:+.4f}, {auc['delta_ci95'][1]:+.4f}]", flush=True)
+        print(
+            f"  {size}: parity {entry['parity_max_abs_logit_diff']}, ORT int8 macro AUC change {auc['delta']:+.4f} "
+            f"[{auc['delta_ci95'][0]:+.4f}, {auc['delta_ci95'][1]:+.4f}]",
+            flush=True,
+        )
     return out
 
 
@@ -239,33 +307,49 @@ def ours_params(rows: list[dict]) -> dict:
     from ecgkd_lite.edge import count_parameters
     from ecgkd_lite.models import build_model
 
-    ours = {paper: next(r["params"] for r in rows if r["model"] == key) / 1e6 for key, paper in OURS_FOR_LITEHEART.items()}
+    ours = {
+        paper: next(r["params"] for r in rows if r["model"] == key) / 1e6 for key, paper in OURS_FOR_LITEHEART.items()
+    }
     for size in ("tiny", "small", "base"):
         ours[f"restoration {size}"] = count_parameters(build_model("unet1d", size, in_leads=1)) / 1e6
     return ours
 
 
 def markdown(rows: list[dict], acc: dict) -> str:
-    lines = ["| model | params | MFLOPs | route | file KiB | median ms | p90 ms | peak +MiB |",
-             "|---|---:|---:|---|---:|---:|---:|---:|"]
+    lines = [
+        "| model | params | MFLOPs | route | file KiB | median ms | p90 ms | peak +MiB |",
+        "|---|---:|---:|---|---:|---:|---:|---:|",
+    ]
     for row in rows:
         for route, r in row["routes"].items():
-            lines.append(f"| {row['model']} | {row['params']:,} | {row['mflops']:.1f} | {route} | "
-                         f"{r['file_bytes'] / 1024:.1f} | {r['median_ms']:.3f} | {r['p90_ms']:.3f} | "
-                         f"{r['peak_delta_mb']:.1f} |")
+            lines.append(
+                f"| {row['model']} | {row['params']:,} | {row['mflops']:.1f} | {route} | "
+                f"{r['file_bytes'] / 1024:.1f} | {r['median_ms']:.3f} | {r['p90_ms']:.3f} | "
+                f"{r['peak_delta_mb']:.1f} |"
+            )
     if acc:
-        lines += ["", ("| student | parity ORT / TS | route | macro AUC fp32 -> int8 (change, paired 95 % CI) | "
-                       "macro F1 fp32 -> int8 (change, paired 95 % CI) |"), "|---|---|---|---|---|"]
+        lines += [
+            "",
+            (
+                "| student | parity ORT / TS | route | macro AUC fp32 -> int8 (change, paired 95 % CI) | "
+                "macro F1 fp32 -> int8 (change, paired 95 % CI) |"
+            ),
+            "|---|---|---|---|---|",
+        ]
         for name, e in acc.items():
             parity = e["parity_max_abs_logit_diff"]
             for route in ("ort_int8", "torch_dynamic_int8"):
                 cells = []
                 for m in ("macro_auc", "macro_f1"):
                     r = e[route][m]
-                    cells.append(f"{r['reference']:.4f} -> {r['candidate']:.4f} ({r['delta']:+.4f}, "
-                                 f"[{r['delta_ci95'][0]:+.4f}, {r['delta_ci95'][1]:+.4f}])")
-                lines.append(f"| {name} | {parity['ort_fp32']:.1e} / {parity['torchscript']:.1e} | {route} | "
-                             f"{cells[0]} | {cells[1]} |")
+                    cells.append(
+                        f"{r['reference']:.4f} -> {r['candidate']:.4f} ({r['delta']:+.4f}, "
+                        f"[{r['delta_ci95'][0]:+.4f}, {r['delta_ci95'][1]:+.4f}])"
+                    )
+                lines.append(
+                    f"| {name} | {parity['ort_fp32']:.1e} / {parity['torchscript']:.1e} | {route} | "
+                    f"{cells[0]} | {cells[1]} |"
+                )
     return "\n".join(lines)
 
 
@@ -280,8 +364,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=200, help="timed batch-1 calls per model and route")
-    parser.add_argument("--accuracy", default="tiny", help="comma-separated student sizes to evaluate trained "
-                                                          "(fp32 vs int8); '' for none")
+    parser.add_argument(
+        "--accuracy",
+        default="tiny",
+        help="comma-separated student sizes to evaluate trained (fp32 vs int8); '' for none",
+    )
     parser.add_argument("--n-boot", type=int, default=1000)
     parser.add_argument("--out", type=Path, default=REPO / "results" / "bench_edge.json")
     parser.add_argument("--worker", nargs=2, metavar=("ROUTE", "PATH"), help=argparse.SUPPRESS)
@@ -316,21 +403,30 @@ def main() -> None:
         "load_average": {"before": list(load_before), "after": list(os.getloadavg())},
         "input": f"batch 1, one {WINDOW_SECONDS} s window at {FS:g} Hz: (1, leads, {int(WINDOW_SECONDS * FS)})",
         "weights": "efficiency part: random weights (seed 0; size, FLOPs and latency do not depend on them); "
-                   "accuracy part: the trained quick-profile baseline students",
+        "accuracy part: the trained quick-profile baseline students",
         "latency": f"one thread, median / p90 of {args.repeats} calls after {args.warmup} warm-up calls, each route "
-                   "in a fresh subprocess",
+        "in a fresh subprocess",
         "peak_memory": "peak RSS (VmHWM of /proc/self/status) after loading and running minus RSS just before "
-                       "loading, in that subprocess",
+        "loading, in that subprocess",
         "flops_unit": "FLOPs = 2 x multiply-accumulates (edge.count_flops), one forward pass",
         "quantization": "ORT: quantize_static QDQ, per-channel int8 weights, uint8 activations, MinMax on 512 "
-                        "training-fold windows; torch: quantize_dynamic of nn.Linear (qint8)",
-        "targets": {"tiny_int8_ort_file_bytes_max": 350_000, "tiny_int8_ort_latency_ms_max": 1.0,
-                    "macro_auc_drop_max": 0.005,
-                    "met": {"file": tiny["file_bytes"] <= 350_000, "latency": tiny["median_ms"] <= 1.0,
-                            "auc": all(e["ort_int8"]["macro_auc"]["delta"] >= -0.005 for e in acc.values())}},
-        "liteheart_paper_params_m": {"values": LITEHEART_PARAMS_M, "source": "LiteHeart (Zhou et al., arXiv "
-                                     "2511.02851) Fig. 4 caption; the paper gives no latency or file size",
-                                     "ours_params_m": ours_params(rows)},
+        "training-fold windows; torch: quantize_dynamic of nn.Linear (qint8)",
+        "targets": {
+            "tiny_int8_ort_file_bytes_max": 350_000,
+            "tiny_int8_ort_latency_ms_max": 1.0,
+            "macro_auc_drop_max": 0.005,
+            "met": {
+                "file": tiny["file_bytes"] <= 350_000,
+                "latency": tiny["median_ms"] <= 1.0,
+                "auc": all(e["ort_int8"]["macro_auc"]["delta"] >= -0.005 for e in acc.values()),
+            },
+        },
+        "liteheart_paper_params_m": {
+            "values": LITEHEART_PARAMS_M,
+            "source": "LiteHeart (Zhou et al., arXiv "
+            "2511.02851) Fig. 4 caption; the paper gives no latency or file size",
+            "ours_params_m": ours_params(rows),
+        },
         "models": rows,
         "accuracy": acc,
         "wall_seconds": round(time.time() - started, 1),

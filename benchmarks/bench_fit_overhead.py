@@ -27,8 +27,14 @@ from ecgkd_lite.utils import seed_everything
 
 def make_data(n: int, seed: int = 0) -> ECGData:
     rng = np.random.default_rng(seed)
-    return ECGData(rng.normal(size=(n, 12, 1000)).astype(np.float32), (rng.random((n, 5)) < 0.3).astype(np.float32),
-                   tuple("ABCDE"), 100, np.full(n, 1), [f"r{i}" for i in range(n)])
+    return ECGData(
+        rng.normal(size=(n, 12, 1000)).astype(np.float32),
+        (rng.random((n, 5)) < 0.3).astype(np.float32),
+        tuple("ABCDE"),
+        100,
+        np.full(n, 1),
+        [f"r{i}" for i in range(n)],
+    )
 
 
 def bare_loop(data: ECGData, epochs: int, batch_size: int) -> float:
@@ -80,8 +86,10 @@ def main() -> None:
     rate = {name: crops / min(t) for name, t in times.items()}
     for name, r in rate.items():
         print(f"{name:>9}: {r:8.0f} crops/s (best of {args.repeats}: {min(times[name]):.2f} s)")
-    print(f"engine overhead: {100 * (rate['bare loop'] / rate['fit'] - 1):+.1f} % time "
-          f"(incl. validation of {args.val_records} records per epoch)")
+    print(
+        f"engine overhead: {100 * (rate['bare loop'] / rate['fit'] - 1):+.1f} % time "
+        f"(incl. validation of {args.val_records} records per epoch)"
+    )
 
 
 if __name__ == "__main__":

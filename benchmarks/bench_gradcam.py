@@ -57,14 +57,24 @@ def main() -> None:
             seconds.append(time.perf_counter() - start)
         timings[name] = {"samples": int(x.shape[-1]), "median_s": statistics.median(seconds), "runs_s": seconds}
         met = "met" if timings[name]["median_s"] <= TARGET_S else "NOT met"
-        print(f"grad_cam {name:<4} ({x.shape[-1]} samples, {len(x)} records): median "
-              f"{timings[name]['median_s']:.3f} s over {args.repeats} (target <= {TARGET_S} s: {met})")
+        print(
+            f"grad_cam {name:<4} ({x.shape[-1]} samples, {len(x)} records): median "
+            f"{timings[name]['median_s']:.3f} s over {args.repeats} (target <= {TARGET_S} s: {met})"
+        )
 
-    out = {"model": f"{experiment.STUDENT_ARCH}:tiny", "trained": not args.untrained, "layer": "temporal",
-           "n_records": int(len(signals)), "fs": float(prep.fs), "repeats": args.repeats, "threads": args.threads,
-           "timings": timings, "target_s": TARGET_S,
-           "target_met": all(t["median_s"] <= TARGET_S for t in timings.values()),
-           **run_stamp()}
+    out = {
+        "model": f"{experiment.STUDENT_ARCH}:tiny",
+        "trained": not args.untrained,
+        "layer": "temporal",
+        "n_records": int(len(signals)),
+        "fs": float(prep.fs),
+        "repeats": args.repeats,
+        "threads": args.threads,
+        "timings": timings,
+        "target_s": TARGET_S,
+        "target_met": all(t["median_s"] <= TARGET_S for t in timings.values()),
+        **run_stamp(),
+    }
     atomic_write_json(Path(args.out), out)
     print(f"wrote {args.out}")
 

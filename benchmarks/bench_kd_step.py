@@ -68,10 +68,14 @@ def distiller_step(distiller: Distiller):
 
 def random_data(n: int, n_samples: int, n_classes: int, seed: int) -> ECGData:
     rng = np.random.default_rng(seed)
-    return ECGData(signals=rng.standard_normal((n, 12, n_samples)).astype(np.float32),
-                   labels=(rng.random((n, n_classes)) < 0.3).astype(np.float32),
-                   classes=tuple(f"c{i}" for i in range(n_classes)), fs=100.0,
-                   folds=np.ones(n, dtype=int), record_ids=[f"r{i}" for i in range(n)])
+    return ECGData(
+        signals=rng.standard_normal((n, 12, n_samples)).astype(np.float32),
+        labels=(rng.random((n, n_classes)) < 0.3).astype(np.float32),
+        classes=tuple(f"c{i}" for i in range(n_classes)),
+        fs=100.0,
+        folds=np.ones(n, dtype=int),
+        record_ids=[f"r{i}" for i in range(n)],
+    )
 
 
 def main() -> None:
@@ -93,13 +97,18 @@ def main() -> None:
     teacher = build_model(t_name, t_size, in_leads=12, n_classes=args.classes)
     student0 = build_model(s_name, s_size, in_leads=1, n_classes=args.classes)
     data = random_data(args.batch_size, args.samples, args.classes, seed=0)
-    batch = {"x": torch.from_numpy(data.signals), "y": torch.from_numpy(data.labels),
-             "index": torch.arange(len(data)), "start": torch.zeros(len(data), dtype=torch.long),
-             "labeled": torch.ones(len(data), dtype=torch.bool)}
+    batch = {
+        "x": torch.from_numpy(data.signals),
+        "y": torch.from_numpy(data.labels),
+        "index": torch.arange(len(data)),
+        "start": torch.zeros(len(data), dtype=torch.long),
+        "labeled": torch.ones(len(data), dtype=torch.bool),
+    }
     recipes = {m: build_recipe(m) for m in METHODS if m != "baseline"}
     needed = {f for r in recipes.values() for _, term in r.build() for f in term.teacher_features}
-    cache = TeacherCache(features=needed).precompute(teacher, data, args.samples, args.samples,
-                                                     batch_size=args.batch_size)
+    cache = TeacherCache(features=needed).precompute(
+        teacher, data, args.samples, args.samples, batch_size=args.batch_size
+    )
 
     rows = {}
     for method, recipe in tqdm(recipes.items(), desc="methods"):
@@ -109,22 +118,40 @@ def main() -> None:
         live = distiller_step(Distiller(teacher, copy.deepcopy(student0), recipe).setup(batch))
         steps["live"] = lambda live=live: live(batch)
         if cacheable:
-            cached = distiller_step(Distiller(teacher, copy.deepcopy(student0), recipe, teacher_cache=cache).setup(batch))
+            cached = distiller_step(
+                Distiller(teacher, copy.deepcopy(student0), recipe, teacher_cache=cache).setup(batch)
+            )
             steps["cached"] = lambda cached=cached: cached(batch)
         t = interleaved_medians(steps, args.repeats)
         t.setdefault("cached", t["live"])
-        rows[method] = {"plain_s": t["plain"], "cached_s": t["cached"], "live_s": t["live"], "cacheable": cacheable,
-                        "cached_ratio": t["cached"] / t["plain"], "live_ratio": t["live"] / t["plain"]}
+        rows[method] = {
+            "plain_s": t["plain"],
+            "cached_s": t["cached"],
+            "live_s": t["live"],
+            "cacheable": cacheable,
+            "cached_ratio": t["cached"] / t["plain"],
+            "live_ratio": t["live"] / t["plain"],
+        }
     plain = statistics.median(r["plain_s"] for r in rows.values())
 
     print(f"plain student step ({s_name}:{s_size}, B={args.batch_size}, T={args.samples}): median {plain * 1e3:.1f} ms")
     print(f"{'method':<20}{'plain ms':>10}{'cached ms':>10}{'ratio':>8}{'live ms':>10}{'ratio':>8}")
     for method, r in rows.items():
-        print(f"{method:<20}{r['plain_s'] * 1e3:>10.1f}{r['cached_s'] * 1e3:>10.1f}{r['cached_ratio']:>8.2f}"
-              f"{r['live_s'] * 1e3:>10.1f}{r['live_ratio']:>8.2f}")
-    out = {"teacher": args.teacher, "student": args.student, "batch_size": args.batch_size,
-           "samples": args.samples, "threads": args.threads, "repeats": args.repeats,
-           **run_stamp(), "plain_student_step_s": plain, "methods": rows}
+        print(
+            f"{method:<20}{r['plain_s'] * 1e3:>10.1f}{r['cached_s'] * 1e3:>10.1f}{r['cached_ratio']:>8.2f}"
+            f"{r['live_s'] * 1e3:>10.1f}{r['live_ratio']:>8.2f}"
+        )
+    out = {
+        "teacher": args.teacher,
+        "student": args.student,
+        "batch_size": args.batch_size,
+        "samples": args.samples,
+        "threads": args.threads,
+        "repeats": args.repeats,
+        **run_stamp(),
+        "plain_student_step_s": plain,
+        "methods": rows,
+    }
     atomic_write_json(Path(args.out), out)
     print(f"wrote {args.out}")
 

@@ -47,8 +47,11 @@ class TrainingStep:
         self.model = model.train()
         self.x = torch.randn(batch, leads, length, generator=generator)
         restoration = model.n_classes is None
-        self.target = (torch.randn(batch, model.out_leads, length, generator=generator) if restoration
-                       else (torch.rand(batch, N_CLASSES, generator=generator) < 0.2).float())
+        self.target = (
+            torch.randn(batch, model.out_leads, length, generator=generator)
+            if restoration
+            else (torch.rand(batch, N_CLASSES, generator=generator) < 0.2).float()
+        )
         self.loss_fn = F.mse_loss if restoration else F.binary_cross_entropy_with_logits
         self.optimiser = torch.optim.AdamW(model.parameters(), lr=1e-3)
 
@@ -61,7 +64,9 @@ class TrainingStep:
         return time.perf_counter() - start
 
 
-def training_throughput(steps: dict[str, TrainingStep], *, batch: int, rounds: int, n_steps: int, threads: int) -> dict[str, dict[str, float]]:
+def training_throughput(
+    steps: dict[str, TrainingStep], *, batch: int, rounds: int, n_steps: int, threads: int
+) -> dict[str, dict[str, float]]:
     """``{name: {"best": samples/s of the fastest round's median step, "median": samples/s of the median step}}``.
 
     Rounds go round-robin over the models so that a burst of load from other jobs hits them alike;
@@ -95,7 +100,9 @@ def main() -> None:
     parser.add_argument("--train-threads", type=int, default=2)
     parser.add_argument("--latency-threads", type=int, default=1)
     parser.add_argument("--repeats", type=int, default=30, help="timed batch-1 forward passes per model and length")
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "results" / "bench_models.json")
+    parser.add_argument(
+        "--out", type=Path, default=Path(__file__).resolve().parents[1] / "results" / "bench_models.json"
+    )
     args = parser.parse_args()
 
     seed_everything(0, deterministic=False)
@@ -106,12 +113,19 @@ def main() -> None:
             model = build_model(name, size, in_leads=leads, n_classes=None if name == "unet1d" else N_CLASSES)
             key = f"{name}/{size}"
             models[key] = (model, leads)
-            rows[key] = {"model": name, "size": size, "in_leads": leads, "params": count_parameters(model),
-                         "mflops_T1000": count_flops(model, (1, leads, 1000)) / 1e6,
-                         "mflops_T250": count_flops(model, (1, leads, 250)) / 1e6}
+            rows[key] = {
+                "model": name,
+                "size": size,
+                "in_leads": leads,
+                "params": count_parameters(model),
+                "mflops_T1000": count_flops(model, (1, leads, 1000)) / 1e6,
+                "mflops_T250": count_flops(model, (1, leads, 250)) / 1e6,
+            }
     load_before = os.getloadavg()[0]
     steps = {key: TrainingStep(model, leads, args.batch_size, 250) for key, (model, leads) in models.items()}
-    throughput = training_throughput(steps, batch=args.batch_size, rounds=args.rounds, n_steps=args.steps, threads=args.train_threads)
+    throughput = training_throughput(
+        steps, batch=args.batch_size, rounds=args.rounds, n_steps=args.steps, threads=args.train_threads
+    )
     for key, (model, leads) in tqdm(models.items(), desc="latency"):
         rows[key]["train_sps_best"] = throughput[key]["best"]
         rows[key]["train_sps_median"] = throughput[key]["median"]
@@ -121,16 +135,19 @@ def main() -> None:
     table = pd.DataFrame(list(rows.values()))
     with pd.option_context("display.width", 220, "display.max_columns", 20):
         print(table.round(2).to_string(index=False))
-    atomic_write_json(args.out, {
-        "flops_unit": "FLOPs = 2 x multiply-accumulates (torch.utils.flop_counter), one forward pass, batch 1",
-        "throughput": f"training samples/s, batch {args.batch_size}, T=250, {args.train_threads} threads, "
-                      f"forward+loss+backward+AdamW; best = fastest of {args.rounds} rounds' median step, "
-                      f"median = median of all {args.rounds * args.steps} timed steps",
-        "latency": f"batch-1 eval forward under inference_mode, median ms, {args.latency_threads} thread(s), {args.repeats} repeats",
-        "load_average_1min": {"before": load_before, "after": os.getloadavg()[0]},
-        **run_stamp(),
-        "models": list(rows.values()),
-    })
+    atomic_write_json(
+        args.out,
+        {
+            "flops_unit": "FLOPs = 2 x multiply-accumulates (torch.utils.flop_counter), one forward pass, batch 1",
+            "throughput": f"training samples/s, batch {args.batch_size}, T=250, {args.train_threads} threads, "
+            f"forward+loss+backward+AdamW; best = fastest of {args.rounds} rounds' median step, "
+            f"median = median of all {args.rounds * args.steps} timed steps",
+            "latency": f"batch-1 eval forward under inference_mode, median ms, {args.latency_threads} thread(s), {args.repeats} repeats",
+            "load_average_1min": {"before": load_before, "after": os.getloadavg()[0]},
+            **run_stamp(),
+            "models": list(rows.values()),
+        },
+    )
     print(f"wrote {args.out}")
 
 

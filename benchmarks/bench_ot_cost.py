@@ -36,8 +36,13 @@ def model_from_spec(spec: str, leads: int, n_classes: int) -> torch.nn.Module:
 def labeled_batch(data) -> dict:
     """The whole ``ECGData`` as one labeled batch keyed for the Distiller and its TeacherCache."""
     n = len(data)
-    return {"x": torch.from_numpy(data.signals), "y": torch.from_numpy(data.labels), "index": torch.arange(n),
-            "start": torch.zeros(n, dtype=torch.long), "labeled": torch.ones(n, dtype=torch.bool)}
+    return {
+        "x": torch.from_numpy(data.signals),
+        "y": torch.from_numpy(data.labels),
+        "index": torch.arange(n),
+        "start": torch.zeros(n, dtype=torch.long),
+        "labeled": torch.ones(n, dtype=torch.bool),
+    }
 
 
 def main() -> None:
@@ -61,30 +66,51 @@ def main() -> None:
     student = model_from_spec(args.student, 1, args.classes)
     data = random_data(args.batch_size, args.samples, args.classes, seed=0)
     batch = labeled_batch(data)
-    cache = TeacherCache(features=("tokens",)).precompute(teacher, data, args.samples, args.samples,
-                                                          batch_size=args.batch_size)
+    cache = TeacherCache(features=("tokens",)).precompute(
+        teacher, data, args.samples, args.samples, batch_size=args.batch_size
+    )
     ot_params = {"epsilon": args.epsilon, "max_iter": args.max_iter, **({} if args.tol is None else {"tol": args.tol})}
     ot_recipe = Recipe.from_config({"ot": ot_params})
     without = Distiller(teacher, copy.deepcopy(student), Recipe(), teacher_cache=cache).setup(batch)
     with_ot = Distiller(teacher, copy.deepcopy(student), ot_recipe, teacher_cache=cache).setup(batch)
     step_without, step_with = distiller_step(without), distiller_step(with_ot)
-    times = interleaved_medians({"without_ot": lambda: step_without(batch), "with_ot": lambda: step_with(batch)},
-                                args.repeats)
+    times = interleaved_medians(
+        {"without_ot": lambda: step_without(batch), "with_ot": lambda: step_with(batch)}, args.repeats
+    )
     ratio = times["with_ot"] / times["without_ot"]
 
     term = with_ot.terms["ot"]
     n_s, n_t = term.last_plan.shape[1:]
-    print(f"student step {args.student}, B={args.batch_size}, T={args.samples}, tokens student {n_s} / "
-          f"teacher {n_t}, epsilon {args.epsilon}; last Sinkhorn run: {term.last_iterations} iterations, "
-          f"marginal error {term.last_error:.2g}")
-    print(f"  without OT {times['without_ot'] * 1e3:.1f} ms   with OT {times['with_ot'] * 1e3:.1f} ms   "
-          f"ratio {ratio:.2f} (target <= {TARGET_RATIO:.2f}: {'met' if ratio <= TARGET_RATIO else 'NOT met'})")
-    out = {"teacher": args.teacher, "student": args.student, "batch_size": args.batch_size, "samples": args.samples,
-           "student_tokens": n_s, "teacher_tokens": n_t, "epsilon": args.epsilon, "max_iter": args.max_iter, "tol": term.tol,
-           "sinkhorn_iterations": term.last_iterations, "sinkhorn_error": term.last_error,
-           "threads": args.threads, "repeats": args.repeats, **run_stamp(),
-           "step_without_ot_s": times["without_ot"], "step_with_ot_s": times["with_ot"], "ratio": ratio,
-           "target_ratio": TARGET_RATIO, "target_met": ratio <= TARGET_RATIO}
+    print(
+        f"student step {args.student}, B={args.batch_size}, T={args.samples}, tokens student {n_s} / "
+        f"teacher {n_t}, epsilon {args.epsilon}; last Sinkhorn run: {term.last_iterations} iterations, "
+        f"marginal error {term.last_error:.2g}"
+    )
+    print(
+        f"  without OT {times['without_ot'] * 1e3:.1f} ms   with OT {times['with_ot'] * 1e3:.1f} ms   "
+        f"ratio {ratio:.2f} (target <= {TARGET_RATIO:.2f}: {'met' if ratio <= TARGET_RATIO else 'NOT met'})"
+    )
+    out = {
+        "teacher": args.teacher,
+        "student": args.student,
+        "batch_size": args.batch_size,
+        "samples": args.samples,
+        "student_tokens": n_s,
+        "teacher_tokens": n_t,
+        "epsilon": args.epsilon,
+        "max_iter": args.max_iter,
+        "tol": term.tol,
+        "sinkhorn_iterations": term.last_iterations,
+        "sinkhorn_error": term.last_error,
+        "threads": args.threads,
+        "repeats": args.repeats,
+        **run_stamp(),
+        "step_without_ot_s": times["without_ot"],
+        "step_with_ot_s": times["with_ot"],
+        "ratio": ratio,
+        "target_ratio": TARGET_RATIO,
+        "target_met": ratio <= TARGET_RATIO,
+    }
     atomic_write_json(Path(args.out), out)
     print(f"wrote {args.out}")
 

@@ -43,8 +43,16 @@ def main() -> None:
         runs[fs] = args.n / best
         print(f"{fs:4d} Hz: {runs[fs]:8.0f} records/s  ({args.n} records of {seconds:g} s, best of {args.repeats})")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    result = {"records_per_s": round(runs[500], 1), "records_per_s_100hz": round(runs[100], 1), "n": args.n,
-              "fs": 500, "seconds": seconds, "threads": 1, "load_average_1min": load, **run_stamp()}
+    result = {
+        "records_per_s": round(runs[500], 1),
+        "records_per_s_100hz": round(runs[100], 1),
+        "n": args.n,
+        "fs": 500,
+        "seconds": seconds,
+        "threads": 1,
+        "load_average_1min": load,
+        **run_stamp(),
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2))
 

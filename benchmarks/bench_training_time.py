@@ -39,8 +39,11 @@ def main() -> None:
         start = time.perf_counter()
         result = fn()
         seconds = time.perf_counter() - start
-        row = {"wall_seconds": round(seconds, 1), "epochs": len(result.history),
-               "params": sum(p.numel() for p in result.model.parameters())}
+        row = {
+            "wall_seconds": round(seconds, 1),
+            "epochs": len(result.history),
+            "params": sum(p.numel() for p in result.model.parameters()),
+        }
         if evaluate:
             rep = experiment.evaluate_model(result.model, prep, input_leads=leads)
             row.update({m: round(float(rep[m]), 4) for m in ("macro_auc", "macro_f1", "map")})
@@ -50,19 +53,30 @@ def main() -> None:
 
     start = time.perf_counter()
     prep = experiment.prepare("synthetic")
-    rows["data"] = {"wall_seconds": round(time.perf_counter() - start, 1), "records": len(prep.train) + len(prep.val) + len(prep.test)}
+    rows["data"] = {
+        "wall_seconds": round(time.perf_counter() - start, 1),
+        "records": len(prep.train) + len(prep.val) + len(prep.test),
+    }
     teacher = timed("teacher resnet1d/small", lambda: experiment.train_teacher(prep))
     for size in ("tiny", "small", "base"):
         timed(f"student {size}", lambda: experiment.train_student(prep, "baseline", size=size), leads=["I"])
     timed("restoration unet1d/tiny", lambda: experiment.train_restoration(prep), evaluate=False)
     gap = rows["teacher resnet1d/small"]["macro_auc"] - rows["student small"]["macro_auc"]
-    out = {**run_stamp(), "torch_threads": args.threads, "load_average_before": os.getloadavg(),
-           "profile": prep.profile.to_dict(), "results": rows,
-           "targets": {"teacher_under_180_s": rows["teacher resnet1d/small"]["wall_seconds"] <= 180,
-                       "teacher_auc_at_least_0.95": rows["teacher resnet1d/small"]["macro_auc"] >= 0.95,
-                       "student_tiny_under_60_s": rows["student tiny"]["wall_seconds"] <= 60,
-                       "student_small_under_60_s": rows["student small"]["wall_seconds"] <= 60,
-                       "small_gap_at_least_0.05": gap >= 0.05, "small_gap": round(gap, 4)}}
+    out = {
+        **run_stamp(),
+        "torch_threads": args.threads,
+        "load_average_before": os.getloadavg(),
+        "profile": prep.profile.to_dict(),
+        "results": rows,
+        "targets": {
+            "teacher_under_180_s": rows["teacher resnet1d/small"]["wall_seconds"] <= 180,
+            "teacher_auc_at_least_0.95": rows["teacher resnet1d/small"]["macro_auc"] >= 0.95,
+            "student_tiny_under_60_s": rows["student tiny"]["wall_seconds"] <= 60,
+            "student_small_under_60_s": rows["student small"]["wall_seconds"] <= 60,
+            "small_gap_at_least_0.05": gap >= 0.05,
+            "small_gap": round(gap, 4),
+        },
+    }
     atomic_write_json(args.json, out)
     print(out["targets"])
 

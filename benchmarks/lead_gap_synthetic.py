@@ -31,7 +31,7 @@ def features(data, leads: list[int]) -> np.ndarray:
         beats = fid[fid.record_id == rid]
         r = beats.r_peak.to_numpy()
         r_ok = r[(r >= pre) & (r < data.n_samples - post)]
-        segs = np.stack([data.signals[i][leads, k - pre:k + post] for k in r_ok])
+        segs = np.stack([data.signals[i][leads, k - pre : k + post] for k in r_ok])
         med = np.median(segs, axis=0).ravel()
         rr = np.diff(r) / fs
         rhythm = [rr.mean(), rr.std() / rr.mean(), rr.min() / rr.mean(), rr.max() / rr.mean()]
@@ -63,7 +63,11 @@ def main() -> None:
         print(f"{cond.code:8s} {cond.lead_I:8s} {result['12-lead'][cond.code]:8.3f} {result['lead I'][cond.code]:8.3f}")
     print(f"{'macro':17s} {result['12-lead']['macro']:8.3f} {result['lead I']['macro']:8.3f}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"n": args.n, "fs": 100, "method": "logistic regression on median beats + RR features", **result}, indent=2))
+    Path(args.out).write_text(
+        json.dumps(
+            {"n": args.n, "fs": 100, "method": "logistic regression on median beats + RR features", **result}, indent=2
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -48,8 +48,16 @@ from ecgkd_lite.config import REPO_ROOT, cache_dir, shared_data_dir  # noqa: E40
 from ecgkd_lite.data import StandardScaler, bandpass, load_ptbxl_2k, resample  # noqa: E402
 from ecgkd_lite.data.ludb import WAVES, load_ludb, ludb_wave_masks, mask_runs  # noqa: E402
 from ecgkd_lite.evaluate import bootstrap_ci, per_class_auc  # noqa: E402
-from ecgkd_lite.evaluate.external import (LOCALISATION_NOTES, PTBXL2K_SOURCE, annotated_span,  # noqa: E402
-                                          localisation_wave, on_class_axis, ptbxl2k_like, shared_classes, span_scores)
+from ecgkd_lite.evaluate.external import (
+    LOCALISATION_NOTES,
+    PTBXL2K_SOURCE,
+    annotated_span,  # noqa: E402
+    localisation_wave,
+    on_class_axis,
+    ptbxl2k_like,
+    shared_classes,
+    span_scores,
+)
 from ecgkd_lite.experiment import BANDPASS  # noqa: E402
 from ecgkd_lite.explain import grad_cam  # noqa: E402
 from ecgkd_lite.models import build_model  # noqa: E402
@@ -71,8 +79,15 @@ def train_or_load(role, train, val, seed, args, parts: Path):
         return model.eval(), saved["info"]
     model, info = train_one(arch, size, leads, train, val, seed=seed, args=args)
     torch.save({"state_dict": model.state_dict(), "info": info}, path)
-    log.info("seed %d %s: %d epochs (best %d, val AUC %.3f) in %.1f s", seed, role, info["epochs_run"],
-             info["best_epoch"], info["best_val_macro_auc"], info["wall_s"])
+    log.info(
+        "seed %d %s: %d epochs (best %d, val AUC %.3f) in %.1f s",
+        seed,
+        role,
+        info["epochs_run"],
+        info["best_epoch"],
+        info["best_val_macro_auc"],
+        info["wall_s"],
+    )
     return model.eval(), info
 
 
@@ -81,11 +96,25 @@ def ptbxl_splits(args):
     data = bandpass(resample(raw, FS), **BANDPASS)
     scaler = StandardScaler(per_lead=True).fit(data.split("train"))
     train, val, test = (scaler.transform(data.split(s)) for s in ("train", "val", "test"))
-    config = {"teacher": "/".join(TEACHER), "student": "/".join(STUDENT), "student_leads": STUDENT_LEADS,
-              "fs": FS, "bandpass": BANDPASS, "crop_seconds": CROP, "batch_size": 128, "optimizer": "AdamW",
-              "lr": args.lr, "weight_decay": 1e-2, "scheduler": "constant", "epoch_cap": args.epochs,
-              "patience": args.patience, "monitor": "val_macro_auc", "train": "ptbxl-2k fold 1 (source train)",
-              "val": "ptbxl-2k fold 9 (source val)", "scaler": "per-lead standard, fitted on the train split"}
+    config = {
+        "teacher": "/".join(TEACHER),
+        "student": "/".join(STUDENT),
+        "student_leads": STUDENT_LEADS,
+        "fs": FS,
+        "bandpass": BANDPASS,
+        "crop_seconds": CROP,
+        "batch_size": 128,
+        "optimizer": "AdamW",
+        "lr": args.lr,
+        "weight_decay": 1e-2,
+        "scheduler": "constant",
+        "epoch_cap": args.epochs,
+        "patience": args.patience,
+        "monitor": "val_macro_auc",
+        "train": "ptbxl-2k fold 1 (source train)",
+        "val": "ptbxl-2k fold 9 (source val)",
+        "scaler": "per-lead standard, fitted on the train split",
+    }
     return raw, scaler, train, val, test, config
 
 
@@ -101,8 +130,11 @@ def parse(argv=None):
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--train-only", action="store_true")
     ap.add_argument("--out", default=str(REPO_ROOT / "results" / "ludb_external.json"))
-    ap.add_argument("--examples", default=None, help="also write one Grad-CAM example per scored class to this "
-                    "JSON (e.g. results/ludb_gradcam_examples.json)")
+    ap.add_argument(
+        "--examples",
+        default=None,
+        help="also write one Grad-CAM example per scored class to this JSON (e.g. results/ludb_gradcam_examples.json)",
+    )
     return ap.parse_args(argv)
 
 
@@ -142,8 +174,11 @@ def main(argv=None) -> None:
     rows = []
     test_auc = {r: per_class_auc(test.labels, mean[r, "test"], test.classes) for r in ROLES}
     for k, c in enumerate(classes):
-        row = {"class": c, "ludb_positives": int(y_ext[:, k].sum()), "ptbxl_test_positives": int(
-            test.labels[:, test.classes.index(c)].sum())}
+        row = {
+            "class": c,
+            "ludb_positives": int(y_ext[:, k].sum()),
+            "ptbxl_test_positives": int(test.labels[:, test.classes.index(c)].sum()),
+        }
         for r in ROLES:
             row[f"{r}_ludb_auc"] = round(float(per_class_auc(y_ext[:, [k]], mean[r, "ludb"][:, [k]]).iloc[0]), 4)
             ci = None
@@ -160,9 +195,16 @@ def main(argv=None) -> None:
         macro[f"{r}_ludb_ci95"] = [round(b.low, 4), round(b.high, 4)]
         macro[f"{r}_ptbxl_test_shared"] = round(float(test_auc[r][classes].mean()), 4)
         macro[f"{r}_ptbxl_test_all"] = round(float(test_auc[r].mean()), 4)
-    per_seed = {s: {r: {"ludb_macro_auc": round(float(per_class_auc(y_ext, probs[s, r, "ludb"]).mean()), 4),
-                        "ptbxl_test_macro_auc": round(float(per_class_auc(test.labels, probs[s, r, "test"]).mean()), 4)}
-                    for r in ROLES} for s in seeds}
+    per_seed = {
+        s: {
+            r: {
+                "ludb_macro_auc": round(float(per_class_auc(y_ext, probs[s, r, "ludb"]).mean()), 4),
+                "ptbxl_test_macro_auc": round(float(per_class_auc(test.labels, probs[s, r, "test"]).mean()), 4),
+            }
+            for r in ROLES
+        }
+        for s in seeds
+    }
 
     # ---------------------------------------------------------------- Grad-CAM against the delineation
     masks = ludb_wave_masks(root, ludb.record_ids, fs=FS)
@@ -205,40 +247,75 @@ def main(argv=None) -> None:
         loc_rows.append(row)
 
     walls = {r: [models[s, r][1]["wall_s"] for s in seeds] for r in ROLES}
-    out = {**run_stamp(), "torch_threads": args.threads, "seeds": seeds,
-           "seeds_note": "probabilities averaged over the seeds; Grad-CAM scores averaged over the seeds' models"
-           if len(seeds) > 1 else "one training seed",
-           "config": config, "runs": {f"seed{s}-{r}": models[s, r][1] for s in seeds for r in ROLES},
-           "wall_s": {r: {"per_run": w, "mean": round(float(np.mean(w)), 1)} for r, w in walls.items()},
-           "data": {"train": {"set": "ptbxl-2k", "key": raw.key, "train": len(train), "val": len(val),
-                              "test": len(test), "classes": list(train.classes)},
-                    "external": {"set": "LUDB 1.0.1", "key": ludb.key, "records": len(ludb),
-                                 "classes": list(ludb.classes),
-                                 "positives": {c: int(n) for c, n in zip(ludb.classes, ludb.labels.sum(0))},
-                                 "preprocessing": {"as_ptbxl2k_source": PTBXL2K_SOURCE,
-                                                   "then_model_pipeline": f"resample 250 -> {FS} Hz, band-pass "
-                                                   f"{BANDPASS}, per-lead scaler fitted on ptbxl-2k train"}}},
-           "classes_scored": classes, "classes_left_out": left_out,
-           "external_validation": {"per_class": rows, "macro": macro, "per_seed": per_seed,
-                                   "bootstrap": {"n_boot": args.n_boot, "seed": 0, "alpha": 0.05,
-                                                 "min_positives_for_ci": args.min_ci_positives}},
-           "gradcam": {"how": f"grad_cam(model, x, class index, layer='temporal', relu=True) on the whole 10 s "
-                              f"record at {FS} Hz ({ext.n_samples} samples; the map is interpolated by grad_cam to "
-                              f"the input length); masks from ludb_wave_masks(fs={FS}) (interval ends mapped "
-                              f"500 -> {FS} Hz and rounded, not boolean masks resampled), lead-agnostic union over "
-                              "the 12 leads; maps zeroed and masks cut outside the annotated span (first to last "
-                              "sample annotated in any lead); chance = mean share of the span the region covers; *_no_relu: the "
-                              "same scores of min-max normalised maps without the Grad-CAM ReLU (where the class "
-                              "evidence is relatively highest, defined even when it is negative everywhere)",
-                       "per_class": loc_rows, "classes_without_region": no_region}}
+    out = {
+        **run_stamp(),
+        "torch_threads": args.threads,
+        "seeds": seeds,
+        "seeds_note": "probabilities averaged over the seeds; Grad-CAM scores averaged over the seeds' models"
+        if len(seeds) > 1
+        else "one training seed",
+        "config": config,
+        "runs": {f"seed{s}-{r}": models[s, r][1] for s in seeds for r in ROLES},
+        "wall_s": {r: {"per_run": w, "mean": round(float(np.mean(w)), 1)} for r, w in walls.items()},
+        "data": {
+            "train": {
+                "set": "ptbxl-2k",
+                "key": raw.key,
+                "train": len(train),
+                "val": len(val),
+                "test": len(test),
+                "classes": list(train.classes),
+            },
+            "external": {
+                "set": "LUDB 1.0.1",
+                "key": ludb.key,
+                "records": len(ludb),
+                "classes": list(ludb.classes),
+                "positives": {c: int(n) for c, n in zip(ludb.classes, ludb.labels.sum(0))},
+                "preprocessing": {
+                    "as_ptbxl2k_source": PTBXL2K_SOURCE,
+                    "then_model_pipeline": f"resample 250 -> {FS} Hz, band-pass "
+                    f"{BANDPASS}, per-lead scaler fitted on ptbxl-2k train",
+                },
+            },
+        },
+        "classes_scored": classes,
+        "classes_left_out": left_out,
+        "external_validation": {
+            "per_class": rows,
+            "macro": macro,
+            "per_seed": per_seed,
+            "bootstrap": {
+                "n_boot": args.n_boot,
+                "seed": 0,
+                "alpha": 0.05,
+                "min_positives_for_ci": args.min_ci_positives,
+            },
+        },
+        "gradcam": {
+            "how": f"grad_cam(model, x, class index, layer='temporal', relu=True) on the whole 10 s "
+            f"record at {FS} Hz ({ext.n_samples} samples; the map is interpolated by grad_cam to "
+            f"the input length); masks from ludb_wave_masks(fs={FS}) (interval ends mapped "
+            f"500 -> {FS} Hz and rounded, not boolean masks resampled), lead-agnostic union over "
+            "the 12 leads; maps zeroed and masks cut outside the annotated span (first to last "
+            "sample annotated in any lead); chance = mean share of the span the region covers; *_no_relu: the "
+            "same scores of min-max normalised maps without the Grad-CAM ReLU (where the class "
+            "evidence is relatively highest, defined even when it is negative everywhere)",
+            "per_class": loc_rows,
+            "classes_without_region": no_region,
+        },
+    }
     if args.examples:
         write_examples(args.examples, examples, out, masks)
     tables = markdown(out)
     out["markdown"] = tables
     Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
     print(tables)
-    print(f"\nwall time per run (s, {args.threads} thread): " + ", ".join(
-        f"{r} {w}" for r, w in walls.items()) + f"; written {args.out}")
+    print(
+        f"\nwall time per run (s, {args.threads} thread): "
+        + ", ".join(f"{r} {w}" for r, w in walls.items())
+        + f"; written {args.out}"
+    )
 
 
 def gradcam_example(c, wave, pos, maps, ludb, masks, union, span, seed) -> dict:
@@ -247,11 +324,16 @@ def gradcam_example(c, wave, pos, maps, ludb, masks, union, span, seed) -> dict:
     region and wave masks as runs ``[start, end)`` at ``masks.fs``, and its scores."""
     j = int(np.argmin(ludb.labels[pos].sum(1)))  # argmin takes the first of equal counts
     i = int(pos[j])
-    out = {"class": c, "region": wave, "record_id": str(ludb.record_ids[i]), "seed": seed,
-           "labels": [k for k, y in zip(ludb.classes, ludb.labels[i]) if y > 0],
-           "span": [int(v) for v in mask_runs(span[i])[0]],
-           "region_runs": [list(r) for r in mask_runs(union[i, WAVES.index(wave)] & span[i])],
-           "waves": {w: [list(r) for r in mask_runs(union[i, k])] for k, w in enumerate(WAVES)}}
+    out = {
+        "class": c,
+        "region": wave,
+        "record_id": str(ludb.record_ids[i]),
+        "seed": seed,
+        "labels": [k for k, y in zip(ludb.classes, ludb.labels[i]) if y > 0],
+        "span": [int(v) for v in mask_runs(span[i])[0]],
+        "region_runs": [list(r) for r in mask_runs(union[i, WAVES.index(wave)] & span[i])],
+        "waves": {w: [list(r) for r in mask_runs(union[i, k])] for k, w in enumerate(WAVES)},
+    }
     for r, m in maps.items():
         out[f"{r}_map"] = [round(float(v), 3) for v in m[j].astype(np.float16)]
         sc = span_scores(m[[j]], union[[i], WAVES.index(wave)], span[[i]])
@@ -265,17 +347,23 @@ def gradcam_example(c, wave, pos, maps, ludb, masks, union, span, seed) -> dict:
 def write_examples(path, examples: list, out: dict, masks) -> None:
     """The Grad-CAM examples JSON (:func:`gradcam_example` per scored class) with its provenance."""
     doc = {k: out[k] for k in ("command", "git_commit", "date", "seeds", "config")}
-    doc.update({"fs": float(masks.fs), "n_samples": int(masks.masks.shape[-1]), "waves": list(WAVES),
-                "how": "one LUDB record per class scored in ludb_external.json (the positive record with the fewest "
-                       "LUDB labels, the first in record order on a tie); teacher (12 leads) and student (lead I) "
-                       "Grad-CAM maps of the class logit from the models of the first seed, ReLU, scaled to [0, 1] "
-                       "per record, whole record at fs Hz, rounded through float16 to 3 decimals (<role>_no_relu_map: the same "
-                       "without the ReLU, min-max scaled); region_runs: the "
-                       "scored region (union over the 12 leads, cut to the annotated span) as [start, end) runs; "
-                       "waves: every wave's lead-agnostic union mask as runs (not cut); span: first to last "
-                       "annotated sample (end exclusive); pointing_hit / energy_inside: this record's scores "
-                       "as in ludb_external.json (inside the span)",
-                "examples": examples})
+    doc.update(
+        {
+            "fs": float(masks.fs),
+            "n_samples": int(masks.masks.shape[-1]),
+            "waves": list(WAVES),
+            "how": "one LUDB record per class scored in ludb_external.json (the positive record with the fewest "
+            "LUDB labels, the first in record order on a tie); teacher (12 leads) and student (lead I) "
+            "Grad-CAM maps of the class logit from the models of the first seed, ReLU, scaled to [0, 1] "
+            "per record, whole record at fs Hz, rounded through float16 to 3 decimals (<role>_no_relu_map: the same "
+            "without the ReLU, min-max scaled); region_runs: the "
+            "scored region (union over the 12 leads, cut to the annotated span) as [start, end) runs; "
+            "waves: every wave's lead-agnostic union mask as runs (not cut); span: first to last "
+            "annotated sample (end exclusive); pointing_hit / energy_inside: this record's scores "
+            "as in ludb_external.json (inside the span)",
+            "examples": examples,
+        }
+    )
     Path(path).write_text(json.dumps(doc, indent=1) + "\n")
     log.info("written %d Grad-CAM examples to %s", len(examples), path)
 
@@ -286,31 +374,47 @@ def fmt_ci(ci) -> str:
 
 def markdown(out: dict) -> str:
     ev, seeds = out["external_validation"], out["seeds"]
-    lines = [f"External validation: trained on ptbxl-2k (train/val split), seed(s) {seeds}; AUC on LUDB (200 "
-             "records, bootstrap 95 % CI) and on the ptbxl-2k test split (190 records)", "",
-             "| class | LUDB pos. | teacher LUDB AUC | student LUDB AUC | ptbxl-2k test pos. | teacher test AUC | "
-             "student test AUC |", "|---|---:|---|---|---:|---:|---:|"]
+    lines = [
+        f"External validation: trained on ptbxl-2k (train/val split), seed(s) {seeds}; AUC on LUDB (200 "
+        "records, bootstrap 95 % CI) and on the ptbxl-2k test split (190 records)",
+        "",
+        "| class | LUDB pos. | teacher LUDB AUC | student LUDB AUC | ptbxl-2k test pos. | teacher test AUC | "
+        "student test AUC |",
+        "|---|---:|---|---|---:|---:|---:|",
+    ]
     for r in ev["per_class"]:
-        lines.append(f"| {r['class']} | {r['ludb_positives']} | {r['teacher_ludb_auc']:.3f} "
-                     f"{fmt_ci(r['teacher_ludb_ci95'])} | {r['student_ludb_auc']:.3f} {fmt_ci(r['student_ludb_ci95'])}"
-                     f" | {r['ptbxl_test_positives']} | {r['teacher_ptbxl_test_auc']:.3f} | "
-                     f"{r['student_ptbxl_test_auc']:.3f} |")
+        lines.append(
+            f"| {r['class']} | {r['ludb_positives']} | {r['teacher_ludb_auc']:.3f} "
+            f"{fmt_ci(r['teacher_ludb_ci95'])} | {r['student_ludb_auc']:.3f} {fmt_ci(r['student_ludb_ci95'])}"
+            f" | {r['ptbxl_test_positives']} | {r['teacher_ptbxl_test_auc']:.3f} | "
+            f"{r['student_ptbxl_test_auc']:.3f} |"
+        )
     m = ev["macro"]
-    lines.append(f"| **macro ({len(m['classes'])} shared classes)** | | {m['teacher_ludb']:.3f} "
-                 f"{fmt_ci(m['teacher_ludb_ci95'])} | {m['student_ludb']:.3f} {fmt_ci(m['student_ludb_ci95'])} | | "
-                 f"{m['teacher_ptbxl_test_shared']:.3f} | {m['student_ptbxl_test_shared']:.3f} |")
-    lines.append(f"| macro (all {len(out['data']['train']['classes'])} ptbxl-2k classes) | | | | | "
-                 f"{m['teacher_ptbxl_test_all']:.3f} | {m['student_ptbxl_test_all']:.3f} |")
-    lines += ["", "Grad-CAM localisation on LUDB positives against the cardiologists' delineation (inside the "
-              f"annotated span; chance = region coverage of the span; zero maps: all-zero ReLU maps, counted as misses "
-              f"with energy 0, summed over {len(seeds)} seed(s))", "",
-              "| class | region | records | chance | teacher pointing | teacher energy | teacher zero maps | "
-              "student (lead I) pointing | student energy | student zero maps |",
-              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines.append(
+        f"| **macro ({len(m['classes'])} shared classes)** | | {m['teacher_ludb']:.3f} "
+        f"{fmt_ci(m['teacher_ludb_ci95'])} | {m['student_ludb']:.3f} {fmt_ci(m['student_ludb_ci95'])} | | "
+        f"{m['teacher_ptbxl_test_shared']:.3f} | {m['student_ptbxl_test_shared']:.3f} |"
+    )
+    lines.append(
+        f"| macro (all {len(out['data']['train']['classes'])} ptbxl-2k classes) | | | | | "
+        f"{m['teacher_ptbxl_test_all']:.3f} | {m['student_ptbxl_test_all']:.3f} |"
+    )
+    lines += [
+        "",
+        "Grad-CAM localisation on LUDB positives against the cardiologists' delineation (inside the "
+        f"annotated span; chance = region coverage of the span; zero maps: all-zero ReLU maps, counted as misses "
+        f"with energy 0, summed over {len(seeds)} seed(s))",
+        "",
+        "| class | region | records | chance | teacher pointing | teacher energy | teacher zero maps | "
+        "student (lead I) pointing | student energy | student zero maps |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in out["gradcam"]["per_class"]:
-        lines.append(f"| {r['class']} | {r['region']} | {r['n_scored']} | {r['chance']:.3f} | "
-                     f"{r['teacher_pointing_game']:.3f} | {r['teacher_energy_inside']:.3f} | {r['teacher_zero_maps']} | "
-                     f"{r['student_pointing_game']:.3f} | {r['student_energy_inside']:.3f} | {r['student_zero_maps']} |")
+        lines.append(
+            f"| {r['class']} | {r['region']} | {r['n_scored']} | {r['chance']:.3f} | "
+            f"{r['teacher_pointing_game']:.3f} | {r['teacher_energy_inside']:.3f} | {r['teacher_zero_maps']} | "
+            f"{r['student_pointing_game']:.3f} | {r['student_energy_inside']:.3f} | {r['student_zero_maps']} |"
+        )
     return "\n".join(lines)
 
 

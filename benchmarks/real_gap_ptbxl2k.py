@@ -53,19 +53,28 @@ FS = 100
 CROP = 2.5
 #: gap thresholds of the seen / partly seen / not seen rule (AUC points, 12-lead minus lead I)
 SEEN_HIGH, NOT_SEEN_LOW = 0.05, 0.10
-RULE = (f"on the paired 95 % interval [lo, hi] of gap = AUC(12 leads) - AUC(lead I): 'seen' if hi < {SEEN_HIGH} "
-        f"(lead I loses less than {SEEN_HIGH}); 'not seen' if lo > {NOT_SEEN_LOW} (lead I surely loses more than "
-        f"{NOT_SEEN_LOW}); 'partly seen' if lo > 0 otherwise (a certain loss, not surely large); 'undetermined' "
-        f"if the interval holds 0 and reaches {SEEN_HIGH} (too few positives to tell)")
+RULE = (
+    f"on the paired 95 % interval [lo, hi] of gap = AUC(12 leads) - AUC(lead I): 'seen' if hi < {SEEN_HIGH} "
+    f"(lead I loses less than {SEEN_HIGH}); 'not seen' if lo > {NOT_SEEN_LOW} (lead I surely loses more than "
+    f"{NOT_SEEN_LOW}); 'partly seen' if lo > 0 otherwise (a certain loss, not surely large); 'undetermined' "
+    f"if the interval holds 0 and reaches {SEEN_HIGH} (too few positives to tell)"
+)
 PUBLISHED = {
     "note": "different label sets and models: only the SIZE of the gap compares, not the AUC levels",
-    "lead_minimal_ecg": {"source": "GitHub ArshiaSangwan/lead-minimal-ecg (PTB-XL lead-subset sweep, small ResNet)",
-                         "labels": "PTB-XL superdiagnostic (5 classes)", "macro_auc_12": 0.913,
-                         "macro_auc_lead_I": 0.842, "gap": round(0.913 - 0.842, 3),
-                         "relative_gap": round((0.913 - 0.842) / 0.913, 3)},
-    "saglietto_2024": {"source": "Saglietto et al. 2024, Front. Cardiovasc. Med., doi 10.3389/fcvm.2024.1327179",
-                       "labels": "20 PTB-XL classes", "relative_gap": 0.087,
-                       "statement": "lead I about 8.7 % below 12 leads in mean AUC"},
+    "lead_minimal_ecg": {
+        "source": "GitHub ArshiaSangwan/lead-minimal-ecg (PTB-XL lead-subset sweep, small ResNet)",
+        "labels": "PTB-XL superdiagnostic (5 classes)",
+        "macro_auc_12": 0.913,
+        "macro_auc_lead_I": 0.842,
+        "gap": round(0.913 - 0.842, 3),
+        "relative_gap": round((0.913 - 0.842) / 0.913, 3),
+    },
+    "saglietto_2024": {
+        "source": "Saglietto et al. 2024, Front. Cardiovasc. Med., doi 10.3389/fcvm.2024.1327179",
+        "labels": "20 PTB-XL classes",
+        "relative_gap": 0.087,
+        "statement": "lead I about 8.7 % below 12 leads in mean AUC",
+    },
 }
 
 
@@ -85,14 +94,31 @@ def train_one(arch, size, leads, train, val, *, seed, args) -> tuple[torch.nn.Mo
     seed_everything(seed)
     model = build_model(arch, size, in_leads=len(leads) if leads else train.n_leads, n_classes=train.n_classes)
     t0 = time.perf_counter()
-    result = fit(model, train, val, input_leads=leads, epochs=args.epochs, patience=args.patience, batch_size=128,
-                 lr=args.lr, weight_decay=1e-2, crop_seconds=CROP, scheduler="constant", monitor="val_macro_auc",
-                 seed=seed, progress=False)
+    result = fit(
+        model,
+        train,
+        val,
+        input_leads=leads,
+        epochs=args.epochs,
+        patience=args.patience,
+        batch_size=128,
+        lr=args.lr,
+        weight_decay=1e-2,
+        crop_seconds=CROP,
+        scheduler="constant",
+        monitor="val_macro_auc",
+        seed=seed,
+        progress=False,
+    )
     wall = time.perf_counter() - t0
-    info = {"wall_s": round(wall, 1), "epochs_run": len(result.history), "best_epoch": result.best_epoch,
-            "best_val_macro_auc": round(float(result.best_metric), 4),
-            "stopped_early": len(result.history) < args.epochs,
-            "load_avg_1min": round(os.getloadavg()[0], 2)}  # the machine is shared: wall time depends on it
+    info = {
+        "wall_s": round(wall, 1),
+        "epochs_run": len(result.history),
+        "best_epoch": result.best_epoch,
+        "best_val_macro_auc": round(float(result.best_metric), 4),
+        "stopped_early": len(result.history) < args.epochs,
+        "load_avg_1min": round(os.getloadavg()[0], 2),
+    }  # the machine is shared: wall time depends on it
     return result.model, info
 
 
@@ -107,46 +133,83 @@ def run_fold(data, plan, fold, seed, args) -> dict:
         info["test_probs"] = predict(model, test, **kw).round(6).tolist()
         info["holdout_probs"] = predict(model, holdout, **kw).round(6).tolist()
         out[role] = info
-        log.info("seed %d fold %d %s: %d epochs (best %d, val AUC %.3f) in %.1f s", seed, fold.index, role,
-                 info["epochs_run"], info["best_epoch"], info["best_val_macro_auc"], info["wall_s"])
+        log.info(
+            "seed %d fold %d %s: %d epochs (best %d, val AUC %.3f) in %.1f s",
+            seed,
+            fold.index,
+            role,
+            info["epochs_run"],
+            info["best_epoch"],
+            info["best_val_macro_auc"],
+            info["wall_s"],
+        )
     return out
 
 
 def gap_table(y, p12, p1, classes, *, n_boot, seed) -> tuple[list[dict], dict]:
     """Per-class and macro rows: AUCs, gap (12 - I) with its paired interval, rule label."""
     per = paired_class_delta_ci(y, p1, p12, classes, n_boot=n_boot, seed=seed)  # delta = AUC_12 - AUC_I
-    rows = [{"class": c, "positives": int(r.positives), "auc_12": round(r.auc_new, 4), "auc_I": round(r.auc_ref, 4),
-             "gap": round(r.delta, 4), "gap_ci95": [round(r.low, 4), round(r.high, 4)],
-             "seen_by_lead_I": classify(r.low, r.high)} for c, r in per.iterrows()]
+    rows = [
+        {
+            "class": c,
+            "positives": int(r.positives),
+            "auc_12": round(r.auc_new, 4),
+            "auc_I": round(r.auc_ref, 4),
+            "gap": round(r.delta, 4),
+            "gap_ci95": [round(r.low, 4), round(r.high, 4)],
+            "seen_by_lead_I": classify(r.low, r.high),
+        }
+        for c, r in per.iterrows()
+    ]
     ci = paired_delta_ci(y, p1, p12, "macro_auc", n_boot=n_boot, seed=seed)
     a12, a1 = per_class_auc(y, p12).mean(), per_class_auc(y, p1).mean()
-    macro = {"auc_12": round(float(a12), 4), "auc_I": round(float(a1), 4), "gap": round(float(ci.estimate), 4),
-             "gap_ci95": [round(ci.low, 4), round(ci.high, 4)], "relative_gap": round(float(ci.estimate / a12), 4),
-             "n_skipped": ci.n_skipped, "counts": {k: sum(r["seen_by_lead_I"] == k for r in rows) for k in
-                                                    ("seen", "partly seen", "not seen", "undetermined")}}
+    macro = {
+        "auc_12": round(float(a12), 4),
+        "auc_I": round(float(a1), 4),
+        "gap": round(float(ci.estimate), 4),
+        "gap_ci95": [round(ci.low, 4), round(ci.high, 4)],
+        "relative_gap": round(float(ci.estimate / a12), 4),
+        "n_skipped": ci.n_skipped,
+        "counts": {
+            k: sum(r["seen_by_lead_I"] == k for r in rows) for k in ("seen", "partly seen", "not seen", "undetermined")
+        },
+    }
     return rows, macro
 
 
 def markdown(rows, macro, holdout_macro, n_records, seeds) -> str:
-    lines = [f"Out-of-fold, {n_records} ptbxl-2k train+val records, 5-fold CV, seed(s) {seeds}; gap = AUC(12) - "
-             "AUC(lead I), paired bootstrap 95 % interval", "",
-             "| class | positives | 12-lead AUC | lead-I AUC | gap | gap 95 % CI | lead I |",
-             "|---|---:|---:|---:|---:|---|---|"]
+    lines = [
+        f"Out-of-fold, {n_records} ptbxl-2k train+val records, 5-fold CV, seed(s) {seeds}; gap = AUC(12) - "
+        "AUC(lead I), paired bootstrap 95 % interval",
+        "",
+        "| class | positives | 12-lead AUC | lead-I AUC | gap | gap 95 % CI | lead I |",
+        "|---|---:|---:|---:|---:|---|---|",
+    ]
     for r in rows:
         lo, hi = r["gap_ci95"]
-        lines.append(f"| {r['class']} | {r['positives']} | {r['auc_12']:.3f} | {r['auc_I']:.3f} | {r['gap']:+.3f} | "
-                     f"[{lo:+.3f}, {hi:+.3f}] | {r['seen_by_lead_I']} |")
+        lines.append(
+            f"| {r['class']} | {r['positives']} | {r['auc_12']:.3f} | {r['auc_I']:.3f} | {r['gap']:+.3f} | "
+            f"[{lo:+.3f}, {hi:+.3f}] | {r['seen_by_lead_I']} |"
+        )
     lo, hi = macro["gap_ci95"]
-    lines.append(f"| **macro (CV)** | {n_records} | {macro['auc_12']:.3f} | {macro['auc_I']:.3f} | {macro['gap']:+.3f} "
-                 f"({100 * macro['relative_gap']:.1f} %) | [{lo:+.3f}, {hi:+.3f}] | |")
+    lines.append(
+        f"| **macro (CV)** | {n_records} | {macro['auc_12']:.3f} | {macro['auc_I']:.3f} | {macro['gap']:+.3f} "
+        f"({100 * macro['relative_gap']:.1f} %) | [{lo:+.3f}, {hi:+.3f}] | |"
+    )
     lo, hi = holdout_macro["gap_ci95"]
-    lines.append(f"| macro (hold-out, fold models averaged) | {holdout_macro['n_records']} | {holdout_macro['auc_12']:.3f} | "
-                 f"{holdout_macro['auc_I']:.3f} | {holdout_macro['gap']:+.3f} ({100 * holdout_macro['relative_gap']:.1f} %)"
-                 f" | [{lo:+.3f}, {hi:+.3f}] | |")
+    lines.append(
+        f"| macro (hold-out, fold models averaged) | {holdout_macro['n_records']} | {holdout_macro['auc_12']:.3f} | "
+        f"{holdout_macro['auc_I']:.3f} | {holdout_macro['gap']:+.3f} ({100 * holdout_macro['relative_gap']:.1f} %)"
+        f" | [{lo:+.3f}, {hi:+.3f}] | |"
+    )
     lm, sg = PUBLISHED["lead_minimal_ecg"], PUBLISHED["saglietto_2024"]
-    lines.append(f"| published: lead-minimal-ecg (superdiagnostic, 5 classes) | | {lm['macro_auc_12']:.3f} | "
-                 f"{lm['macro_auc_lead_I']:.3f} | {lm['gap']:+.3f} ({100 * lm['relative_gap']:.1f} %) | | |")
-    lines.append(f"| published: Saglietto et al. 2024 (20 PTB-XL classes) | | | | ({100 * sg['relative_gap']:.1f} %) | | |")
+    lines.append(
+        f"| published: lead-minimal-ecg (superdiagnostic, 5 classes) | | {lm['macro_auc_12']:.3f} | "
+        f"{lm['macro_auc_lead_I']:.3f} | {lm['gap']:+.3f} ({100 * lm['relative_gap']:.1f} %) | | |"
+    )
+    lines.append(
+        f"| published: Saglietto et al. 2024 (20 PTB-XL classes) | | | | ({100 * sg['relative_gap']:.1f} %) | | |"
+    )
     return "\n".join(lines)
 
 
@@ -171,11 +234,26 @@ def main(argv=None) -> None:
     raw = load_ptbxl_2k(shared_data_dir() / "ptbxl-2k")
     data = bandpass(resample(raw, FS), **BANDPASS)
     plan = cv_folds(data, args.k, seed=args.fold_seed, val_fraction=args.val_fraction)
-    config = {"teacher": "/".join(TEACHER), "student": "/".join(STUDENT), "student_leads": STUDENT_LEADS,
-              "fs": FS, "bandpass": BANDPASS, "crop_seconds": CROP, "batch_size": 128, "optimizer": "AdamW",
-              "lr": args.lr, "weight_decay": 1e-2, "scheduler": "constant", "epoch_cap": args.epochs,
-              "patience": args.patience, "monitor": "val_macro_auc", "k": args.k, "fold_seed": args.fold_seed,
-              "val_fraction": args.val_fraction, "scaler": "per-lead standard, fitted on each fold's training part"}
+    config = {
+        "teacher": "/".join(TEACHER),
+        "student": "/".join(STUDENT),
+        "student_leads": STUDENT_LEADS,
+        "fs": FS,
+        "bandpass": BANDPASS,
+        "crop_seconds": CROP,
+        "batch_size": 128,
+        "optimizer": "AdamW",
+        "lr": args.lr,
+        "weight_decay": 1e-2,
+        "scheduler": "constant",
+        "epoch_cap": args.epochs,
+        "patience": args.patience,
+        "monitor": "val_macro_auc",
+        "k": args.k,
+        "fold_seed": args.fold_seed,
+        "val_fraction": args.val_fraction,
+        "scaler": "per-lead standard, fitted on each fold's training part",
+    }
     parts = cache_dir("real_gap_ptbxl2k") / fingerprint(data.key, config)
     parts.mkdir(parents=True, exist_ok=True)
     log.info("%r; pool %d, hold-out %d; parts in %s", data, len(plan.pool), len(plan.holdout), parts)
@@ -205,10 +283,12 @@ def main(argv=None) -> None:
             oof[r][plan.folds[f].test] += np.asarray(part[r]["test_probs"]) / len(done)
             hold[r] += np.asarray(part[r]["holdout_probs"]) / (len(done) * args.k)
     y_pool = data.labels[plan.pool]
-    rows, macro = gap_table(y_pool, oof["teacher"][plan.pool], oof["student"][plan.pool], data.classes,
-                            n_boot=args.n_boot, seed=0)
-    hold_rows, hold_macro = gap_table(data.labels[plan.holdout], hold["teacher"], hold["student"], data.classes,
-                                      n_boot=args.n_boot, seed=0)
+    rows, macro = gap_table(
+        y_pool, oof["teacher"][plan.pool], oof["student"][plan.pool], data.classes, n_boot=args.n_boot, seed=0
+    )
+    hold_rows, hold_macro = gap_table(
+        data.labels[plan.holdout], hold["teacher"], hold["student"], data.classes, n_boot=args.n_boot, seed=0
+    )
     hold_macro["n_records"] = len(plan.holdout)
     per_seed = {}
     for seed in done:
@@ -218,38 +298,76 @@ def main(argv=None) -> None:
                 p[r][f.test] = np.asarray(results[seed, f.index][r]["test_probs"])
         a12 = per_class_auc(y_pool, p["teacher"][plan.pool])
         a1 = per_class_auc(y_pool, p["student"][plan.pool])
-        per_seed[seed] = {"macro_auc_12": round(float(a12.mean()), 4), "macro_auc_I": round(float(a1.mean()), 4),
-                          "gap": round(float(a12.mean() - a1.mean()), 4),
-                          "per_class_gap": {k: round(float(v), 4) for k, v in (a12 - a1).items()}}
+        per_seed[seed] = {
+            "macro_auc_12": round(float(a12.mean()), 4),
+            "macro_auc_I": round(float(a1.mean()), 4),
+            "gap": round(float(a12.mean() - a1.mean()), 4),
+            "per_class_gap": {k: round(float(v), 4) for k, v in (a12 - a1).items()},
+        }
     walls = {r: [results[s, f.index][r]["wall_s"] for s in done for f in plan.folds] for r in ("teacher", "student")}
-    runs = [{k: v for k, v in results[s, f.index][r].items() if not k.endswith("_probs")} | {"seed": s, "fold": f.index,
-            "role": r} for s in done for f in plan.folds for r in ("teacher", "student")]
+    runs = [
+        {k: v for k, v in results[s, f.index][r].items() if not k.endswith("_probs")}
+        | {"seed": s, "fold": f.index, "role": r}
+        for s in done
+        for f in plan.folds
+        for r in ("teacher", "student")
+    ]
     stamp = _stamp(None)
     stamp["command"] = "OMP_NUM_THREADS=1 " + " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv])
-    out = {**stamp, "torch_threads": args.threads, "report_only": args.report_only, "data": {"set": "ptbxl-2k", "key": raw.key, "records": len(data),
-           "pool_train_val": len(plan.pool), "holdout_test": len(plan.holdout), "classes": list(data.classes)},
-           "config": config, "seeds": done,
-           "seeds_note": "probabilities averaged over these training seeds before scoring" if len(done) > 1 else
-           "one training seed", "fold_positives": plan.positives(data.labels, data.classes).round(2)
-           .reset_index(names="class").to_dict("records"),
-           "wall_s": {r: {"per_run": w, "mean": round(float(np.mean(w)), 1), "max": round(float(np.max(w)), 1),
-                          "stopped_early": sum(x["stopped_early"] for x in runs if x["role"] == r), "runs": len(w)}
-                      for r, w in walls.items()},
-           "wall_note": "one torch thread on a 2-core machine shared with other jobs: wall times grow with its load",
-           "runs": runs,
-           "rule": RULE, "bootstrap": {"n_boot": args.n_boot, "seed": 0, "paired": True, "alpha": 0.05},
-           "cv": {"per_class": rows, "macro": macro}, "per_seed": per_seed,
-           "holdout": {"how": f"source test split ({len(plan.holdout)} records) scored with the mean probabilities "
-                              f"of the {args.k} fold models of each kind (and of the seeds)",
-                       "per_class": hold_rows, "macro": hold_macro},
-           "published": PUBLISHED}
+    out = {
+        **stamp,
+        "torch_threads": args.threads,
+        "report_only": args.report_only,
+        "data": {
+            "set": "ptbxl-2k",
+            "key": raw.key,
+            "records": len(data),
+            "pool_train_val": len(plan.pool),
+            "holdout_test": len(plan.holdout),
+            "classes": list(data.classes),
+        },
+        "config": config,
+        "seeds": done,
+        "seeds_note": "probabilities averaged over these training seeds before scoring"
+        if len(done) > 1
+        else "one training seed",
+        "fold_positives": plan.positives(data.labels, data.classes)
+        .round(2)
+        .reset_index(names="class")
+        .to_dict("records"),
+        "wall_s": {
+            r: {
+                "per_run": w,
+                "mean": round(float(np.mean(w)), 1),
+                "max": round(float(np.max(w)), 1),
+                "stopped_early": sum(x["stopped_early"] for x in runs if x["role"] == r),
+                "runs": len(w),
+            }
+            for r, w in walls.items()
+        },
+        "wall_note": "one torch thread on a 2-core machine shared with other jobs: wall times grow with its load",
+        "runs": runs,
+        "rule": RULE,
+        "bootstrap": {"n_boot": args.n_boot, "seed": 0, "paired": True, "alpha": 0.05},
+        "cv": {"per_class": rows, "macro": macro},
+        "per_seed": per_seed,
+        "holdout": {
+            "how": f"source test split ({len(plan.holdout)} records) scored with the mean probabilities "
+            f"of the {args.k} fold models of each kind (and of the seeds)",
+            "per_class": hold_rows,
+            "macro": hold_macro,
+        },
+        "published": PUBLISHED,
+    }
     table = markdown(rows, macro, hold_macro, len(plan.pool), done)
     out["markdown"] = table
     Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
     print(table)
-    print(f"\nwall time per run (s, {args.threads} thread): teacher mean {out['wall_s']['teacher']['mean']} max "
-          f"{out['wall_s']['teacher']['max']}; student mean {out['wall_s']['student']['mean']} max "
-          f"{out['wall_s']['student']['max']}; written {args.out}")
+    print(
+        f"\nwall time per run (s, {args.threads} thread): teacher mean {out['wall_s']['teacher']['mean']} max "
+        f"{out['wall_s']['teacher']['max']}; student mean {out['wall_s']['student']['mean']} max "
+        f"{out['wall_s']['student']['max']}; written {args.out}"
+    )
 
 
 if __name__ == "__main__":

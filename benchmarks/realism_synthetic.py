@@ -63,21 +63,21 @@ def measure_record(x: np.ndarray, fs: float = FS) -> dict | None:
         return None
     # align on the largest |x| sample near each velocity peak
     energy = np.abs(x).sum(0)
-    peaks = np.array([p - 30 + int(np.argmax(energy[p - 30:p + 30])) for p in peaks])
+    peaks = np.array([p - 30 + int(np.argmax(energy[p - 30 : p + 30])) for p in peaks])
     peaks = peaks[(peaks >= pre) & (peaks < x.shape[1] - post)]
-    beat = np.median(np.stack([x[:, p - pre:p + post] for p in peaks]), axis=0)
+    beat = np.median(np.stack([x[:, p - pre : p + post] for p in peaks]), axis=0)
     r = pre
     vb = spatial_velocity(beat, fs, 0.01)
     win = slice(r - int(0.08 * fs), r + int(0.08 * fs))
     thr = 0.15 * vb[win].max()
     on = r - int(np.argmax(vb[r::-1] < thr))
     off = r + int(np.argmax(vb[r:] < thr))
-    baseline = np.median(beat[:, max(0, on - int(0.03 * fs)):on], axis=1, keepdims=True)
+    baseline = np.median(beat[:, max(0, on - int(0.03 * fs)) : on], axis=1, keepdims=True)
     beat = beat - baseline
     t_lo, t_hi = off + int(0.10 * fs), min(beat.shape[1] - 1, off + int(0.50 * fs))
     t_peak = t_lo + int(np.argmax(np.abs(beat[:, t_lo:t_hi]).sum(0)))
     t_thr = 0.15 * vb[t_lo:t_hi].max()
-    t_fall = t_peak + int(np.argmax(vb[t_peak:t_hi + 1]))  # steepest point of the descending limb
+    t_fall = t_peak + int(np.argmax(vb[t_peak : t_hi + 1]))  # steepest point of the descending limb
     t_end = t_fall + int(np.argmax(vb[t_fall:] < t_thr))
     p_lo, p_hi = on - int(0.30 * fs), on - int(0.04 * fs)
     pv = vb[p_lo:p_hi]
@@ -85,8 +85,14 @@ def measure_record(x: np.ndarray, fs: float = FS) -> dict | None:
     if pv.max() > 2 * vb[p_hi:on].mean():
         pr = (on - (p_lo + int(np.argmax(pv > 0.25 * pv.max())))) / fs
     rr = np.diff(peaks) / fs
-    return {"p2p": np.ptp(beat, axis=1), "qrs": (off - on) / fs, "pr": pr, "qt": (t_end - on) / fs,
-            "hr": 60 / np.median(rr), "corr": np.corrcoef(x)}
+    return {
+        "p2p": np.ptp(beat, axis=1),
+        "qrs": (off - on) / fs,
+        "pr": pr,
+        "qt": (t_end - on) / fs,
+        "hr": 60 / np.median(rr),
+        "corr": np.corrcoef(x),
+    }
 
 
 def bandpass(x: np.ndarray, fs: float = FS) -> np.ndarray:
@@ -103,7 +109,10 @@ def real_norm(root: Path) -> list[np.ndarray]:
         keys = set(ast.literal_eval(codes))
         if "NORM" in keys and keys <= {"NORM", "SR"}:
             sig, meta = wfdb.rdsamp(str(root / fname))
-            order = [meta["sig_name"].index(n) for n in ("I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6")]
+            order = [
+                meta["sig_name"].index(n)
+                for n in ("I", "II", "III", "AVR", "AVL", "AVF", "V1", "V2", "V3", "V4", "V5", "V6")
+            ]
             out.append(sig[:, order].T)
     return out
 
@@ -153,7 +162,7 @@ def report(real: dict, syn: dict) -> str:
 
 def _method() -> str:
     doc = __doc__ or ""
-    return doc[doc.index("Method, applied"):doc.index("    .venv/bin/python")].strip()
+    return doc[doc.index("Method, applied") : doc.index("    .venv/bin/python")].strip()
 
 
 def main() -> None:
@@ -169,8 +178,9 @@ def main() -> None:
     print(text)
     out = Path("results")
     out.mkdir(exist_ok=True)
-    (out / "realism_synthetic.json").write_text(json.dumps({"ptbxl_norm": real, "synthetic_norm": syn,
-                                                            "corr_mean_abs_diff": corr_diff}, indent=1))
+    (out / "realism_synthetic.json").write_text(
+        json.dumps({"ptbxl_norm": real, "synthetic_norm": syn, "corr_mean_abs_diff": corr_diff}, indent=1)
+    )
     (out / "realism_synthetic.md").write_text("# Synthetic NORM vs PTB-XL NORM\n\n" + _method() + "\n\n" + text + "\n")
 
 

@@ -26,12 +26,16 @@ from ecgkd_lite.bench.stamp import run_stamp
 def grid(family: str) -> list[tuple[dict, dict]]:
     """``[(grid point, recipe config)]``."""
     if family == "liteheart":
-        return [({"l_region": r, "l_mi": m}, liteheart_recipe(l_region=r, l_mi=m))
-                for r, m in itertools.product((1.0, 0.25), (0.5, 0.1))]
+        return [
+            ({"l_region": r, "l_mi": m}, liteheart_recipe(l_region=r, l_mi=m))
+            for r, m in itertools.product((1.0, 0.25), (0.5, 0.1))
+        ]
     if family == "evl_ecg":
         weights = ((1.0, 1.0, 1.0), (1.0, 0.25, 1.0), (0.25, 0.25, 1.0))
-        return [({"alpha": a, "l_m": w[0], "l_r": w[1], "l_ot": w[2]}, evl_recipe(a, *w))
-                for a, w in itertools.product((0.1, 0.3, 0.5), weights)]
+        return [
+            ({"alpha": a, "l_m": w[0], "l_r": w[1], "l_ot": w[2]}, evl_recipe(a, *w))
+            for a, w in itertools.product((0.1, 0.3, 0.5), weights)
+        ]
     raise SystemExit(f"--family must be liteheart or evl_ecg; got {family!r}")
 
 
@@ -48,16 +52,29 @@ def main() -> None:
     for point, recipe in grid(args.family):
         start = time.perf_counter()
         name = "-".join(f"{k}{v:g}" for k, v in point.items())
-        fit = experiment.train_student(prep, recipe, teacher=teacher, size="tiny", seed=0, cache=cache,
-                                       tag=f"tune-{args.family}-{name}")
-        rows.append({"point": point, "recipe": recipe, "val_macro_auc": float(fit.best_metric),
-                     "best_epoch": fit.best_epoch, "seconds": time.perf_counter() - start})
+        fit = experiment.train_student(
+            prep, recipe, teacher=teacher, size="tiny", seed=0, cache=cache, tag=f"tune-{args.family}-{name}"
+        )
+        rows.append(
+            {
+                "point": point,
+                "recipe": recipe,
+                "val_macro_auc": float(fit.best_metric),
+                "best_epoch": fit.best_epoch,
+                "seconds": time.perf_counter() - start,
+            }
+        )
         print(f"{args.family} {point}: val macro AUC {fit.best_metric:.4f}", flush=True)
     best = max(rows, key=lambda r: r["val_macro_auc"])
     print("chosen on validation:", best["point"])
-    out = {**run_stamp(),
-           "family": args.family, "profile": args.profile, "selection": "best validation macro AUC, seed 0",
-           "rows": rows, "chosen": best["point"]}
+    out = {
+        **run_stamp(),
+        "family": args.family,
+        "profile": args.profile,
+        "selection": "best validation macro AUC, seed 0",
+        "rows": rows,
+        "chosen": best["point"],
+    }
     path = args.json or REPO_ROOT / "results" / f"tune_{args.family}_{args.profile}.json"
     atomic_write_json(path, out)
     print("wrote", path)

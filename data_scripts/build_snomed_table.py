@@ -18,8 +18,7 @@ import pandas as pd
 
 OUT = Path(__file__).resolve().parents[1] / "ecgkd_lite" / "data" / "tables" / "snomed_ct.csv"
 #: code -> the code it is scored as (Challenge 2020/2021 "scored as the same diagnosis")
-EQUIVALENT = {"713427006": "59118001", "63593006": "284470004", "17338001": "427172004",
-              "733534002": "164909002"}
+EQUIVALENT = {"713427006": "59118001", "63593006": "284470004", "17338001": "427172004", "733534002": "164909002"}
 #: rows the 2020 tables lack: (code, abbreviation, name, scored)
 ADDED_2021 = [("733534002", "CLBBB", "complete left bundle branch block", True)]
 
@@ -28,9 +27,16 @@ def build(labels_dir: Path) -> pd.DataFrame:
     frames = []
     for fname, scored in (("labels_scored.csv", True), ("labels_unscored.csv", False)):
         raw = pd.read_csv(labels_dir / fname, dtype=str)
-        frames.append(pd.DataFrame({"code": raw["SNOMED CT Code"].str.strip(),
-                                    "abbreviation": raw["Abbreviation"].str.strip(),
-                                    "name": raw["Dx"].str.strip(), "scored": scored}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "code": raw["SNOMED CT Code"].str.strip(),
+                    "abbreviation": raw["Abbreviation"].str.strip(),
+                    "name": raw["Dx"].str.strip(),
+                    "scored": scored,
+                }
+            )
+        )
     frames.append(pd.DataFrame(ADDED_2021, columns=["code", "abbreviation", "name", "scored"]))
     table = pd.concat(frames, ignore_index=True)
     if table["code"].duplicated().any():
@@ -41,7 +47,9 @@ def build(labels_dir: Path) -> pd.DataFrame:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--labels-dir", type=Path, required=True, help="folder with labels_scored.csv / labels_unscored.csv")
+    ap.add_argument(
+        "--labels-dir", type=Path, required=True, help="folder with labels_scored.csv / labels_unscored.csv"
+    )
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
     table = build(args.labels_dir)

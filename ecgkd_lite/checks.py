@@ -23,8 +23,9 @@ def _range_text(low, high, low_open: bool) -> str:
     return " and ".join(parts)
 
 
-def check_int(name: str, value: Any, *, low: int | None = None, high: int | None = None,
-              error: type[ECGKDError] = ConfigError) -> int:
+def check_int(
+    name: str, value: Any, *, low: int | None = None, high: int | None = None, error: type[ECGKDError] = ConfigError
+) -> int:
     """``int(value)`` when ``value`` is an integer (Python or NumPy, not a bool, not a float) in
     ``[low, high]``; else ``error`` naming ``name``."""
     ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
@@ -38,8 +39,16 @@ def check_int(name: str, value: Any, *, low: int | None = None, high: int | None
     return int(value)
 
 
-def check_number(name: str, value: Any, *, low: float | None = None, high: float | None = None,
-                 low_open: bool = False, finite: bool = True, error: type[ECGKDError] = ConfigError) -> float:
+def check_number(
+    name: str,
+    value: Any,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    finite: bool = True,
+    error: type[ECGKDError] = ConfigError,
+) -> float:
     """``float(value)`` when ``value`` is a real number (not a bool, not a string) in the range
     (``low_open``: strictly above ``low``); NaN always refused, infinity unless ``finite=False``."""
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool)

@@ -83,10 +83,19 @@ def _cmd_export(args) -> int:
     load_run(args.run)  # a run folder without a model fails here, before the data are prepared
     if args.restoration:
         load_run(args.restoration)
-    prep = experiment.prepare(args.source, profile=args.profile, root=args.root, seed=args.seed,
-                              n_records=args.n_records)
-    result = deploy_run(args.run, args.out, prep, format=args.format, int8=args.int8,
-                        restoration=args.restoration, check_data=not args.no_data_check, n_boot=args.n_boot)
+    prep = experiment.prepare(
+        args.source, profile=args.profile, root=args.root, seed=args.seed, n_records=args.n_records
+    )
+    result = deploy_run(
+        args.run,
+        args.out,
+        prep,
+        format=args.format,
+        int8=args.int8,
+        restoration=args.restoration,
+        check_data=not args.no_data_check,
+        n_boot=args.n_boot,
+    )
     for kind in ("fp32", "int8"):
         res = result[kind]
         if res is not None:
@@ -96,15 +105,18 @@ def _cmd_export(args) -> int:
     for metric, row in (result["evaluation"] or {}).items():
         if isinstance(row, dict):
             low, high = row["delta_ci95"]
-            print(f"test {metric}: fp32 {row['reference']:.4f}, int8 {row['candidate']:.4f}, change "
-                  f"{row['delta']:+.4f} (paired bootstrap 95 % [{low:+.4f}, {high:+.4f}])")
+            print(
+                f"test {metric}: fp32 {row['reference']:.4f}, int8 {row['candidate']:.4f}, change "
+                f"{row['delta']:+.4f} (paired bootstrap 95 % [{low:+.4f}, {high:+.4f}])"
+            )
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="ecgkd", description="ecgkd-lite: 12-lead -> 1-lead ECG distillation suite")
-    p.add_argument("--debug", action="store_true", help="show the traceback of an ecgkd error (also accepted "
-                                                         "after the command)")
+    p.add_argument(
+        "--debug", action="store_true", help="show the traceback of an ecgkd error (also accepted after the command)"
+    )
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("suite", help="execute the numbered notebooks in order into reports/")
@@ -132,18 +144,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     pt = sub.add_parser("pretrained", help="weights shipped for the notebooks")
     pts = pt.add_subparsers(dest="pt_command", required=True)
-    ex = pts.add_parser("export", help="copy the runs listed in a file (one run folder name per line, as "
-                                       "ECGKD_RUN_LOG writes them) from the cache to pretrained/")
+    ex = pts.add_parser(
+        "export",
+        help="copy the runs listed in a file (one run folder name per line, as "
+        "ECGKD_RUN_LOG writes them) from the cache to pretrained/",
+    )
     ex.add_argument("runs")
     ex.add_argument("--dest")
     ex.set_defaults(func=_cmd_pretrained_export)
 
-    e = sub.add_parser("export", help="export a run folder (best.pt + best.pt.json) to ONNX or TorchScript, "
-                                      "with its preprocessing contract")
+    e = sub.add_parser(
+        "export",
+        help="export a run folder (best.pt + best.pt.json) to ONNX or TorchScript, with its preprocessing contract",
+    )
     e.add_argument("run", help="run folder holding best.pt and best.pt.json")
     e.add_argument("--format", required=True, help="onnx or torchscript")
-    e.add_argument("--int8", action="store_true", help="also an int8 model (ONNX: static, calibrated on the "
-                                                       "training folds; TorchScript: dynamic Linear)")
+    e.add_argument(
+        "--int8",
+        action="store_true",
+        help="also an int8 model (ONNX: static, calibrated on the training folds; TorchScript: dynamic Linear)",
+    )
     e.add_argument("--out", required=True, help="output folder")
     e.add_argument("--restoration", help="a restoration-net run folder: export restoration + RUN as one graph")
     e.add_argument("--source", default="synthetic", help="the data the run was trained on (scaler, thresholds)")
@@ -152,8 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--n-records", type=int, default=None, help="synthetic records (default: the profile's)")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples for the int8 accuracy change")
-    e.add_argument("--no-data-check", action="store_true", help="skip the check that the run was trained on "
-                                                                "this data")
+    e.add_argument("--no-data-check", action="store_true", help="skip the check that the run was trained on this data")
     e.set_defaults(func=_cmd_export)
 
     from .bench.cli import add_bench_parser

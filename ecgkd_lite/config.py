@@ -41,14 +41,44 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    "quick": Profile("quick", n_records=6000, fs=100, seconds=10.0, crop_seconds=2.5,
-                     batch_size=128, teacher_epochs=8, student_epochs=6, seeds=3),
-    "full": Profile("full", n_records=40000, fs=100, seconds=10.0, crop_seconds=2.5,
-                    batch_size=128, teacher_epochs=60, student_epochs=50, seeds=4),
+    "quick": Profile(
+        "quick",
+        n_records=6000,
+        fs=100,
+        seconds=10.0,
+        crop_seconds=2.5,
+        batch_size=128,
+        teacher_epochs=8,
+        student_epochs=6,
+        seeds=3,
+    ),
+    "full": Profile(
+        "full",
+        n_records=40000,
+        fs=100,
+        seconds=10.0,
+        crop_seconds=2.5,
+        batch_size=128,
+        teacher_epochs=60,
+        student_epochs=50,
+        seeds=4,
+    ),
     # real records (ptbxl-2k at 100 Hz): constant learning rate, early stopping after 10 epochs
     # without a better validation macro AUC, at most 80 epochs; the same rule for every model
-    "ptbxl2k": Profile("ptbxl2k", n_records=0, fs=100, seconds=10.0, crop_seconds=2.5, batch_size=128,
-                       teacher_epochs=80, student_epochs=80, seeds=3, lr=3e-3, scheduler="constant", patience=10),
+    "ptbxl2k": Profile(
+        "ptbxl2k",
+        n_records=0,
+        fs=100,
+        seconds=10.0,
+        crop_seconds=2.5,
+        batch_size=128,
+        teacher_epochs=80,
+        student_epochs=80,
+        seeds=3,
+        lr=3e-3,
+        scheduler="constant",
+        patience=10,
+    ),
 }
 
 

@@ -78,13 +78,21 @@ class Prepared:
         return getattr(self, name)
 
     def __repr__(self) -> str:
-        return (f"Prepared({self.source}, train={len(self.train)}, val={len(self.val)}, test={len(self.test)}, "
-                f"{self.train.n_leads} leads x {self.train.n_samples} samples @ {self.fs:g} Hz, "
-                f"{self.n_classes} classes)")
+        return (
+            f"Prepared({self.source}, train={len(self.train)}, val={len(self.val)}, test={len(self.test)}, "
+            f"{self.train.n_leads} leads x {self.train.n_samples} samples @ {self.fs:g} Hz, "
+            f"{self.n_classes} classes)"
+        )
 
 
-def load_source(source: str = "synthetic", *, profile: Profile | str | None = None, root: str | Path | None = None,
-                seed: int = 0, n_records: int | None = None) -> ECGData:
+def load_source(
+    source: str = "synthetic",
+    *,
+    profile: Profile | str | None = None,
+    root: str | Path | None = None,
+    seed: int = 0,
+    n_records: int | None = None,
+) -> ECGData:
     """The raw (unscaled) data set: synthetic (cached on disk) or PTB-XL below ``root``."""
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     if source == "synthetic":
@@ -105,8 +113,15 @@ def load_source(source: str = "synthetic", *, profile: Profile | str | None = No
     raise ConfigError(f"source={source!r} is unknown; choose one of {list(SOURCES)}")
 
 
-def prepare(source: str = "synthetic", *, profile: Profile | str | None = None, root: str | Path | None = None,
-            seed: int = 0, n_records: int | None = None, data: ECGData | None = None) -> Prepared:
+def prepare(
+    source: str = "synthetic",
+    *,
+    profile: Profile | str | None = None,
+    root: str | Path | None = None,
+    seed: int = 0,
+    n_records: int | None = None,
+    data: ECGData | None = None,
+) -> Prepared:
     """Band-pass, split by fold, fit the per-lead scaler on train only, scale every split."""
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
     raw = data if data is not None else load_source(source, profile=profile, root=root, seed=seed, n_records=n_records)
@@ -115,10 +130,16 @@ def prepare(source: str = "synthetic", *, profile: Profile | str | None = None, 
     filtered = bandpass(raw, **BANDPASS)
     train, val, test = filtered.splits()
     scaler = StandardScaler(per_lead=True).fit(train)
-    recipe = {"source": source, "bandpass": BANDPASS, "scaler": "per-lead standard, fitted on folds 1-8",
-              "fs": profile.fs, "seed": seed}
-    return Prepared(source, profile, scaler.transform(train), scaler.transform(val), scaler.transform(test),
-                    scaler, recipe)
+    recipe = {
+        "source": source,
+        "bandpass": BANDPASS,
+        "scaler": "per-lead standard, fitted on folds 1-8",
+        "fs": profile.fs,
+        "seed": seed,
+    }
+    return Prepared(
+        source, profile, scaler.transform(train), scaler.transform(val), scaler.transform(test), scaler, recipe
+    )
 
 
 def check_disjoint(pool: ECGData, *, pool_name: str = "unlabeled pool", **others: ECGData) -> None:
@@ -129,8 +150,10 @@ def check_disjoint(pool: ECGData, *, pool_name: str = "unlabeled pool", **others
     for name, split in others.items():
         shared = sorted(ids & set(split.record_ids.tolist()))
         if shared:
-            raise SplitError(f"the {pool_name} shares {len(shared)} record(s) with {name} (e.g. {shared[:5]}); "
-                             "draw it from the training folds only (ECGData.labeled_unlabeled_split)")
+            raise SplitError(
+                f"the {pool_name} shares {len(shared)} record(s) with {name} (e.g. {shared[:5]}); "
+                "draw it from the training folds only (ECGData.labeled_unlabeled_split)"
+            )
 
 
 def semi_supervised_split(prep: Prepared, ratio: float, *, seed: int = 0) -> tuple[np.ndarray, ECGData]:
@@ -142,52 +165,103 @@ def semi_supervised_split(prep: Prepared, ratio: float, *, seed: int = 0) -> tup
     return np.isin(prep.train.record_ids, lab.record_ids), unlabeled
 
 
-def train_config(profile: Profile, *, epochs: int, seed: int, leads: Sequence[str], progress: bool | None = None,
-                 **changes) -> TrainConfig:
+def train_config(
+    profile: Profile, *, epochs: int, seed: int, leads: Sequence[str], progress: bool | None = None, **changes
+) -> TrainConfig:
     """The training budget shared by every model of a role (part of every cache key): AdamW with
     weight decay 1e-2 and the profile's learning rate, schedule, early-stopping patience, batch size
     and crops; best epoch on validation macro AUC; ``changes`` override single fields (e.g. the
     restoration net's monitor)."""
-    return TrainConfig(epochs=epochs, batch_size=profile.batch_size, lr=profile.lr, weight_decay=1e-2,
-                       crop_seconds=profile.crop_seconds, scheduler=profile.scheduler, patience=profile.patience,
-                       monitor="val_macro_auc", seed=seed, input_leads=tuple(leads),
-                       progress=_progress(progress)).replace(**changes)
+    return TrainConfig(
+        epochs=epochs,
+        batch_size=profile.batch_size,
+        lr=profile.lr,
+        weight_decay=1e-2,
+        crop_seconds=profile.crop_seconds,
+        scheduler=profile.scheduler,
+        patience=profile.patience,
+        monitor="val_macro_auc",
+        seed=seed,
+        input_leads=tuple(leads),
+        progress=_progress(progress),
+    ).replace(**changes)
 
 
-def train_teacher(prep: Prepared, *, arch: str = TEACHER[0], size: str | None = TEACHER[1], seed: int = 0,
-                  epochs: int | None = None, progress: bool | None = None, force: bool = False):
+def train_teacher(
+    prep: Prepared,
+    *,
+    arch: str = TEACHER[0],
+    size: str | None = TEACHER[1],
+    seed: int = 0,
+    epochs: int | None = None,
+    progress: bool | None = None,
+    force: bool = False,
+):
     """The 12-lead teacher (trained once, then loaded from the cache). Returns a ``FitResult``."""
 
-    config = train_config(prep.profile, epochs=epochs or prep.profile.teacher_epochs, seed=seed, leads=prep.train.leads,
-                          progress=progress)
-    return cached_fit(lambda: build_model(arch, size, in_leads=prep.train.n_leads, n_classes=prep.n_classes),
-                      prep.train, prep.val, tag=f"teacher-{arch}-{size}", force=force, config=config)
+    config = train_config(
+        prep.profile, epochs=epochs or prep.profile.teacher_epochs, seed=seed, leads=prep.train.leads, progress=progress
+    )
+    return cached_fit(
+        lambda: build_model(arch, size, in_leads=prep.train.n_leads, n_classes=prep.n_classes),
+        prep.train,
+        prep.val,
+        tag=f"teacher-{arch}-{size}",
+        force=force,
+        config=config,
+    )
 
 
-def teacher_cache(prep: Prepared, teacher, features: Sequence[str] = ("logits", "temporal", "tokens", "penultimate"),
-                  *, batch_size: int = 512):
+def teacher_cache(
+    prep: Prepared,
+    teacher,
+    features: Sequence[str] = ("logits", "temporal", "tokens", "penultimate"),
+    *,
+    batch_size: int = 512,
+):
     """The teacher's outputs on every training crop of the engine's grid (float16), computed once
     per teacher and data set and kept on disk (``.cache/teacher_outputs``)."""
 
     crop = int(round(prep.profile.crop_seconds * prep.fs))
     stride = crop // 2
     features = sorted(set(features) | {"logits"})
-    key = fingerprint(teacher.checkpoint.parent.name if teacher.checkpoint else "live", features, crop, stride,
-                      prep.train.fingerprint(), key_versions("distiller"))
+    key = fingerprint(
+        teacher.checkpoint.parent.name if teacher.checkpoint else "live",
+        features,
+        crop,
+        stride,
+        prep.train.fingerprint(),
+        key_versions("distiller"),
+    )
     path = cache_dir("teacher_outputs") / f"{key}.pt"
     if path.exists():
         return TeacherCache.load(path)
-    cache = TeacherCache(features=features, leads=None,  # None: all of the data's leads, as the Distiller
-                         meta={"teacher": teacher.checkpoint.parent.name if teacher.checkpoint else None})
+    cache = TeacherCache(
+        features=features,
+        leads=None,  # None: all of the data's leads, as the Distiller
+        meta={"teacher": teacher.checkpoint.parent.name if teacher.checkpoint else None},
+    )
     cache.precompute(teacher.model, prep.train, crop, stride, batch_size=batch_size)
     cache.save(path)
     return cache
 
 
-def train_student(prep: Prepared, method: str | dict = "baseline", *, teacher=None, size: str = STUDENT_SIZE,
-                  arch: str = STUDENT_ARCH, leads: Sequence[str] = STUDENT_LEADS, seed: int = 0,
-                  epochs: int | None = None, labeled: np.ndarray | None = None, tag: str | None = None,
-                  cache=None, progress: bool | None = None, force: bool = False):
+def train_student(
+    prep: Prepared,
+    method: str | dict = "baseline",
+    *,
+    teacher=None,
+    size: str = STUDENT_SIZE,
+    arch: str = STUDENT_ARCH,
+    leads: Sequence[str] = STUDENT_LEADS,
+    seed: int = 0,
+    epochs: int | None = None,
+    labeled: np.ndarray | None = None,
+    tag: str | None = None,
+    cache=None,
+    progress: bool | None = None,
+    force: bool = False,
+):
     """A 1-lead student trained with ``method`` (a name in ``distill.METHODS`` or a recipe config).
 
     ``method="baseline"`` is plain supervised training. Any other method distils from ``teacher``
@@ -201,8 +275,9 @@ def train_student(prep: Prepared, method: str | dict = "baseline", *, teacher=No
     leads = [leads] if isinstance(leads, str) else list(leads)
     recipe = build_recipe(method)
     name = method if isinstance(method, str) else "custom"
-    config = train_config(prep.profile, epochs=epochs or prep.profile.student_epochs, seed=seed, leads=leads,
-                          progress=progress)
+    config = train_config(
+        prep.profile, epochs=epochs or prep.profile.student_epochs, seed=seed, leads=leads, progress=progress
+    )
     if labeled is not None:
         labeled = np.asarray(labeled, dtype=bool)
         if labeled.shape != (len(prep.train),):
@@ -219,22 +294,42 @@ def train_student(prep: Prepared, method: str | dict = "baseline", *, teacher=No
 
     terms = recipe.build()
     grad_terms = any(term.needs_teacher_grad for _, term in terms)
-    usable = cache if cache is not None and not grad_terms and set(cache.features) >= {
-        f for _, term in terms for f in term.teacher_features} else None
+    usable = (
+        cache
+        if cache is not None
+        and not grad_terms
+        and set(cache.features) >= {f for _, term in terms for f in term.teacher_features}
+        else None
+    )
 
     def objective_factory(student):
-        return Distiller(teacher_model, student, recipe, student_leads=leads, data_leads=prep.train.leads,
-                         teacher_cache=usable)
+        return Distiller(
+            teacher_model, student, recipe, student_leads=leads, data_leads=prep.train.leads, teacher_cache=usable
+        )
 
-    key = {"recipe": recipe.to_config(), "teacher": teacher.checkpoint.parent.name if teacher.checkpoint else None,
-           "student_leads": leads, "teacher_outputs": "cached-fp16" if usable is not None else "live",
-           "code": recipe.code_versions()}
-    return cached_fit(factory, prep.train, prep.val, tag=tag, config=config, labeled=labeled, force=force,
-                      objective_factory=objective_factory, objective_key=key)
+    key = {
+        "recipe": recipe.to_config(),
+        "teacher": teacher.checkpoint.parent.name if teacher.checkpoint else None,
+        "student_leads": leads,
+        "teacher_outputs": "cached-fp16" if usable is not None else "live",
+        "code": recipe.code_versions(),
+    }
+    return cached_fit(
+        factory,
+        prep.train,
+        prep.val,
+        tag=tag,
+        config=config,
+        labeled=labeled,
+        force=force,
+        objective_factory=objective_factory,
+        objective_key=key,
+    )
 
 
-def evaluate_model(model, prep: Prepared, *, input_leads: Sequence[str] | None = None, split: str = "test",
-                   return_probs: bool = False) -> dict:
+def evaluate_model(
+    model, prep: Prepared, *, input_leads: Sequence[str] | None = None, split: str = "test", return_probs: bool = False
+) -> dict:
     """Macro AUC / F1 / MAP and per-class AUC on ``split``, F1 thresholds tuned on validation."""
 
     leads = _model_leads(model, prep, input_leads)
@@ -270,8 +365,16 @@ def data_key(prep: Prepared) -> str:
     return fingerprint(prep.train.fingerprint(), prep.val.fingerprint(), prep.test.fingerprint())
 
 
-def train_restoration(prep: Prepared, *, size: str = "tiny", input_leads: Sequence[str] = STUDENT_LEADS,
-                      seed: int = 0, epochs: int | None = None, progress: bool | None = None, force: bool = False):
+def train_restoration(
+    prep: Prepared,
+    *,
+    size: str = "tiny",
+    input_leads: Sequence[str] = STUDENT_LEADS,
+    seed: int = 0,
+    epochs: int | None = None,
+    progress: bool | None = None,
+    force: bool = False,
+):
     """The lead-I -> 12-lead U-Net, trained on the training folds' 12-lead records only (cached).
 
     The returned model carries ``trained_fs`` and ``trained_samples`` so ``restore`` can refuse
@@ -280,13 +383,24 @@ def train_restoration(prep: Prepared, *, size: str = "tiny", input_leads: Sequen
 
     leads = [input_leads] if isinstance(input_leads, str) else list(input_leads)
     idx = [prep.train.leads.index(lead) for lead in leads]
-    config = train_config(prep.profile, epochs=epochs or prep.profile.student_epochs, seed=seed, leads=leads,
-                          progress=progress, monitor="val_pearson")
-    result = cached_fit(lambda: build_model("unet1d", size, in_leads=len(leads)), prep.train, prep.val,
-                        tag=f"restoration-unet1d-{size}", config=config, force=force,
-                        objective_factory=lambda net: RestorationObjective(net, idx),
-                        objective_key={"objective": "mse+l1", "input_leads": leads,
-                                       "code": key_versions("restoration")})
+    config = train_config(
+        prep.profile,
+        epochs=epochs or prep.profile.student_epochs,
+        seed=seed,
+        leads=leads,
+        progress=progress,
+        monitor="val_pearson",
+    )
+    result = cached_fit(
+        lambda: build_model("unet1d", size, in_leads=len(leads)),
+        prep.train,
+        prep.val,
+        tag=f"restoration-unet1d-{size}",
+        config=config,
+        force=force,
+        objective_factory=lambda net: RestorationObjective(net, idx),
+        objective_key={"objective": "mse+l1", "input_leads": leads, "code": key_versions("restoration")},
+    )
     result.model.run_key = result.checkpoint.parent.name if result.checkpoint else None
     result.model.trained_fs = prep.fs
     result.model.trained_samples = int(round(prep.profile.crop_seconds * prep.fs))

@@ -156,8 +156,7 @@ def macro_f1(y, p, thresholds=DEFAULT_THRESHOLD) -> float:
     return float(per_class_f1(y, p, thresholds).mean())
 
 
-def evaluate(y_test, p_test, *, thresholds=None, y_val=None, p_val=None,
-             classes: Sequence[str] | None = None) -> dict:
+def evaluate(y_test, p_test, *, thresholds=None, y_val=None, p_val=None, classes: Sequence[str] | None = None) -> dict:
     """All headline metrics of one model on one test split.
 
     Thresholds: ``thresholds`` if given, else tuned on ``(y_val, p_val)``, else 0.5.

@@ -69,8 +69,16 @@ def setup_notebook(seed: int = 0, profile: str | None = None, threads: int = 2) 
             ip.run_line_magic("config", "InlineBackend.figure_formats = ['png']")
     except ImportError:  # pragma: no cover
         pass
-    matplotlib.rcParams.update({
-        "figure.dpi": 100, "savefig.dpi": 150, "figure.figsize": (9, 4), "axes.grid": True,
-        "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False, "font.size": 10,
-    })
+    matplotlib.rcParams.update(
+        {
+            "figure.dpi": 100,
+            "savefig.dpi": 150,
+            "figure.figsize": (9, 4),
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "font.size": 10,
+        }
+    )
     return NotebookContext(seed=seed, profile=get_profile(profile), reports_dir=reports_dir(), threads=threads)

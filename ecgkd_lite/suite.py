@@ -63,8 +63,9 @@ def execute_notebook(path: Path, out: Path | None = None, timeout: int = 1800) -
     os.environ.setdefault("TQDM_DISABLE", "1")
     os.environ.pop("MPLBACKEND", None)
     start = time.perf_counter()
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(NOTEBOOK_DIR)}})
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK_DIR)}}
+    )
     client.execute()
     for cell in nb.cells:  # keep the stored notebook small and stable
         cell.metadata.pop("execution", None)
@@ -85,7 +86,9 @@ def select_notebooks(only: list[str] | None = None) -> list[Path]:
     return paths
 
 
-def run_suite(out_dir: Path, only: list[str] | None = None, inplace: bool = False, log=print) -> list[tuple[str, float]]:
+def run_suite(
+    out_dir: Path, only: list[str] | None = None, inplace: bool = False, log=print
+) -> list[tuple[str, float]]:
     """Execute the notebooks in order; executed copies to ``out_dir/notebooks`` (or in place).
 
     Every model a notebook asks for is recorded in ``$ECGKD_RUN_LOG`` (default
@@ -120,27 +123,49 @@ def run_summary(run_log: str | Path) -> list[str]:
     for name, status in read_run_log(path):
         first.setdefault(name, status)  # how the run was obtained the first time it was asked for
     counts = {s: sorted(n for n, st in first.items() if st == s) for s in ("shipped", "cached", "trained")}
-    lines = [f"models: {len(first)} runs; {len(counts['shipped'])} loaded from pretrained/, "
-             f"{len(counts['cached'])} from the local cache, {len(counts['trained'])} trained (log: {path})"]
+    lines = [
+        f"models: {len(first)} runs; {len(counts['shipped'])} loaded from pretrained/, "
+        f"{len(counts['cached'])} from the local cache, {len(counts['trained'])} trained (log: {path})"
+    ]
     lines += [f"trained: {name}" for name in counts["trained"]]
     return lines
 
 
 # ------------------------------------------------------------------------------------------ prose
 #: spans of a Markdown cell where a number is not a result: maths, code, link targets, HTML comments
-_NOT_PROSE = [re.compile(p, re.S) for p in (r"\$\$.*?\$\$", r"\$[^$\n]*\$", r"```.*?```", r"`[^`\n]*`",
-                                             r"\]\([^)]*\)", r"<!--.*?-->", r"https?://\S+")]
+_NOT_PROSE = [
+    re.compile(p, re.S)
+    for p in (
+        r"\$\$.*?\$\$",
+        r"\$[^$\n]*\$",
+        r"```.*?```",
+        r"`[^`\n]*`",
+        r"\]\([^)]*\)",
+        r"<!--.*?-->",
+        r"https?://\S+",
+    )
+]
 #: numbers that are names or references, not results
-_NAMES = [re.compile(p, re.M) for p in (
-    r"^#+ *\d+(\.\d+)*\.? ",                                  # heading numbering
-    r"\b(notebooks?|sections?|cells?|steps?|parts?|exercises?|chapter|figures?|Fig\.|item)\s+\d+([-–,/]\s*\d+)*",
-    r"\b\d{2}_\w+",                                            # notebook file stems (04_vanilla_kd)
-    r"\bet al\.?,? \(?\d{4}\)?", r"\(\d{4}[a-z]?\)", r"\b(19|20)\d{2}\b(?=[);,])",  # citations
-    r"arXiv:? ?\d{4}\.\d{4,5}", r"doi:? ?[\w./-]+",
-    r"\b(1|12)[- ]leads?\b", r"\b[123]-D\b", r"\bV[1-6]\b", r"\baV[RLF]\b", r"\b[Ll]eads? (I{1,3}|V[1-6])\b",
-    r"\b95 ?% (bootstrap |confidence |paired )?(interval|CI)s?\b",
-    r"\b[A-Za-z]+\d+[A-Za-z]*\b",                             # identifiers (PTB-XL codes, layer names)
-)]
+_NAMES = [
+    re.compile(p, re.M)
+    for p in (
+        r"^#+ *\d+(\.\d+)*\.? ",  # heading numbering
+        r"\b(notebooks?|sections?|cells?|steps?|parts?|exercises?|chapter|figures?|Fig\.|item)\s+\d+([-–,/]\s*\d+)*",
+        r"\b\d{2}_\w+",  # notebook file stems (04_vanilla_kd)
+        r"\bet al\.?,? \(?\d{4}\)?",
+        r"\(\d{4}[a-z]?\)",
+        r"\b(19|20)\d{2}\b(?=[);,])",  # citations
+        r"arXiv:? ?\d{4}\.\d{4,5}",
+        r"doi:? ?[\w./-]+",
+        r"\b(1|12)[- ]leads?\b",
+        r"\b[123]-D\b",
+        r"\bV[1-6]\b",
+        r"\baV[RLF]\b",
+        r"\b[Ll]eads? (I{1,3}|V[1-6])\b",
+        r"\b95 ?% (bootstrap |confidence |paired )?(interval|CI)s?\b",
+        r"\b[A-Za-z]+\d+[A-Za-z]*\b",  # identifiers (PTB-XL codes, layer names)
+    )
+]
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*(?:\s*%)?")
 
 
@@ -159,5 +184,5 @@ def hand_typed_numbers(source: str | Path) -> list[tuple[int, str, str]]:
             body = pattern.sub(lambda m: " " * len(m.group(0)), body)
         for line in body.splitlines():
             for m in _NUMBER.finditer(line):
-                found.append((i, m.group(0).strip(), " ".join(line[max(0, m.start() - 40):m.end() + 40].split())))
+                found.append((i, m.group(0).strip(), " ".join(line[max(0, m.start() - 40) : m.end() + 40].split())))
     return found

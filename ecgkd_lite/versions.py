@@ -44,19 +44,66 @@ PYTHON = "3.11"
 #: component -> (version, source files relative to the package). Bump a version when its files
 #: change what they compute, then run ``python -m ecgkd_lite.versions --refresh``.
 COMPONENTS: dict[str, tuple[int, tuple[str, ...]]] = {
-    "generator": (2, ("data/synthetic.py", "data/synthetic_conditions.py", "data/conditions.py",
-                      "data/dower.py", "data/leads.py")),
-    "readers": (4, ("data/ptbxl.py", "data/challenge.py", "data/wfdb_io.py", "data/snomed.py",
-                    "data/tables/snomed_ct.csv", "data/ptbxl2k.py", "data/ludb.py")),
+    "generator": (
+        2,
+        ("data/synthetic.py", "data/synthetic_conditions.py", "data/conditions.py", "data/dower.py", "data/leads.py"),
+    ),
+    "readers": (
+        4,
+        (
+            "data/ptbxl.py",
+            "data/challenge.py",
+            "data/wfdb_io.py",
+            "data/snomed.py",
+            "data/tables/snomed_ct.csv",
+            "data/ptbxl2k.py",
+            "data/ludb.py",
+        ),
+    ),
     "preprocess": (2, ("data/preprocess.py",)),
-    "models": (2, ("models/blocks.py", "models/hooks.py", "models/patch_transformer.py", "models/registry.py",
-                   "models/resnet1d.py", "models/student.py", "models/unet1d.py")),
-    "engine": (2, ("train/engine.py", "train/config.py", "train/datasets.py", "train/objective.py",
-                   "train/distributed.py", "data/windows.py", "metrics.py")),
-    "distiller": (2, ("distill/base.py", "distill/distiller.py", "distill/capture.py", "distill/teacher_cache.py",
-                      "distill/recipe.py")),
-    "kd_helpers": (2, ("distill/baselines/adapters.py", "distill/evl/tokens.py", "distill/liteheart/importance.py",
-                       "explain/gradcam.py")),
+    "models": (
+        2,
+        (
+            "models/blocks.py",
+            "models/hooks.py",
+            "models/patch_transformer.py",
+            "models/registry.py",
+            "models/resnet1d.py",
+            "models/student.py",
+            "models/unet1d.py",
+        ),
+    ),
+    "engine": (
+        2,
+        (
+            "train/engine.py",
+            "train/config.py",
+            "train/datasets.py",
+            "train/objective.py",
+            "train/distributed.py",
+            "data/windows.py",
+            "metrics.py",
+        ),
+    ),
+    "distiller": (
+        2,
+        (
+            "distill/base.py",
+            "distill/distiller.py",
+            "distill/capture.py",
+            "distill/teacher_cache.py",
+            "distill/recipe.py",
+        ),
+    ),
+    "kd_helpers": (
+        2,
+        (
+            "distill/baselines/adapters.py",
+            "distill/evl/tokens.py",
+            "distill/liteheart/importance.py",
+            "explain/gradcam.py",
+        ),
+    ),
     "term:vanilla_kd": (1, ("distill/baselines/vanilla_kd.py",)),
     "term:fitnets": (1, ("distill/baselines/fitnets.py",)),
     "term:attention_transfer": (1, ("distill/baselines/attention_transfer.py",)),
@@ -74,13 +121,19 @@ COMPONENTS: dict[str, tuple[int, tuple[str, ...]]] = {
 
 #: files in the versioned folders that shape no data and no weights (so need no version), and why
 UNVERSIONED: dict[str, str] = {
-    "data/__init__.py": "re-exports", "data/cache.py": "local parse cache (keys from source checksums)",
+    "data/__init__.py": "re-exports",
+    "data/cache.py": "local parse cache (keys from source checksums)",
     "data/container.py": "the container; data keys are derived explicitly by each step",
-    "data/download.py": "downloads (checked by SHA-256)", "data/visibility.py": "analysis only",
-    "models/__init__.py": "re-exports", "train/__init__.py": "re-exports",
-    "train/cache.py": "builds the keys", "train/checkpoint.py": "file format (checked on load)",
-    "train/history.py": "bookkeeping", "train/pretrained.py": "copies shipped runs",
-    "distill/__init__.py": "re-exports", "distill/baselines/__init__.py": "re-exports",
+    "data/download.py": "downloads (checked by SHA-256)",
+    "data/visibility.py": "analysis only",
+    "models/__init__.py": "re-exports",
+    "train/__init__.py": "re-exports",
+    "train/cache.py": "builds the keys",
+    "train/checkpoint.py": "file format (checked on load)",
+    "train/history.py": "bookkeeping",
+    "train/pretrained.py": "copies shipped runs",
+    "distill/__init__.py": "re-exports",
+    "distill/baselines/__init__.py": "re-exports",
     "distill/liteheart/__init__.py": "recipe defaults (part of the recipe config in every key)",
     "distill/evl/__init__.py": "recipe defaults (part of the recipe config in every key)",
     "distill/methods.py": "the method table: recipes enter every key as configs; colours and labels shape nothing",
@@ -107,7 +160,11 @@ def _code_only(src: str) -> str:
         body = getattr(node, "body", None)
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body:
             first = body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
                 node.body = body[1:] or [ast.Pass()]
     return ast.dump(tree, annotate_fields=True, include_attributes=False)
 
@@ -138,8 +195,10 @@ def term_component(term_cls: type) -> str:
     for name, (_, files) in COMPONENTS.items():
         if name.startswith("term:") and path in files:
             return name
-    raise KeyError(f"distillation term {term_cls.__name__} ({path}) has no code component in "
-                   "ecgkd_lite.versions.COMPONENTS: add one (version 1) and refresh the digests")
+    raise KeyError(
+        f"distillation term {term_cls.__name__} ({path}) has no code component in "
+        "ecgkd_lite.versions.COMPONENTS: add one (version 1) and refresh the digests"
+    )
 
 
 def read_lock(path: Path | None = None) -> dict:
@@ -157,14 +216,18 @@ def stale_components(lock: dict | None = None) -> list[str]:
             out.append(f"{name}: not recorded in {LOCK.name}")
         elif rec["digest"] != component_digest(name):
             if rec["version"] == ver:
-                out.append(f"{name}: its code changed but its version is still {ver}: bump COMPONENTS[{name!r}] "
-                           "in ecgkd_lite/versions.py (cached and shipped runs made with the old code will then "
-                           "retrain), then run `python -m ecgkd_lite.versions --refresh`")
+                out.append(
+                    f"{name}: its code changed but its version is still {ver}: bump COMPONENTS[{name!r}] "
+                    "in ecgkd_lite/versions.py (cached and shipped runs made with the old code will then "
+                    "retrain), then run `python -m ecgkd_lite.versions --refresh`"
+                )
             else:
                 out.append(f"{name}: version bumped to {ver}; run `python -m ecgkd_lite.versions --refresh`")
         elif rec["version"] != ver:
-            out.append(f"{name}: version changed ({rec['version']} -> {ver}) without a code change; "
-                       "run `python -m ecgkd_lite.versions --refresh`")
+            out.append(
+                f"{name}: version changed ({rec['version']} -> {ver}) without a code change; "
+                "run `python -m ecgkd_lite.versions --refresh`"
+            )
     for name in sorted(set(lock) - set(COMPONENTS)):
         out.append(f"{name}: recorded in {LOCK.name} but no longer a component; run --refresh")
     return out
@@ -175,11 +238,16 @@ def refresh(path: Path | None = None) -> list[str]:
     its version stayed the same. Returns the components written."""
     path = LOCK if path is None else path
     lock = read_lock(path)
-    refused = [n for n, (ver, _) in COMPONENTS.items()
-               if n in lock and lock[n]["version"] == ver and lock[n]["digest"] != component_digest(n)]
+    refused = [
+        n
+        for n, (ver, _) in COMPONENTS.items()
+        if n in lock and lock[n]["version"] == ver and lock[n]["digest"] != component_digest(n)
+    ]
     if refused:
-        raise ValueError(f"code changed without a version bump in: {', '.join(refused)}; bump their versions in "
-                         "ecgkd_lite/versions.py first")
+        raise ValueError(
+            f"code changed without a version bump in: {', '.join(refused)}; bump their versions in "
+            "ecgkd_lite/versions.py first"
+        )
     new = {n: {"version": ver, "digest": component_digest(n)} for n, (ver, _) in COMPONENTS.items()}
     changed = sorted(n for n in new if lock.get(n) != new[n]) + sorted(set(lock) - set(new))
     path.write_text(json.dumps(new, indent=2, sort_keys=True) + "\n")

@@ -86,8 +86,13 @@ def check_here() -> dict:
             problems += [f"{split} {x}" for x in p]
             exact &= e
         runs[run] = {"ok": not problems, "data": name, "bit_identical": exact, "problems": problems}
-    return {"numpy": np.__version__, "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "torch_capability": torch.backends.cpu.get_cpu_capability(), "runs": runs}
+    return {
+        "numpy": np.__version__,
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "torch_capability": torch.backends.cpu.get_cpu_capability(),
+        "runs": runs,
+    }
 
 
 def run_config(name: str, env_changes: dict[str, str]) -> dict:
@@ -129,9 +134,11 @@ def main(argv=None) -> int:
         bad = {r: v for r, v in rep["runs"].items() if not v["ok"]}
         exact = sum(v.get("bit_identical", False) for v in rep["runs"].values())
         failed |= bool(bad) or not rep["runs"]
-        print(f"[{name}] torch capability {rep['torch_capability']}, {rep['threads']} thread(s): "
-              f"{len(rep['runs']) - len(bad)}/{len(rep['runs'])} shipped runs match their data "
-              f"({exact} bit-identical), {rep['seconds']:.0f} s")
+        print(
+            f"[{name}] torch capability {rep['torch_capability']}, {rep['threads']} thread(s): "
+            f"{len(rep['runs']) - len(bad)}/{len(rep['runs'])} shipped runs match their data "
+            f"({exact} bit-identical), {rep['seconds']:.0f} s"
+        )
         for run, v in bad.items():
             print(f"    {run}: {v.get('problem') or '; '.join(v['problems'])}")
     if args.json:

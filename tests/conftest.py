@@ -12,7 +12,9 @@ from ecgkd_lite.config import shared_data_dir
 def _shared(sub: str) -> Path:
     path = shared_data_dir() / sub
     if not path.exists():
-        pytest.skip(f"real sample data not found at {path} (set ECGKD_SHARED_DATA or place ../shared/data beside the repo)")
+        pytest.skip(
+            f"real sample data not found at {path} (set ECGKD_SHARED_DATA or place ../shared/data beside the repo)"
+        )
     return path
 
 

@@ -14,13 +14,20 @@ class ToyNet(nn.Module):
         super().__init__()
         self.name = name
         self.stage1 = nn.Sequential(nn.Conv1d(in_leads, width, 5, padding=2), nn.BatchNorm1d(width), nn.ReLU())
-        self.stage2 = nn.Sequential(nn.Conv1d(width, 2 * width, 5, stride=stride, padding=2),
-                                    nn.BatchNorm1d(2 * width), nn.ReLU())
+        self.stage2 = nn.Sequential(
+            nn.Conv1d(width, 2 * width, 5, stride=stride, padding=2), nn.BatchNorm1d(2 * width), nn.ReLU()
+        )
         self.to_tokens = ToTokens()
         self.pool = MeanTokens()
         self.head = nn.Linear(2 * width, n_classes)
-        self.feature_layers = {"stage1": "stage1", "stage2": "stage2", "stage3": "to_tokens", "temporal": "stage2",
-                               "tokens": "to_tokens", "penultimate": "pool"}
+        self.feature_layers = {
+            "stage1": "stage1",
+            "stage2": "stage2",
+            "stage3": "to_tokens",
+            "temporal": "stage2",
+            "tokens": "to_tokens",
+            "penultimate": "pool",
+        }
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(self.pool(self.to_tokens(self.stage2(self.stage1(x)))))
@@ -48,8 +55,9 @@ def toy_pair(n_classes: int = 4, seed: int = 0) -> tuple[ToyNet, ToyNet]:
     return teacher, student
 
 
-def toy_batch(n: int = 8, n_samples: int = 64, n_classes: int = 4, labeled: list[bool] | None = None,
-              seed: int = 0) -> dict:
+def toy_batch(
+    n: int = 8, n_samples: int = 64, n_classes: int = 4, labeled: list[bool] | None = None, seed: int = 0
+) -> dict:
     """A training batch in the engine's format: x (B, 12, T), y, index, start, labeled."""
     g = torch.Generator().manual_seed(seed)
     return {

@@ -139,8 +139,9 @@ def test_folds_k_and_seed(kwargs):
         stratified_folds(y, **({"k": 2} | kwargs))
 
 
-@pytest.mark.parametrize("kwargs", [{"n_boot": True}, {"n_boot": 2.5}, {"seed": True}, {"seed": -1},
-                                    {"alpha": True}, {"alpha": "0.05"}])
+@pytest.mark.parametrize(
+    "kwargs", [{"n_boot": True}, {"n_boot": 2.5}, {"seed": True}, {"seed": -1}, {"alpha": True}, {"alpha": "0.05"}]
+)
 def test_bootstrap_counts_and_alpha(kwargs):
     from ecgkd_lite.evaluate.bootstrap import bootstrap_ci
 
@@ -195,7 +196,9 @@ def test_runner_latency_counts(kwargs):
     from ecgkd_lite.models import build_model
 
     with pytest.raises(ConfigError, match=rf"runner_latency: {next(iter(kwargs))} must be an integer"):
-        runner_latency(build_model("cnn", in_leads=1, n_classes=3), (1, 1, 64), **({"warmup": 0, "repeats": 1} | kwargs))
+        runner_latency(
+            build_model("cnn", in_leads=1, n_classes=3), (1, 1, 64), **({"warmup": 0, "repeats": 1} | kwargs)
+        )
 
 
 def test_model_counts_stay_model_errors():

@@ -21,12 +21,22 @@ torch.set_num_threads(1)
 def features(seed: int = 0) -> tuple[dict, dict, dict]:
     """Fixed student/teacher features of 6 records with different widths and time lengths."""
     g = torch.Generator().manual_seed(seed)
-    s = {"logits": 2 * torch.randn(6, 5, generator=g), "stage1": torch.randn(6, 3, 10, generator=g),
-         "temporal": torch.randn(6, 4, 10, generator=g), "penultimate": torch.randn(6, 5, generator=g)}
-    t = {"logits": 2 * torch.randn(6, 5, generator=g), "stage1": torch.randn(6, 5, 20, generator=g),
-         "temporal": torch.randn(6, 8, 20, generator=g), "penultimate": torch.randn(6, 7, generator=g)}
-    y = torch.tensor([[1, 0, 0, 0, 0], [0, 1, 1, 0, 0], [0, 0, 0, 0, 0],
-                      [1, 1, 1, 1, 1], [0, 0, 0, 1, 0], [1, 0, 0, 0, 1]], dtype=torch.float32)
+    s = {
+        "logits": 2 * torch.randn(6, 5, generator=g),
+        "stage1": torch.randn(6, 3, 10, generator=g),
+        "temporal": torch.randn(6, 4, 10, generator=g),
+        "penultimate": torch.randn(6, 5, generator=g),
+    }
+    t = {
+        "logits": 2 * torch.randn(6, 5, generator=g),
+        "stage1": torch.randn(6, 5, 20, generator=g),
+        "temporal": torch.randn(6, 8, 20, generator=g),
+        "penultimate": torch.randn(6, 7, generator=g),
+    }
+    y = torch.tensor(
+        [[1, 0, 0, 0, 0], [0, 1, 1, 0, 0], [0, 0, 0, 0, 0], [1, 1, 1, 1, 1], [0, 0, 0, 1, 0], [1, 0, 0, 0, 1]],
+        dtype=torch.float32,
+    )
     return s, t, {"y": y}
 
 
@@ -122,8 +132,15 @@ def test_binary_kl_is_stable_for_extreme_logits():
     assert torch.isfinite(out).all() and out[0] > 70 and out[2] == 0
 
 
-@pytest.mark.parametrize("name,kwargs", [("vanilla_kd", {"temperature": 0.0}), ("vanilla_kd", {"temperature": -1}),
-                                         ("dkd", {"temperature": 0}), ("crd", {"temperature": -0.1})])
+@pytest.mark.parametrize(
+    "name,kwargs",
+    [
+        ("vanilla_kd", {"temperature": 0.0}),
+        ("vanilla_kd", {"temperature": -1}),
+        ("dkd", {"temperature": 0}),
+        ("crd", {"temperature": -0.1}),
+    ],
+)
 def test_non_positive_temperature_is_rejected(name, kwargs):
     with pytest.raises(ConfigError, match=f"{name} temperature must be > 0"):
         build_term(name, **kwargs)
@@ -180,9 +197,14 @@ def test_attention_transfer_is_bounded_by_four():
     assert 0 < build("attention_transfer", s, t, features=("temporal",))(s, t) <= 4
 
 
-@pytest.mark.parametrize("kwargs,message", [({"features": ()}, "at least one feature"),
-                                            ({"features": ("temporal", "temporal")}, "twice"),
-                                            ({"p": 0}, "attention_transfer p must be > 0")])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"features": ()}, "at least one feature"),
+        ({"features": ("temporal", "temporal")}, "twice"),
+        ({"p": 0}, "attention_transfer p must be > 0"),
+    ],
+)
 def test_attention_transfer_rejects_bad_config(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         build_term("attention_transfer", **kwargs)

@@ -18,8 +18,11 @@ def tiny(monkeypatch, tmp_path):
     """The ptbxl2k profile at a toy budget, a 60-record synthetic pool, the small student; own cache."""
     monkeypatch.setenv("ECGKD_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("ECGKD_PRETRAINED", "0")
-    monkeypatch.setitem(config.PROFILES, "ptbxl2k", config.PROFILES["ptbxl2k"].with_(
-        teacher_epochs=2, student_epochs=2, batch_size=16, patience=1))
+    monkeypatch.setitem(
+        config.PROFILES,
+        "ptbxl2k",
+        config.PROFILES["ptbxl2k"].with_(teacher_epochs=2, student_epochs=2, batch_size=16, patience=1),
+    )
     pool = bandpass(load_synthetic(60, fs=100, seconds=5.0, seed=3), **experiment.BANDPASS)
     monkeypatch.setattr(cv, "load_pool", lambda root: pool)
     monkeypatch.setattr(experiment, "TEACHER", ("cnn_transformer", "tiny"))
@@ -27,8 +30,16 @@ def tiny(monkeypatch, tmp_path):
 
 
 def run(tmp_path, **kw):
-    kw = {"root": tmp_path, "methods": "vanilla_kd,fitnets", "seeds": 2, "k": 2, "parts_root": tmp_path / "parts",
-          "n_boot": 20, "log": lambda *a: None, **kw}
+    kw = {
+        "root": tmp_path,
+        "methods": "vanilla_kd,fitnets",
+        "seeds": 2,
+        "k": 2,
+        "parts_root": tmp_path / "parts",
+        "n_boot": 20,
+        "log": lambda *a: None,
+        **kw,
+    }
     return cv.run_quality_cv(**kw)
 
 

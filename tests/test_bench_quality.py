@@ -9,8 +9,9 @@ from ecgkd_lite.bench import SCHEMA, load_result, markdown_table, resolve_method
 from ecgkd_lite.config import PROFILES
 from ecgkd_lite.errors import ConfigError
 
-TINY = PROFILES["quick"].with_(name="test", n_records=160, seconds=5.0, batch_size=32, teacher_epochs=1,
-                               student_epochs=1, seeds=2)
+TINY = PROFILES["quick"].with_(
+    name="test", n_records=160, seconds=5.0, batch_size=32, teacher_epochs=1, student_epochs=1, seeds=2
+)
 
 
 @pytest.fixture(scope="module")
@@ -19,8 +20,14 @@ def result(tmp_path_factory):
 
     torch.set_num_threads(1)
     out = tmp_path_factory.mktemp("bench") / "q.json"
-    res = run_quality(profile=TINY, seeds=2, methods="vanilla_kd,fitnets", json_out=out, argv=["bench", "quality"],
-                      log=lambda *a: None)
+    res = run_quality(
+        profile=TINY,
+        seeds=2,
+        methods="vanilla_kd,fitnets",
+        json_out=out,
+        argv=["bench", "quality"],
+        log=lambda *a: None,
+    )
     return res, out
 
 
@@ -68,7 +75,9 @@ def test_markdown_table_and_reload(result):
 def test_old_schema_and_missing_file_are_clear_errors(tmp_path):
     old = tmp_path / "old.json"
     old.write_text(json.dumps({"schema": "ecgkd-bench-quality/0", "command": "ecgkd bench quality --seeds 1"}))
-    with pytest.raises(ConfigError, match="schema 'ecgkd-bench-quality/0'.*rebuild it with `ecgkd bench quality --seeds 1`"):
+    with pytest.raises(
+        ConfigError, match="schema 'ecgkd-bench-quality/0'.*rebuild it with `ecgkd bench quality --seeds 1`"
+    ):
         load_result(old)
     with pytest.raises(ConfigError, match="does not exist; run `ecgkd bench quality"):
         load_result(tmp_path / "nope.json")
@@ -84,7 +93,15 @@ def test_tables_keep_the_reading_order():
 
 
 def test_method_selection():
-    assert resolve_methods("baselines") == ["baseline", "vanilla_kd", "fitnets", "attention_transfer", "rkd", "crd", "dkd"]
+    assert resolve_methods("baselines") == [
+        "baseline",
+        "vanilla_kd",
+        "fitnets",
+        "attention_transfer",
+        "rkd",
+        "crd",
+        "dkd",
+    ]
     assert resolve_methods("all")[7:9] == ["liteheart", "evl_ecg"]
     assert "liteheart-no_mi" in resolve_methods("all") and "evl_ecg-no_ot" in resolve_methods("families")
     assert resolve_methods("dkd, baseline,dkd") == ["baseline", "dkd"]
@@ -97,8 +114,9 @@ def test_method_selection():
 def test_external_validation_on_the_ptbxl_sample(result, ptbxl_root):
     """Models trained on synthetic data, evaluated on real PTB-XL without retraining: synthetic classes
     map onto the PTB-XL superclasses (max over members), HYP..NORM all have counterparts."""
-    res = run_quality(profile=TINY, seeds=1, methods="vanilla_kd", eval_data="ptbxl", eval_root=ptbxl_root,
-                      log=lambda *a: None)
+    res = run_quality(
+        profile=TINY, seeds=1, methods="vanilla_kd", eval_data="ptbxl", eval_root=ptbxl_root, log=lambda *a: None
+    )
     ext = res["external"]
     assert ext["data"] == "ptbxl" and ext["n_records"] == 390
     assert ext["classes"] == ["NORM", "MI", "STTC", "CD", "HYP"] and ext["left_out"] == []
@@ -111,8 +129,14 @@ def test_external_validation_on_the_ptbxl_sample(result, ptbxl_root):
 def test_label_ratio_and_teacher_choice(tmp_path):
     """Every student sees the same labeled share; the teacher can be another architecture; each run
     carries a bootstrap interval around its test macro AUC."""
-    res = run_quality(profile=TINY, seeds=1, methods="vanilla_kd", label_ratio=0.5, teacher="cnn_transformer/tiny",
-                      log=lambda *a: None)
+    res = run_quality(
+        profile=TINY,
+        seeds=1,
+        methods="vanilla_kd",
+        label_ratio=0.5,
+        teacher="cnn_transformer/tiny",
+        log=lambda *a: None,
+    )
     assert res["label_ratio"] == 0.5 and res["n_labeled"] == pytest.approx(res["data"]["n_train"] / 2, abs=8)
     assert (res["teacher"]["arch"], res["teacher"]["size"]) == ("cnn_transformer", "tiny")
     for row in (res["teacher"], res["methods"]["vanilla_kd"]["runs"][0]):

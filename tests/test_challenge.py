@@ -16,9 +16,18 @@ from ecgkd_lite.data import challenge as challenge_module
 from ecgkd_lite.data.challenge import GAIN_FIXES, PLAUSIBLE_PTP_MV, hash_fold, median_peak_to_peak, read_record
 from ecgkd_lite.data.snomed import snomed_table
 from ecgkd_lite.data.wfdb_io import parse_header
-from ecgkd_lite.errors import (BadSignalError, ConfigError, HeaderParseError, LeadMismatchError, MissingFileError,
-                               RecordError, SamplingRateError, SignalSizeError, TruncatedSignalError,
-                               UnknownLabelError)
+from ecgkd_lite.errors import (
+    BadSignalError,
+    ConfigError,
+    HeaderParseError,
+    LeadMismatchError,
+    MissingFileError,
+    RecordError,
+    SamplingRateError,
+    SignalSizeError,
+    TruncatedSignalError,
+    UnknownLabelError,
+)
 
 GAIN_FIXED = ["E00009", "E00015", "E00018", "E00793", "HR00599", "HR20715"]
 
@@ -78,7 +87,10 @@ def test_gain_fix_for_hr_and_georgia(sample, challenge_root):
     assert gain_step["records"] == GAIN_FIXED
     assert gain_step["rule"] == {"HR* stated 200/mV": "1000/mV", "E* stated 4880/mV": "1000/mV"}
     for name in GAIN_FIXED:
-        fixed, raw = read_record(challenge_root / f"{name}.hea", True), read_record(challenge_root / f"{name}.hea", False)
+        fixed, raw = (
+            read_record(challenge_root / f"{name}.hea", True),
+            read_record(challenge_root / f"{name}.hea", False),
+        )
         stated = 4880.0 if name.startswith("E") else 200.0
         np.testing.assert_allclose(fixed.signals * 1000.0, raw.signals * stated, rtol=1e-5, atol=1e-5)
         assert PLAUSIBLE_PTP_MV[0] <= median_peak_to_peak(fixed.signals) <= PLAUSIBLE_PTP_MV[1]
@@ -91,7 +103,10 @@ def test_gain_fix_for_hr_and_georgia(sample, challenge_root):
 def test_without_gain_fix_the_amplitude_check_flags_georgia(challenge_root):
     data = load_challenge(challenge_root, cache=False, fix_gain=False)
     steps = {s["step"]: s for s in data.preprocessing}
-    assert steps["gain_fix"]["records"] == [] and steps["amplitude_check"]["flagged"] == {"E00015": 0.176, "E00018": 0.169}
+    assert steps["gain_fix"]["records"] == [] and steps["amplitude_check"]["flagged"] == {
+        "E00015": 0.176,
+        "E00018": 0.169,
+    }
 
 
 def test_crop_and_pad(sample, challenge_root):
@@ -101,7 +116,7 @@ def test_crop_and_pad(sample, challenge_root):
     np.testing.assert_array_equal(sample.signals[_row(sample, "Q0017")], q17[:, :5000])
     center = load_challenge(challenge_root, cache=False, crop="center")
     start = (28934 - 5000) // 2
-    np.testing.assert_array_equal(center.signals[_row(center, "Q0017")], q17[:, start:start + 5000])
+    np.testing.assert_array_equal(center.signals[_row(center, "Q0017")], q17[:, start : start + 5000])
     long = load_challenge(challenge_root, cache=False, seconds=20.0)
     steps = [s for s in long.preprocessing if s["step"] == "crop_pad"][0]
     assert long.signals.shape == (28, 12, 10000) and (steps["cropped"], steps["padded"]) == (6, 22)
@@ -115,8 +130,12 @@ def test_labels_and_equivalent_codes(sample):
     assert _positives(sample, "E00015") == ["LQRSV", "PAC"]  # Dx 251146004,284470004,284470004
     assert "CRBBB" not in sample.classes and "VPB" not in sample.classes and "SVPB" not in sample.classes
     table = snomed_table()
-    assert [table.canonical(c) for c in ("713427006", "63593006", "17338001", "733534002")] == \
-        ["59118001", "284470004", "427172004", "164909002"]
+    assert [table.canonical(c) for c in ("713427006", "63593006", "17338001", "733534002")] == [
+        "59118001",
+        "284470004",
+        "427172004",
+        "164909002",
+    ]
     # Dx 713427006 (CRBBB) is scored as RBBB, 17338001 (VPB) as PVC, 63593006 (SVPB) as PAC
     assert _positives(sample, "Q0630") == ["MI", "PVC"]  # Dx 17338001 (VPB),164865005
     assert _positives(sample, "Q0017") == ["PAC"]  # Dx 63593006 (SVPB)
@@ -150,10 +169,15 @@ def test_second_load_reads_cache_without_parsing(challenge_root, tmp_path, monke
 
 # ------------------------------------------------------------------------------------ bad input
 def test_bad_parameters(challenge_root, tmp_path):
-    for kwargs, pattern in [({"fs": 0}, r"^fs must be > 0"), ({"seconds": -1}, r"^seconds must be > 0"),
-                            ({"fs": True}, r"^fs must be > 0"), ({"seconds": "10"}, r"^seconds must be > 0"),
-                            ({"crop": "end"}, "crop='end'"), ({"unknown": "drop"}, "unknown='drop'"),
-                            ({"on_bad": "x"}, "on_bad")]:
+    for kwargs, pattern in [
+        ({"fs": 0}, r"^fs must be > 0"),
+        ({"seconds": -1}, r"^seconds must be > 0"),
+        ({"fs": True}, r"^fs must be > 0"),
+        ({"seconds": "10"}, r"^seconds must be > 0"),
+        ({"crop": "end"}, "crop='end'"),
+        ({"unknown": "drop"}, "unknown='drop'"),
+        ({"on_bad": "x"}, "on_bad"),
+    ]:
         with pytest.raises(ConfigError, match=pattern):
             load_challenge(challenge_root, **kwargs)
     with pytest.raises(MissingFileError, match="nowhere: Challenge root folder does not exist"):
@@ -173,7 +197,9 @@ def test_truncated_and_damaged_mat(challenge_root, tmp_path):
     root = _copy(challenge_root, tmp_path)
     val = sio.loadmat(root / "E00009.mat")["val"]
     sio.savemat(root / "E00009.mat", {"val": val[:, :1200]})
-    with pytest.raises(TruncatedSignalError, match="^E00009: E00009.mat holds 1200 samples per lead; the header says 5000"):
+    with pytest.raises(
+        TruncatedSignalError, match="^E00009: E00009.mat holds 1200 samples per lead; the header says 5000"
+    ):
         load_challenge(root, cache=False)
     (root / "E00009.mat").write_bytes((challenge_root / "E00009.mat").read_bytes()[:300])
     with pytest.raises(RecordError, match="^E00009: cannot read 'val' from E00009.mat"):
@@ -247,7 +273,9 @@ def test_committed_snomed_table_matches_the_challenge_tables(challenge_root):
 
     from ecgkd_lite.data.snomed import TABLE_PATH
 
-    spec = importlib.util.spec_from_file_location("build", TABLE_PATH.parents[3] / "data_scripts" / "build_snomed_table.py")
+    spec = importlib.util.spec_from_file_location(
+        "build", TABLE_PATH.parents[3] / "data_scripts" / "build_snomed_table.py"
+    )
     build = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(build)
     rebuilt = build.build(challenge_root)
@@ -265,9 +293,12 @@ def test_gain_of_zero_is_reported_not_replaced(challenge_root, tmp_path):
     lines[1] = lines[1].replace(" 200/mV ", " 0/mV ")
     hea.write_text("\n".join(lines) + "\n")
     assert parse_header(hea).leads_without_gain() == ["I"]
-    with pytest.raises(HeaderParseError, match=r"^HR00599: HR00599.hea gives leads \['I'\] a gain of 0 \(uncalibrated; "
-                                               r".*0 more of the 3 records would be refused as well; "
-                                               r"load_challenge\(..., on_bad='drop'\) skips such records"):
+    with pytest.raises(
+        HeaderParseError,
+        match=r"^HR00599: HR00599.hea gives leads \['I'\] a gain of 0 \(uncalibrated; "
+        r".*0 more of the 3 records would be refused as well; "
+        r"load_challenge\(..., on_bad='drop'\) skips such records",
+    ):
         load_challenge(root, cache=False)
     data = load_challenge(root, cache=False, on_bad="drop")
     assert data.record_ids.tolist() == ["E00009", "Q0001"]
@@ -281,8 +312,11 @@ def test_header_without_dx_is_reported_not_an_all_negative_row(challenge_root, t
         text = hea.read_text()
         assert old in text
         hea.write_text(text.replace(old, new, 1))
-    with pytest.raises(HeaderParseError, match=r"^E00009: E00009.hea has no '#Dx:' codes \(no labels: it would become "
-                                               r"an all-negative label row\); 1 more of the 3 records"):
+    with pytest.raises(
+        HeaderParseError,
+        match=r"^E00009: E00009.hea has no '#Dx:' codes \(no labels: it would become "
+        r"an all-negative label row\); 1 more of the 3 records",
+    ):
         load_challenge(root, cache=False)
     data = load_challenge(root, cache=False, on_bad="drop")
     assert data.record_ids.tolist() == ["Q0001"] and data.labels.sum() == 2
@@ -310,8 +344,11 @@ def test_invalid_sample_marker_and_swapped_leads(challenge_root, tmp_path):
     _edit_header(hea, " 0 I\n", " 0 TMP\n")
     _edit_header(hea, " 0 II\n", " 0 I\n")
     _edit_header(hea, " 0 TMP\n", " 0 II\n")
-    with pytest.raises(LeadMismatchError, match=r"^Q0001: the lead names do not fit .*violates III = II - I .*"
-                                                r"check_lead_relations=False turns this check off"):
+    with pytest.raises(
+        LeadMismatchError,
+        match=r"^Q0001: the lead names do not fit .*violates III = II - I .*"
+        r"check_lead_relations=False turns this check off",
+    ):
         load_challenge(root, cache=False)
     assert len(load_challenge(root, cache=False, check_lead_relations=False)) == 3
 
@@ -323,6 +360,9 @@ def test_stop_message_counts_the_other_bad_records(challenge_root, tmp_path):
         val = sio.loadmat(challenge_root / f"{name}.mat")["val"]
         val[9] = 3  # V4 flat
         sio.savemat(root / f"{name}.mat", {"val": val})
-    with pytest.raises(BadSignalError, match=r"^E00009: lead V4 is flat \(constant signal\); 1 more of the 3 records "
-                                             r"would be refused as well; load_challenge\(..., on_bad='drop'\) skips"):
+    with pytest.raises(
+        BadSignalError,
+        match=r"^E00009: lead V4 is flat \(constant signal\); 1 more of the 3 records "
+        r"would be refused as well; load_challenge\(..., on_bad='drop'\) skips",
+    ):
         load_challenge(root, cache=False)

@@ -23,15 +23,27 @@ def splits():
 
 
 def _save(path, model, **kwargs):
-    return save_checkpoint(path, model=model, epoch=3, config={"lr": 0.01}, data_fingerprint="abc",
-                           metrics={"val_macro_auc": 0.9}, **kwargs)
+    return save_checkpoint(
+        path,
+        model=model,
+        epoch=3,
+        config={"lr": 0.01},
+        data_fingerprint="abc",
+        metrics={"val_macro_auc": 0.9},
+        **kwargs,
+    )
 
 
 def test_roundtrip_with_json_beside(tmp_path):
     model = tiny_net()
     optimizer = torch.optim.AdamW(model.parameters())
-    path = _save(tmp_path / "m.pt", model, optimizer=optimizer, history=[{"epoch": 1, "val_map": 0.5}],
-                 extra_state={"rng": rng_state()})
+    path = _save(
+        tmp_path / "m.pt",
+        model,
+        optimizer=optimizer,
+        history=[{"epoch": 1, "val_map": 0.5}],
+        extra_state={"rng": rng_state()},
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt", "m.pt.json"]  # no temp files left
     torch.load(path, weights_only=True)  # only safe types inside
     other = tiny_net(seed=1)
@@ -69,8 +81,11 @@ def test_corrupt_truncated_and_missing_files_are_named(tmp_path):
 
 def test_mismatched_model_names_both_sides(tmp_path):
     path = _save(tmp_path / "m.pt", tiny_net(n_classes=5))
-    with pytest.raises(CheckpointError, match=r"m.pt is for tinynet/tiny with 5 classes and 12 leads; the model is "
-                                              r"tinynet/tiny with 3 classes and 12 leads \(differs in \['n_classes'\]\)"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"m.pt is for tinynet/tiny with 5 classes and 12 leads; the model is "
+        r"tinynet/tiny with 3 classes and 12 leads \(differs in \['n_classes'\]\)",
+    ):
         load_checkpoint(path, tiny_net())
     with pytest.raises(CheckpointError, match=r"the model is student/tiny with 5 classes and 1 leads"):
         load_checkpoint(path, expect_config={"name": "student", "size": "tiny", "n_classes": 5, "in_leads": 1})
@@ -138,14 +153,18 @@ def test_cached_fit_trains_once_then_loads(splits, tmp_path, monkeypatch):
         raise AssertionError("cached_fit trained again")
 
     monkeypatch.setattr(cache_module, "fit", no_training)
-    second = cached_fit(tiny_net, train, val, tag="teacher", config=TrainConfig(**{**kwargs, "progress": True}), cache_root=tmp_path)
+    second = cached_fit(
+        tiny_net, train, val, tag="teacher", config=TrainConfig(**{**kwargs, "progress": True}), cache_root=tmp_path
+    )
     assert_same_weights(weights(second.model), weights(first.model))
     assert second.history == first.history and second.best_epoch == first.best_epoch
     assert second.best_metric == first.best_metric
     with pytest.raises(AssertionError, match="trained again"):
         cached_fit(tiny_net, train, val, tag="teacher", config=TrainConfig(**kwargs), cache_root=tmp_path, force=True)
     with pytest.raises(AssertionError, match="trained again"):  # another key: another lr
-        cached_fit(tiny_net, train, val, tag="teacher", config=TrainConfig(**{**kwargs, "lr": 0.02}), cache_root=tmp_path)
+        cached_fit(
+            tiny_net, train, val, tag="teacher", config=TrainConfig(**{**kwargs, "lr": 0.02}), cache_root=tmp_path
+        )
 
 
 def test_cached_fit_uses_the_cache_dir_by_default(splits, tmp_path, monkeypatch):
@@ -155,10 +174,13 @@ def test_cached_fit_uses_the_cache_dir_by_default(splits, tmp_path, monkeypatch)
     assert result.checkpoint.parent.parent == tmp_path / "models"
 
 
-@pytest.mark.parametrize("tag, config, message", [
-    ("a/b", TrainConfig(**RUN), "tag must be a non-empty name"),
-    ("t", {**RUN}, "config must be a TrainConfig; got dict"),
-])
+@pytest.mark.parametrize(
+    "tag, config, message",
+    [
+        ("a/b", TrainConfig(**RUN), "tag must be a non-empty name"),
+        ("t", {**RUN}, "config must be a TrainConfig; got dict"),
+    ],
+)
 def test_cached_fit_bad_arguments(splits, tmp_path, tag, config, message):
     train, val, _ = splits
     with pytest.raises(ConfigError, match=message):
@@ -178,16 +200,47 @@ def test_cached_fit_with_an_objective_keys_on_it(splits, tmp_path):
         return SupervisedObjective(model, list(range(train.n_leads)))
 
     kwargs = {**RUN, "epochs": 1}
-    first = cached_fit(tiny_net, train, val, tag="student", config=TrainConfig(**kwargs), cache_root=tmp_path,
-                       objective_factory=objective_factory, objective_key={"recipe": "a"})
+    first = cached_fit(
+        tiny_net,
+        train,
+        val,
+        tag="student",
+        config=TrainConfig(**kwargs),
+        cache_root=tmp_path,
+        objective_factory=objective_factory,
+        objective_key={"recipe": "a"},
+    )
     assert built == [first.model]
-    again = cached_fit(tiny_net, train, val, tag="student", config=TrainConfig(**kwargs), cache_root=tmp_path,
-                       objective_factory=objective_factory, objective_key={"recipe": "a"})
+    again = cached_fit(
+        tiny_net,
+        train,
+        val,
+        tag="student",
+        config=TrainConfig(**kwargs),
+        cache_root=tmp_path,
+        objective_factory=objective_factory,
+        objective_key={"recipe": "a"},
+    )
     assert len(built) == 1  # loaded, the objective was not needed
     assert_same_weights(weights(again.model), weights(first.model))
-    cached_fit(tiny_net, train, val, tag="student", config=TrainConfig(**kwargs), cache_root=tmp_path,
-               objective_factory=objective_factory, objective_key={"recipe": "b"})
+    cached_fit(
+        tiny_net,
+        train,
+        val,
+        tag="student",
+        config=TrainConfig(**kwargs),
+        cache_root=tmp_path,
+        objective_factory=objective_factory,
+        objective_key={"recipe": "b"},
+    )
     assert len(built) == 2 and len(list(tmp_path.iterdir())) == 2
     with pytest.raises(ConfigError, match="go together"):
-        cached_fit(tiny_net, train, val, tag="student", config=TrainConfig(**kwargs), cache_root=tmp_path,
-                   objective_factory=objective_factory)
+        cached_fit(
+            tiny_net,
+            train,
+            val,
+            tag="student",
+            config=TrainConfig(**kwargs),
+            cache_root=tmp_path,
+            objective_factory=objective_factory,
+        )

@@ -24,8 +24,9 @@ def test_check_int_accepts_python_and_numpy_integers(value):
     assert out == 3 and type(out) is int
 
 
-@pytest.mark.parametrize("value", [True, False, np.bool_(True), 2.5, 2.0, np.float64(2.0), "3", None,
-                                   math.nan, math.inf, -math.inf, [3]])
+@pytest.mark.parametrize(
+    "value", [True, False, np.bool_(True), 2.5, 2.0, np.float64(2.0), "3", None, math.nan, math.inf, -math.inf, [3]]
+)
 def test_check_int_rejects_non_integers(value):
     with pytest.raises(ConfigError, match=r"^n_records must be an integer; got "):
         check_int("n_records", value)
@@ -91,14 +92,17 @@ def test_check_choice_lists_the_choices():
         check_choice("mode", ["a"], {"a", "b"})
 
 
-@pytest.mark.parametrize("call", [
-    lambda e: check_int("width", True, error=e),
-    lambda e: check_number("x", math.nan, error=e),
-    lambda e: check_positive("x", 0, error=e),
-    lambda e: check_non_negative("x", -1, error=e),
-    lambda e: check_fraction("x", 2, error=e),
-    lambda e: check_choice("x", "z", ("a",), error=e),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda e: check_int("width", True, error=e),
+        lambda e: check_number("x", math.nan, error=e),
+        lambda e: check_positive("x", 0, error=e),
+        lambda e: check_non_negative("x", -1, error=e),
+        lambda e: check_fraction("x", 2, error=e),
+        lambda e: check_choice("x", "z", ("a",), error=e),
+    ],
+)
 @pytest.mark.parametrize("error", [ModelError, SplitError])
 def test_custom_error_type(call, error):
     with pytest.raises(error) as info:

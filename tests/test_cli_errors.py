@@ -27,6 +27,7 @@ def _one_line(err: str) -> str:
 @pytest.fixture
 def no_training(monkeypatch):
     """Fail the test if the benchmark gets as far as preparing data for training."""
+
     def refuse(*args, **kwargs):
         raise AssertionError("work started before the arguments were checked")
 
@@ -37,8 +38,10 @@ def no_training(monkeypatch):
 def test_data_summary_without_root_is_one_line_exit_2(capsys):
     rc, err = _run(capsys, "data", "summary", "--source", "ptbxl")
     assert rc == 2
-    assert _one_line(err) == ("ecgkd: ConfigError: --source ptbxl needs --root DIR (the folder of the ptbxl data) "
-                              "(--debug shows the traceback)\n")
+    assert _one_line(err) == (
+        "ecgkd: ConfigError: --source ptbxl needs --root DIR (the folder of the ptbxl data) "
+        "(--debug shows the traceback)\n"
+    )
 
 
 @pytest.mark.parametrize("where", ["before", "after"])
@@ -49,19 +52,24 @@ def test_debug_shows_the_traceback(capsys, where):
         main(argv)
 
 
-@pytest.mark.parametrize("argv", [["data", "summary", "--seed", "-1"],
-                                  ["export", "some_run", "--format", "onnx", "--out", "x", "--seed", "-3"]])
+@pytest.mark.parametrize(
+    "argv",
+    [["data", "summary", "--seed", "-1"], ["export", "some_run", "--format", "onnx", "--out", "x", "--seed", "-3"]],
+)
 def test_negative_seed_is_refused_by_name(capsys, argv):
     rc, err = _run(capsys, *argv)
     assert rc == 2 and "ConfigError: --seed must be an integer >= 0; got -" in _one_line(err)
 
 
-@pytest.mark.parametrize("argv,option", [
-    (["bench", "quality", "--seeds", "0"], "--seeds"),
-    (["data", "summary", "--n", "0"], "--n"),
-    (["export", "some_run", "--format", "onnx", "--out", "x", "--n-records", "0"], "--n-records"),
-    (["export", "some_run", "--format", "onnx", "--out", "x", "--n-boot", "0"], "--n-boot"),
-])
+@pytest.mark.parametrize(
+    "argv,option",
+    [
+        (["bench", "quality", "--seeds", "0"], "--seeds"),
+        (["data", "summary", "--n", "0"], "--n"),
+        (["export", "some_run", "--format", "onnx", "--out", "x", "--n-records", "0"], "--n-records"),
+        (["export", "some_run", "--format", "onnx", "--out", "x", "--n-boot", "0"], "--n-boot"),
+    ],
+)
 def test_zero_counts_are_refused_by_name_before_any_work(capsys, argv, option):
     rc, err = _run(capsys, *argv)
     assert rc == 2 and f"ConfigError: {option} must be an integer >= 1; got 0" in _one_line(err)
@@ -79,16 +87,21 @@ def test_reader_stop_says_how_many_more_and_how_to_skip(capsys, challenge_root, 
         sio.savemat(root / f"{name}.mat", {"val": val})
     rc, err = _run(capsys, "data", "summary", "--source", "challenge", "--root", str(root))
     assert rc == 2
-    assert _one_line(err).startswith("ecgkd: BadSignalError: E00009: lead aVR is flat (constant signal); 1 more of the "
-                                     "3 records would be refused as well; load_challenge(..., on_bad='drop') skips")
+    assert _one_line(err).startswith(
+        "ecgkd: BadSignalError: E00009: lead aVR is flat (constant signal); 1 more of the "
+        "3 records would be refused as well; load_challenge(..., on_bad='drop') skips"
+    )
 
 
-@pytest.mark.parametrize("argv,pattern", [
-    (["--methods", ","], "ConfigError: methods ',' holds an empty method name"),
-    (["--methods", "dkd,"], "ConfigError: methods 'dkd,' holds an empty method name"),
-    (["--eval-data", "ptbxl"], "ConfigError: --eval-data ptbxl needs --eval-root DIR"),
-    (["--data", "ptbxl"], "ConfigError: --data ptbxl needs --root DIR"),
-])
+@pytest.mark.parametrize(
+    "argv,pattern",
+    [
+        (["--methods", ","], "ConfigError: methods ',' holds an empty method name"),
+        (["--methods", "dkd,"], "ConfigError: methods 'dkd,' holds an empty method name"),
+        (["--eval-data", "ptbxl"], "ConfigError: --eval-data ptbxl needs --eval-root DIR"),
+        (["--data", "ptbxl"], "ConfigError: --data ptbxl needs --root DIR"),
+    ],
+)
 def test_bench_quality_checks_arguments_before_training(capsys, no_training, argv, pattern):
     rc, err = _run(capsys, "bench", "quality", *argv)
     assert rc == 2 and pattern in _one_line(err)

@@ -1,6 +1,6 @@
-"""The code base compiles and passes the lint gate (ruff: syntax errors, undefined names, broken
-comparisons), notebook sources included: a notebook source that is not valid Python builds a broken
-notebook."""
+"""The code base compiles, passes the lint gate (ruff: syntax errors, undefined names, broken
+comparisons) and the `ruff format` check; notebook sources are compiled and linted too: a notebook
+source that is not valid Python builds a broken notebook."""
 
 from __future__ import annotations
 
@@ -33,6 +33,16 @@ def _ruff() -> list[str]:
 
 
 def test_ruff_lint_gate_passes():
-    out = subprocess.run([*_ruff(), "check", "--output-format", "concise", *LINTED], cwd=REPO_ROOT,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [*_ruff(), "check", "--output-format", "concise", *LINTED], cwd=REPO_ROOT, capture_output=True, text=True
+    )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-1000:]
+
+
+#: what `ruff format` lays out (notebook sources are documents and stay as written)
+FORMATTED = ("ecgkd_lite", "tests", "benchmarks", "scripts", "data_scripts")
+
+
+def test_ruff_format_check_passes():
+    out = subprocess.run([*_ruff(), "format", "--check", *FORMATTED], cwd=REPO_ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, "run `ruff format` on:\n" + out.stdout[-3000:] + out.stderr[-1000:]

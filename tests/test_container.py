@@ -13,9 +13,19 @@ def make(n=40, t=200, fs=100, seed=0):
     sig = rng.normal(size=(n, 12, t)).astype(np.float32)
     labels = (rng.random((n, len(CLASS_NAMES))) < 0.2).astype(np.float32)
     ids = [f"r{i:03d}" for i in range(n)]
-    regions = pd.DataFrame({"record_id": ids[:3], "class": ["AMI", "PVC", "AMI"], "start": [10, 20, 30], "end": [15, 40, 31]})
-    return ECGData(signals=sig, labels=labels, classes=CLASS_NAMES, fs=fs, folds=np.arange(n) % 10 + 1,
-                   record_ids=ids, regions=regions, source="test")
+    regions = pd.DataFrame(
+        {"record_id": ids[:3], "class": ["AMI", "PVC", "AMI"], "start": [10, 20, 30], "end": [15, 40, 31]}
+    )
+    return ECGData(
+        signals=sig,
+        labels=labels,
+        classes=CLASS_NAMES,
+        fs=fs,
+        folds=np.arange(n) % 10 + 1,
+        record_ids=ids,
+        regions=regions,
+        source="test",
+    )
 
 
 def test_basic_facts_and_summary():
@@ -88,11 +98,22 @@ def test_validate_names_record_and_lead():
 def test_constructor_rejects_inconsistent_arrays():
     d = make()
     with pytest.raises(LeadMismatchError, match="11 leads"):
-        ECGData(signals=d.signals[:, :11], labels=d.labels, classes=d.classes, fs=100, folds=d.folds, record_ids=d.record_ids)
+        ECGData(
+            signals=d.signals[:, :11],
+            labels=d.labels,
+            classes=d.classes,
+            fs=100,
+            folds=d.folds,
+            record_ids=d.record_ids,
+        )
     with pytest.raises(DataError, match="labels"):
-        ECGData(signals=d.signals, labels=d.labels[:, :3], classes=d.classes, fs=100, folds=d.folds, record_ids=d.record_ids)
+        ECGData(
+            signals=d.signals, labels=d.labels[:, :3], classes=d.classes, fs=100, folds=d.folds, record_ids=d.record_ids
+        )
     with pytest.raises(DataError, match="folds must lie"):
-        ECGData(signals=d.signals, labels=d.labels, classes=d.classes, fs=100, folds=d.folds * 0, record_ids=d.record_ids)
+        ECGData(
+            signals=d.signals, labels=d.labels, classes=d.classes, fs=100, folds=d.folds * 0, record_ids=d.record_ids
+        )
     with pytest.raises(DataError, match="unique"):
         ECGData(signals=d.signals, labels=d.labels, classes=d.classes, fs=100, folds=d.folds, record_ids=["x"] * 40)
 

@@ -40,14 +40,19 @@ def raw():
 def test_synthetic_key_is_the_recipe(raw):
     again = load_synthetic(120, fs=100, seconds=10, seed=3, chunk_size=7)
     assert again.key == raw.key
-    others = [load_synthetic(121, fs=100, seconds=10, seed=3), load_synthetic(120, fs=100, seconds=10, seed=4),
-              load_synthetic(120, fs=125, seconds=10, seed=3), load_synthetic(120, fs=100, seconds=10, seed=3, noise=False)]
+    others = [
+        load_synthetic(121, fs=100, seconds=10, seed=3),
+        load_synthetic(120, fs=100, seconds=10, seed=4),
+        load_synthetic(120, fs=125, seconds=10, seed=3),
+        load_synthetic(120, fs=100, seconds=10, seed=3, noise=False),
+    ]
     assert len({raw.key, *(o.key for o in others)}) == 5
 
 
 def test_generator_version_is_part_of_the_key(raw, monkeypatch):
-    monkeypatch.setitem(versions.COMPONENTS, "generator", (versions.version("generator") + 1,
-                                                           versions.COMPONENTS["generator"][1]))
+    monkeypatch.setitem(
+        versions.COMPONENTS, "generator", (versions.version("generator") + 1, versions.COMPONENTS["generator"][1])
+    )
     assert load_synthetic(120, fs=100, seconds=10, seed=3).key != raw.key
 
 
@@ -61,8 +66,17 @@ def test_one_ulp_does_not_change_any_derived_key(raw):
         f = bandpass(d)
         train, val, test = f.splits()
         scaler = StandardScaler().fit(train)
-        out = [f, train, val, test, scaler.transform(train), scaler.transform(test), resample(d, 50),
-               scaler.transform(val).select_leads("I"), train.labeled_unlabeled_split(0.3, seed=1)[1]]
+        out = [
+            f,
+            train,
+            val,
+            test,
+            scaler.transform(train),
+            scaler.transform(test),
+            resample(d, 50),
+            scaler.transform(val).select_leads("I"),
+            train.labeled_unlabeled_split(0.3, seed=1)[1],
+        ]
         return [o.key for o in out]
 
     assert chain(noisy) == chain(raw)
@@ -127,7 +141,9 @@ def test_real_data_key_is_the_checksum_of_the_sources(tmp_path):
     assert key_a == key_b  # another folder, the same bytes: the same data set
     assert source_key("ptbxl", tmp_path / "a", {"fs": 500}, [tmp_path / "a" / "x.dat"]) != key_a
     (tmp_path / "b" / "x.dat").write_bytes(b"\x00\x02" * 10)
-    assert source_key("ptbxl", tmp_path / "b", {"fs": 100}, [tmp_path / "b" / "x.dat", tmp_path / "b" / "db.csv"]) != key_a
+    assert (
+        source_key("ptbxl", tmp_path / "b", {"fs": 100}, [tmp_path / "b" / "x.dat", tmp_path / "b" / "db.csv"]) != key_a
+    )
 
 
 def test_ptbxl_key_is_the_same_from_a_copy(ptbxl_root, tmp_path):
@@ -153,8 +169,9 @@ def test_shipped_run_key_survives_float_noise_and_checks_the_digest(tmp_path):
     train, val = toy_data().split("train"), toy_data().split("val")
     first = cached_fit(tiny_net, train, val, tag="toy", cache_root=tmp_path, config=FIT)
     noisy_train, noisy_val = _ulp(train), _ulp(val)
-    again = cached_fit(tiny_net, noisy_train, noisy_val, tag="toy", cache_root=tmp_path,
-                       config=FIT.replace(progress=True))
+    again = cached_fit(
+        tiny_net, noisy_train, noisy_val, tag="toy", cache_root=tmp_path, config=FIT.replace(progress=True)
+    )
     assert again.checkpoint == first.checkpoint  # found, not retrained
     # same key, other data: the digest refuses it
     sidecar = json.loads(sidecar_path(first.checkpoint).read_text())
@@ -171,7 +188,9 @@ def test_cache_key_follows_the_code_versions(monkeypatch):
     key = cache_key(tiny_net(), train, val, tag="toy", config=FIT)
     for component in ("models", "engine"):
         with monkeypatch.context() as m:
-            m.setitem(versions.COMPONENTS, component, (versions.version(component) + 1, versions.COMPONENTS[component][1]))
+            m.setitem(
+                versions.COMPONENTS, component, (versions.version(component) + 1, versions.COMPONENTS[component][1])
+            )
             assert cache_key(tiny_net(), train, val, tag="toy", config=FIT) != key
 
 
@@ -181,8 +200,9 @@ def test_recipe_key_carries_only_its_terms_versions(monkeypatch):
     kd, dkd = build_recipe("vanilla_kd").code_versions(), build_recipe("dkd").code_versions()
     assert "term:vanilla_kd" in kd and "term:dkd" not in kd and "term:dkd" in dkd
     assert build_recipe("baseline").code_versions() == {}
-    monkeypatch.setitem(versions.COMPONENTS, "term:dkd", (versions.version("term:dkd") + 1,
-                                                          versions.COMPONENTS["term:dkd"][1]))
+    monkeypatch.setitem(
+        versions.COMPONENTS, "term:dkd", (versions.version("term:dkd") + 1, versions.COMPONENTS["term:dkd"][1])
+    )
     assert build_recipe("vanilla_kd").code_versions() == kd
     assert build_recipe("dkd").code_versions() != dkd
     lite = build_recipe("liteheart").code_versions()

@@ -32,7 +32,7 @@ def test_train_item_is_a_grid_crop_of_all_leads(data):
     assert item["x"].shape == (12, 250) and item["x"].dtype == torch.float32
     assert item["index"] == 7 and item["labeled"] is True
     assert item["start"] in {0, 125, 250}
-    np.testing.assert_array_equal(item["x"].numpy(), data.signals[7, :, item["start"]:item["start"] + 250])
+    np.testing.assert_array_equal(item["x"].numpy(), data.signals[7, :, item["start"] : item["start"] + 250])
     np.testing.assert_array_equal(item["y"].numpy(), data.labels[7])
 
 
@@ -90,13 +90,16 @@ def test_labeled_mask(data):
     np.testing.assert_array_equal(ds.batch(np.arange(5))["labeled"].numpy(), [False, True, False, True, False])
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"crop_samples": 0}, "crop_samples must be a positive integer"),
-    ({"crop_samples": 2.5}, "crop_samples must be a positive integer"),
-    ({"crop_samples": 100, "crop_stride": 0}, "crop_stride must be a positive integer"),
-    ({"crop_samples": 100, "labeled": np.ones(3, dtype=bool)}, r"labeled must be a boolean mask of shape \(20,\)"),
-    ({"crop_samples": 100, "labeled": np.ones(20)}, "labeled must be a boolean mask"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"crop_samples": 0}, "crop_samples must be a positive integer"),
+        ({"crop_samples": 2.5}, "crop_samples must be a positive integer"),
+        ({"crop_samples": 100, "crop_stride": 0}, "crop_stride must be a positive integer"),
+        ({"crop_samples": 100, "labeled": np.ones(3, dtype=bool)}, r"labeled must be a boolean mask of shape \(20,\)"),
+        ({"crop_samples": 100, "labeled": np.ones(20)}, "labeled must be a boolean mask"),
+    ],
+)
 def test_bad_arguments_are_named(data, kwargs, message):
     with pytest.raises(ConfigError, match=message):
         ECGDataset(data, train=True, **kwargs)

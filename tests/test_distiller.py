@@ -12,8 +12,17 @@ import torch.nn.functional as F
 from torch.testing import assert_close
 
 from ecgkd_lite.data.container import ECGData
-from ecgkd_lite.distill import (METHODS, Distiller, KDTerm, Recipe, TeacherCache, build_recipe, build_term,
-                                crop_starts, resolve_leads)
+from ecgkd_lite.distill import (
+    METHODS,
+    Distiller,
+    KDTerm,
+    Recipe,
+    TeacherCache,
+    build_recipe,
+    build_term,
+    crop_starts,
+    resolve_leads,
+)
 from ecgkd_lite.distill.capture import forward_features
 from ecgkd_lite.distill.base import TermOutput, check_recipe_contract
 from ecgkd_lite.errors import CheckpointError, ConfigError, ModelError
@@ -186,8 +195,11 @@ def test_forward_without_setup_warns_and_builds():
 def test_missing_feature_names_term_model_and_hook():
     teacher, student = toy_pair()
     del teacher.feature_layers["penultimate"]
-    with pytest.raises(ModelError, match=r"term 'crd' needs teacher feature 'penultimate' but toy_teacher has "
-                                         r"feature_layers \['stage1', 'stage2', 'stage3', 'temporal', 'tokens'\]"):
+    with pytest.raises(
+        ModelError,
+        match=r"term 'crd' needs teacher feature 'penultimate' but toy_teacher has "
+        r"feature_layers \['stage1', 'stage2', 'stage3', 'temporal', 'tokens'\]",
+    ):
         Distiller(teacher, student, build_recipe("crd"))
 
 
@@ -195,8 +207,9 @@ def test_class_count_mismatch_names_both_models():
     teacher, _ = toy_pair(n_classes=4)
     student = ToyNet(1, 3, name="three_class_student")
     d = Distiller(teacher, student, build_recipe("vanilla_kd"))
-    with pytest.raises(ConfigError, match="student three_class_student predicts 3 classes but teacher toy_teacher "
-                                          "predicts 4"):
+    with pytest.raises(
+        ConfigError, match="student three_class_student predicts 3 classes but teacher toy_teacher predicts 4"
+    ):
         d.setup(toy_batch())
 
 
@@ -247,16 +260,26 @@ def test_every_method_builds_and_runs(method):
 # ---------------------------------------------------------------------------- teacher cache
 def toy_data(n: int = 5, n_samples: int = 96) -> ECGData:
     rng = np.random.default_rng(0)
-    return ECGData(signals=rng.standard_normal((n, 12, n_samples)).astype(np.float32),
-                   labels=(rng.random((n, 4)) < 0.4).astype(np.float32), classes=("a", "b", "c", "d"),
-                   fs=100.0, folds=np.ones(n, dtype=int), record_ids=[f"r{i}" for i in range(n)])
+    return ECGData(
+        signals=rng.standard_normal((n, 12, n_samples)).astype(np.float32),
+        labels=(rng.random((n, 4)) < 0.4).astype(np.float32),
+        classes=("a", "b", "c", "d"),
+        fs=100.0,
+        folds=np.ones(n, dtype=int),
+        record_ids=[f"r{i}" for i in range(n)],
+    )
 
 
 def grid_batch(data: ECGData, keys: list[tuple[int, int]], crop: int = 64) -> dict:
-    x = torch.from_numpy(np.stack([data.signals[i, :, s:s + crop] for i, s in keys]))
+    x = torch.from_numpy(np.stack([data.signals[i, :, s : s + crop] for i, s in keys]))
     idx = [i for i, _ in keys]
-    return {"x": x, "y": torch.from_numpy(data.labels[idx]), "index": torch.tensor(idx),
-            "start": torch.tensor([s for _, s in keys]), "labeled": torch.ones(len(keys), dtype=torch.bool)}
+    return {
+        "x": x,
+        "y": torch.from_numpy(data.labels[idx]),
+        "index": torch.tensor(idx),
+        "start": torch.tensor([s for _, s in keys]),
+        "labeled": torch.ones(len(keys), dtype=torch.bool),
+    }
 
 
 def count_calls(model: torch.nn.Module) -> list[int]:
@@ -350,8 +373,9 @@ def test_cache_save_load_round_trip(cached, tmp_path):
 def test_cache_configuration_errors(cached):
     teacher, student, _, cache = cached
     with pytest.raises(ConfigError, match=r"teacher_cache lacks teacher features \['stage1'\]"):
-        Distiller(teacher, student, [(1.0, build_term("attention_transfer", features=("stage1",)))],
-                  teacher_cache=cache)
+        Distiller(
+            teacher, student, [(1.0, build_term("attention_transfer", features=("stage1",)))], teacher_cache=cache
+        )
     with pytest.raises(ConfigError, match=r"filled with leads None but teacher_leads is \[0, 1\]"):
         Distiller(teacher, student, build_recipe("vanilla_kd"), teacher_leads=("I", "II"), teacher_cache=cache)
     with pytest.raises(ConfigError, match=r"cannot serve terms \['saliency'\]"):
@@ -434,8 +458,12 @@ def test_family_recipes_are_registered_methods():
     assert {"liteheart", "evl_ecg"} <= set(METHODS)
     assert build_recipe("evl_ecg").alpha == 0.1
     assert [e.name for e in build_recipe("evl_ecg").entries] == ["mhca", "relation", "ot"]
-    assert {e.name for e in build_recipe("liteheart").entries} == {"region_aware", "cross_layer_mi", "vanilla_kd",
-                                                                   "pseudo_label"}
+    assert {e.name for e in build_recipe("liteheart").entries} == {
+        "region_aware",
+        "cross_layer_mi",
+        "vanilla_kd",
+        "pseudo_label",
+    }
     # the semi-supervised ablation removes both of its terms (soft targets and pseudo-labels)
     assert {e.name for e in build_recipe("liteheart-no_semi").entries} == {"region_aware", "cross_layer_mi"}
     assert build_recipe("region_aware-uniform").entries[0].params["uniform"] is True

@@ -24,9 +24,12 @@ def _train(rank: int, checkpoint_dir: str | None) -> dict:
     model = tiny_net(seed=rank, norm=False)  # different init per rank: DDP must broadcast rank 0's
     result = fit(model, train, val, **RUN, checkpoint_dir=checkpoint_dir)
     ctx = init_from_env()
-    return {"weights": {k: v.numpy() for k, v in weights(result.model).items()}, "history": list(result.history),
-            "files": sorted(os.listdir(checkpoint_dir)) if checkpoint_dir else [],
-            "context": (ctx.rank, ctx.world_size, broadcast_flag(rank == 1, ctx), broadcast_flag(False, ctx))}
+    return {
+        "weights": {k: v.numpy() for k, v in weights(result.model).items()},
+        "history": list(result.history),
+        "files": sorted(os.listdir(checkpoint_dir)) if checkpoint_dir else [],
+        "context": (ctx.rank, ctx.world_size, broadcast_flag(rank == 1, ctx), broadcast_flag(False, ctx)),
+    }
 
 
 def test_two_gloo_processes_match_one(tmp_path, single_thread):

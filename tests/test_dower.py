@@ -3,8 +3,7 @@
 import numpy as np
 import pytest
 
-from ecgkd_lite.data.dower import (DOWER_12, DOWER_8, INVERSE_DOWER, PINV_DOWER_12, dipole_to_leads,
-                                   leads_to_dipole)
+from ecgkd_lite.data.dower import DOWER_12, DOWER_8, INVERSE_DOWER, PINV_DOWER_12, dipole_to_leads, leads_to_dipole
 from ecgkd_lite.data.leads import LEADS12
 from ecgkd_lite.errors import ConfigError
 
@@ -54,7 +53,9 @@ def test_shapes_and_dtype_are_kept():
     assert leads_to_dipole(ecg).shape == (2, 7, 3, 10)
 
 
-@pytest.mark.parametrize("fn, shape, name", [(dipole_to_leads, (2, 4, 10), "vcg"), (leads_to_dipole, (2, 8, 10), "ecg")])
+@pytest.mark.parametrize(
+    "fn, shape, name", [(dipole_to_leads, (2, 4, 10), "vcg"), (leads_to_dipole, (2, 8, 10), "ecg")]
+)
 def test_wrong_shape_raises_config_error_naming_the_argument(fn, shape, name):
     with pytest.raises(ConfigError, match=name):
         fn(np.zeros(shape))

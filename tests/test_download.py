@@ -10,8 +10,17 @@ from pathlib import Path
 
 import pytest
 
-from ecgkd_lite.data.download import (ChecksumError, DownloadError, UnsafePathError, download_file,
-                                      download_release, download_tree, join_url, read_sha256sums, verify_tree)
+from ecgkd_lite.data.download import (
+    ChecksumError,
+    DownloadError,
+    UnsafePathError,
+    download_file,
+    download_release,
+    download_tree,
+    join_url,
+    read_sha256sums,
+    verify_tree,
+)
 from ecgkd_lite.errors import MissingFileError, RecordError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,7 +72,7 @@ class RangeHandler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(data) - start))
         self.end_headers()
         if body:
-            self.wfile.write(data[start:] if srv.cut_body is None else data[start:start + srv.cut_body])
+            self.wfile.write(data[start:] if srv.cut_body is None else data[start : start + srv.cut_body])
 
     def log_message(self, *args):  # keep pytest output clean
         pass
@@ -285,8 +294,11 @@ def test_manifest_paths_outside_dest_are_refused_before_anything_is_fetched(serv
     with open(server.root / "SHA256SUMS.txt", "a") as fh:
         fh.write(f"{_sha(b'evil')}  {bad}\n")
     dest = tmp_path / "local"
-    with pytest.raises(UnsafePathError, match=rf"SHA256SUMS.txt line 2: path '{bad}' (is absolute|has a '\.\.' "
-                                              "component): it would be written outside"):
+    with pytest.raises(
+        UnsafePathError,
+        match=rf"SHA256SUMS.txt line 2: path '{bad}' (is absolute|has a '\.\.' "
+        "component): it would be written outside",
+    ):
         download_release(server.url, dest, lambda f: True, echo=lambda *a: None, progress=False)
     assert [e[1] for e in server.log] == ["/SHA256SUMS.txt"] and not dest.exists()
     with pytest.raises(UnsafePathError, match="line 2"):
@@ -318,8 +330,12 @@ def _script(name: str):
 
 
 def test_download_ptbxl_script_dry_run_and_run(server, tmp_path, capsys):
-    files = {"ptbxl_database.csv": b"ecg_id\n1\n", "scp_statements.csv": b"x\n",
-             "records100/00000/00001_lr.dat": PAYLOAD[:2000], "records500/00000/00001_hr.dat": PAYLOAD}
+    files = {
+        "ptbxl_database.csv": b"ecg_id\n1\n",
+        "scp_statements.csv": b"x\n",
+        "records100/00000/00001_lr.dat": PAYLOAD[:2000],
+        "records500/00000/00001_hr.dat": PAYLOAD,
+    }
     _publish(server, files)
     script = _script("download_ptbxl")
     dest = tmp_path / "ptbxl"
@@ -336,12 +352,15 @@ def test_download_ptbxl_script_dry_run_and_run(server, tmp_path, capsys):
 
 
 def test_download_challenge_script_selects_sets(server, tmp_path, capsys):
-    files = {"training/georgia/g1/E00001.hea": b"h", "training/georgia/g1/E00001.mat": b"m",
-             "training/ptb/g1/S0001.hea": b"h2", "training/ningbo/g1/JS10647.hea": b"h3"}
+    files = {
+        "training/georgia/g1/E00001.hea": b"h",
+        "training/georgia/g1/E00001.mat": b"m",
+        "training/ptb/g1/S0001.hea": b"h2",
+        "training/ningbo/g1/JS10647.hea": b"h3",
+    }
     _publish(server, files)
     dest = tmp_path / "c21"
-    _script("download_challenge2021").main(["--dest", str(dest), "--base-url", server.url,
-                                            "--sets", "georgia", "ptb"])
+    _script("download_challenge2021").main(["--dest", str(dest), "--base-url", server.url, "--sets", "georgia", "ptb"])
     assert "3 of 4 files in SHA256SUMS.txt selected" in capsys.readouterr().out
     got = sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*.*") if p.name != "SHA256SUMS.txt")
     assert got == ["training/georgia/g1/E00001.hea", "training/georgia/g1/E00001.mat", "training/ptb/g1/S0001.hea"]
@@ -355,4 +374,5 @@ def test_prepare_script_parses_into_cache(challenge_root, capsys):
     out = capsys.readouterr().out
     assert "ECGData(source='challenge', records=28, leads=12, samples=5000 @ 500 Hz, classes=35)" in out
     from ecgkd_lite.config import cache_dir
+
     assert list(cache_dir("datasets").glob("challenge-*.npz"))

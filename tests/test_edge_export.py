@@ -59,9 +59,14 @@ def unet(seed=0):
 def records(n=16, samples=400, folds=None, seed=0):
     rng = np.random.default_rng(seed)
     folds = np.arange(n) % 8 + 1 if folds is None else folds
-    return ECGData(signals=rng.standard_normal((n, 12, samples)).astype(np.float32),
-                   labels=(rng.random((n, 15)) < 0.3).astype(np.float32), classes=CLASS_NAMES, fs=100.0,
-                   folds=folds, record_ids=[f"r{i}" for i in range(n)])
+    return ECGData(
+        signals=rng.standard_normal((n, 12, samples)).astype(np.float32),
+        labels=(rng.random((n, 15)) < 0.3).astype(np.float32),
+        classes=CLASS_NAMES,
+        fs=100.0,
+        folds=folds,
+        record_ids=[f"r{i}" for i in range(n)],
+    )
 
 
 def scaler():
@@ -73,8 +78,14 @@ def scaler():
 
 
 def contract_for(model, **kwargs):
-    args = {"fs": 100.0, "input_leads": ["I"], "scaler": scaler(), "window_samples": 250, "classes": CLASS_NAMES,
-            "thresholds": np.linspace(0.1, 0.8, 15)}
+    args = {
+        "fs": 100.0,
+        "input_leads": ["I"],
+        "scaler": scaler(),
+        "window_samples": 250,
+        "classes": CLASS_NAMES,
+        "thresholds": np.linspace(0.1, 0.8, 15),
+    }
     args.update(kwargs)
     if getattr(model, "config", {}).get("n_classes") is None:
         args.update(classes=None, thresholds=None)
@@ -82,8 +93,9 @@ def contract_for(model, **kwargs):
 
 
 def make_run(tmp_path, model, name, config=RUN_CONFIG, fingerprint=""):
-    save_checkpoint(tmp_path / name / "best.pt", model=model, epoch=1, config=dict(config),
-                    data_fingerprint=fingerprint, metrics={})
+    save_checkpoint(
+        tmp_path / name / "best.pt", model=model, epoch=1, config=dict(config), data_fingerprint=fingerprint, metrics={}
+    )
     return tmp_path / name
 
 
@@ -123,11 +135,16 @@ def test_torchscript_matches_pytorch(tmp_path):
 def test_restoration_net_and_restored_pipeline_export_with_dynamic_length(tmp_path):
     net, model12 = unet(), student(in_leads=12)
     net_result = export_model(net, tmp_path, contract=contract_for(net), name="unet")
-    assert net_result.contract["output"]["kind"] == "leads" and len(net_result.contract["output"]["scaler"]["std"]) == 12
-    runs = make_run(tmp_path, net, "restoration"), make_run(tmp_path, model12, "student12",
-                                                            {**RUN_CONFIG, "input_leads": list(LEADS12)})
-    pipe = export_run(runs[1], tmp_path, restoration=runs[0], scaler=scaler(), classes=CLASS_NAMES,
-                      thresholds=np.full(15, 0.5))
+    assert (
+        net_result.contract["output"]["kind"] == "leads" and len(net_result.contract["output"]["scaler"]["std"]) == 12
+    )
+    runs = (
+        make_run(tmp_path, net, "restoration"),
+        make_run(tmp_path, model12, "student12", {**RUN_CONFIG, "input_leads": list(LEADS12)}),
+    )
+    pipe = export_run(
+        runs[1], tmp_path, restoration=runs[0], scaler=scaler(), classes=CLASS_NAMES, thresholds=np.full(15, 0.5)
+    )
     assert pipe.path.name == "restoration_student.onnx" and pipe.contract["input_leads"] == ["I"]
     reference = RestoredInputModel(net, model12).eval()
     for length in (250, 256, 301):  # not only multiples of the U-Net's stride 8
@@ -205,8 +222,7 @@ def test_onnx_int8_static_quantisation_is_small_close_and_documented(onnx_studen
 def test_calibration_refuses_records_outside_the_training_folds():
     with pytest.raises(SplitError, match="training folds"):
         WindowCalibrationReader(records(n=4, folds=[1, 2, 9, 10]), input_leads=["I"], window=250, stride=125)
-    reader = WindowCalibrationReader(records(n=4), input_leads=["I"], window=250, stride=125, n_windows=5,
-                                     batch_size=2)
+    reader = WindowCalibrationReader(records(n=4), input_leads=["I"], window=250, stride=125, n_windows=5, batch_size=2)
     batches = list(reader)
     assert [b["ecg"].shape for b in batches] == [(2, 1, 250), (2, 1, 250), (1, 1, 250)]
 
@@ -220,8 +236,9 @@ def test_pytorch_dynamic_quantisation_of_linear_layers(tmp_path):
     with torch.no_grad():
         assert torch.allclose(q(x), model(x), atol=0.05)
     # the trace of a quantised module agrees with it up to one int8 step (float noise can cross a rounding edge)
-    result = export_model(q, tmp_path, contract=contract_for(q), format="torchscript", name="s.int8",
-                          tolerance=INT8_TRACE_TOLERANCE)
+    result = export_model(
+        q, tmp_path, contract=contract_for(q), format="torchscript", name="s.int8", tolerance=INT8_TRACE_TOLERANCE
+    )
     assert result.parity <= INT8_TRACE_TOLERANCE
 
 
@@ -273,9 +290,19 @@ def test_unsupported_format_is_refused_by_name(tmp_path):
 
 def test_lead_count_differing_from_the_contract_is_refused_naming_the_run(tmp_path):
     model12 = student(in_leads=12)
-    with pytest.raises(ModelError, match=r"run teacher-run: the model takes 12 input lead\(s\) but the contract names 1"):
-        build_contract(model12, fs=100.0, input_leads=["I"], scaler=scaler(), window_samples=250,
-                       classes=CLASS_NAMES, thresholds=np.full(15, 0.5), run="teacher-run")
+    with pytest.raises(
+        ModelError, match=r"run teacher-run: the model takes 12 input lead\(s\) but the contract names 1"
+    ):
+        build_contract(
+            model12,
+            fs=100.0,
+            input_leads=["I"],
+            scaler=scaler(),
+            window_samples=250,
+            classes=CLASS_NAMES,
+            thresholds=np.full(15, 0.5),
+            run="teacher-run",
+        )
     contract = contract_for(student())
     with pytest.raises(ModelError, match="takes 12 input lead"):
         export_model(model12, tmp_path, contract=contract)
@@ -302,11 +329,28 @@ def test_cli_export_computes_scaler_and_thresholds_and_quantises(tmp_path, capsy
     from ecgkd_lite.utils import fingerprint
 
     prep = experiment.prepare(n_records=200)
-    run = make_run(tmp_path, student(seed=8), "cli-run",
-                   fingerprint=fingerprint(prep.train.fingerprint(), prep.val.fingerprint()))
+    run = make_run(
+        tmp_path, student(seed=8), "cli-run", fingerprint=fingerprint(prep.train.fingerprint(), prep.val.fingerprint())
+    )
     out = tmp_path / "deploy"
-    assert main(["export", str(run), "--format", "onnx", "--int8", "--out", str(out), "--n-records", "200",
-                 "--n-boot", "20"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                str(run),
+                "--format",
+                "onnx",
+                "--int8",
+                "--out",
+                str(out),
+                "--n-records",
+                "200",
+                "--n-boot",
+                "20",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "student.onnx" in printed and "student.int8.onnx" in printed and "test macro_auc" in printed
     fp32, int8 = load_contract(out / "student.onnx"), load_contract(out / "student.int8.onnx")
@@ -331,13 +375,37 @@ def test_cli_export_restoration_plus_student_as_one_torchscript_graph_with_int8(
     from ecgkd_lite.utils import fingerprint
 
     prep = experiment.prepare(n_records=200)
-    net_run = make_run(tmp_path, unet(), "restoration-run",
-                       fingerprint=fingerprint(prep.train.fingerprint(), prep.val.fingerprint()))
-    student_run = make_run(tmp_path, student(in_leads=12), "student12-run", {**RUN_CONFIG, "input_leads": list(LEADS12)},
-                           fingerprint="trained-on-restored-data")  # not checked: the pipeline's input is lead I
+    net_run = make_run(
+        tmp_path, unet(), "restoration-run", fingerprint=fingerprint(prep.train.fingerprint(), prep.val.fingerprint())
+    )
+    student_run = make_run(
+        tmp_path,
+        student(in_leads=12),
+        "student12-run",
+        {**RUN_CONFIG, "input_leads": list(LEADS12)},
+        fingerprint="trained-on-restored-data",
+    )  # not checked: the pipeline's input is lead I
     out = tmp_path / "pipe"
-    assert main(["export", str(student_run), "--restoration", str(net_run), "--format", "torchscript", "--int8",
-                 "--out", str(out), "--n-records", "200", "--n-boot", "20"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                str(student_run),
+                "--restoration",
+                str(net_run),
+                "--format",
+                "torchscript",
+                "--int8",
+                "--out",
+                str(out),
+                "--n-records",
+                "200",
+                "--n-boot",
+                "20",
+            ]
+        )
+        == 0
+    )
     fp32 = load_contract(out / "restoration_student.pt")
     assert fp32["input_leads"] == ["I"] and fp32["run"] == "restoration-run+student12-run"
     assert load_contract(out / "restoration_student.int8.pt")["model"]["quantization"]["layers"] == "nn.Linear"

@@ -60,22 +60,28 @@ def test_umap_is_deterministic_for_a_seed():
     assert knn_agreement(x, a, k=5) > 0.3
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({"method": "pca"}, "method must be 'tsne' or 'umap'; got 'pca'"),
-    ({"perplexity": 30}, "perplexity 30 must be below the record count 6"),
-    ({"perplexity": 2, "foo": 1}, "tsne rejects the settings"),
-    ({"perplexity": 2, "max_iter": -5}, "tsne rejects the settings"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"method": "pca"}, "method must be 'tsne' or 'umap'; got 'pca'"),
+        ({"perplexity": 30}, "perplexity 30 must be below the record count 6"),
+        ({"perplexity": 2, "foo": 1}, "tsne rejects the settings"),
+        ({"perplexity": 2, "max_iter": -5}, "tsne rejects the settings"),
+    ],
+)
 def test_embed_2d_bad_settings(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         embed_2d(np.random.default_rng(0).normal(size=(6, 3)), **kwargs)
 
 
-@pytest.mark.parametrize("features,message", [
-    (np.zeros(5), r"features must be a non-empty \(N, D\) array; got shape \(5,\)"),
-    (np.zeros((2, 3)), "at least 3 records"),
-    (np.where(np.eye(4, 2) == 1, np.nan, 0.0), r"features contains NaN or inf \(record 0\)"),
-])
+@pytest.mark.parametrize(
+    "features,message",
+    [
+        (np.zeros(5), r"features must be a non-empty \(N, D\) array; got shape \(5,\)"),
+        (np.zeros((2, 3)), "at least 3 records"),
+        (np.where(np.eye(4, 2) == 1, np.nan, 0.0), r"features contains NaN or inf \(record 0\)"),
+    ],
+)
 def test_embed_2d_bad_features(features, message):
     with pytest.raises(ConfigError, match=message):
         embed_2d(features)

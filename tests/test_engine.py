@@ -12,8 +12,16 @@ from torch import nn
 
 from ecgkd_lite.errors import ConfigError, ModelError, TrainingError
 from ecgkd_lite.evaluate import macro_auc
-from ecgkd_lite.train import (History, Objective, ObjectiveProtocol, SupervisedObjective, TrainConfig, fit,
-                              masked_bce_with_logits, predict)
+from ecgkd_lite.train import (
+    History,
+    Objective,
+    ObjectiveProtocol,
+    SupervisedObjective,
+    TrainConfig,
+    fit,
+    masked_bce_with_logits,
+    predict,
+)
 from ecgkd_lite.train.engine import epoch_batches, set_train_mode, trainable_parameters
 from train_toys import single_thread  # noqa: F401  (fixture)
 from train_toys import TinyNet, assert_same_weights, tiny_net, toy_data, weights
@@ -103,10 +111,14 @@ def test_custom_objective_trains_heads_and_keeps_teacher_frozen(splits):
     torch.manual_seed(0)
     objective = HeadObjective(TinyNet(1, 3))
     teacher_before, head_before = weights(objective.teacher), weights(objective.head)
-    assert len(trainable_parameters(objective.student, objective)) == 2 + 2 + 2 + 2  # conv, BN, linear of the student; the head
+    assert (
+        len(trainable_parameters(objective.student, objective)) == 2 + 2 + 2 + 2
+    )  # conv, BN, linear of the student; the head
     result = fit(objective.student, train, val, objective=objective, input_leads="I", **{**FAST, "epochs": 2})
     assert {"train_bce", "train_kd", "train_total"} <= set(result.history[0])
-    assert result.history[0]["train_total"] == pytest.approx(result.history[0]["train_bce"] + result.history[0]["train_kd"])
+    assert result.history[0]["train_total"] == pytest.approx(
+        result.history[0]["train_bce"] + result.history[0]["train_kd"]
+    )
     assert_same_weights(weights(objective.teacher), teacher_before)  # incl. BN running statistics
     assert not torch.equal(objective.head.weight, head_before["weight"])
     set_train_mode(objective)
@@ -121,8 +133,15 @@ def test_best_checkpoint_keeps_the_objectives_learnable_parts(splits, tmp_path):
     train, val, _ = splits
     torch.manual_seed(0)
     objective = HeadObjective(TinyNet(1, 3))
-    fit(objective.student, train, val, objective=objective, input_leads="I", checkpoint_dir=tmp_path,
-        **{**FAST, "epochs": 1})
+    fit(
+        objective.student,
+        train,
+        val,
+        objective=objective,
+        input_leads="I",
+        checkpoint_dir=tmp_path,
+        **{**FAST, "epochs": 1},
+    )
     state = load_checkpoint(tmp_path / "best.pt")["extra_state"]["objective_state"]
     assert {"head.weight", "head.bias"} <= set(state) and not any(k.startswith("student.") for k in state)
     assert torch.equal(state["head.weight"], objective.head.weight.detach())
@@ -203,7 +222,9 @@ def test_nan_loss_names_epoch_step_term_and_checkpoint(splits, tmp_path):
     train, val, _ = splits
     model = tiny_net()
     steps = len(epoch_batches(len(train), 16, 0, 0, 2))  # 6 per epoch
-    with pytest.raises(TrainingError, match=r"epoch 2, step 3: bce=nan, total=nan; the last good checkpoint \(1 epochs\)"):
+    with pytest.raises(
+        TrainingError, match=r"epoch 2, step 3: bce=nan, total=nan; the last good checkpoint \(1 epochs\)"
+    ):
         fit(model, train, val, objective=NaNAfter(model, steps + 2), checkpoint_dir=tmp_path, **FAST)
     assert (tmp_path / "last.pt").exists()
     with pytest.raises(TrainingError, match="epoch 1, step 1: .*no checkpoint_dir was given"):
@@ -222,21 +243,24 @@ def test_objective_must_return_total(splits):
         fit(model, train, val, objective=NoTotal(model), **FAST)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"epochs": 0}, "epochs must be an integer >= 1; got 0"),
-    ({"epochs": True}, "epochs must be an integer >= 1; got True"),
-    ({"epochs": 2.5}, "epochs must be an integer >= 1; got 2.5"),
-    ({"batch_size": 0}, "batch_size must be an integer >= 1"),
-    ({"lr": -1.0}, r"lr must be > 0 \(a finite number\)"),
-    ({"crop_seconds": 0.0}, r"crop_seconds must be > 0"),
-    ({"crop_seconds": 0.001}, "crop_seconds must be a positive duration"),
-    ({"scheduler": "step"}, "scheduler 'step' is unknown"),
-    ({"monitor": "val_loss"}, "monitor 'val_loss' is unknown"),
-    ({"patience": 0}, "patience must be an integer >= 1"),
-    ({"max_grad_norm": 0.0}, "max_grad_norm must be > 0"),
-    ({"seed": -1}, "seed must be an integer >= 0"),
-    ({"warmup": 3}, r"unknown training options \['warmup'\]"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"epochs": 0}, "epochs must be an integer >= 1; got 0"),
+        ({"epochs": True}, "epochs must be an integer >= 1; got True"),
+        ({"epochs": 2.5}, "epochs must be an integer >= 1; got 2.5"),
+        ({"batch_size": 0}, "batch_size must be an integer >= 1"),
+        ({"lr": -1.0}, r"lr must be > 0 \(a finite number\)"),
+        ({"crop_seconds": 0.0}, r"crop_seconds must be > 0"),
+        ({"crop_seconds": 0.001}, "crop_seconds must be a positive duration"),
+        ({"scheduler": "step"}, "scheduler 'step' is unknown"),
+        ({"monitor": "val_loss"}, "monitor 'val_loss' is unknown"),
+        ({"patience": 0}, "patience must be an integer >= 1"),
+        ({"max_grad_norm": 0.0}, "max_grad_norm must be > 0"),
+        ({"seed": -1}, "seed must be an integer >= 0"),
+        ({"warmup": 3}, r"unknown training options \['warmup'\]"),
+    ],
+)
 def test_bad_fit_arguments_are_named(splits, kwargs, message):
     train, val, _ = splits
     with pytest.raises(ConfigError, match=message):
@@ -262,8 +286,11 @@ def test_an_objective_without_the_contract_is_named(splits):
         def forward(self, batch):
             return SupervisedObjective(model)(batch)
 
-    with pytest.raises(ConfigError, match=r"objective Bare lacks \['is_setup', 'setup', 'monitors', "
-                                          r"'validation_metrics'\] of the objective contract"):
+    with pytest.raises(
+        ConfigError,
+        match=r"objective Bare lacks \['is_setup', 'setup', 'monitors', "
+        r"'validation_metrics'\] of the objective contract",
+    ):
         fit(model, train, val, objective=Bare(), **FAST)
     assert isinstance(SupervisedObjective(model), ObjectiveProtocol) and not isinstance(Bare(), ObjectiveProtocol)
 
@@ -295,8 +322,9 @@ def test_predict_averages_window_probabilities():
     means = np.array([1.5, 4.5, 7.5])  # window means for starts 0, 3, 6
     expected = [(1 / (1 + np.exp(-means))).mean(), (1 / (1 + np.exp(-2 * means))).mean(), 0.5]
     np.testing.assert_allclose(p[0], expected, rtol=1e-6)
-    np.testing.assert_allclose(predict(model, data, window_seconds=2.0, stride_seconds=1.5, return_logits=True)[0],
-                               [4.5, 9.0, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(
+        predict(model, data, window_seconds=2.0, stride_seconds=1.5, return_logits=True)[0], [4.5, 9.0, 0.0], rtol=1e-6
+    )
     np.testing.assert_allclose(predict(model, data, window_seconds=60.0, return_logits=True)[0], [4.5, 9.0, 0.0])
     np.testing.assert_allclose(predict(model, data, window_seconds=2.0, stride_seconds=1.5, batch_size=1), p)
 

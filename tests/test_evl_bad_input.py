@@ -31,8 +31,9 @@ def built(name: str, **params):
 @pytest.mark.parametrize("name", ["mhca", "ot"])
 def test_teacher_token_dim_that_does_not_match_the_projection(name):
     term = built(name, dim=8)
-    with pytest.raises(ModelError, match=f"term '{name}': teacher feature 'tokens' has token dim 5 but the term "
-                                         f"was built for {D_T}"):
+    with pytest.raises(
+        ModelError, match=f"term '{name}': teacher feature 'tokens' has token dim 5 but the term was built for {D_T}"
+    ):
         term({"tokens": tokens(1, N_S, D_S)}, {"tokens": tokens(2, N_T, 5)})
 
 
@@ -42,8 +43,11 @@ def test_layer_without_a_token_axis(name, role):
     term = built(name, dim=8) if name != "relation" else build_term(name)
     s, t = {"tokens": tokens(1, N_S, D_S)}, {"tokens": tokens(2, N_T, D_T)}
     (s if role == "student" else t)["tokens"] = (s if role == "student" else t)["tokens"].mean(1)  # (B, D)
-    with pytest.raises(ModelError, match=fr"term '{name}' needs {role} feature 'tokens' shaped \(B, N, D\); "
-                                         fr"got \({B}, \d\)"):
+    with pytest.raises(
+        ModelError,
+        match=rf"term '{name}' needs {role} feature 'tokens' shaped \(B, N, D\); "
+        rf"got \({B}, \d\)",
+    ):
         term(s, t)
 
 
@@ -54,8 +58,11 @@ def test_distiller_with_a_teacher_layer_without_a_token_axis_names_the_term_and_
     distiller = Distiller(teacher, student, [(1.0, build_term("ot", dim=8, feature="penultimate"))])
     batch = {"x": torch.randn(2, 12, 250, generator=torch.Generator().manual_seed(3)), "y": torch.zeros(2, 15)}
     distiller.setup(batch)
-    with pytest.raises(ModelError, match=r"term 'ot' needs student feature 'penultimate' shaped \(B, N, D\); "
-                                         r"got \(2, 96\)"):
+    with pytest.raises(
+        ModelError,
+        match=r"term 'ot' needs student feature 'penultimate' shaped \(B, N, D\); "
+        r"got \(2, 96\)",
+    ):
         distiller(batch)
 
 
@@ -70,6 +77,9 @@ def test_evl_recipe_epsilon_not_positive_fails_when_the_recipe_is_built(epsilon)
 def test_nan_transport_plan_from_the_teacher_tokens_says_how_to_fix_it(bad):
     teacher = tokens(2, N_T, D_T)
     teacher[1, 3, 0] = bad
-    with pytest.raises(TrainingError, match=r"ot: the transport plan has NaN/inf entries \(epsilon=0\.05\); the "
-                                            r"cost holds NaN/inf \(check the features\).*raise epsilon"):
+    with pytest.raises(
+        TrainingError,
+        match=r"ot: the transport plan has NaN/inf entries \(epsilon=0\.05\); the "
+        r"cost holds NaN/inf \(check the features\).*raise epsilon",
+    ):
         built("ot", dim=8)({"tokens": tokens(1, N_S, D_S)}, {"tokens": teacher})

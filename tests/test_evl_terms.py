@@ -148,8 +148,9 @@ def test_batched_sinkhorn_agrees_with_pot():
 def test_entropic_cost_approaches_exact_emd_as_epsilon_shrinks():
     cost = squared_distances(tokens(7, 5, 2, b=1), tokens(8, 7, 2, b=1)).double()
     cost = cost / cost.mean()
-    exact = float(ot.emd2(torch.full((5,), 0.2, dtype=torch.float64), torch.full((7,), 1 / 7, dtype=torch.float64),
-                          cost[0]))
+    exact = float(
+        ot.emd2(torch.full((5,), 0.2, dtype=torch.float64), torch.full((7,), 1 / 7, dtype=torch.float64), cost[0])
+    )
     gaps = []
     for eps in (0.5, 0.1, 0.01):
         plan, _, _ = sinkhorn_log(cost, eps, 20000, 1e-9)
@@ -229,8 +230,10 @@ def test_relation_reads_the_mhca_summary(s, t):
 
 
 def test_a_recipe_with_relation_before_mhca_is_refused_when_built():
-    with pytest.raises(ConfigError, match="term 'relation' consumes 'aligned', which no earlier term of the recipe "
-                                          "provides; put 'mhca' before it"):
+    with pytest.raises(
+        ConfigError,
+        match="term 'relation' consumes 'aligned', which no earlier term of the recipe provides; put 'mhca' before it",
+    ):
         check_recipe_contract([build_term("relation", teacher_alignment="mhca"), build_term("mhca")])
     check_recipe_contract([build_term("mhca"), build_term("relation", teacher_alignment="mhca")])
 

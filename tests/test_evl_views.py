@@ -45,8 +45,9 @@ def save_run(folder, teacher, student, recipe="evl_ecg", objective_in_best=False
             p.add_(0.01 * torch.randn_like(p))
     common = dict(history=History(), config={"crop_samples": SAMPLES}, data_fingerprint="fp", metrics={})
     state = {"objective_state": _state_not_in(distiller, last_student)}
-    save_checkpoint(folder / "best.pt", model=student, epoch=2, extra_state=state if objective_in_best else None,
-                    **common)
+    save_checkpoint(
+        folder / "best.pt", model=student, epoch=2, extra_state=state if objective_in_best else None, **common
+    )
     save_checkpoint(folder / "last.pt", model=last_student, epoch=5, extra_state=state, **common)
     return distiller, FitResult(copy.deepcopy(student), History(), 2, 0.5, folder / "best.pt")
 
@@ -116,5 +117,6 @@ def test_token_grid_and_centres(models):
     assert token_grid(student, 16) == (1, 16)
     with pytest.raises(ModelError, match="12 leads but 100 tokens"):
         token_grid(teacher, 100)
-    torch.testing.assert_close(token_centres(4, 250, 100.0),
-                               torch.tensor([0.3125, 0.9375, 1.5625, 2.1875], dtype=torch.float64))
+    torch.testing.assert_close(
+        token_centres(4, 250, 100.0), torch.tensor([0.3125, 0.9375, 1.5625, 2.1875], dtype=torch.float64)
+    )

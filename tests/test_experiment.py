@@ -8,8 +8,9 @@ from ecgkd_lite.config import PROFILES
 from ecgkd_lite.errors import ConfigError
 from ecgkd_lite.train.restoration import restore
 
-TINY = PROFILES["quick"].with_(name="test", n_records=120, seconds=5.0, batch_size=16, teacher_epochs=1,
-                               student_epochs=1)
+TINY = PROFILES["quick"].with_(
+    name="test", n_records=120, seconds=5.0, batch_size=16, teacher_epochs=1, student_epochs=1
+)
 
 
 @pytest.fixture(scope="module")

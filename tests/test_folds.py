@@ -19,8 +19,15 @@ def _labels(n=400, seed=0):
 def _data(n=400, seed=0):
     y = _labels(n, seed)
     folds = np.where(np.arange(n) % 5 == 0, 10, np.where(np.arange(n) % 5 == 1, 9, 1))
-    return ECGData(signals=np.zeros((n, 1, 20), np.float32), labels=y, classes=tuple("abcdef"), fs=2.0,
-                   folds=folds, record_ids=np.arange(n).astype(str), leads=("I",))
+    return ECGData(
+        signals=np.zeros((n, 1, 20), np.float32),
+        labels=y,
+        classes=tuple("abcdef"),
+        fs=2.0,
+        folds=folds,
+        record_ids=np.arange(n).astype(str),
+        leads=("I",),
+    )
 
 
 @pytest.mark.parametrize("k", [2, 3, 5])
@@ -73,13 +80,21 @@ def test_cv_folds_keeps_the_holdout_out_and_indexes_the_container():
     assert len(data.subset(plan.folds[0].train)) == len(plan.folds[0].train)
 
 
-@pytest.mark.parametrize("kwargs, match", [
-    ({"k": 1}, "k must be"), ({"k": 2.0}, "k must be"), ({"k": True}, "k must be"),
-    ({"seed": -1}, "seed must be"), ({"seed": "0"}, "seed must be"), ({"seed": 1.5}, "seed must be"),
-    ({"val_fraction": 0.0}, "val_fraction"), ({"val_fraction": 0.7}, "val_fraction"),
-    ({"k": 50}, "positive"),  # the rarest class has fewer than 50 positives
-    ({"k": 500}, "at least 500 records"),
-])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"k": 1}, "k must be"),
+        ({"k": 2.0}, "k must be"),
+        ({"k": True}, "k must be"),
+        ({"seed": -1}, "seed must be"),
+        ({"seed": "0"}, "seed must be"),
+        ({"seed": 1.5}, "seed must be"),
+        ({"val_fraction": 0.0}, "val_fraction"),
+        ({"val_fraction": 0.7}, "val_fraction"),
+        ({"k": 50}, "positive"),  # the rarest class has fewer than 50 positives
+        ({"k": 500}, "at least 500 records"),
+    ],
+)
 def test_bad_arguments_raise_config_error(kwargs, match):
     with pytest.raises(ConfigError, match=match):
         stratified_folds(_labels(), **kwargs)
@@ -93,8 +108,10 @@ def test_bad_labels_and_holdout_names_raise_config_error():
 
 
 def test_check_folds_catches_overlap_and_gaps():
-    good = [Fold(0, np.array([2, 3]), np.array([4]), np.array([0, 1])), Fold(1, np.array([0, 1]), np.array([4]),
-                                                                                np.array([2, 3]))]
+    good = [
+        Fold(0, np.array([2, 3]), np.array([4]), np.array([0, 1])),
+        Fold(1, np.array([0, 1]), np.array([4]), np.array([2, 3])),
+    ]
     with pytest.raises(ConfigError, match="in no test fold"):
         check_folds(good, 5)
     with pytest.raises(ConfigError, match="not disjoint"):
@@ -109,7 +126,9 @@ def test_paired_class_delta_ci_is_paired_and_matches_auc():
     table = paired_class_delta_ci(y, p_ref, p_new, list("xyz"), n_boot=200, seed=0)
     ref, new = per_class_auc(y, p_ref).to_numpy(), per_class_auc(y, p_new).to_numpy()
     assert np.allclose(table["auc_ref"], ref) and np.allclose(table["delta"], new - ref)
-    assert (table["low"] > 0).all() and (table["low"] <= table["delta"]).all() and (table["delta"] <= table["high"]).all()
+    assert (
+        (table["low"] > 0).all() and (table["low"] <= table["delta"]).all() and (table["delta"] <= table["high"]).all()
+    )
     same = paired_class_delta_ci(y, p_ref, p_ref, n_boot=50)
     assert np.allclose(same[["delta", "low", "high"]].to_numpy(), 0)  # paired: identical models differ by exactly 0
     y[:, 2] = 0

@@ -89,7 +89,7 @@ def test_per_record_targets_match_single_class_calls():
     targets = np.array([0, 7, 14])
     mixed = grad_cam(model, x.numpy(), targets)
     for i, c in enumerate(targets):
-        np.testing.assert_allclose(mixed[i], grad_cam(model, x[i:i + 1], int(c))[0], atol=1e-5)
+        np.testing.assert_allclose(mixed[i], grad_cam(model, x[i : i + 1], int(c))[0], atol=1e-5)
 
 
 def test_model_is_left_untouched():
@@ -139,11 +139,17 @@ def test_unknown_layer_lists_the_available_names(student):
         grad_cam(student, torch.randn(2, 1, 250), 0, layer="nope")
 
 
-@pytest.mark.parametrize("target,message", [
-    (15, r"target 15 is outside \[0, 15\)"), (-1, r"target -1 is outside"),
-    (np.array([0, 20]), r"target 20 is outside"), (1.5, "integer class index"), (True, "integer class index"),
-    (np.array([0, 1, 2]), r"one int per record \(2\)"),
-])
+@pytest.mark.parametrize(
+    "target,message",
+    [
+        (15, r"target 15 is outside \[0, 15\)"),
+        (-1, r"target -1 is outside"),
+        (np.array([0, 20]), r"target 20 is outside"),
+        (1.5, "integer class index"),
+        (True, "integer class index"),
+        (np.array([0, 1, 2]), r"one int per record \(2\)"),
+    ],
+)
 def test_bad_targets_raise_config_error(student, target, message):
     with pytest.raises(ConfigError, match=message):
         grad_cam(student, torch.randn(2, 1, 250), target)

@@ -34,8 +34,16 @@ def reference_resnet(m, x):
     h = stages[-1]
     tokens = h.transpose(1, 2)
     pooled = tokens.mean(1)
-    return {"stage1": stages[0], "stage2": stages[1], "stage3": stages[2], "stage4": stages[3],
-            "temporal": h, "tokens": tokens, "penultimate": pooled, "logits": m.head(pooled)}
+    return {
+        "stage1": stages[0],
+        "stage2": stages[1],
+        "stage3": stages[2],
+        "stage4": stages[3],
+        "temporal": h,
+        "tokens": tokens,
+        "penultimate": pooled,
+        "logits": m.head(pooled),
+    }
 
 
 def reference_patch_transformer(m, x):
@@ -44,8 +52,15 @@ def reference_patch_transformer(m, x):
     tokens = m.norm(blocks[-1])
     temporal = tokens.reshape(x.shape[0], x.shape[1], -1, tokens.shape[-1]).mean(1).transpose(1, 2)
     pooled = temporal.mean(2)
-    return {"stage1": blocks[0], "stage2": blocks[1], "stage3": blocks[2], "temporal": temporal,
-            "tokens": tokens, "penultimate": pooled, "logits": m.head(pooled)}
+    return {
+        "stage1": blocks[0],
+        "stage2": blocks[1],
+        "stage3": blocks[2],
+        "temporal": temporal,
+        "tokens": tokens,
+        "penultimate": pooled,
+        "logits": m.head(pooled),
+    }
 
 
 def reference_cnn_transformer(m, x):
@@ -56,8 +71,15 @@ def reference_cnn_transformer(m, x):
     b1 = m.blocks[0](h)
     tokens = m.norm(m.blocks[1:](b1))
     pooled = tokens.mean(1)
-    return {"stage1": s1, "stage2": s2, "stage3": b1, "temporal": tokens.transpose(1, 2),
-            "tokens": tokens, "penultimate": pooled, "logits": m.head(pooled)}
+    return {
+        "stage1": s1,
+        "stage2": s2,
+        "stage3": b1,
+        "temporal": tokens.transpose(1, 2),
+        "tokens": tokens,
+        "penultimate": pooled,
+        "logits": m.head(pooled),
+    }
 
 
 REFERENCES = {

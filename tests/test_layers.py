@@ -9,8 +9,17 @@ import ecgkd_lite
 
 PACKAGE = Path(ecgkd_lite.__file__).parent
 #: the layers, lowest first; a module may import its own layer and those below
-LAYERS = (("config", "errors", "checks", "metrics", "utils", "versions", "progress"), ("data",), ("models",), ("distill",), ("train",),
-          ("evaluate", "explain"), ("experiment",), ("plots", "edge", "bench"), ("notebook", "suite", "cli"))
+LAYERS = (
+    ("config", "errors", "checks", "metrics", "utils", "versions", "progress"),
+    ("data",),
+    ("models",),
+    ("distill",),
+    ("train",),
+    ("evaluate", "explain"),
+    ("experiment",),
+    ("plots", "edge", "bench"),
+    ("notebook", "suite", "cli"),
+)
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
 #: imports that break the order (none today); nothing may be added to this set
 KNOWN: set[tuple[str, str]] = set()
@@ -27,7 +36,7 @@ def _imported_units(path: Path):
         if not isinstance(node, ast.ImportFrom):
             continue
         if node.level:
-            base = pkg[:len(pkg) - (node.level - 1)]
+            base = pkg[: len(pkg) - (node.level - 1)]
             parts = base + (node.module.split(".") if node.module else [])
             names = [parts[0]] if parts else [a.name for a in node.names]
         elif node.module and node.module.split(".")[0] == "ecgkd_lite":

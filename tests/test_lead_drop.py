@@ -26,8 +26,14 @@ def data(n=60, seed=0):
     sig = rng.normal(scale=0.3, size=(n, 12, 300)).astype(np.float32)
     sig[:, 7] += y[:, :1] * 1.0
     sig[:, 0] += y[:, 1:2] * 1.0
-    return ECGData(signals=sig, labels=y, classes=("a", "b"), fs=100, folds=np.arange(n) % 10 + 1,
-                   record_ids=[f"r{i}" for i in range(n)])
+    return ECGData(
+        signals=sig,
+        labels=y,
+        classes=("a", "b"),
+        fs=100,
+        folds=np.arange(n) % 10 + 1,
+        record_ids=[f"r{i}" for i in range(n)],
+    )
 
 
 def test_lead_drop_finds_the_lead_each_class_needs():

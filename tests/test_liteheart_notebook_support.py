@@ -24,8 +24,15 @@ def toy_data(n=20, t=200, seed=0) -> ECGData:
     lead1 = rng.normal(size=(n, 1, t)).astype(np.float32)
     labels = (rng.random((n, len(CLASS_NAMES))) < 0.3).astype(np.float32)
     regions = pd.DataFrame({"record_id": [f"r{i}" for i in range(n)], "class": "PVC", "start": 10, "end": 30})
-    return ECGData(signals=lead1 * GAINS.reshape(1, 12, 1), labels=labels, classes=CLASS_NAMES, fs=100,
-                   folds=np.arange(n) % 10 + 1, record_ids=[f"r{i}" for i in range(n)], regions=regions)
+    return ECGData(
+        signals=lead1 * GAINS.reshape(1, 12, 1),
+        labels=labels,
+        classes=CLASS_NAMES,
+        fs=100,
+        folds=np.arange(n) % 10 + 1,
+        record_ids=[f"r{i}" for i in range(n)],
+        regions=regions,
+    )
 
 
 class GainRestorer(nn.Module):

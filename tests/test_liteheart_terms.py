@@ -10,8 +10,17 @@ import torch
 from torch import nn
 
 from ecgkd_lite.distill.base import build_term
-from ecgkd_lite.distill.liteheart import (amplitude_scale, baseline_wander, burst_dropout, gaussian_noise,
-                                          liteheart_recipe, strong_view, teacher_importance, time_shift, weak_view)
+from ecgkd_lite.distill.liteheart import (
+    amplitude_scale,
+    baseline_wander,
+    burst_dropout,
+    gaussian_noise,
+    liteheart_recipe,
+    strong_view,
+    teacher_importance,
+    time_shift,
+    weak_view,
+)
 from ecgkd_lite.distill.recipe import Recipe
 from ecgkd_lite.errors import ConfigError, ModelError
 
@@ -145,7 +154,10 @@ def test_importance_errors(nets, x, labels):
 
 def region_inputs():
     s = {"temporal": seeded(2, B, 4, 32)}
-    t = {"temporal": seeded(3, B, 8, 16), "importance": 0.1 + 0.9 * torch.rand(B, 16, generator=torch.Generator().manual_seed(4))}
+    t = {
+        "temporal": seeded(3, B, 8, 16),
+        "importance": 0.1 + 0.9 * torch.rand(B, 16, generator=torch.Generator().manual_seed(4)),
+    }
     return s, t
 
 
@@ -267,7 +279,9 @@ def test_cross_layer_mi_training_raises_the_mi_bound():
 
 
 def test_cross_layer_mi_errors():
-    with pytest.raises(ModelError, match=r"student layer\(s\) \['stage9'\] unknown; available: \['stage2', 'stage3', 'tokens'\]"):
+    with pytest.raises(
+        ModelError, match=r"student layer\(s\) \['stage9'\] unknown; available: \['stage2', 'stage3', 'tokens'\]"
+    ):
         built_mi(student_layers=("stage2", "stage9"))
     term, s, t = built_mi()
     with pytest.raises(ModelError, match=r"teacher layer\(s\) \['stage3'\] unknown"):
@@ -344,8 +358,9 @@ def test_pseudo_label_golden_and_mask():
     assert val(out.loss["bce"]) == pytest.approx(float((mask * bce).sum() / bce.numel()), rel=1e-6)
     assert float(out.diagnostics["confident_fraction"]) == pytest.approx(float(mask.mean()))
     labeled = torch.tensor([True, True, True, False, False, False])
-    only = build_term("pseudo_label", unlabeled_only=True)({"logits": s_logits}, {"logits": t_logits},
-                                                             {"labeled": labeled})
+    only = build_term("pseudo_label", unlabeled_only=True)(
+        {"logits": s_logits}, {"logits": t_logits}, {"labeled": labeled}
+    )
     assert val(only.loss["bce"]) == pytest.approx(float((mask * bce)[3:].sum() / bce.numel()), rel=1e-6)
 
 
@@ -353,7 +368,9 @@ def test_pseudo_label_errors():
     with pytest.raises(ConfigError, match="pseudo_label thresholds need"):
         build_term("pseudo_label", tau_hi=0.4)
     with pytest.raises(ConfigError, match="needs batch\\['labeled'\\]"):
-        build_term("pseudo_label", unlabeled_only=True)({"logits": torch.zeros(2, C)}, {"logits": torch.zeros(2, C)}, {})
+        build_term("pseudo_label", unlabeled_only=True)(
+            {"logits": torch.zeros(2, C)}, {"logits": torch.zeros(2, C)}, {}
+        )
 
 
 def test_consistency_golden_gradient_and_binding(nets, x):
@@ -413,8 +430,12 @@ def test_liteheart_recipe_through_the_distiller_with_the_project_models():
     batch = {"x": seeded(20, 4, 12, 250), "y": y, "labeled": torch.tensor([True, True, False, False])}
     distiller.setup(batch)
     layouts = distiller.terms["cross_layer_mi"].token_layout
-    assert layouts == {("student", "stage2"): False, ("student", "stage3"): True,
-                       ("teacher", "stage2"): True, ("teacher", "stage3"): True}
+    assert layouts == {
+        ("student", "stage2"): False,
+        ("student", "stage3"): True,
+        ("teacher", "stage2"): True,
+        ("teacher", "stage3"): True,
+    }
     losses = distiller(batch)
     losses["total"].backward()
     grads = [p.grad for p in student.parameters() if p.grad is not None]

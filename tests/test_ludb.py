@@ -17,11 +17,30 @@ from ecgkd_lite.config import shared_data_dir
 from ecgkd_lite.data import ECGData, load_ludb, ludb_wave_masks
 from ecgkd_lite.data import ludb as ludb_module
 from ecgkd_lite.data.download import ChecksumError
-from ecgkd_lite.data.ludb import (CLASS_SNOMED, DIAGNOSIS_CLASSES, LUDB_CLASSES, REGION_RULES, WAVES, mask_runs,
-                                  parse_waves, unmapped_diagnoses, wave_intervals)
+from ecgkd_lite.data.ludb import (
+    CLASS_SNOMED,
+    DIAGNOSIS_CLASSES,
+    LUDB_CLASSES,
+    REGION_RULES,
+    WAVES,
+    mask_runs,
+    parse_waves,
+    unmapped_diagnoses,
+    wave_intervals,
+)
 from ecgkd_lite.data.snomed import snomed_table
-from ecgkd_lite.errors import (BadSignalError, ConfigError, HeaderParseError, LeadMismatchError, MissingFileError, RecordError,
-                               SamplingRateError, SplitError, TruncatedSignalError, UnknownLabelError)
+from ecgkd_lite.errors import (
+    BadSignalError,
+    ConfigError,
+    HeaderParseError,
+    LeadMismatchError,
+    MissingFileError,
+    RecordError,
+    SamplingRateError,
+    SplitError,
+    TruncatedSignalError,
+    UnknownLabelError,
+)
 from ecgkd_lite.explain import region_masks
 from ecgkd_lite.utils import sha256_file
 
@@ -74,8 +93,23 @@ def test_shapes_unit_and_external_test_fold(data):
 
 def test_class_counts_and_one_rhythm_per_record(data):
     counts = dict(zip(data.classes, data.labels.sum(0).astype(int).tolist()))
-    assert counts == {"AF": 15, "AFL": 3, "CLBBB": 4, "CRBBB": 4, "IAVB": 10, "IRBBB": 29, "LAD": 66, "LAnFB": 16,
-                      "NSIVCB": 4, "NSR": 143, "PAC": 7, "RAD": 3, "SA": 10, "SB": 25, "STach": 4}
+    assert counts == {
+        "AF": 15,
+        "AFL": 3,
+        "CLBBB": 4,
+        "CRBBB": 4,
+        "IAVB": 10,
+        "IRBBB": 29,
+        "LAD": 66,
+        "LAnFB": 16,
+        "NSIVCB": 4,
+        "NSR": 143,
+        "PAC": 7,
+        "RAD": 3,
+        "SA": 10,
+        "SB": 25,
+        "STach": 4,
+    }
     rhythm = data.labels[:, [data.classes.index(c) for c in RHYTHMS]]
     assert (rhythm.sum(1) == 1).all()
     assert data.classes == LUDB_CLASSES and data.snomed == tuple(CLASS_SNOMED[c] for c in LUDB_CLASSES)
@@ -96,7 +130,10 @@ def test_every_mapping_row_is_used_and_unmapped_diagnoses_are_counted(data):
 
 def test_header_rhythms_agree_with_ludb_csv(data, root):
     csv = pd.read_csv(root / "ludb.csv")
-    header = [next(d for d in text.split("; ") if d.startswith("Rhythm: "))[len("Rhythm: "):] for text in data.meta["diagnoses"]]
+    header = [
+        next(d for d in text.split("; ") if d.startswith("Rhythm: "))[len("Rhythm: ") :]
+        for text in data.meta["diagnoses"]
+    ]
     assert [r.split("\n")[0].strip() for r in csv["Rhythms"]] == header
 
 
@@ -131,7 +168,9 @@ def test_gain_rule_gives_millivolts_that_obey_einthoven(data, root):
 def test_diagnostic_regions_follow_the_rules(data):
     regions = data.regions
     assert regions.columns.tolist() == ["record_id", "class", "start", "end"]
-    assert (regions["start"] >= 0).all() and (regions["end"] <= 5000).all() and (regions["end"] > regions["start"]).all()
+    assert (
+        (regions["start"] >= 0).all() and (regions["end"] <= 5000).all() and (regions["end"] > regions["start"]).all()
+    )
     assert set(regions["class"]) == set(REGION_RULES)
     assert "PAC" not in set(regions["class"])  # the premature beat is not identified
     nsr = regions[regions["class"] == "NSR"]
@@ -150,8 +189,13 @@ def test_wave_counts_and_annotation_quirks(masks):
     counts = masks.intervals.groupby("wave").size().to_dict()
     # 16797 p, 21965 N, 19661 t peaks: record 116 repeats t (6 and 4 times) in two T waves
     assert counts == {"P": 16797, "QRS": 21965, "T": 19653, "PR": 16796, "ST": 19652}
-    assert masks.quirks == {"no_onset": 103, "no_offset": 1, "attached_brackets": 20, "dropped_brackets": 1,
-                            "repeated_peak": 2}
+    assert masks.quirks == {
+        "no_onset": 103,
+        "no_offset": 1,
+        "attached_brackets": 20,
+        "dropped_brackets": 1,
+        "repeated_peak": 2,
+    }
 
 
 def test_wave_definitions_on_record_1_lead_ii(masks):
@@ -196,8 +240,15 @@ def test_union_and_consensus(masks):
 def test_regions_table_in_container_format(masks, data):
     regions = masks.regions()
     assert regions.columns.tolist() == ["record_id", "class", "start", "end"]
-    waves = ECGData(signals=data.signals, labels=np.zeros((200, 5)), classes=WAVES, fs=500.0, folds=data.folds,
-                    record_ids=data.record_ids, regions=regions)
+    waves = ECGData(
+        signals=data.signals,
+        labels=np.zeros((200, 5)),
+        classes=WAVES,
+        fs=500.0,
+        folds=data.folds,
+        record_ids=data.record_ids,
+        regions=regions,
+    )
     np.testing.assert_array_equal(waves.region_mask(), masks.union())
     assert len(masks.regions("consensus")) > 0
     with pytest.raises(ConfigError, match="how="):
@@ -272,15 +323,23 @@ def test_damaged_annotation_file(mini):
         load_ludb(mini, cache=False)
 
 
-@pytest.mark.parametrize("edit, error, match", [
-    (lambda t: t.replace("1 12 500 5000", "1 11 500 5000").replace(
-        [ln for ln in t.splitlines() if ln.endswith(" v6")][0] + "\n", ""), LeadMismatchError, "12 standard leads"),
-    (lambda t: t.replace(" v6\n", " v7\n"), LeadMismatchError, "v7"),
-    (lambda t: t.replace("1 12 500 5000", "1 12 250 5000"), SamplingRateError, "250 Hz"),
-    (lambda t: t.replace("1 12 500 5000", "1 12 500 4000"), RecordError, "4000 samples"),
-    (lambda t: t.replace("#<diagnoses>:", "#<notes>:"), HeaderParseError, "diagnoses"),
-    (lambda t: t.replace("1.dat 16", "1.dat 212"), HeaderParseError, "format"),
-])
+@pytest.mark.parametrize(
+    "edit, error, match",
+    [
+        (
+            lambda t: t.replace("1 12 500 5000", "1 11 500 5000").replace(
+                [ln for ln in t.splitlines() if ln.endswith(" v6")][0] + "\n", ""
+            ),
+            LeadMismatchError,
+            "12 standard leads",
+        ),
+        (lambda t: t.replace(" v6\n", " v7\n"), LeadMismatchError, "v7"),
+        (lambda t: t.replace("1 12 500 5000", "1 12 250 5000"), SamplingRateError, "250 Hz"),
+        (lambda t: t.replace("1 12 500 5000", "1 12 500 4000"), RecordError, "4000 samples"),
+        (lambda t: t.replace("#<diagnoses>:", "#<notes>:"), HeaderParseError, "diagnoses"),
+        (lambda t: t.replace("1.dat 16", "1.dat 212"), HeaderParseError, "format"),
+    ],
+)
 def test_malformed_header(mini, edit, error, match):
     _edit_header(mini / "data" / "1.hea", edit)
     with pytest.raises(error, match=match):
@@ -288,8 +347,10 @@ def test_malformed_header(mini, edit, error, match):
 
 
 def test_swapped_lead_names_break_the_limb_lead_relations(mini):
-    _edit_header(mini / "data" / "2.hea", lambda t: t.replace(" 0 i\n", " 0 TMP\n").replace(" 0 ii\n", " 0 i\n")
-                 .replace(" 0 TMP\n", " 0 ii\n"))
+    _edit_header(
+        mini / "data" / "2.hea",
+        lambda t: t.replace(" 0 i\n", " 0 TMP\n").replace(" 0 ii\n", " 0 i\n").replace(" 0 TMP\n", " 0 ii\n"),
+    )
     with pytest.raises(LeadMismatchError, match="III = II - I"):
         load_ludb(mini, cache=False)
     kept = load_ludb(mini, cache=False, on_bad="drop")
@@ -316,8 +377,15 @@ def test_unmapped_diagnoses_can_be_an_error(mini):
     assert unmapped_diagnoses(load_ludb(mini, cache=False))["Brugada syndrome"] == 1
 
 
-@pytest.mark.parametrize("kwargs, match", [({"classes": ["LVH"]}, r"\['LVH'\] cannot be read"), ({"classes": []}, "empty"),
-                                           ({"unmapped": "drop"}, "unmapped"), ({"on_bad": "skip"}, "on_bad")])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"classes": ["LVH"]}, r"\['LVH'\] cannot be read"),
+        ({"classes": []}, "empty"),
+        ({"unmapped": "drop"}, "unmapped"),
+        ({"on_bad": "skip"}, "on_bad"),
+    ],
+)
 def test_bad_parameters(mini, kwargs, match):
     with pytest.raises(ConfigError, match=match):
         load_ludb(mini, **kwargs)
@@ -357,10 +425,18 @@ def test_parse_repeated_peaks_make_one_wave():
 
 
 def test_pr_and_st_pair_consecutive_waves_only():
-    rows = [("II", "P", 100, 110, 140), ("II", "P", 300, 310, 340), ("II", "QRS", 400, 410, 440),
-            ("II", "T", 500, 520, 560), ("II", "QRS", 700, 710, 740), ("II", "QRS", 900, 910, 940),
-            ("II", "T", 941, 950, 990)]
-    table = pd.DataFrame([r + (100, 990) for r in rows], columns=["lead", "wave", "onset", "peak", "offset", "first", "last"])
+    rows = [
+        ("II", "P", 100, 110, 140),
+        ("II", "P", 300, 310, 340),
+        ("II", "QRS", 400, 410, 440),
+        ("II", "T", 500, 520, 560),
+        ("II", "QRS", 700, 710, 740),
+        ("II", "QRS", 900, 910, 940),
+        ("II", "T", 941, 950, 990),
+    ]
+    table = pd.DataFrame(
+        [r + (100, 990) for r in rows], columns=["lead", "wave", "onset", "peak", "offset", "first", "last"]
+    )
     iv = wave_intervals(table)
     assert iv[iv["wave"] == "PR"][["start", "end"]].values.tolist() == [[300, 400]]  # blocked P at 100: no PR
     assert iv[iv["wave"] == "ST"][["start", "end"]].values.tolist() == [[441, 500]]  # T onset right after QRS: no ST

@@ -9,19 +9,45 @@ import pytest
 from ecgkd_lite.data.container import ECGData
 from ecgkd_lite.data.leads import LEADS12
 from ecgkd_lite.errors import ConfigError
-from ecgkd_lite.evaluate.external import (annotated_span, localisation_wave, on_class_axis, ptbxl2k_like,
-                                          shared_classes, span_scores)
+from ecgkd_lite.evaluate.external import (
+    annotated_span,
+    localisation_wave,
+    on_class_axis,
+    ptbxl2k_like,
+    shared_classes,
+    span_scores,
+)
 
 
 def _ludb_like(n=2, fs=500.0, unit="mV", seconds=10):
     t = np.arange(int(seconds * fs)) / fs
     rng = np.random.default_rng(0)
-    sig = np.stack([[0.8 * np.sin(2 * np.pi * 10 * t) + 0.5 * np.sin(2 * np.pi * 60 * t) + 2.0 + 0.01 * rng.standard_normal(t.size)
-                     for _ in LEADS12] for _ in range(n)]).astype(np.float32)
-    regions = pd.DataFrame([("1", "IAVB", 101, 201), ("2", "LAD", 10, 20)], columns=["record_id", "class", "start", "end"])
-    return ECGData(signals=sig, labels=np.array([[1, 0], [0, 1]], np.float32)[:n], classes=("IAVB", "LAD"), fs=fs,
-                   folds=np.full(n, 10), record_ids=[str(i + 1) for i in range(n)], leads=LEADS12, unit=unit,
-                   regions=regions)
+    sig = np.stack(
+        [
+            [
+                0.8 * np.sin(2 * np.pi * 10 * t)
+                + 0.5 * np.sin(2 * np.pi * 60 * t)
+                + 2.0
+                + 0.01 * rng.standard_normal(t.size)
+                for _ in LEADS12
+            ]
+            for _ in range(n)
+        ]
+    ).astype(np.float32)
+    regions = pd.DataFrame(
+        [("1", "IAVB", 101, 201), ("2", "LAD", 10, 20)], columns=["record_id", "class", "start", "end"]
+    )
+    return ECGData(
+        signals=sig,
+        labels=np.array([[1, 0], [0, 1]], np.float32)[:n],
+        classes=("IAVB", "LAD"),
+        fs=fs,
+        folds=np.full(n, 10),
+        record_ids=[str(i + 1) for i in range(n)],
+        leads=LEADS12,
+        unit=unit,
+        regions=regions,
+    )
 
 
 def test_ptbxl2k_like_rate_unit_and_zscore():

@@ -29,8 +29,9 @@ def test_figures_and_the_benchmark_read_the_table():
         assert method_color(name) == METHOD_COLORS[name] == row.colour
         assert method_label(name) == row.label
         assert METHODS[name] is row.recipe
-    assert quality.CLASSIC == methods_of("classic") == ("vanilla_kd", "fitnets", "attention_transfer", "rkd", "crd",
-                                                         "dkd")
+    assert (
+        quality.CLASSIC == methods_of("classic") == ("vanilla_kd", "fitnets", "attention_transfer", "rkd", "crd", "dkd")
+    )
     assert quality.FAMILIES == ("liteheart", "evl_ecg")
     assert quality.ablations() == [m for m in METHOD_TABLE if METHOD_TABLE[m].kind == "ablation"]
     assert set(report.HEADLINE_METHODS) == {"baseline", *quality.CLASSIC, *quality.FAMILIES, *quality.ablations()}

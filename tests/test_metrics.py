@@ -19,8 +19,18 @@ from ecgkd_lite.evaluate import (
 
 # 8 records x 3 classes, hand-made (class 0 has one mis-ordered pair out of 16 -> AUC 15/16)
 Y = np.array([[1, 0, 1], [0, 0, 1], [1, 1, 0], [0, 1, 1], [1, 0, 0], [0, 0, 1], [1, 1, 0], [0, 0, 0]], float)
-P = np.array([[.9, .2, .6], [.3, .1, .8], [.7, .8, .3], [.4, .6, .55], [.35, .3, .2], [.2, .45, .7], [.8, .7, .4],
-              [.1, .5, .65]])
+P = np.array(
+    [
+        [0.9, 0.2, 0.6],
+        [0.3, 0.1, 0.8],
+        [0.7, 0.8, 0.3],
+        [0.4, 0.6, 0.55],
+        [0.35, 0.3, 0.2],
+        [0.2, 0.45, 0.7],
+        [0.8, 0.7, 0.4],
+        [0.1, 0.5, 0.65],
+    ]
+)
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +57,9 @@ def test_auc_and_ap_match_sklearn_with_ties(random_scores):
     y, p = random_scores
     expected_auc = [roc_auc_score(y[:, c], p[:, c]) for c in range(5)]
     np.testing.assert_allclose(per_class_auc(y, p).to_numpy(), expected_auc, rtol=1e-12)
-    np.testing.assert_allclose(per_class_average_precision(y, p).to_numpy(),
-                               average_precision_score(y, p, average=None), rtol=1e-12)
+    np.testing.assert_allclose(
+        per_class_average_precision(y, p).to_numpy(), average_precision_score(y, p, average=None), rtol=1e-12
+    )
     assert macro_auc(y, p) == pytest.approx(roc_auc_score(y, p, average="macro"), rel=1e-12)
     assert average_precision_macro(y, p) == pytest.approx(average_precision_score(y, p, average="macro"), rel=1e-12)
 
@@ -90,11 +101,14 @@ def test_undefined_class_is_excluded_and_reported():
     assert tune_thresholds(y, P)[1] == 0.5  # no positive in validation: default threshold
 
 
-@pytest.mark.parametrize("y, p, message", [
-    (Y[:5], P, "y_test has shape (5, 3) but p_test has shape (8, 3)"),
-    (Y, np.where(P > 0.85, np.nan, P), "p_test contains 1 NaN"),
-    (np.where(Y == 1, 2.0, Y), P, "y_test must hold only 0 and 1"),
-])
+@pytest.mark.parametrize(
+    "y, p, message",
+    [
+        (Y[:5], P, "y_test has shape (5, 3) but p_test has shape (8, 3)"),
+        (Y, np.where(P > 0.85, np.nan, P), "p_test contains 1 NaN"),
+        (np.where(Y == 1, 2.0, Y), P, "y_test must hold only 0 and 1"),
+    ],
+)
 def test_bad_input_names_the_argument(y, p, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         evaluate(y, p)

@@ -111,7 +111,13 @@ def test_unet_restores_12_leads_of_the_same_length(size, t):
 
 def test_unet_config_records_in_and_out_leads_and_has_no_classes():
     model = build_model("unet1d", "tiny", in_leads=1, out_leads=3)
-    assert model.config == {"name": "unet1d", "size": "tiny", "in_leads": 1, "n_classes": None, "kwargs": {"out_leads": 3}}
+    assert model.config == {
+        "name": "unet1d",
+        "size": "tiny",
+        "in_leads": 1,
+        "n_classes": None,
+        "kwargs": {"out_leads": 3},
+    }
     assert model(torch.randn(2, 1, 100)).shape == (2, 3, 100)
     with pytest.raises(ModelError, match="unet1d.*not a classifier"):
         build_model("unet1d", in_leads=1, n_classes=15)
@@ -182,7 +188,9 @@ def test_feature_layers_name_modules_with_the_contracted_shapes(name, size):
     modules = dict(model.named_modules())
     assert all(module in modules for module in layers.values())
     outputs = {}
-    handles = [modules[m].register_forward_hook(lambda _m, _i, o, k=k: outputs.__setitem__(k, o)) for k, m in layers.items()]
+    handles = [
+        modules[m].register_forward_hook(lambda _m, _i, o, k=k: outputs.__setitem__(k, o)) for k, m in layers.items()
+    ]
     with torch.no_grad():
         model(torch.randn(2, leads_of(name), 250))
     for handle in handles:

@@ -19,10 +19,16 @@ HEADINGS = ("Learning goals", "Prerequisites", "Takeaways", "Exercises")
 
 
 def _params(pending: set[str]) -> list:
-    return [pytest.param(path, id=path.stem,
-                         marks=[pytest.mark.xfail(reason="converted by another change", strict=False)]
-                         if path.name[:2] in pending else [])
-            for path in SOURCES]
+    return [
+        pytest.param(
+            path,
+            id=path.stem,
+            marks=[pytest.mark.xfail(reason="converted by another change", strict=False)]
+            if path.name[:2] in pending
+            else [],
+        )
+        for path in SOURCES
+    ]
 
 
 def _markdown(path: Path) -> list[str]:

@@ -8,8 +8,16 @@ import numpy as np
 import pytest
 
 from ecgkd_lite.errors import ConfigError
-from ecgkd_lite.plots import (GRID_LAYOUT, METHOD_COLORS, mark_axis_break, method_color, plot_12lead, plot_strip,
-                              save_figure, series_colors)
+from ecgkd_lite.plots import (
+    GRID_LAYOUT,
+    METHOD_COLORS,
+    mark_axis_break,
+    method_color,
+    plot_12lead,
+    plot_strip,
+    save_figure,
+    series_colors,
+)
 
 
 def _record(fs=100, seconds=10):

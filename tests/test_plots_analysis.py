@@ -89,8 +89,9 @@ def test_violins_without_macro_and_with_an_all_missing_method():
 def test_embeddings_share_colours_and_one_legend():
     rng = np.random.default_rng(0)
     labels = np.array(["NORM", "AMI", "NORM", "LVH", "AMI", "LVH"])
-    fig = plot_embeddings({"teacher": rng.normal(size=(6, 2)), "baseline": rng.normal(size=(6, 2))}, labels,
-                          title="t-SNE of logits")
+    fig = plot_embeddings(
+        {"teacher": rng.normal(size=(6, 2)), "baseline": rng.normal(size=(6, 2))}, labels, title="t-SNE of logits"
+    )
     assert len(fig.axes) == 2 and len(fig.legends) == 1
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["AMI", "LVH", "NORM"]
     for ax in fig.axes:
@@ -111,12 +112,23 @@ def test_embeddings_reject_bad_shapes():
 
 def _bench_result():
     def method(values, gap):
-        return {"runs": [{"macro_auc": v} for v in values], "mean": {"macro_auc": float(np.mean(values))},
-                "gap_closed": {"macro_auc": gap}}
+        return {
+            "runs": [{"macro_auc": v} for v in values],
+            "mean": {"macro_auc": float(np.mean(values))},
+            "gap_closed": {"macro_auc": gap},
+        }
 
-    return {"schema": SCHEMA, "seeds": 2, "teacher": {"macro_auc": 0.9},
-            "methods": {"baseline": method([0.79, 0.81], 0.0), "vanilla_kd": method([0.84, 0.86], 0.5),
-                        "rkd": method([0.70, 0.70], -1.0), "dkd": method([0.8, 0.8], None)}}
+    return {
+        "schema": SCHEMA,
+        "seeds": 2,
+        "teacher": {"macro_auc": 0.9},
+        "methods": {
+            "baseline": method([0.79, 0.81], 0.0),
+            "vanilla_kd": method([0.84, 0.86], 0.5),
+            "rkd": method([0.70, 0.70], -1.0),
+            "dkd": method([0.8, 0.8], None),
+        },
+    }
 
 
 def test_gap_closed_bars_golden_heights_and_error_bars():
@@ -129,7 +141,7 @@ def test_gap_closed_bars_golden_heights_and_error_bars():
     assert bars[0].get_facecolor()[:3] == pytest.approx(matplotlib.colors.to_rgb(method_color("vanilla_kd")))
     # per-seed gaps 40 % and 60 % -> std (ddof 1) 14.14; rkd's seeds agree -> 0
     (err_vanilla, err_rkd) = [c for c in ax.collections if isinstance(c, LineCollection)]
-    (low, high), = [seg[:, 1] for seg in err_vanilla.get_segments()]
+    ((low, high),) = [seg[:, 1] for seg in err_vanilla.get_segments()]
     assert (low, high) == pytest.approx((50 - 14.1421, 50 + 14.1421), abs=1e-3)
     assert [t.get_text() for t in ax.texts] == ["n/a"]  # dkd: gap undefined, no bar
     assert ax.get_ylabel() == "gap closed on macro AUC (%)\n0 = baseline, 100 = teacher"  # no raw key
@@ -148,8 +160,11 @@ def test_gap_closed_one_seed_has_no_error_bars_and_says_so():
 
 def test_gap_closed_small_gaps_are_not_squashed_by_the_teacher_line():
     result = _bench_result()
-    result["methods"]["vanilla_kd"] = {"runs": [{"macro_auc": 0.81}, {"macro_auc": 0.812}],
-                                       "mean": {"macro_auc": 0.811}, "gap_closed": {"macro_auc": 0.11}}
+    result["methods"]["vanilla_kd"] = {
+        "runs": [{"macro_auc": 0.81}, {"macro_auc": 0.812}],
+        "mean": {"macro_auc": 0.811},
+        "gap_closed": {"macro_auc": 0.11},
+    }
     result["methods"]["rkd"]["gap_closed"]["macro_auc"] = -0.2
     result["methods"]["rkd"]["runs"] = [{"macro_auc": 0.78}, {"macro_auc": 0.78}]
     ax = plot_gap_closed(result).axes[0]
@@ -165,9 +180,11 @@ def test_gap_closed_errors():
         plot_gap_closed(_bench_result(), methods=["vanilla_kd", "crd"])
 
 
-ROWS = [{"name": "teacher", "params": 464_975, "flops": 3.1e7, "latency_ms": 6.0, "macro_auc": 0.998},
-        {"name": "baseline", "params": 265_031, "flops": 8.0e6, "latency_ms": 0.5, "macro_auc": 0.905},
-        {"name": "liteheart", "params": 265_031, "flops": 8.0e6, "latency_ms": 0.5, "macro_auc": 0.93}]
+ROWS = [
+    {"name": "teacher", "params": 464_975, "flops": 3.1e7, "latency_ms": 6.0, "macro_auc": 0.998},
+    {"name": "baseline", "params": 265_031, "flops": 8.0e6, "latency_ms": 0.5, "macro_auc": 0.905},
+    {"name": "liteheart", "params": 265_031, "flops": 8.0e6, "latency_ms": 0.5, "macro_auc": 0.93},
+]
 
 
 def test_efficiency_scatter_sizes_follow_parameters_and_points_are_labelled():
@@ -183,11 +200,17 @@ def test_efficiency_scatter_sizes_follow_parameters_and_points_are_labelled():
     _assert_nothing_nan_drawn(fig)
 
 
-@pytest.mark.parametrize("row,message", [
-    ({"name": "x", "params": 1, "flops": 1, "latency_ms": 1.0}, r"rows\[0\] \('x'\) lacks the keys \['macro_auc'\]"),
-    ({"name": "x", "params": 1, "flops": 1, "latency_ms": float("nan"), "macro_auc": 0.9}, r"\['latency_ms'\]"),
-    ({"name": "x", "params": 1, "flops": 1, "latency_ms": 1.0, "macro_auc": None}, r"\['macro_auc'\]"),
-])
+@pytest.mark.parametrize(
+    "row,message",
+    [
+        (
+            {"name": "x", "params": 1, "flops": 1, "latency_ms": 1.0},
+            r"rows\[0\] \('x'\) lacks the keys \['macro_auc'\]",
+        ),
+        ({"name": "x", "params": 1, "flops": 1, "latency_ms": float("nan"), "macro_auc": 0.9}, r"\['latency_ms'\]"),
+        ({"name": "x", "params": 1, "flops": 1, "latency_ms": 1.0, "macro_auc": None}, r"\['macro_auc'\]"),
+    ],
+)
 def test_efficiency_rejects_incomplete_rows(row, message):
     with pytest.raises(ConfigError, match=message):
         plot_efficiency([row])

@@ -21,8 +21,10 @@ def _close_figures():
 
 
 def _panels():
-    real = pd.DataFrame({"out-of-fold": [0.9, 0.6, 0.75], "hold-out": [0.95, np.nan, 0.7],
-                         "prevalence": [40.0, 1.5, 8.0]}, index=["A", "B", "C"])
+    real = pd.DataFrame(
+        {"out-of-fold": [0.9, 0.6, 0.75], "hold-out": [0.95, np.nan, 0.7], "prevalence": [40.0, 1.5, 8.0]},
+        index=["A", "B", "C"],
+    )
     syn = pd.DataFrame({"test": [0.99, 0.97], "prevalence": [10.0, 12.0]}, index=["X", "Y"])
     return {"synthetic": syn, "real": real}
 
@@ -40,11 +42,14 @@ def test_class_auc_sorted_labelled_and_nan_left_out():
     assert [p.get_height() for p in prev_real.patches] == [40.0, 8.0, 1.5]
 
 
-@pytest.mark.parametrize("panels, match", [
-    ({}, "empty"),
-    ({"p": pd.DataFrame({"auc": [0.9]}, index=["A"])}, "prevalence"),
-    ({"p": pd.DataFrame({"auc": [0.9], "prevalence": [0.0]}, index=["A"])}, "percentage"),
-])
+@pytest.mark.parametrize(
+    "panels, match",
+    [
+        ({}, "empty"),
+        ({"p": pd.DataFrame({"auc": [0.9]}, index=["A"])}, "prevalence"),
+        ({"p": pd.DataFrame({"auc": [0.9], "prevalence": [0.0]}, index=["A"])}, "percentage"),
+    ],
+)
 def test_class_auc_errors(panels, match):
     with pytest.raises(ConfigError, match=match):
         plot_class_auc(panels)
@@ -72,11 +77,14 @@ def test_ludb_waves_shades_each_lead_and_legend_names_every_wave():
     assert labels == ["P wave", "PR interval (P onset to QRS onset)", "QRS complex", "ST segment", "T wave"]
 
 
-@pytest.mark.parametrize("signals, waves, match", [
-    (np.zeros((3, 500)), _waves(), "one row per lead"),
-    (np.zeros((2, 500)), {"U": np.zeros((2, 500), bool)}, "unknown wave"),
-    (np.zeros((2, 500)), {"P": np.zeros((2, 400), bool)}, "shape"),
-])
+@pytest.mark.parametrize(
+    "signals, waves, match",
+    [
+        (np.zeros((3, 500)), _waves(), "one row per lead"),
+        (np.zeros((2, 500)), {"U": np.zeros((2, 500), bool)}, "unknown wave"),
+        (np.zeros((2, 500)), {"P": np.zeros((2, 400), bool)}, "shape"),
+    ],
+)
 def test_ludb_waves_errors(signals, waves, match):
     with pytest.raises(ConfigError, match=match):
         plot_ludb_waves(signals, 250.0, ["I", "II"], waves)
@@ -84,10 +92,19 @@ def test_ludb_waves_errors(signals, waves, match):
 
 def _example(rid, zero_student):
     m = np.linspace(0, 1, 100)
-    return {"class": "LAD", "region": "QRS", "record_id": rid, "labels": ["LAD"], "span": [10, 90],
-            "region_runs": [[20, 30], [60, 70]], "teacher_map": m.tolist(), "teacher_zero_map": False,
-            "teacher_no_relu_map": m[::-1].tolist(),
-            "student_map": (0 * m).tolist() if zero_student else m.tolist(), "student_zero_map": zero_student}
+    return {
+        "class": "LAD",
+        "region": "QRS",
+        "record_id": rid,
+        "labels": ["LAD"],
+        "span": [10, 90],
+        "region_runs": [[20, 30], [60, 70]],
+        "teacher_map": m.tolist(),
+        "teacher_zero_map": False,
+        "teacher_no_relu_map": m[::-1].tolist(),
+        "student_map": (0 * m).tolist() if zero_student else m.tolist(),
+        "student_zero_map": zero_student,
+    }
 
 
 def test_gradcam_examples_rows_and_zero_maps_said():

@@ -17,8 +17,14 @@ def tiny_data():
 
 
 def _fit(root, train, val, seed=0):
-    return cached_fit(tiny_net, train, val, tag="toy", cache_root=root,
-                      config=TrainConfig(epochs=1, batch_size=16, crop_seconds=2.0, seed=seed, progress=False))
+    return cached_fit(
+        tiny_net,
+        train,
+        val,
+        tag="toy",
+        cache_root=root,
+        config=TrainConfig(epochs=1, batch_size=16, crop_seconds=2.0, seed=seed, progress=False),
+    )
 
 
 def test_shipped_run_is_loaded_instead_of_training(tmp_path, monkeypatch):
@@ -35,6 +41,7 @@ def test_shipped_run_is_loaded_instead_of_training(tmp_path, monkeypatch):
     written, skipped = export_pretrained(names, tmp_path / "a", shipped)
     assert written == [shipped / names[0]] and skipped == []
     monkeypatch.setattr("ecgkd_lite.train.pretrained.PRETRAINED_DIR", shipped)
+
     def no_training(*args, **kwargs):
         raise AssertionError("trained although the run is shipped")
 

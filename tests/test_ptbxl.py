@@ -14,9 +14,18 @@ from cache_checks import load_twice_without_parsing
 from ecgkd_lite.data import load_ptbxl
 from ecgkd_lite.data import ptbxl as ptbxl_module
 from ecgkd_lite.data.download import ChecksumError
-from ecgkd_lite.errors import (BadSignalError, ConfigError, HeaderParseError, LeadMismatchError, MissingFileError,
-                               RecordError, SamplingRateError, SignalSizeError, TruncatedSignalError,
-                               UnknownLabelError)
+from ecgkd_lite.errors import (
+    BadSignalError,
+    ConfigError,
+    HeaderParseError,
+    LeadMismatchError,
+    MissingFileError,
+    RecordError,
+    SamplingRateError,
+    SignalSizeError,
+    TruncatedSignalError,
+    UnknownLabelError,
+)
 from ecgkd_lite.utils import sha256_file
 
 
@@ -34,8 +43,10 @@ def _copy(ptbxl_root, tmp_path, ids=(1, 2, 3)):
     db[db["ecg_id"].isin(ids)].to_csv(root / "ptbxl_database.csv", index=False)
     shutil.copy(ptbxl_root / "scp_statements.csv", root / "scp_statements.csv")
     new = f"{sha256_file(root / 'ptbxl_database.csv')}  ptbxl_database.csv"
-    lines = [new if ln.endswith("  ptbxl_database.csv") else ln
-             for ln in (ptbxl_root / "SHA256SUMS.txt").read_text().splitlines()]
+    lines = [
+        new if ln.endswith("  ptbxl_database.csv") else ln
+        for ln in (ptbxl_root / "SHA256SUMS.txt").read_text().splitlines()
+    ]
     (root / "SHA256SUMS.txt").write_text("\n".join(lines) + "\n")
     for i in ids:
         for ext in (".hea", ".dat"):
@@ -83,9 +94,16 @@ def test_500hz(ptbxl_root):
     np.testing.assert_allclose(data.signals[0, 0, :3], [-0.115, -0.115, -0.115], atol=1e-6)
 
 
-@pytest.mark.parametrize("task,n,n_classes,first", [
-    ("subdiagnostic", 390, 21, ("AMI", "CLBBB")), ("diagnostic", 390, 32, ("1AVB", "ALMI")),
-    ("form", 98, 17, ("ABQRS", "DIG")), ("rhythm", 382, 8, ("AFIB", "AFLT")), ("all", 400, 53, ("1AVB", "ABQRS"))])
+@pytest.mark.parametrize(
+    "task,n,n_classes,first",
+    [
+        ("subdiagnostic", 390, 21, ("AMI", "CLBBB")),
+        ("diagnostic", 390, 32, ("1AVB", "ALMI")),
+        ("form", 98, 17, ("ABQRS", "DIG")),
+        ("rhythm", 382, 8, ("AFIB", "AFLT")),
+        ("all", 400, 53, ("1AVB", "ABQRS")),
+    ],
+)
 def test_every_task_loads(ptbxl_root, task, n, n_classes, first):
     data = load_ptbxl(ptbxl_root, task=task, cache=False)
     assert (len(data), data.n_classes, data.classes[:2]) == (n, n_classes, first)
@@ -218,8 +236,11 @@ def _swap_lead_names(hea, a, b):
 def test_500hz_file_in_place_of_the_100hz_one(ptbxl_root, tmp_path):
     root = _copy(ptbxl_root, tmp_path)
     shutil.copy(ptbxl_root / "records500/00000/00002_hr.dat", root / "records100/00000/00002_lr.dat")
-    with pytest.raises(SignalSizeError, match=r"^2: 00002_lr.dat holds 5000 samples per lead; the header says 1000 "
-                                              r"\(12 signals x 1000 samples x 2 bytes = 24000 bytes expected, 120000 found\)"):
+    with pytest.raises(
+        SignalSizeError,
+        match=r"^2: 00002_lr.dat holds 5000 samples per lead; the header says 1000 "
+        r"\(12 signals x 1000 samples x 2 bytes = 24000 bytes expected, 120000 found\)",
+    ):
         load_ptbxl(root, cache=False)
     dat = root / "records100/00000/00002_lr.dat"
     dat.write_bytes((ptbxl_root / "records100/00000/00002_lr.dat").read_bytes() + b"\x00")  # one stray byte
@@ -238,16 +259,20 @@ def test_real_records_fit_the_lead_relations_at_both_rates(mini100, ptbxl_root):
     assert not [s for s in mini100.preprocessing if s["step"] == "drop_refused"]
 
 
-@pytest.mark.parametrize("a,b,relation", [("I", "II", "III = II - I"), ("aVL", "aVF", "aVL = I - II/2"),
-                                          ("III", "V1", "III = II - I")])
+@pytest.mark.parametrize(
+    "a,b,relation", [("I", "II", "III = II - I"), ("aVL", "aVF", "aVL = I - II/2"), ("III", "V1", "III = II - I")]
+)
 def test_swapped_lead_names_raise_or_drop(ptbxl_root, tmp_path, a, b, relation):
     root = _copy(ptbxl_root, tmp_path)
     _swap_lead_names(_hea(root), a, b)
-    with pytest.raises(LeadMismatchError, match=rf"^2: the lead names do not fit the limb-lead relations .*violates "
-                                                rf"{re.escape(relation)} \(missed by more than 0.01 mV in \d+ % of the "
-                                                r"samples.*; 0 more of the 3 records would be refused as well; "
-                                                r"load_ptbxl\(..., on_bad='drop'\) skips such records "
-                                                r"\(check_lead_relations=False turns this check off\)"):
+    with pytest.raises(
+        LeadMismatchError,
+        match=rf"^2: the lead names do not fit the limb-lead relations .*violates "
+        rf"{re.escape(relation)} \(missed by more than 0.01 mV in \d+ % of the "
+        r"samples.*; 0 more of the 3 records would be refused as well; "
+        r"load_ptbxl\(..., on_bad='drop'\) skips such records "
+        r"\(check_lead_relations=False turns this check off\)",
+    ):
         load_ptbxl(root, cache=False)
     assert len(load_ptbxl(root, cache=False, check_lead_relations=False)) == 3
     data = load_ptbxl(root, cache=False, on_bad="drop")
@@ -262,8 +287,11 @@ def test_invalid_sample_marker_is_missing_not_minus_32_mv(ptbxl_root, tmp_path):
     samples = np.fromfile(dat, dtype="<i2").reshape(1000, 12)
     samples[500, 7] = -32768  # WFDB's invalid-sample marker in V2
     samples.tofile(dat)
-    with pytest.raises(BadSignalError, match=r"^2: lead V2 has NaN or inf samples \(WFDB's invalid-sample marker "
-                                             r"-32768 is read as NaN\); 0 more of the 3 records"):
+    with pytest.raises(
+        BadSignalError,
+        match=r"^2: lead V2 has NaN or inf samples \(WFDB's invalid-sample marker "
+        r"-32768 is read as NaN\); 0 more of the 3 records",
+    ):
         load_ptbxl(root, cache=False)
     data = load_ptbxl(root, cache=False, on_bad="drop")
     assert data.record_ids.tolist() == ["1", "3"] and data.preprocessing[-1] == {"step": "drop_bad", "dropped": ["2"]}
@@ -279,8 +307,11 @@ def test_stop_message_counts_the_other_bad_records(ptbxl_root, tmp_path):
         samples[:, 8] = 5  # V3 flat
         samples.tofile(dat)
     _swap_lead_names(_hea(root), "I", "II")
-    with pytest.raises(BadSignalError, match=r"^1: lead V3 is flat \(constant signal\); 2 more of the 3 records would "
-                                             r"be refused as well; load_ptbxl\(..., on_bad='drop'\) skips"):
+    with pytest.raises(
+        BadSignalError,
+        match=r"^1: lead V3 is flat \(constant signal\); 2 more of the 3 records would "
+        r"be refused as well; load_ptbxl\(..., on_bad='drop'\) skips",
+    ):
         load_ptbxl(root, cache=False)
     data = load_ptbxl(root, cache=False, on_bad="drop")
     assert data.record_ids.tolist() == []
@@ -293,8 +324,11 @@ def test_malformed_strat_fold(ptbxl_root, tmp_path, value):
     db = pd.read_csv(root / "ptbxl_database.csv", dtype={"strat_fold": str})
     db.loc[db["ecg_id"] == 2, "strat_fold"] = value
     db.to_csv(root / "ptbxl_database.csv", index=False)
-    pattern = r"^2: the ptbxl_database.csv row lacks \['strat_fold'\]" if value == "" else \
-        rf"^2: strat_fold '?{re.escape(value)}'? in ptbxl_database.csv is not a fold number 1-10"
+    pattern = (
+        r"^2: the ptbxl_database.csv row lacks \['strat_fold'\]"
+        if value == ""
+        else rf"^2: strat_fold '?{re.escape(value)}'? in ptbxl_database.csv is not a fold number 1-10"
+    )
     with pytest.raises(RecordError, match=pattern):
         load_ptbxl(root, cache=False)
 
@@ -304,10 +338,17 @@ def test_truncated_database_row(ptbxl_root, tmp_path):
     path = root / "ptbxl_database.csv"
     text = path.read_text().rstrip("\n")
     head, last = text.rsplit("\n", 1)
-    for cut, pattern in [(len(last) - 30, r"^3: the ptbxl_database.csv row lacks \['filename_hr'\] \(a truncated row\?\)"),
-                         (len(last) - 3, (r"^3: filename_hr 'records500/00000/00003' in ptbxl_database.csv is not a "
-                                          r"records500/NNNNN/NNNNN_hr path")),
-                         (last.index("{") + 5, r"ptbxl_database.csv: cannot be read as the PTB-XL database")]:
+    for cut, pattern in [
+        (len(last) - 30, r"^3: the ptbxl_database.csv row lacks \['filename_hr'\] \(a truncated row\?\)"),
+        (
+            len(last) - 3,
+            (
+                r"^3: filename_hr 'records500/00000/00003' in ptbxl_database.csv is not a "
+                r"records500/NNNNN/NNNNN_hr path"
+            ),
+        ),
+        (last.index("{") + 5, r"ptbxl_database.csv: cannot be read as the PTB-XL database"),
+    ]:
         path.write_text(head + "\n" + last[:cut] + "\n")
         with pytest.raises(RecordError, match=pattern):
             load_ptbxl(root, cache=False)

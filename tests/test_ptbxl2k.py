@@ -21,15 +21,38 @@ from ecgkd_lite.data import ECGData, load_ptbxl_2k
 from ecgkd_lite.data import ptbxl2k as ptbxl2k_module
 from ecgkd_lite.data.challenge import amplitude_check
 from ecgkd_lite.data.download import ChecksumError
-from ecgkd_lite.errors import (BadSignalError, ConfigError, DataError, LeadMismatchError, MissingFileError, RecordError,
-                               SamplingRateError, TruncatedSignalError, UnknownLabelError)
+from ecgkd_lite.errors import (
+    BadSignalError,
+    ConfigError,
+    DataError,
+    LeadMismatchError,
+    MissingFileError,
+    RecordError,
+    SamplingRateError,
+    TruncatedSignalError,
+    UnknownLabelError,
+)
 from ecgkd_lite.plots import plot_12lead, plot_strip
 from ecgkd_lite.plots.analysis import plot_saliency_strip
 from ecgkd_lite.utils import sha256_file
 
 #: the 14 records without a scored label (the release's README)
-UNLABELED = ["1456", "2602", "3267", "5018", "5879", "6353", "7046", "10935", "12737", "13238", "14286", "16935",
-             "18321", "18945"]
+UNLABELED = [
+    "1456",
+    "2602",
+    "3267",
+    "5018",
+    "5879",
+    "6353",
+    "7046",
+    "10935",
+    "12737",
+    "13238",
+    "14286",
+    "16935",
+    "18321",
+    "18945",
+]
 
 
 @pytest.fixture(scope="module")
@@ -85,8 +108,27 @@ def mini(root, release, tmp_path):
 def test_labeled_records_classes_and_dropped_rare_classes(full):
     assert full.signals.shape == (1805, 12, 2500) and full.signals.dtype == np.float32
     assert full.fs == 250.0 and full.unit == "z" and full.source == "ptbxl_2k"
-    assert full.classes == ("AF", "CLBBB", "CRBBB", "IAVB", "IRBBB", "LAD", "LAnFB", "LPR", "LQRSV", "NSIVCB", "NSR",
-                            "PAC", "QAb", "RAD", "SA", "SB", "STach", "TAb", "TInv")
+    assert full.classes == (
+        "AF",
+        "CLBBB",
+        "CRBBB",
+        "IAVB",
+        "IRBBB",
+        "LAD",
+        "LAnFB",
+        "LPR",
+        "LQRSV",
+        "NSIVCB",
+        "NSR",
+        "PAC",
+        "QAb",
+        "RAD",
+        "SA",
+        "SB",
+        "STach",
+        "TAb",
+        "TInv",
+    )
     drop = next(s for s in full.preprocessing if s["step"] == "drop_rare_classes")
     assert drop["min_positives"] == 10 and drop["dropped"] == {"AFL": 2, "LQT": 9}
     # record 10160 is positive for dropped classes only: kept, negative for every kept class
@@ -196,8 +238,10 @@ def test_leads_are_reordered_by_their_names(mini, root, tmp_path):
     perm = np.array([6, 7, 8, 9, 10, 11, 0, 1, 2, 3, 4, 5])
     shuffled = dict(arrays, signals=arrays["signals"][:, perm], leads=arrays["leads"][perm])
     other = _write_release(tmp_path / "shuffled", root, shuffled, labels)
-    np.testing.assert_array_equal(load_ptbxl_2k(other, min_positives=1, cache=False).signals,
-                                  load_ptbxl_2k(folder, min_positives=1, cache=False).signals)
+    np.testing.assert_array_equal(
+        load_ptbxl_2k(other, min_positives=1, cache=False).signals,
+        load_ptbxl_2k(folder, min_positives=1, cache=False).signals,
+    )
 
 
 def test_checksum_mismatch(mini):
@@ -226,19 +270,30 @@ def test_missing_files_and_folder(mini, tmp_path):
         load_ptbxl_2k(folder, cache=False)
 
 
-@pytest.mark.parametrize("change, error, match", [
-    (lambda a: a.pop("scale"), RecordError, r"lacks the array\(s\) \['scale'\]"),
-    (lambda a: a.update(signals=a["signals"][:, :11], leads=a["leads"][:11]), LeadMismatchError, "11 leads"),
-    (lambda a: a.update(leads=np.array(["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "X"])),
-     LeadMismatchError, "12 standard leads"),
-    (lambda a: a.update(signals=a["signals"][:, :, :2000]), TruncatedSignalError, "2000 samples"),
-    (lambda a: a.update(signals=a["signals"][0]), RecordError, "shape"),
-    (lambda a: a.update(signals=a["signals"].astype(np.float32)), RecordError, "integers"),
-    (lambda a: a.update(fs=np.array(500)), SamplingRateError, "500 Hz"),
-    (lambda a: a.update(ecg_id=a["ecg_id"][:-1]), RecordError, "one per record"),
-    (lambda a: a.update(source_split=np.where(a["source_split"] == "val", "dev", a["source_split"])), RecordError,
-     r"\['dev'\]"),
-])
+@pytest.mark.parametrize(
+    "change, error, match",
+    [
+        (lambda a: a.pop("scale"), RecordError, r"lacks the array\(s\) \['scale'\]"),
+        (lambda a: a.update(signals=a["signals"][:, :11], leads=a["leads"][:11]), LeadMismatchError, "11 leads"),
+        (
+            lambda a: a.update(
+                leads=np.array(["I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "X"])
+            ),
+            LeadMismatchError,
+            "12 standard leads",
+        ),
+        (lambda a: a.update(signals=a["signals"][:, :, :2000]), TruncatedSignalError, "2000 samples"),
+        (lambda a: a.update(signals=a["signals"][0]), RecordError, "shape"),
+        (lambda a: a.update(signals=a["signals"].astype(np.float32)), RecordError, "integers"),
+        (lambda a: a.update(fs=np.array(500)), SamplingRateError, "500 Hz"),
+        (lambda a: a.update(ecg_id=a["ecg_id"][:-1]), RecordError, "one per record"),
+        (
+            lambda a: a.update(source_split=np.where(a["source_split"] == "val", "dev", a["source_split"])),
+            RecordError,
+            r"\['dev'\]",
+        ),
+    ],
+)
 def test_malformed_npz(mini, root, tmp_path, change, error, match):
     _, arrays, labels = mini
     arrays = dict(arrays)
@@ -258,23 +313,33 @@ def test_flat_lead_is_a_bad_signal(mini, root, tmp_path):
     assert "43" not in kept.record_ids and len(kept) == 6
 
 
-@pytest.mark.parametrize("change, error, match", [
-    (lambda t: t.rename(columns={"TAb": "XYZ"}), UnknownLabelError, r"\['XYZ'\] are not in classes.csv"),
-    (lambda t: t.assign(codes=t["codes"].str.replace("426783006", "999999999")), UnknownLabelError, "999999999"),
-    (lambda t: t.assign(NSR=0), RecordError, "the codes name"),
-    (lambda t: t.assign(labeled=1), RecordError, "labeled=1 but 0 class"),
-    (lambda t: t.assign(AF=2), RecordError, "0 or 1 only"),
-    (lambda t: t.iloc[1:], RecordError, "without a label row"),
-    (lambda t: t.drop(columns="codes"), RecordError, r"lacks the column\(s\) \['codes'\]"),
-])
+@pytest.mark.parametrize(
+    "change, error, match",
+    [
+        (lambda t: t.rename(columns={"TAb": "XYZ"}), UnknownLabelError, r"\['XYZ'\] are not in classes.csv"),
+        (lambda t: t.assign(codes=t["codes"].str.replace("426783006", "999999999")), UnknownLabelError, "999999999"),
+        (lambda t: t.assign(NSR=0), RecordError, "the codes name"),
+        (lambda t: t.assign(labeled=1), RecordError, "labeled=1 but 0 class"),
+        (lambda t: t.assign(AF=2), RecordError, "0 or 1 only"),
+        (lambda t: t.iloc[1:], RecordError, "without a label row"),
+        (lambda t: t.drop(columns="codes"), RecordError, r"lacks the column\(s\) \['codes'\]"),
+    ],
+)
 def test_bad_labels(mini, root, tmp_path, change, error, match):
     _, arrays, labels = mini
     with pytest.raises(error, match=match):
         load_ptbxl_2k(_write_release(tmp_path / "bad", root, arrays, change(labels.copy())), cache=False)
 
 
-@pytest.mark.parametrize("kwargs, match", [({"unlabeled": "include"}, "never mixed"), ({"min_positives": 0}, ">= 1"),
-                                           ({"min_positives": 2.5}, "integer"), ({"on_bad": "skip"}, "on_bad")])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"unlabeled": "include"}, "never mixed"),
+        ({"min_positives": 0}, ">= 1"),
+        ({"min_positives": 2.5}, "integer"),
+        ({"on_bad": "skip"}, "on_bad"),
+    ],
+)
 def test_bad_parameters(mini, kwargs, match):
     with pytest.raises(ConfigError, match=match):
         load_ptbxl_2k(mini[0], **kwargs)
@@ -283,8 +348,15 @@ def test_bad_parameters(mini, kwargs, match):
 # ------------------------------------------------------------------------------------ code that needs mV
 def _z_data(unit="z") -> ECGData:
     rng = np.random.default_rng(0)
-    return ECGData(signals=rng.standard_normal((3, 12, 1000)), labels=np.eye(3)[:, :2].astype(np.float32),
-                   classes=("NORM", "AF"), fs=100.0, folds=[1, 9, 10], record_ids=["a", "b", "c"], unit=unit)
+    return ECGData(
+        signals=rng.standard_normal((3, 12, 1000)),
+        labels=np.eye(3)[:, :2].astype(np.float32),
+        classes=("NORM", "AF"),
+        fs=100.0,
+        folds=[1, 9, 10],
+        record_ids=["a", "b", "c"],
+        unit=unit,
+    )
 
 
 def test_amplitude_check_refuses_z_and_accepts_mv():
@@ -296,7 +368,9 @@ def test_amplitude_check_refuses_z_and_accepts_mv():
 
 
 def test_realism_benchmark_refuses_z():
-    spec = importlib.util.spec_from_file_location("realism_synthetic", REPO_ROOT / "benchmarks" / "realism_synthetic.py")
+    spec = importlib.util.spec_from_file_location(
+        "realism_synthetic", REPO_ROOT / "benchmarks" / "realism_synthetic.py"
+    )
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     with pytest.raises(DataError, match="realism benchmark"):
@@ -324,4 +398,3 @@ def test_strips_are_labelled_in_the_data_unit():
     assert fig.axes[0].get_ylabel() == "lead I (z)"
     with pytest.raises(ConfigError, match="unit must be one of"):
         plot_strip(data.signals[0, 0], data.fs, unit="volts")
-

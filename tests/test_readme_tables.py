@@ -19,8 +19,8 @@ def test_a_drifted_number_is_caught_and_an_unknown_block_refused():
     m = next(readme.BLOCK.finditer(text))
     body = m["body"]
     digit = next(i for i, ch in enumerate(body) if ch.isdigit())
-    drifted = body[:digit] + str((int(body[digit]) + 1) % 10) + body[digit + 1:]
-    changed = text[:m.start("body")] + drifted + text[m.end("body"):]
+    drifted = body[:digit] + str((int(body[digit]) + 1) % 10) + body[digit + 1 :]
+    changed = text[: m.start("body")] + drifted + text[m.end("body") :]
     assert readme.stale(changed) == [m["name"]]
     assert readme.render(changed) == readme.render(text)
     with pytest.raises(ConfigError, match="README table block 'nope' has no renderer"):

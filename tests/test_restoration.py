@@ -18,8 +18,14 @@ def data12(n=20, t=200, seed=0):
     gains = np.linspace(-1, 1, 12, dtype=np.float32).reshape(1, 12, 1)
     gains[0, 0, 0] = 1.0
     sig = base * gains + 0.01 * rng.normal(size=(n, 12, t)).astype(np.float32)
-    return ECGData(signals=sig, labels=np.zeros((n, len(CLASS_NAMES))), classes=CLASS_NAMES, fs=100,
-                   folds=np.arange(n) % 10 + 1, record_ids=[f"r{i}" for i in range(n)])
+    return ECGData(
+        signals=sig,
+        labels=np.zeros((n, len(CLASS_NAMES))),
+        classes=CLASS_NAMES,
+        fs=100,
+        folds=np.arange(n) % 10 + 1,
+        record_ids=[f"r{i}" for i in range(n)],
+    )
 
 
 class LinearRestorer(nn.Module):
@@ -53,7 +59,7 @@ def test_objective_loss_is_mse_plus_l1_and_zero_for_perfect_output():
     assert out["total"].item() == 0.0
     net = LinearRestorer(np.zeros(12, np.float32))
     out = RestorationObjective(net, [0])({"x": x})
-    torch.testing.assert_close(out["mse"], (x ** 2).mean())
+    torch.testing.assert_close(out["mse"], (x**2).mean())
     torch.testing.assert_close(out["total"], out["mse"] + x.abs().mean())
 
 
@@ -61,13 +67,33 @@ def test_fit_trains_a_unet_and_validation_pearson_rises():
     torch.manual_seed(0)
     d = data12(n=40)
     net = build_model("unet1d", "tiny", in_leads=1)
-    res = fit(net, d, d, input_leads=["I"], objective=RestorationObjective(net, [0]), epochs=3, batch_size=8,
-              lr=3e-3, crop_seconds=1.0, monitor="val_pearson", progress=False)
+    res = fit(
+        net,
+        d,
+        d,
+        input_leads=["I"],
+        objective=RestorationObjective(net, [0]),
+        epochs=3,
+        batch_size=8,
+        lr=3e-3,
+        crop_seconds=1.0,
+        monitor="val_pearson",
+        progress=False,
+    )
     pearson = [h["val_pearson"] for h in res.history]
     assert pearson[-1] > pearson[0] and res.best_metric == max(pearson)
     with pytest.raises(ConfigError, match="monitor 'val_macro_auc' is unknown; choose one of \\['val_pearson'\\]"):
-        fit(net, d, d, input_leads=["I"], objective=RestorationObjective(net, [0]), epochs=1, batch_size=8,
-            monitor="val_macro_auc", progress=False)
+        fit(
+            net,
+            d,
+            d,
+            input_leads=["I"],
+            objective=RestorationObjective(net, [0]),
+            epochs=1,
+            batch_size=8,
+            monitor="val_macro_auc",
+            progress=False,
+        )
 
 
 def test_restore_guards_rate_length_and_output_leads():

@@ -14,9 +14,11 @@ from ecgkd_lite.train.engine import _Trainer
 from kd_toy_models import ToyNet
 from train_toys import toy_data
 
-RECIPES = {**{m: METHODS[m] for m in METHODS if m != "baseline"},
-           # thresholds near 0.5 so the untrained toy student is confident somewhere and the views matter
-           "liteheart-consistency": liteheart_recipe(semi="consistency", tau_hi=0.52, tau_lo=0.48)}
+RECIPES = {
+    **{m: METHODS[m] for m in METHODS if m != "baseline"},
+    # thresholds near 0.5 so the untrained toy student is confident somewhere and the views matter
+    "liteheart-consistency": liteheart_recipe(semi="consistency", tau_hi=0.52, tau_lo=0.48),
+}
 RUN = dict(epochs=2, batch_size=8, lr=1e-2, crop_seconds=1.0, input_leads=["I"], progress=False, device="cpu")
 STEPS_PER_EPOCH = 4  # 32 training records in batches of 8
 

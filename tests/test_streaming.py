@@ -34,8 +34,16 @@ def model():
 
 @pytest.fixture(scope="module")
 def onnx_path(model, tmp_path_factory):
-    contract = build_contract(model, fs=100.0, input_leads=["I"], scaler={"mean": [0.0], "std": [1.0]},
-                              window_samples=WINDOW, classes=CLASS_NAMES, thresholds=THRESHOLDS, smoothing_windows=4)
+    contract = build_contract(
+        model,
+        fs=100.0,
+        input_leads=["I"],
+        scaler={"mean": [0.0], "std": [1.0]},
+        window_samples=WINDOW,
+        classes=CLASS_NAMES,
+        thresholds=THRESHOLDS,
+        smoothing_windows=4,
+    )
     return export_model(model, tmp_path_factory.mktemp("stream"), contract=contract, name="student").path
 
 
@@ -48,14 +56,19 @@ def chunks_of(x, sizes):
     out, pos, k = [], 0, 0
     while pos < len(x):
         size = sizes[k % len(sizes)]
-        out.append(x[pos:pos + size])
+        out.append(x[pos : pos + size])
         pos, k = pos + size, k + 1
     return out
 
 
 def stream(runner, x, sizes, **kwargs):
-    clf = StreamingClassifier(runner, window=kwargs.pop("window", WINDOW), stride=kwargs.pop("stride", STRIDE),
-                              thresholds=THRESHOLDS, **kwargs)
+    clf = StreamingClassifier(
+        runner,
+        window=kwargs.pop("window", WINDOW),
+        stride=kwargs.pop("stride", STRIDE),
+        thresholds=THRESHOLDS,
+        **kwargs,
+    )
     emitted = []
     for chunk in chunks_of(x, sizes):
         emitted += clf.push(chunk)
@@ -102,8 +115,9 @@ def test_record_score_equals_train_predict(model):
     x = signal(1000, seed=3)
     leads12 = np.zeros((1, 12, 1000), dtype=np.float32)
     leads12[0, 0] = x
-    data = ECGData(signals=leads12, labels=np.zeros((1, 15)), classes=CLASS_NAMES, fs=100.0, folds=[10],
-                   record_ids=["long"])
+    data = ECGData(
+        signals=leads12, labels=np.zeros((1, 15)), classes=CLASS_NAMES, fs=100.0, folds=[10], record_ids=["long"]
+    )
     clf, _ = stream(model, x, [77])
     expected = predict(model, data, input_leads=["I"], window_seconds=2.5, stride_seconds=1.25)[0]
     np.testing.assert_allclose(clf.record_probabilities(), expected, atol=1e-6)
@@ -113,7 +127,7 @@ def test_smoothing_is_the_mean_of_the_last_k_windows_and_detections_use_the_thre
     _, got = stream(model, signal(2000, seed=4), [300], smoothing=3)
     probs = np.array([o.probs for o in got])
     for i, o in enumerate(got):
-        np.testing.assert_allclose(o.smoothed, probs[max(0, i - 2):i + 1].mean(0), rtol=0, atol=1e-15)
+        np.testing.assert_allclose(o.smoothed, probs[max(0, i - 2) : i + 1].mean(0), rtol=0, atol=1e-15)
         np.testing.assert_array_equal(o.detected, o.smoothed >= THRESHOLDS)
 
 
@@ -141,8 +155,9 @@ def test_per_window_transform_is_applied_in_both(model):
         return (w - w.mean()) * 0.5
 
     _, got = stream(model, x, [64], transform=transform)
-    assert_identical(got, sliding_window_outputs(model, x, window=WINDOW, stride=STRIDE, thresholds=THRESHOLDS,
-                                                 transform=transform))
+    assert_identical(
+        got, sliding_window_outputs(model, x, window=WINDOW, stride=STRIDE, thresholds=THRESHOLDS, transform=transform)
+    )
 
 
 def test_detection_intervals_join_consecutive_windows():
@@ -152,7 +167,10 @@ def test_detection_intervals_join_consecutive_windows():
     outputs = [out(0, [True, False]), out(1, [True, False]), out(2, [False, True]), out(3, [True, True])]
     table = detection_intervals(outputs, classes=["A", "B"], fs=10.0)
     assert table[["class", "first_window", "last_window", "start", "end"]].values.tolist() == [
-        ["A", 0, 1, 0, 30], ["A", 3, 3, 30, 50], ["B", 2, 3, 20, 50]]
+        ["A", 0, 1, 0, 30],
+        ["A", 3, 3, 30, 50],
+        ["B", 2, 3, 20, 50],
+    ]
     assert table["end_s"].tolist() == [3.0, 5.0, 5.0]
     assert len(detection_intervals([], classes=["A"])) == 0
 
@@ -199,8 +217,9 @@ def test_wrong_lead_count_shape_and_finished_stream_are_refused(model):
 def test_stream_needs_a_classifier_export(tmp_path):
     torch.manual_seed(0)
     net = build_model("unet1d", "tiny", in_leads=1).eval()
-    contract = build_contract(net, fs=100.0, input_leads=["I"], scaler={"mean": [0.0] * 12, "std": [1.0] * 12},
-                              window_samples=WINDOW)
+    contract = build_contract(
+        net, fs=100.0, input_leads=["I"], scaler={"mean": [0.0] * 12, "std": [1.0] * 12}, window_samples=WINDOW
+    )
     path = export_model(net, tmp_path, contract=contract, name="unet").path
     with pytest.raises(ConfigError, match="needs a classifier"):
         StreamingClassifier.from_export(path)

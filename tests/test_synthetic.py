@@ -9,8 +9,14 @@ from ecgkd_lite.data.conditions import CLASS_NAMES, CONDITIONS
 from ecgkd_lite.data.container import FIDUCIAL_COLUMNS
 from ecgkd_lite.data.dower import DOWER_12, PINV_DOWER_12
 from ecgkd_lite.data.leads import LEADS12
-from ecgkd_lite.data.synthetic import (DEFAULT_PREVALENCE, RNG_BLOCK, load_synthetic, record_params, render,
-                                       sample_params)
+from ecgkd_lite.data.synthetic import (
+    DEFAULT_PREVALENCE,
+    RNG_BLOCK,
+    load_synthetic,
+    record_params,
+    render,
+    sample_params,
+)
 from ecgkd_lite.errors import ConfigError
 
 L = {name: i for i, name in enumerate(LEADS12)}
@@ -45,20 +51,22 @@ def test_a_record_depends_only_on_seed_and_index():
     np.testing.assert_array_equal(longer.signals[:5], shorter.signals)
 
 
-GOLDEN_SIGNALS = np.array([
-    [0.1459, 0.2966, 0.1561],
-    [0.1778, 0.2782, 0.1430],
-    [0.0319, -0.0184, -0.0132],
-    [-0.1619, -0.2874, -0.1496],
-    [0.0570, 0.1575, 0.0847],
-    [0.1049, 0.1299, 0.0649],
-    [-0.1735, -0.4138, -0.2168],
-    [-0.0290, -0.2393, -0.1083],
-    [0.1428, 0.2427, 0.1049],
-    [0.2612, 0.5361, 0.3309],
-    [0.3203, 0.6006, 0.3091],
-    [0.2322, 0.5012, 0.2523],
-])
+GOLDEN_SIGNALS = np.array(
+    [
+        [0.1459, 0.2966, 0.1561],
+        [0.1778, 0.2782, 0.1430],
+        [0.0319, -0.0184, -0.0132],
+        [-0.1619, -0.2874, -0.1496],
+        [0.0570, 0.1575, 0.0847],
+        [0.1049, 0.1299, 0.0649],
+        [-0.1735, -0.4138, -0.2168],
+        [-0.0290, -0.2393, -0.1083],
+        [0.1428, 0.2427, 0.1049],
+        [0.2612, 0.5361, 0.3309],
+        [0.3203, 0.6006, 0.3091],
+        [0.2322, 0.5012, 0.2523],
+    ]
+)
 GOLDEN_LABELS = [14]  # LVOLT
 GOLDEN_FIDUCIALS = [25, 30, 35, 41, 45, 50, 69, 79]
 
@@ -281,7 +289,7 @@ def test_infarcts_q_and_st_elevation_hidden_from_lead_i(patient, code, leads):
         j60 = int(0.06 * FS)
         st_rise = on[L[lead], b_on.qrs_off + j60] - off[L[lead], b_off.qrs_off + j60]
         assert st_rise > 0.05, lead
-        early = lambda s, b: s[L[lead], b.qrs_on:b.qrs_on + int(0.04 * FS)].min()  # noqa: E731
+        early = lambda s, b: s[L[lead], b.qrs_on : b.qrs_on + int(0.04 * FS)].min()  # noqa: E731
         assert early(on, b_on) < early(off, b_off) - 0.1, lead  # deeper initial negativity (Q)
     change = _lead_change(off, on, ("I",) + leads)
     assert change["I"] < 0.3 * min(change[lead] for lead in leads)
@@ -325,16 +333,25 @@ def test_low_voltage(patient):
     for on, check in (((), lambda v: v.max() >= 0.5), (("LVOLT",), lambda v: v.max() < 0.5)):
         sig, fid = _render(patient, *on)
         b = _beat(sig, fid)
-        limb = np.ptp(sig[:6, b.qrs_on:b.qrs_off + 1], axis=1)
+        limb = np.ptp(sig[:6, b.qrs_on : b.qrs_off + 1], axis=1)
         assert check(limb), (on, limb)
 
 
 # ------------------------------------------------------------------ errors
-@pytest.mark.parametrize("kwargs, name", [
-    ({"n_records": 0}, "n_records"), ({"fs": 0}, "fs"), ({"seconds": -1.0}, "seconds"), ({"seed": -1}, "seed"),
-    ({"chunk_size": 0}, "chunk_size"), ({"prevalence": {"XYZ": 0.1}}, "XYZ"), ({"prevalence": {"AMI": 1.5}}, "AMI"),
-    ({"prevalence": {"NORM": 0.2}}, "NORM"), ({"prevalence": {"SBRAD": 0.6, "STACH": 0.6}}, "SBRAD"),
-])
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"n_records": 0}, "n_records"),
+        ({"fs": 0}, "fs"),
+        ({"seconds": -1.0}, "seconds"),
+        ({"seed": -1}, "seed"),
+        ({"chunk_size": 0}, "chunk_size"),
+        ({"prevalence": {"XYZ": 0.1}}, "XYZ"),
+        ({"prevalence": {"AMI": 1.5}}, "AMI"),
+        ({"prevalence": {"NORM": 0.2}}, "NORM"),
+        ({"prevalence": {"SBRAD": 0.6, "STACH": 0.6}}, "SBRAD"),
+    ],
+)
 def test_bad_arguments_raise_config_error_naming_them(kwargs, name):
     args = {"n_records": 2, "fs": 100, "seconds": 1.0} | kwargs
     with pytest.raises(ConfigError, match=name):

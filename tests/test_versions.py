@@ -10,7 +10,8 @@ from ecgkd_lite import versions
 
 same_python = pytest.mark.skipif(
     "{}.{}".format(*__import__("sys").version_info[:2]) != versions.PYTHON,
-    reason=f"code digests are recorded with Python {versions.PYTHON} (the lock's); ast.dump differs between versions")
+    reason=f"code digests are recorded with Python {versions.PYTHON} (the lock's); ast.dump differs between versions",
+)
 
 
 @same_python
@@ -34,7 +35,9 @@ def test_every_registered_term_has_a_component():
 def test_digest_ignores_prose_but_not_code(tmp_path):
     base = 'def f(x):\n    """Doc."""\n    return x + 1  # one\n'
     (tmp_path / "a.py").write_text(base)
-    (tmp_path / "b.py").write_text('"""Module doc\nover lines."""\n\ndef f(x):\n    """Other doc."""\n\n    return (\n        x + 1\n    )\n')
+    (tmp_path / "b.py").write_text(
+        '"""Module doc\nover lines."""\n\ndef f(x):\n    """Other doc."""\n\n    return (\n        x + 1\n    )\n'
+    )
     (tmp_path / "c.py").write_text(base.replace("x + 1", "x + 2"))
     (tmp_path / "d.py").write_text(base.replace("\n", "\r\n"))
     a, b, c, d = (versions.source_digest(tmp_path / f"{n}.py") for n in "abcd")

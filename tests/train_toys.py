@@ -33,21 +33,41 @@ def toy_data(n_per_fold: int = 6, n_leads: int = 12, n_samples: int = 500, fs: f
     x[:, 0] += y[:, 0:1] * np.sin(2 * np.pi * 3 * t) + y[:, 2:3] * np.sign(np.sin(2 * np.pi * t))
     x[:, 1 % n_leads] += y[:, 1:2]
     leads = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")[:n_leads]
-    return ECGData(x, y, CLASSES, fs, np.repeat(np.arange(1, 11), n_per_fold), [f"rec{i:03d}" for i in range(n)],
-                   leads=leads, source="toy")
+    return ECGData(
+        x,
+        y,
+        CLASSES,
+        fs,
+        np.repeat(np.arange(1, 11), n_per_fold),
+        [f"rec{i:03d}" for i in range(n)],
+        leads=leads,
+        source="toy",
+    )
 
 
 class TinyNet(nn.Module):
     """conv -> (BatchNorm) -> ReLU -> (Dropout) -> mean pool -> linear."""
 
-    def __init__(self, in_leads: int = 12, n_classes: int = 3, width: int = 8, norm: bool = True,
-                 dropout: float = 0.0, name: str = "tinynet"):
+    def __init__(
+        self,
+        in_leads: int = 12,
+        n_classes: int = 3,
+        width: int = 8,
+        norm: bool = True,
+        dropout: float = 0.0,
+        name: str = "tinynet",
+    ):
         super().__init__()
         self.name = name
         self.config = {"name": name, "size": "tiny", "in_leads": in_leads, "n_classes": n_classes}
-        self.body = nn.Sequential(nn.Conv1d(in_leads, width, 7, padding=3),
-                                  nn.BatchNorm1d(width) if norm else nn.Identity(), nn.ReLU(), nn.Dropout(dropout),
-                                  nn.AdaptiveAvgPool1d(1), nn.Flatten())
+        self.body = nn.Sequential(
+            nn.Conv1d(in_leads, width, 7, padding=3),
+            nn.BatchNorm1d(width) if norm else nn.Identity(),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.AdaptiveAvgPool1d(1),
+            nn.Flatten(),
+        )
         self.head = nn.Linear(width, n_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

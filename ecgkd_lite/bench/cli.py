@@ -10,18 +10,30 @@ def _cmd_quality(args) -> int:
     from ..errors import ConfigError
     from .quality import markdown_table, run_quality
 
-    for source, root, flags in ((args.data, args.root, f"--data {args.data} needs --root"),
-                                (args.eval_data, args.eval_root, "--eval-data ptbxl needs --eval-root")):
+    for source, root, flags in (
+        (args.data, args.root, f"--data {args.data} needs --root"),
+        (args.eval_data, args.eval_root, "--eval-data ptbxl needs --eval-root"),
+    ):
         if source in ("ptbxl", "ptbxl2k") and not root:
             raise ConfigError(f"{flags} DIR (the data folder); checked before anything is trained")
     if args.data == "ptbxl2k":
         return _cmd_quality_cv(args)
     if args.shard or args.report_only:
         raise ConfigError("--shard and --report-only belong to the cross-validated benchmark (--data ptbxl2k)")
-    result = run_quality(profile=args.profile, seeds=args.seeds, methods=args.methods, data=args.data,
-                         root=args.root, student_size=args.student_size, eval_data=args.eval_data,
-                         eval_root=args.eval_root, json_out=args.json, label_ratio=args.label_ratio,
-                         teacher=args.teacher, argv=sys.argv[1:])
+    result = run_quality(
+        profile=args.profile,
+        seeds=args.seeds,
+        methods=args.methods,
+        data=args.data,
+        root=args.root,
+        student_size=args.student_size,
+        eval_data=args.eval_data,
+        eval_root=args.eval_root,
+        json_out=args.json,
+        label_ratio=args.label_ratio,
+        teacher=args.teacher,
+        argv=sys.argv[1:],
+    )
     print()
     print(markdown_table(result))
     if "external" in result:
@@ -38,12 +50,23 @@ def _cmd_quality_cv(args) -> int:
     from .cv import markdown, run_quality_cv
 
     if args.eval_data or args.teacher or args.profile:
-        raise ConfigError("--data ptbxl2k runs the cross-validated benchmark with its own profile and the default "
-                          "teacher; --eval-data, --teacher and --profile do not apply (LUDB: benchmarks/ludb_external.py)")
-    result = run_quality_cv(root=args.root, methods=args.methods, seeds=args.seeds, k=args.folds,
-                            label_ratio=args.label_ratio, student_size=args.student_size, shard=args.shard,
-                            report_only=args.report_only, json_out=args.json, n_boot=args.n_boot,
-                            argv=sys.argv[1:])
+        raise ConfigError(
+            "--data ptbxl2k runs the cross-validated benchmark with its own profile and the default "
+            "teacher; --eval-data, --teacher and --profile do not apply (LUDB: benchmarks/ludb_external.py)"
+        )
+    result = run_quality_cv(
+        root=args.root,
+        methods=args.methods,
+        seeds=args.seeds,
+        k=args.folds,
+        label_ratio=args.label_ratio,
+        student_size=args.student_size,
+        shard=args.shard,
+        report_only=args.report_only,
+        json_out=args.json,
+        n_boot=args.n_boot,
+        argv=sys.argv[1:],
+    )
     if result is not None:
         print()
         print(markdown(result))
@@ -57,8 +80,12 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--profile", default=None, help="quick (default) or full")
     q.add_argument("--seeds", type=int, default=3)
     q.add_argument("--methods", default="all", help="'all', 'baselines', 'families' or a comma-separated list")
-    q.add_argument("--data", choices=["synthetic", "ptbxl", "ptbxl2k"], default="synthetic",
-                   help="ptbxl2k: the cross-validated real benchmark (bench/cv.py)")
+    q.add_argument(
+        "--data",
+        choices=["synthetic", "ptbxl", "ptbxl2k"],
+        default="synthetic",
+        help="ptbxl2k: the cross-validated real benchmark (bench/cv.py)",
+    )
     q.add_argument("--root", help="data folder for --data ptbxl / ptbxl2k")
     q.add_argument("--folds", type=int, default=5, help="cross-validation folds (--data ptbxl2k)")
     q.add_argument("--shard", help="i/n: run this process's share of the parts (--data ptbxl2k)")
@@ -67,8 +94,12 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--student-size", default="tiny", choices=["tiny", "small", "base"])
     q.add_argument("--eval-data", choices=["synthetic", "ptbxl"], help="second data set for external validation")
     q.add_argument("--eval-root", help="folder of the second data set")
-    q.add_argument("--label-ratio", type=float, default=1.0,
-                   help="share of training records whose labels the students see (0 < r <= 1; default 1)")
+    q.add_argument(
+        "--label-ratio",
+        type=float,
+        default=1.0,
+        help="share of training records whose labels the students see (0 < r <= 1; default 1)",
+    )
     q.add_argument("--teacher", help="teacher as arch/size (default resnet1d/small)")
     q.add_argument("--json", help="write the result JSON here")
     q.set_defaults(func=_cmd_quality)

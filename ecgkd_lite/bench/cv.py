@@ -76,9 +76,18 @@ class Setting:
 
     def key(self, data_key: str) -> str:
         prof = get_profile(PROFILE)
-        return fingerprint(prof.to_dict(), self.k, self.fold_seed, self.val_fraction, self.label_ratio,
-                           self.student_size, data_key, experiment.TEACHER, experiment.STUDENT_ARCH,
-                           key_versions())
+        return fingerprint(
+            prof.to_dict(),
+            self.k,
+            self.fold_seed,
+            self.val_fraction,
+            self.label_ratio,
+            self.student_size,
+            data_key,
+            experiment.TEACHER,
+            experiment.STUDENT_ARCH,
+            key_versions(),
+        )
 
     @property
     def tag(self) -> str:
@@ -100,10 +109,20 @@ def fold_prep(data: ECGData, fold, holdout: np.ndarray) -> tuple[experiment.Prep
     training scaler), and the hold-out scaled the same way."""
     train = data.subset(fold.train)
     scaler = StandardScaler(per_lead=True).fit(train)
-    prep = experiment.Prepared(PROFILE, get_profile(PROFILE), scaler.transform(train),
-                               scaler.transform(data.subset(fold.val)), scaler.transform(data.subset(fold.test)),
-                               scaler, {"source": "ptbxl2k", "fold": fold.index, "bandpass": experiment.BANDPASS,
-                                        "scaler": "per-lead standard, fitted on the fold's training part"})
+    prep = experiment.Prepared(
+        PROFILE,
+        get_profile(PROFILE),
+        scaler.transform(train),
+        scaler.transform(data.subset(fold.val)),
+        scaler.transform(data.subset(fold.test)),
+        scaler,
+        {
+            "source": "ptbxl2k",
+            "fold": fold.index,
+            "bandpass": experiment.BANDPASS,
+            "scaler": "per-lead standard, fitted on the fold's training part",
+        },
+    )
     return prep, scaler.transform(data.subset(holdout))
 
 
@@ -123,12 +142,16 @@ def _probs(model, prep, data: ECGData, leads) -> list[list[int]]:
 
 
 def _part(fit, prep, holdout, leads, **info) -> dict:
-    return {**info, "test_probs": _probs(fit.model, prep, prep.test, leads),
-            "holdout_probs": _probs(fit.model, prep, holdout, leads),
-            "best_epoch": int(fit.best_epoch), "epochs_run": len(fit.history),
-            "best_val_macro_auc": round(float(fit.best_metric), 5),
-            "train_seconds": round(float(sum(h["seconds"] for h in fit.history)), 1),
-            "converged": fit.best_epoch < len(fit.history)}
+    return {
+        **info,
+        "test_probs": _probs(fit.model, prep, prep.test, leads),
+        "holdout_probs": _probs(fit.model, prep, holdout, leads),
+        "best_epoch": int(fit.best_epoch),
+        "epochs_run": len(fit.history),
+        "best_val_macro_auc": round(float(fit.best_metric), 5),
+        "train_seconds": round(float(sum(h["seconds"] for h in fit.history)), 1),
+        "converged": fit.best_epoch < len(fit.history),
+    }
 
 
 class Runner:
@@ -161,33 +184,66 @@ class Runner:
         ratio = self.setting.label_ratio
         labeled = None if ratio == 1 else labeled_mask(len(prep.train), ratio, seed=fold_index)
         # scenario "few labels everywhere": the teacher sees the labeled records only
-        t_prep = prep if labeled is None else experiment.Prepared(
-            prep.source, prep.profile, prep.train.subset(labeled), prep.val, prep.test, prep.scaler, prep.recipe)
+        t_prep = (
+            prep
+            if labeled is None
+            else experiment.Prepared(
+                prep.source, prep.profile, prep.train.subset(labeled), prep.val, prep.test, prep.scaler, prep.recipe
+            )
+        )
         t0 = time.perf_counter()
         teacher = experiment.train_teacher(t_prep, seed=seed, progress=False)
         if "teacher" in todo:
-            self._write("teacher", seed, fold_index, _part(teacher, prep, holdout, list(prep.train.leads),
-                                                          wall_s=round(time.perf_counter() - t0, 1),
-                                                          n_train=len(t_prep.train)))
+            self._write(
+                "teacher",
+                seed,
+                fold_index,
+                _part(
+                    teacher,
+                    prep,
+                    holdout,
+                    list(prep.train.leads),
+                    wall_s=round(time.perf_counter() - t0, 1),
+                    n_train=len(t_prep.train),
+                ),
+            )
         cache = experiment.teacher_cache(prep, teacher)
         for method in todo:
             if method == "teacher":
                 continue
             t0 = time.perf_counter()
-            fit = experiment.train_student(prep, method, teacher=teacher, size=self.setting.student_size, seed=seed,
-                                           cache=cache, labeled=labeled, progress=False,
-                                           tag=f"student-{experiment.STUDENT_ARCH}-{self.setting.student_size}-"
-                                               f"{method}{self.setting.tag}")
-            self._write(method, seed, fold_index, _part(fit, prep, holdout, list(experiment.STUDENT_LEADS),
-                                                       wall_s=round(time.perf_counter() - t0, 1),
-                                                       n_labeled=int(len(prep.train) if labeled is None
-                                                                     else labeled.sum())))
+            fit = experiment.train_student(
+                prep,
+                method,
+                teacher=teacher,
+                size=self.setting.student_size,
+                seed=seed,
+                cache=cache,
+                labeled=labeled,
+                progress=False,
+                tag=f"student-{experiment.STUDENT_ARCH}-{self.setting.student_size}-{method}{self.setting.tag}",
+            )
+            self._write(
+                method,
+                seed,
+                fold_index,
+                _part(
+                    fit,
+                    prep,
+                    holdout,
+                    list(experiment.STUDENT_LEADS),
+                    wall_s=round(time.perf_counter() - t0, 1),
+                    n_labeled=int(len(prep.train) if labeled is None else labeled.sum()),
+                ),
+            )
 
     def _write(self, method: str, seed: int, fold: int, part: dict) -> None:
         part = {"method": method, "seed": seed, "fold": fold, **part}
         atomic_write_json(self.path(method, seed, fold), part)
-        self.log(f"[cv] {method:<20} seed {seed} fold {fold}: best epoch {part['best_epoch']}/{part['epochs_run']}, "
-                 f"val AUC {part['best_val_macro_auc']:.3f}, {part['wall_s']:.0f} s")
+        self.log(
+            f"[cv] {method:<20} seed {seed} fold {fold}: best epoch {part['best_epoch']}/{part['epochs_run']}, "
+            f"val AUC {part['best_val_macro_auc']:.3f}, {part['wall_s']:.0f} s"
+        )
 
     # ------------------------------------------------------------------ phases
     def best_classic(self, classic: Sequence[str]) -> tuple[str | None, dict]:
@@ -206,8 +262,9 @@ class Runner:
         classic = [m for m in methods if m in methods_of("classic")]
         best, _ = self.best_classic(classic) if classic else (None, {})
         main = tuple(m for m in methods if m in MAIN or m == best)
-        return [(0, f, tuple(methods)) for f in range(self.setting.k)] + \
-            [(s, f, main) for s in range(1, seeds) for f in range(self.setting.k)]
+        return [(0, f, tuple(methods)) for f in range(self.setting.k)] + [
+            (s, f, main) for s in range(1, seeds) for f in range(self.setting.k)
+        ]
 
     def missing(self, cell) -> list[str]:
         seed, fold, methods = cell
@@ -223,8 +280,9 @@ def owner(seed: int, fold: int, *, k: int, n_methods: int, seeds: int, shards: i
     """The shard that runs cell (seed, fold): a fixed longest-first assignment (LPT) of every cell
     of the benchmark by its expected cost (seed 0 trains every method, later seeds the main ones),
     so ``shards`` processes split the work without talking to each other, however far each got."""
-    cells = [(0, f, 1 + n_methods) for f in range(k)] + \
-        [(s, f, 2 + len(MAIN)) for s in range(1, seeds) for f in range(k)]
+    cells = [(0, f, 1 + n_methods) for f in range(k)] + [
+        (s, f, 2 + len(MAIN)) for s in range(1, seeds) for f in range(k)
+    ]
     loads, where = [0] * shards, {}
     for s, f, cost in sorted(cells, key=lambda c: (-c[2], c[0], c[1])):
         j = loads.index(min(loads))
@@ -285,21 +343,31 @@ def report(runner: Runner, methods: Sequence[str], seeds: int, *, n_boot: int = 
     rows = {}
     for m in names:
         parts = [runner.read(m, s, f) for s in seeds_of[m] for f in range(runner.setting.k)]
-        fold_auc = [[macro_auc(data.labels[fold.test], np.asarray(runner.read(m, s, fold.index)["test_probs"]) / SCALE)
-                     for fold in plan.folds] for s in seeds_of[m]]
-        row = {"seeds": seeds_of[m], "macro_auc_per_seed": boot.point[m].round(4).tolist(),
-               "macro_auc_mean": round(float(boot.point[m].mean()), 4),
-               "macro_auc_std": round(float(boot.point[m].std(ddof=1)), 4) if len(seeds_of[m]) > 1 else None,
-               "map_mean": round(float(boot_map.point[m].mean()), 4),
-               "macro_auc_per_fold": np.round(fold_auc, 4).tolist(),
-               "holdout_macro_auc_mean": round(float(boot_hold.point[m].mean()), 4),
-               "per_class_auc": {c: round(float(v), 4) for c, v in zip(
-                   data.classes, np.mean([per_class_auc(y, p).to_numpy() for p in oof[m]], axis=0))},
-               "epochs_run_mean": round(float(np.mean([p["epochs_run"] for p in parts])), 1),
-               "best_epoch_mean": round(float(np.mean([p["best_epoch"] for p in parts])), 1),
-               "converged_share": round(float(np.mean([p["converged"] for p in parts])), 3),
-               "train_seconds_mean": round(float(np.mean([p["train_seconds"] for p in parts])), 1),
-               "wall_seconds_mean": round(float(np.mean([p["wall_s"] for p in parts])), 1)}
+        fold_auc = [
+            [
+                macro_auc(data.labels[fold.test], np.asarray(runner.read(m, s, fold.index)["test_probs"]) / SCALE)
+                for fold in plan.folds
+            ]
+            for s in seeds_of[m]
+        ]
+        row = {
+            "seeds": seeds_of[m],
+            "macro_auc_per_seed": boot.point[m].round(4).tolist(),
+            "macro_auc_mean": round(float(boot.point[m].mean()), 4),
+            "macro_auc_std": round(float(boot.point[m].std(ddof=1)), 4) if len(seeds_of[m]) > 1 else None,
+            "map_mean": round(float(boot_map.point[m].mean()), 4),
+            "macro_auc_per_fold": np.round(fold_auc, 4).tolist(),
+            "holdout_macro_auc_mean": round(float(boot_hold.point[m].mean()), 4),
+            "per_class_auc": {
+                c: round(float(v), 4)
+                for c, v in zip(data.classes, np.mean([per_class_auc(y, p).to_numpy() for p in oof[m]], axis=0))
+            },
+            "epochs_run_mean": round(float(np.mean([p["epochs_run"] for p in parts])), 1),
+            "best_epoch_mean": round(float(np.mean([p["best_epoch"] for p in parts])), 1),
+            "converged_share": round(float(np.mean([p["converged"] for p in parts])), 3),
+            "train_seconds_mean": round(float(np.mean([p["train_seconds"] for p in parts])), 1),
+            "wall_seconds_mean": round(float(np.mean([p["wall_s"] for p in parts])), 1),
+        }
         if m not in ("teacher", "baseline"):
             row["paired_delta_macro_auc"] = boot.delta(m, "baseline")
             row["paired_delta_map"] = boot_map.delta(m, "baseline")
@@ -312,23 +380,44 @@ def report(runner: Runner, methods: Sequence[str], seeds: int, *, n_boot: int = 
         rows[m] = row
     prof = get_profile(PROFILE)
     return {
-        "schema": SCHEMA, **run_stamp("ecgkd " + " ".join(argv or [])),
-        "setting": {"data": "ptbxl2k", "root": str(runner.setting.root), "data_key": data.key,
-                    "parts": str(runner.dir.relative_to(REPO_ROOT)) if runner.dir.is_relative_to(REPO_ROOT)
-                    else str(runner.dir), "key": runner.key, "k": runner.setting.k,
-                    "fold_seed": runner.setting.fold_seed, "val_fraction": runner.setting.val_fraction,
-                    "label_ratio": runner.setting.label_ratio, "profile": prof.to_dict(),
-                    "teacher": "/".join(experiment.TEACHER),
-                    "student": f"{experiment.STUDENT_ARCH}/{runner.setting.student_size}",
-                    "student_leads": list(experiment.STUDENT_LEADS),
-                    "teacher_labels": "all training labels" if runner.setting.label_ratio == 1 else
-                    "the labeled records of each fold's training part only (no label of the unlabeled pool)"},
-        "classes": list(data.classes), "n_pool": int(len(plan.pool)), "n_holdout": int(len(plan.holdout)),
-        "seeds_asked": seeds, "best_classic": {"method": best, "chosen_on": "mean best validation macro AUC over "
-                                               "the folds, seed 0", "validation_macro_auc": val_auc},
-        "bootstrap": {"n_boot": n_boot, "n_skipped": boot.n_skipped, "classes_kept": boot.classes_kept,
-                      "method": "paired: the same resampled pool records for every model and seed; "
-                                "mean over the seeds both models have"},
+        "schema": SCHEMA,
+        **run_stamp("ecgkd " + " ".join(argv or [])),
+        "setting": {
+            "data": "ptbxl2k",
+            "root": str(runner.setting.root),
+            "data_key": data.key,
+            "parts": str(runner.dir.relative_to(REPO_ROOT))
+            if runner.dir.is_relative_to(REPO_ROOT)
+            else str(runner.dir),
+            "key": runner.key,
+            "k": runner.setting.k,
+            "fold_seed": runner.setting.fold_seed,
+            "val_fraction": runner.setting.val_fraction,
+            "label_ratio": runner.setting.label_ratio,
+            "profile": prof.to_dict(),
+            "teacher": "/".join(experiment.TEACHER),
+            "student": f"{experiment.STUDENT_ARCH}/{runner.setting.student_size}",
+            "student_leads": list(experiment.STUDENT_LEADS),
+            "teacher_labels": "all training labels"
+            if runner.setting.label_ratio == 1
+            else "the labeled records of each fold's training part only (no label of the unlabeled pool)",
+        },
+        "classes": list(data.classes),
+        "n_pool": int(len(plan.pool)),
+        "n_holdout": int(len(plan.holdout)),
+        "seeds_asked": seeds,
+        "best_classic": {
+            "method": best,
+            "chosen_on": "mean best validation macro AUC over the folds, seed 0",
+            "validation_macro_auc": val_auc,
+        },
+        "bootstrap": {
+            "n_boot": n_boot,
+            "n_skipped": boot.n_skipped,
+            "classes_kept": boot.classes_kept,
+            "method": "paired: the same resampled pool records for every model and seed; "
+            "mean over the seeds both models have",
+        },
         "methods": rows,
         "complete": all(not runner.missing(cell) for cell in runner.plan_cells(methods, seeds)) and best is not None,
     }
@@ -337,8 +426,11 @@ def report(runner: Runner, methods: Sequence[str], seeds: int, *, n_boot: int = 
 def markdown(result: dict) -> str:
     """The headline table of a CV result: pooled out-of-fold macro AUC (mean +- std over seeds),
     the paired 95 % interval of each method minus the baseline, and the verdict."""
-    lines = ["| model | seeds | OOF macro AUC | MAP | hold-out AUC | minus baseline (paired 95 % CI) | gap closed "
-             "(95 % CI) | verdict | epochs (best) |", "|---|---:|---|---:|---:|---|---|---|---|"]
+    lines = [
+        "| model | seeds | OOF macro AUC | MAP | hold-out AUC | minus baseline (paired 95 % CI) | gap closed "
+        "(95 % CI) | verdict | epochs (best) |",
+        "|---|---:|---|---:|---:|---|---|---|---|",
+    ]
     for m, r in result["methods"].items():
         std = f" ± {r['macro_auc_std']:.3f}" if r["macro_auc_std"] is not None else " (1 seed)"
         if "paired_delta_macro_auc" in r:
@@ -348,16 +440,30 @@ def markdown(result: dict) -> str:
             verdict = r["verdict"]
         else:
             delta = gap = verdict = ""
-        lines.append(f"| {m} | {len(r['seeds'])} | {r['macro_auc_mean']:.3f}{std} | {r['map_mean']:.3f} | "
-                     f"{r['holdout_macro_auc_mean']:.3f} | {delta} | {gap} | {verdict} | "
-                     f"{r['epochs_run_mean']:.0f} ({r['best_epoch_mean']:.0f}) |")
+        lines.append(
+            f"| {m} | {len(r['seeds'])} | {r['macro_auc_mean']:.3f}{std} | {r['map_mean']:.3f} | "
+            f"{r['holdout_macro_auc_mean']:.3f} | {delta} | {gap} | {verdict} | "
+            f"{r['epochs_run_mean']:.0f} ({r['best_epoch_mean']:.0f}) |"
+        )
     return "\n".join(lines)
 
 
-def run_quality_cv(*, root: str | Path, methods: str | Sequence[str] = "all", seeds: int = 3, k: int = 5,
-                   label_ratio: float = 1.0, student_size: str = "tiny", shard: str | None = None,
-                   report_only: bool = False, json_out: str | Path | None = None, parts_root=None,
-                   n_boot: int = 1000, argv: Sequence[str] | None = None, log: Callable = print) -> dict | None:
+def run_quality_cv(
+    *,
+    root: str | Path,
+    methods: str | Sequence[str] = "all",
+    seeds: int = 3,
+    k: int = 5,
+    label_ratio: float = 1.0,
+    student_size: str = "tiny",
+    shard: str | None = None,
+    report_only: bool = False,
+    json_out: str | Path | None = None,
+    parts_root=None,
+    n_boot: int = 1000,
+    argv: Sequence[str] | None = None,
+    log: Callable = print,
+) -> dict | None:
     """Run this shard's missing parts (unless ``report_only``), then write the report from every
     finished part when ``json_out`` is given. Returns the report (None when no report was asked)."""
     seeds = check_int("seeds", seeds, low=1)
@@ -367,12 +473,17 @@ def run_quality_cv(*, root: str | Path, methods: str | Sequence[str] = "all", se
     where = parse_shard(shard)
     setting = Setting(Path(root), k=k, label_ratio=label_ratio, student_size=student_size)
     runner = Runner(setting, parts_root, log=log)
-    log(f"[cv] {len(runner.data)} records at {runner.data.fs:g} Hz; pool {len(runner.plan.pool)}, hold-out "
-        f"{len(runner.plan.holdout)}; parts in {runner.dir}")
+    log(
+        f"[cv] {len(runner.data)} records at {runner.data.fs:g} Hz; pool {len(runner.plan.pool)}, hold-out "
+        f"{len(runner.plan.holdout)}; parts in {runner.dir}"
+    )
     i, n = where
     while not report_only:
-        mine = [c for c in runner.plan_cells(names, seeds) if runner.missing(c)
-                and owner(c[0], c[1], k=k, n_methods=len(names), seeds=seeds, shards=n) == i]
+        mine = [
+            c
+            for c in runner.plan_cells(names, seeds)
+            if runner.missing(c) and owner(c[0], c[1], k=k, n_methods=len(names), seeds=seeds, shards=n) == i
+        ]
         if mine:
             runner.run_cell(*mine[0])
         elif runner.waiting_for_phase_1(names, seeds):  # the best classic method is chosen from every seed-0 part

@@ -62,8 +62,10 @@ def resolve_methods(spec: str | Sequence[str]) -> list[str]:
     else:
         names = [str(s).strip() for s in spec]
     if not names or not all(names):
-        raise ConfigError(f"methods {spec!r} holds an empty method name; give 'all', 'baselines', 'families' "
-                          f"or comma-separated names from {sorted(METHODS)}")
+        raise ConfigError(
+            f"methods {spec!r} holds an empty method name; give 'all', 'baselines', 'families' "
+            f"or comma-separated names from {sorted(METHODS)}"
+        )
     unknown = [n for n in names if n not in METHODS]
     if unknown:
         raise ConfigError(f"methods {unknown} are unknown; known: {sorted(METHODS)} (or 'all', 'baselines')")
@@ -89,9 +91,11 @@ def _parse_teacher(spec: str | None) -> tuple[str, str]:
 
 
 def _row(report: dict, classes) -> dict:
-    return {**{m: float(report[m]) for m in METRICS},
-            "per_class_auc": {c: (None if np.isnan(v) else float(v)) for c, v in report["per_class_auc"].items()},
-            "missing_classes": list(report["missing_classes"])}
+    return {
+        **{m: float(report[m]) for m in METRICS},
+        "per_class_auc": {c: (None if np.isnan(v) else float(v)) for c, v in report["per_class_auc"].items()},
+        "missing_classes": list(report["missing_classes"]),
+    }
 
 
 def _interval(y, p, n_boot: int = 500) -> list[float]:
@@ -106,8 +110,9 @@ def _naive(prep) -> dict:
     """Predict each class's training prevalence for every record (AUC 0.5, MAP = prevalence)."""
     prior = np.tile(prep.train.labels.mean(0), (len(prep.test), 1))
     p_val = np.tile(prep.train.labels.mean(0), (len(prep.val), 1))
-    return _row(evaluate(prep.test.labels, prior, y_val=prep.val.labels, p_val=p_val, classes=prep.classes),
-                prep.classes)
+    return _row(
+        evaluate(prep.test.labels, prior, y_val=prep.val.labels, p_val=p_val, classes=prep.classes), prep.classes
+    )
 
 
 def _summary(runs: list[dict]) -> tuple[dict, dict]:
@@ -116,11 +121,22 @@ def _summary(runs: list[dict]) -> tuple[dict, dict]:
     return mean, std
 
 
-def run_quality(*, profile: str | Profile | None = None, seeds: int = 3, methods: str | Sequence[str] = "all",
-                data: str = "synthetic", root: str | Path | None = None, student_size: str = "tiny",
-                eval_data: str | None = None, eval_root: str | Path | None = None, json_out: str | Path | None = None,
-                label_ratio: float = 1.0, teacher: str | None = None,
-                argv: Sequence[str] | None = None, log=print) -> dict:
+def run_quality(
+    *,
+    profile: str | Profile | None = None,
+    seeds: int = 3,
+    methods: str | Sequence[str] = "all",
+    data: str = "synthetic",
+    root: str | Path | None = None,
+    student_size: str = "tiny",
+    eval_data: str | None = None,
+    eval_root: str | Path | None = None,
+    json_out: str | Path | None = None,
+    label_ratio: float = 1.0,
+    teacher: str | None = None,
+    argv: Sequence[str] | None = None,
+    log=print,
+) -> dict:
     """Train (or load) teacher, baseline and every method's students; return (and write) the JSON.
 
     ``label_ratio`` < 1: every student (the baseline included) sees the labels of only that share of
@@ -151,8 +167,10 @@ def run_quality(*, profile: str | Profile | None = None, seeds: int = 3, methods
     if label_ratio < 1:
         labeled, _ = experiment.semi_supervised_split(prep, label_ratio, seed=0)
         suffix = f"-labels{round(100 * label_ratio):g}pct"
-        log(f"[bench] {labeled.sum()} of {labeled.size} training records labeled ({labeled.mean():.2%}; "
-            f"{label_ratio:.2%} asked, at least one per training fold)")
+        log(
+            f"[bench] {labeled.sum()} of {labeled.size} training records labeled ({labeled.mean():.2%}; "
+            f"{label_ratio:.2%} asked, at least one per training fold)"
+        )
     teacher = experiment.train_teacher(prep, arch=t_arch, size=t_size)
     report = experiment.evaluate_model(teacher.model, prep, return_probs=True)
     teacher_row = _row(report, prep.classes)
@@ -167,42 +185,67 @@ def run_quality(*, profile: str | Profile | None = None, seeds: int = 3, methods
         runs = []
         for seed in range(seeds):
             t_tag = "" if name == "baseline" else teacher_tag  # the baseline never sees the teacher
-            tag = None if not (suffix or t_tag) else \
-                f"student-{experiment.STUDENT_ARCH}-{student_size}-{name}{suffix}{t_tag}"
-            fit = experiment.train_student(prep, name, teacher=teacher, size=student_size, seed=seed, cache=cache,
-                                           labeled=labeled, tag=tag)
+            tag = (
+                None
+                if not (suffix or t_tag)
+                else f"student-{experiment.STUDENT_ARCH}-{student_size}-{name}{suffix}{t_tag}"
+            )
+            fit = experiment.train_student(
+                prep, name, teacher=teacher, size=student_size, seed=seed, cache=cache, labeled=labeled, tag=tag
+            )
             report = experiment.evaluate_model(fit.model, prep, return_probs=True)
             row = _row(report, prep.classes)
             row["macro_auc_ci95"] = _interval(prep.test.labels, report["probs"])
-            row.update(seed=seed, train_seconds=float(sum(h["seconds"] for h in fit.history)),
-                       epochs=len(fit.history), best_epoch=fit.best_epoch,
-                       nonfinite_loss=any(not np.isfinite(h["train_total"]) for h in fit.history))
+            row.update(
+                seed=seed,
+                train_seconds=float(sum(h["seconds"] for h in fit.history)),
+                epochs=len(fit.history),
+                best_epoch=fit.best_epoch,
+                nonfinite_loss=any(not np.isfinite(h["train_total"]) for h in fit.history),
+            )
             runs.append(row)
             models[(name, seed)] = fit.model
-            log(f"[bench] {name:<20} seed {seed}: macro AUC {row['macro_auc']:.4f}  F1 {row['macro_f1']:.4f}  "
-                f"MAP {row['map']:.4f}  ({row['train_seconds']:.0f} s)")
+            log(
+                f"[bench] {name:<20} seed {seed}: macro AUC {row['macro_auc']:.4f}  F1 {row['macro_f1']:.4f}  "
+                f"MAP {row['map']:.4f}  ({row['train_seconds']:.0f} s)"
+            )
         mean, std = _summary(runs)
         from ..distill import build_recipe
 
-        results[name] = {"recipe": build_recipe(name).to_config(), "runs": runs, "mean": mean, "std": std,
-                         "params": sum(p.numel() for p in fit.model.parameters()),
-                         "train_seconds_mean": float(np.mean([r["train_seconds"] for r in runs]))}
+        results[name] = {
+            "recipe": build_recipe(name).to_config(),
+            "runs": runs,
+            "mean": mean,
+            "std": std,
+            "params": sum(p.numel() for p in fit.model.parameters()),
+            "train_seconds_mean": float(np.mean([r["train_seconds"] for r in runs])),
+        }
     base = results["baseline"]["mean"]
     for name, res in results.items():
         res["gap_closed"] = {m: _gap(res["mean"][m], base[m], teacher_row[m]) for m in METRICS}
         res["time_ratio_vs_baseline"] = res["train_seconds_mean"] / results["baseline"]["train_seconds_mean"]
     out = {
-        "schema": SCHEMA, **_stamp(argv),
-        "profile": prof.to_dict(), "data": {"source": data, "root": None if root is None else str(root),
-                                            "fingerprint": experiment.data_key(prep), "n_train": len(prep.train),
-                                            "n_val": len(prep.val), "n_test": len(prep.test),
-                                            "recipe": prep.recipe},
-        "classes": list(prep.classes), "seeds": seeds,
-        "label_ratio": float(label_ratio), "n_labeled": int(len(prep.train) if labeled is None else labeled.sum()),
+        "schema": SCHEMA,
+        **_stamp(argv),
+        "profile": prof.to_dict(),
+        "data": {
+            "source": data,
+            "root": None if root is None else str(root),
+            "fingerprint": experiment.data_key(prep),
+            "n_train": len(prep.train),
+            "n_val": len(prep.val),
+            "n_test": len(prep.test),
+            "recipe": prep.recipe,
+        },
+        "classes": list(prep.classes),
+        "seeds": seeds,
+        "label_ratio": float(label_ratio),
+        "n_labeled": int(len(prep.train) if labeled is None else labeled.sum()),
         "label_ratio_achieved": 1.0 if labeled is None else float(labeled.mean()),
         "student": {"arch": experiment.STUDENT_ARCH, "size": student_size, "leads": list(experiment.STUDENT_LEADS)},
         "teacher": {"arch": t_arch, "size": t_size, **teacher_row},
-        "naive": _naive(prep), "methods": results,
+        "naive": _naive(prep),
+        "methods": results,
         "wall_seconds": time.perf_counter() - start,
     }
     if eval_data is not None:
@@ -241,36 +284,56 @@ def external_validation(prep, teacher_model, models: dict, eval_data: str, eval_
     for j, cls in enumerate(ext.classes):
         members = [i for i, c in enumerate(prep.classes) if c == cls]
         if not members:
-            members = [i for i, c in enumerate(prep.classes)
-                       if next((k.superclass for k in CONDITIONS if k.code == c), None) == cls]
+            members = [
+                i
+                for i, c in enumerate(prep.classes)
+                if next((k.superclass for k in CONDITIONS if k.code == c), None) == cls
+            ]
         if members:
             groups[j] = members
     if not groups:
-        raise ConfigError(f"no class of {eval_data} ({list(ext.classes)}) matches the training classes {list(prep.classes)}")
+        raise ConfigError(
+            f"no class of {eval_data} ({list(ext.classes)}) matches the training classes {list(prep.classes)}"
+        )
     cols = sorted(groups)
     y = ext.labels[:, cols]
     window = dict(window_seconds=prep.profile.crop_seconds, stride_seconds=prep.profile.crop_seconds / 2)
 
     # the models predict the training classes: run them on the signals under those class names
-    inputs = ext.derive({"step": "relabel_as_training_classes", "classes": list(prep.classes)}, record=False,
-                        labels=np.zeros((len(ext), prep.n_classes), np.float32), classes=prep.classes, snomed=None)
+    inputs = ext.derive(
+        {"step": "relabel_as_training_classes", "classes": list(prep.classes)},
+        record=False,
+        labels=np.zeros((len(ext), prep.n_classes), np.float32),
+        classes=prep.classes,
+        snomed=None,
+    )
 
     def score(model, leads):
         p = predict(model, inputs, input_leads=leads, **window)
         mapped = np.stack([p[:, groups[j]].max(axis=1) for j in cols], axis=1)
         rep = evaluate(y, mapped, classes=[ext.classes[j] for j in cols])
-        return {"macro_auc": float(rep["macro_auc"]), "map": float(rep["map"]),
-                "per_class_auc": {k: (None if np.isnan(v) else float(v)) for k, v in rep["per_class_auc"].items()}}
+        return {
+            "macro_auc": float(rep["macro_auc"]),
+            "map": float(rep["map"]),
+            "per_class_auc": {k: (None if np.isnan(v) else float(v)) for k, v in rep["per_class_auc"].items()},
+        }
 
-    out = {"data": eval_data, "n_records": len(ext), "classes": [ext.classes[j] for j in cols],
-           "left_out": [c for j, c in enumerate(ext.classes) if j not in groups],
-           "teacher": score(teacher_model, list(prep.train.leads)), "methods": {}}
+    out = {
+        "data": eval_data,
+        "n_records": len(ext),
+        "classes": [ext.classes[j] for j in cols],
+        "left_out": [c for j, c in enumerate(ext.classes) if j not in groups],
+        "teacher": score(teacher_model, list(prep.train.leads)),
+        "methods": {},
+    }
     by_method: dict[str, list] = {}
     for (name, _seed), model in models.items():
         by_method.setdefault(name, []).append(score(model, list(experiment.STUDENT_LEADS))["macro_auc"])
     for name, values in by_method.items():
-        out["methods"][name] = {"macro_auc_mean": float(np.mean(values)),
-                                "macro_auc_std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0}
+        out["methods"][name] = {
+            "macro_auc_mean": float(np.mean(values)),
+            "macro_auc_std": float(np.std(values, ddof=1)) if len(values) > 1 else 0.0,
+        }
     return out
 
 
@@ -285,18 +348,23 @@ def method_order(names) -> list[str]:
 def markdown_table(result: dict) -> str:
     """The headline table: method, metrics (mean +- std over seeds), gap closed, params, time."""
     if result.get("schema") != SCHEMA:
-        raise ConfigError(f"benchmark JSON has schema {result.get('schema')!r}; expected {SCHEMA!r} "
-                          "(re-run `ecgkd bench quality` to rebuild it)")
+        raise ConfigError(
+            f"benchmark JSON has schema {result.get('schema')!r}; expected {SCHEMA!r} "
+            "(re-run `ecgkd bench quality` to rebuild it)"
+        )
     t, n = result["teacher"], result["naive"]
+
     def ci(row):
         return "" if not row.get("macro_auc_ci95") else "{:.3f}-{:.3f}".format(*row["macro_auc_ci95"])
 
-    lines = ["| model | macro AUC | macro F1 | MAP | gap closed (AUC) | gap closed (F1) | AUC 95 % CI (seed 0) | "
-             "params | train s |",
-             "|---|---|---|---|---|---|---|---|---|",
-             f"| teacher (12 leads) | {t['macro_auc']:.4f} | {t['macro_f1']:.4f} | {t['map']:.4f} | | | {ci(t)} | "
-             f"{t['params']:,} | {t['train_seconds']:.0f} |",
-             f"| naive (prevalence) | {n['macro_auc']:.4f} | {n['macro_f1']:.4f} | {n['map']:.4f} | | | | 0 | 0 |"]
+    lines = [
+        "| model | macro AUC | macro F1 | MAP | gap closed (AUC) | gap closed (F1) | AUC 95 % CI (seed 0) | "
+        "params | train s |",
+        "|---|---|---|---|---|---|---|---|---|",
+        f"| teacher (12 leads) | {t['macro_auc']:.4f} | {t['macro_f1']:.4f} | {t['map']:.4f} | | | {ci(t)} | "
+        f"{t['params']:,} | {t['train_seconds']:.0f} |",
+        f"| naive (prevalence) | {n['macro_auc']:.4f} | {n['macro_f1']:.4f} | {n['map']:.4f} | | | | 0 | 0 |",
+    ]
 
     def pct(v):
         return "" if v is None else f"{100 * v:+.0f} %"
@@ -304,11 +372,13 @@ def markdown_table(result: dict) -> str:
     for name in method_order(result["methods"]):
         r = result["methods"][name]
         m, s = r["mean"], r["std"]
-        lines.append(f"| {name} | {m['macro_auc']:.4f} ± {s['macro_auc']:.4f} | {m['macro_f1']:.4f} ± "
-                     f"{s['macro_f1']:.4f} | {m['map']:.4f} ± {s['map']:.4f} | "
-                     f"{'' if name == 'baseline' else pct(r['gap_closed']['macro_auc'])} | "
-                     f"{'' if name == 'baseline' else pct(r['gap_closed']['macro_f1'])} | {ci(r['runs'][0])} | "
-                     f"{r['params']:,} | {r['train_seconds_mean']:.0f} |")
+        lines.append(
+            f"| {name} | {m['macro_auc']:.4f} ± {s['macro_auc']:.4f} | {m['macro_f1']:.4f} ± "
+            f"{s['macro_f1']:.4f} | {m['map']:.4f} ± {s['map']:.4f} | "
+            f"{'' if name == 'baseline' else pct(r['gap_closed']['macro_auc'])} | "
+            f"{'' if name == 'baseline' else pct(r['gap_closed']['macro_f1'])} | {ci(r['runs'][0])} | "
+            f"{r['params']:,} | {r['train_seconds_mean']:.0f} |"
+        )
     return "\n".join(lines)
 
 
@@ -319,9 +389,13 @@ def load_result(path: str | Path, required_methods: Sequence[str] = ()) -> dict:
         raise ConfigError(f"benchmark result {path} does not exist; run `ecgkd bench quality --json {path}`")
     result = json.loads(path.read_text())
     if result.get("schema") != SCHEMA:
-        raise ConfigError(f"{path} has schema {result.get('schema')!r}, expected {SCHEMA!r}; rebuild it with "
-                          f"`{result.get('command', 'ecgkd bench quality')}`")
+        raise ConfigError(
+            f"{path} has schema {result.get('schema')!r}, expected {SCHEMA!r}; rebuild it with "
+            f"`{result.get('command', 'ecgkd bench quality')}`"
+        )
     missing = [m for m in required_methods if m not in result.get("methods", {})]
     if missing:
-        raise ConfigError(f"{path} lacks methods {missing}; rebuild with `ecgkd bench quality --methods all --json {path}`")
+        raise ConfigError(
+            f"{path} lacks methods {missing}; rebuild with `ecgkd bench quality --methods all --json {path}`"
+        )
     return result

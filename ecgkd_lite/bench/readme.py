@@ -43,11 +43,16 @@ def _quality(*names: str) -> str:
 
 
 def _tune_evl() -> str:
-    rows = sorted(_json("tune_evl_ecg_quick.json")["rows"], key=lambda r: (r["point"]["alpha"], -r["point"]["l_m"],
-                                                                          -r["point"]["l_r"]))
+    rows = sorted(
+        _json("tune_evl_ecg_quick.json")["rows"],
+        key=lambda r: (r["point"]["alpha"], -r["point"]["l_m"], -r["point"]["l_r"]),
+    )
     lines = ["| a | l_m | l_r | l_ot | val macro AUC |", "|---|---|---|---|---|"]
-    lines += [f"| {r['point']['alpha']:g} | {r['point']['l_m']:g} | {r['point']['l_r']:g} | {r['point']['l_ot']:g} | "
-              f"{r['val_macro_auc']:.4f} |" for r in rows]
+    lines += [
+        f"| {r['point']['alpha']:g} | {r['point']['l_m']:g} | {r['point']['l_r']:g} | {r['point']['l_ot']:g} | "
+        f"{r['val_macro_auc']:.4f} |"
+        for r in rows
+    ]
     return "\n".join(lines)
 
 
@@ -55,8 +60,9 @@ def _tune_evl() -> str:
 TABLES: dict[str, Callable[[], str]] = {
     "bench_quality_quick_baselines": lambda: _quality("bench_quality_quick_baselines.json"),
     "bench_quality_quick_liteheart": lambda: _quality("bench_quality_quick_liteheart.json"),
-    "bench_quality_quick_labels10": lambda: _quality("bench_quality_quick_labels10.json",
-                                                     "bench_quality_quick_labels10_classic.json"),
+    "bench_quality_quick_labels10": lambda: _quality(
+        "bench_quality_quick_labels10.json", "bench_quality_quick_labels10_classic.json"
+    ),
     "bench_quality_ptbxl_liteheart": lambda: _quality("bench_quality_ptbxl_liteheart.json"),
     "bench_quality_quick_evl": lambda: _quality("bench_quality_quick_evl.json"),
     "tune_evl_ecg_quick": _tune_evl,
@@ -69,6 +75,7 @@ TABLES: dict[str, Callable[[], str]] = {
 
 def render(text: str) -> str:
     """``text`` with every table block re-rendered; ConfigError for a block name without a renderer."""
+
     def one(match: re.Match) -> str:
         name = match["name"]
         if name not in TABLES:

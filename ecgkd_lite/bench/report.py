@@ -38,7 +38,10 @@ REPORT_SCHEMA = "ecgkd-benchmark-report/1"
 #: the headline table's methods: every classic baseline, both families and their ablations
 HEADLINE_METHODS = ("baseline", *CLASSIC, *FAMILIES, *methods_of("liteheart", "evl_ecg", kind="ablation"))
 #: one family's file: vanilla KD for reference, the family's method, its ablations and its parts
-LITEHEART_SET = ("vanilla_kd", *(m for kind in ("headline", "ablation", "part") for m in methods_of("liteheart", kind=kind)))
+LITEHEART_SET = (
+    "vanilla_kd",
+    *(m for kind in ("headline", "ablation", "part") for m in methods_of("liteheart", kind=kind)),
+)
 EVL_SET = ("vanilla_kd", *(m for kind in ("headline", "ablation", "part") for m in methods_of("evl_ecg", kind=kind)))
 SWEEP_METHODS = ("baseline", "vanilla_kd", "liteheart")
 
@@ -71,39 +74,81 @@ class BenchmarkFile:
         """The ``ecgkd bench quality`` command line that rebuilds the file."""
         kw = self.run_kwargs()
         methods = kw.get("methods", "all")
-        parts = ["ecgkd bench quality", f"--profile {kw['profile']}", f"--seeds {kw['seeds']}",
-                 f"--methods {methods if isinstance(methods, str) else ','.join(methods)}"]
-        for key, flag in (("data", "--data"), ("root", "--root"), ("label_ratio", "--label-ratio"),
-                          ("teacher", "--teacher"), ("eval_data", "--eval-data"), ("eval_root", "--eval-root")):
+        parts = [
+            "ecgkd bench quality",
+            f"--profile {kw['profile']}",
+            f"--seeds {kw['seeds']}",
+            f"--methods {methods if isinstance(methods, str) else ','.join(methods)}",
+        ]
+        for key, flag in (
+            ("data", "--data"),
+            ("root", "--root"),
+            ("label_ratio", "--label-ratio"),
+            ("teacher", "--teacher"),
+            ("eval_data", "--eval-data"),
+            ("eval_root", "--eval-root"),
+        ):
             if key in kw:
                 parts.append(f"{flag} {kw[key]}")
         return " ".join(parts + [f"--json results/{self.name}"])
 
 
 BENCHMARK_FILES: tuple[BenchmarkFile, ...] = (
-    BenchmarkFile("bench_quality_quick_baselines.json", ("baseline", *CLASSIC), {"methods": "baselines"}, required=True),
-    BenchmarkFile("bench_quality_quick_liteheart.json", ("baseline", *LITEHEART_SET), {"methods": LITEHEART_SET},
-                  required=True),
+    BenchmarkFile(
+        "bench_quality_quick_baselines.json", ("baseline", *CLASSIC), {"methods": "baselines"}, required=True
+    ),
+    BenchmarkFile(
+        "bench_quality_quick_liteheart.json", ("baseline", *LITEHEART_SET), {"methods": LITEHEART_SET}, required=True
+    ),
     BenchmarkFile("bench_quality_quick_evl.json", ("baseline", *EVL_SET), {"methods": EVL_SET}, required=True),
-    BenchmarkFile("bench_quality_quick_labels10.json", ("baseline", "vanilla_kd", "liteheart", "liteheart-no_semi"),
-                  {"methods": ("vanilla_kd", "liteheart", "liteheart-no_semi"), "label_ratio": 0.1}),
-    BenchmarkFile("bench_quality_quick_labels10_classic.json", ("baseline", *CLASSIC[1:]),
-                  {"methods": CLASSIC[1:], "label_ratio": 0.1}),
-    *(BenchmarkFile(f"bench_quality_quick_labels{pct}.json", SWEEP_METHODS,
-                    {"methods": SWEEP_METHODS[1:], "label_ratio": pct / 100, "seeds": 2}) for pct in (5, 25)),
-    BenchmarkFile("bench_quality_quick_evl_same_arch.json", ("baseline", "vanilla_kd", "evl_ecg"),
-                  {"methods": ("vanilla_kd", "evl_ecg"), "teacher": "cnn_transformer/small"}),
-    BenchmarkFile("bench_quality_quick_evl_patch_teacher.json", ("baseline", "vanilla_kd", "evl_ecg"),
-                  {"methods": ("vanilla_kd", "evl_ecg"), "teacher": "patch_transformer/small"}),
-    BenchmarkFile("bench_quality_ptbxl_liteheart.json", ("baseline", "vanilla_kd", "liteheart"),
-                  {"methods": ("vanilla_kd", "liteheart", "liteheart-no_region", "liteheart-no_mi",
-                               "liteheart-no_semi"), "data": "ptbxl"}, shared_root="ptbxl-mini"),
+    BenchmarkFile(
+        "bench_quality_quick_labels10.json",
+        ("baseline", "vanilla_kd", "liteheart", "liteheart-no_semi"),
+        {"methods": ("vanilla_kd", "liteheart", "liteheart-no_semi"), "label_ratio": 0.1},
+    ),
+    BenchmarkFile(
+        "bench_quality_quick_labels10_classic.json",
+        ("baseline", *CLASSIC[1:]),
+        {"methods": CLASSIC[1:], "label_ratio": 0.1},
+    ),
+    *(
+        BenchmarkFile(
+            f"bench_quality_quick_labels{pct}.json",
+            SWEEP_METHODS,
+            {"methods": SWEEP_METHODS[1:], "label_ratio": pct / 100, "seeds": 2},
+        )
+        for pct in (5, 25)
+    ),
+    BenchmarkFile(
+        "bench_quality_quick_evl_same_arch.json",
+        ("baseline", "vanilla_kd", "evl_ecg"),
+        {"methods": ("vanilla_kd", "evl_ecg"), "teacher": "cnn_transformer/small"},
+    ),
+    BenchmarkFile(
+        "bench_quality_quick_evl_patch_teacher.json",
+        ("baseline", "vanilla_kd", "evl_ecg"),
+        {"methods": ("vanilla_kd", "evl_ecg"), "teacher": "patch_transformer/small"},
+    ),
+    BenchmarkFile(
+        "bench_quality_ptbxl_liteheart.json",
+        ("baseline", "vanilla_kd", "liteheart"),
+        {
+            "methods": ("vanilla_kd", "liteheart", "liteheart-no_region", "liteheart-no_mi", "liteheart-no_semi"),
+            "data": "ptbxl",
+        },
+        shared_root="ptbxl-mini",
+    ),
 )
 
 
-def load_benchmarks(files: Sequence[BenchmarkFile] = BENCHMARK_FILES, folder: str | Path = RESULTS_DIR, *,
-                    rerun: bool = False, runner: Callable[..., dict] | None = None,
-                    log: Callable[[str], None] = print) -> tuple[dict[str, dict], list[BenchmarkFile]]:
+def load_benchmarks(
+    files: Sequence[BenchmarkFile] = BENCHMARK_FILES,
+    folder: str | Path = RESULTS_DIR,
+    *,
+    rerun: bool = False,
+    runner: Callable[..., dict] | None = None,
+    log: Callable[[str], None] = print,
+) -> tuple[dict[str, dict], list[BenchmarkFile]]:
     """Read the declared files that exist; returns ``({file name: result}, [missing files])``.
 
     A missing file is named in a printed note with the command that makes it. With ``rerun`` a
@@ -123,8 +168,10 @@ def load_benchmarks(files: Sequence[BenchmarkFile] = BENCHMARK_FILES, folder: st
             runner(**spec.run_kwargs(), json_out=path)
         if not path.exists():
             missing.append(spec)
-            log(f"[report] missing {'required' if spec.required else 'optional'} {spec.name}; "
-                f"make it with `{spec.command}`")
+            log(
+                f"[report] missing {'required' if spec.required else 'optional'} {spec.name}; "
+                f"make it with `{spec.command}`"
+            )
             continue
         loaded[spec.name] = load_result(path, required_methods=spec.methods)
     return loaded, missing
@@ -145,10 +192,13 @@ def setting(result: Mapping) -> tuple:
     JSONs written before label ratios existed count as ratio 1.0 (every label).
     """
     student = result.get("student", {})
-    return (result["data"]["source"], result["data"]["fingerprint"],
-            f"{result['teacher']['arch']}/{result['teacher']['size']}",
-            f"{student.get('arch')}/{student.get('size')}:{'+'.join(student.get('leads', []))}",
-            float(result.get("label_ratio", 1.0)))
+    return (
+        result["data"]["source"],
+        result["data"]["fingerprint"],
+        f"{result['teacher']['arch']}/{result['teacher']['size']}",
+        f"{student.get('arch')}/{student.get('size')}:{'+'.join(student.get('leads', []))}",
+        float(result.get("label_ratio", 1.0)),
+    )
 
 
 def merge_results(results: Mapping[str, Mapping]) -> list[dict]:
@@ -165,19 +215,28 @@ def merge_results(results: Mapping[str, Mapping]) -> list[dict]:
             raise ConfigError(f"{name} has schema {result.get('schema')!r}; expected {SCHEMA!r}")
         key = setting(result)
         if key not in groups:
-            groups[key] = {**{k: v for k, v in result.items() if k != "methods"}, "methods": {}, "sources": {},
-                           "files": {}, "conflicts": [], "label_ratio": key[-1]}
+            groups[key] = {
+                **{k: v for k, v in result.items() if k != "methods"},
+                "methods": {},
+                "sources": {},
+                "files": {},
+                "conflicts": [],
+                "label_ratio": key[-1],
+            }
         merged = groups[key]
         merged["files"][name] = {k: result.get(k) for k in ("command", "git_commit", "date")}
         if result["teacher"]["macro_auc"] != merged["teacher"]["macro_auc"]:
-            merged["conflicts"].append(f"{name}: teacher macro AUC {result['teacher']['macro_auc']:.4f} differs from "
-                                       f"{merged['teacher']['macro_auc']:.4f}")
+            merged["conflicts"].append(
+                f"{name}: teacher macro AUC {result['teacher']['macro_auc']:.4f} differs from "
+                f"{merged['teacher']['macro_auc']:.4f}"
+            )
         for method, entry in result["methods"].items():
             if method not in merged["methods"]:
                 merged["methods"][method], merged["sources"][method] = dict(entry), name
             elif _differs(entry, merged["methods"][method]):
-                merged["conflicts"].append(f"{name}: {method} differs from {merged['sources'][method]} "
-                                           f"(kept {merged['sources'][method]})")
+                merged["conflicts"].append(
+                    f"{name}: {method} differs from {merged['sources'][method]} (kept {merged['sources'][method]})"
+                )
     out = []
     for merged in groups.values():
         merged["seeds"] = max(len(m["runs"]) for m in merged["methods"].values())
@@ -191,11 +250,13 @@ def merge_results(results: Mapping[str, Mapping]) -> list[dict]:
 
 def _differs(a: Mapping, b: Mapping) -> bool:
     return a.get("recipe") != b.get("recipe") or any(
-        not math.isclose(a["mean"][m], b["mean"][m], rel_tol=0, abs_tol=1e-9) for m in METRICS)
+        not math.isclose(a["mean"][m], b["mean"][m], rel_tol=0, abs_tol=1e-9) for m in METRICS
+    )
 
 
-def find_setting(merged: Sequence[Mapping], *, source: str = "synthetic", teacher: str | None = None,
-                 label_ratio: float = 1.0) -> dict | None:
+def find_setting(
+    merged: Sequence[Mapping], *, source: str = "synthetic", teacher: str | None = None, label_ratio: float = 1.0
+) -> dict | None:
     """The merged result with that data source, teacher (``"arch/size"``; None: the default) and label ratio."""
     from ..experiment import TEACHER
 
@@ -218,23 +279,51 @@ def headline_frame(result: Mapping) -> pd.DataFrame:
     parameters, mean training seconds and the file the row came from."""
     rows = []
     teacher, naive = result["teacher"], result["naive"]
-    rows.append({"model": "teacher", **{f"{m}_mean": teacher[m] for m in METRICS}, **{f"{m}_std": 0.0 for m in METRICS},
-                 **{f"gap_closed_{m}": None for m in METRICS}, "params": teacher.get("params"),
-                 "train_seconds": teacher.get("train_seconds"), "source": None})
-    rows.append({"model": "naive", **{f"{m}_mean": naive[m] for m in METRICS}, **{f"{m}_std": 0.0 for m in METRICS},
-                 **{f"gap_closed_{m}": None for m in METRICS}, "params": 0, "train_seconds": 0.0, "source": None})
+    rows.append(
+        {
+            "model": "teacher",
+            **{f"{m}_mean": teacher[m] for m in METRICS},
+            **{f"{m}_std": 0.0 for m in METRICS},
+            **{f"gap_closed_{m}": None for m in METRICS},
+            "params": teacher.get("params"),
+            "train_seconds": teacher.get("train_seconds"),
+            "source": None,
+        }
+    )
+    rows.append(
+        {
+            "model": "naive",
+            **{f"{m}_mean": naive[m] for m in METRICS},
+            **{f"{m}_std": 0.0 for m in METRICS},
+            **{f"gap_closed_{m}": None for m in METRICS},
+            "params": 0,
+            "train_seconds": 0.0,
+            "source": None,
+        }
+    )
     for name in method_order(result["methods"]):
         entry = result["methods"][name]
-        rows.append({"model": name, **{f"{m}_mean": entry["mean"][m] for m in METRICS},
-                     **{f"{m}_std": entry["std"][m] for m in METRICS},
-                     **{f"gap_closed_{m}": None if name == "baseline" else entry["gap_closed"][m] for m in METRICS},
-                     "params": entry["params"], "train_seconds": entry["train_seconds_mean"],
-                     "source": result.get("sources", {}).get(name)})
+        rows.append(
+            {
+                "model": name,
+                **{f"{m}_mean": entry["mean"][m] for m in METRICS},
+                **{f"{m}_std": entry["std"][m] for m in METRICS},
+                **{f"gap_closed_{m}": None if name == "baseline" else entry["gap_closed"][m] for m in METRICS},
+                "params": entry["params"],
+                "train_seconds": entry["train_seconds_mean"],
+                "source": result.get("sources", {}).get(name),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def write_report(result: Mapping, folder: str | Path | None = None, *, missing_files: Sequence[str] = (),
-                 required: Sequence[str] = HEADLINE_METHODS) -> tuple[Path, Path]:
+def write_report(
+    result: Mapping,
+    folder: str | Path | None = None,
+    *,
+    missing_files: Sequence[str] = (),
+    required: Sequence[str] = HEADLINE_METHODS,
+) -> tuple[Path, Path]:
     """Write ``<folder>/benchmark_table.md`` (provenance, the Markdown table, what is missing) and
     ``<folder>/benchmark.json`` (the table's rows with null for NaN, provenance, missing files
     and methods, conflicts). ``folder`` defaults to ``reports/``. Returns both paths."""
@@ -242,12 +331,19 @@ def write_report(result: Mapping, folder: str | Path | None = None, *, missing_f
     folder.mkdir(parents=True, exist_ok=True)
     files = result.get("files") or {"(one file)": {k: result.get(k) for k in ("command", "git_commit", "date")}}
     absent = missing_methods(result, required)
-    lines = [f"# Benchmark: {result['student']['arch']}/{result['student']['size']} student on lead "
-             f"{'+'.join(result['student']['leads'])}, teacher {result['teacher']['arch']}/{result['teacher']['size']}, "
-             f"{result['data']['source']} data, {float(result.get('label_ratio', 1.0)):.0%} labels", "",
-             "Mean ± std over seeds; gap closed = (method - baseline) / (teacher - baseline). Made by:", ""]
-    lines += [f"- `{info.get('command')}` (commit {(info.get('git_commit') or '?')[:8]}, "
-              f"{(info.get('date') or '?')[:10]}): {name}" for name, info in files.items()]
+    lines = [
+        f"# Benchmark: {result['student']['arch']}/{result['student']['size']} student on lead "
+        f"{'+'.join(result['student']['leads'])}, teacher {result['teacher']['arch']}/{result['teacher']['size']}, "
+        f"{result['data']['source']} data, {float(result.get('label_ratio', 1.0)):.0%} labels",
+        "",
+        "Mean ± std over seeds; gap closed = (method - baseline) / (teacher - baseline). Made by:",
+        "",
+    ]
+    lines += [
+        f"- `{info.get('command')}` (commit {(info.get('git_commit') or '?')[:8]}, "
+        f"{(info.get('date') or '?')[:10]}): {name}"
+        for name, info in files.items()
+    ]
     lines += ["", markdown_table(result), ""]
     if absent:
         lines.append(f"Missing methods: {', '.join(absent)}.")
@@ -259,11 +355,20 @@ def write_report(result: Mapping, folder: str | Path | None = None, *, missing_f
     atomic_write_bytes(md, ("\n".join(lines).rstrip() + "\n").encode())
     frame = headline_frame(result)
     js = folder / "benchmark.json"
-    atomic_write_json(js, {"schema": REPORT_SCHEMA, "written": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                           "setting": dict(zip(("source", "fingerprint", "teacher", "student", "label_ratio"), setting(result))),
-                           "seeds": result.get("seeds"), "files": files, "missing_files": list(missing_files),
-                           "missing_methods": absent, "conflicts": list(result.get("conflicts", [])),
-                           "rows": frame.replace({np.nan: None}).to_dict("records")})
+    atomic_write_json(
+        js,
+        {
+            "schema": REPORT_SCHEMA,
+            "written": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "setting": dict(zip(("source", "fingerprint", "teacher", "student", "label_ratio"), setting(result))),
+            "seeds": result.get("seeds"),
+            "files": files,
+            "missing_files": list(missing_files),
+            "missing_methods": absent,
+            "conflicts": list(result.get("conflicts", [])),
+            "rows": frame.replace({np.nan: None}).to_dict("records"),
+        },
+    )
     return md, js
 
 
@@ -290,8 +395,9 @@ def per_class_auc(result: Mapping, methods: Sequence[str] | None = None) -> tupl
     return per_class, macro
 
 
-def label_sweep_frame(merged: Sequence[Mapping], reference: Mapping,
-                      methods: Sequence[str] = SWEEP_METHODS) -> pd.DataFrame:
+def label_sweep_frame(
+    merged: Sequence[Mapping], reference: Mapping, methods: Sequence[str] = SWEEP_METHODS
+) -> pd.DataFrame:
     """Tidy rows ``label_ratio, n_labeled, method, <metric>_mean, <metric>_std`` from every merged
     result with ``reference``'s setting but any label ratio (ratios ascending).
 
@@ -303,27 +409,42 @@ def label_sweep_frame(merged: Sequence[Mapping], reference: Mapping,
         ratio = setting(result)[-1]
         absent = [m for m in methods if m not in result["methods"]]
         if absent:
-            raise ConfigError(f"the {ratio:.0%}-label result ({', '.join(result.get('files', {})) or 'one file'}) "
-                              f"lacks methods {absent}")
+            raise ConfigError(
+                f"the {ratio:.0%}-label result ({', '.join(result.get('files', {})) or 'one file'}) "
+                f"lacks methods {absent}"
+            )
         for method in methods:
             entry = result["methods"][method]
-            rows.append({"label_ratio": ratio, "n_labeled": result.get("n_labeled", result["data"]["n_train"]),
-                         "method": method, **{f"{m}_mean": entry["mean"][m] for m in METRICS},
-                         **{f"{m}_std": entry["std"][m] for m in METRICS}})
+            rows.append(
+                {
+                    "label_ratio": ratio,
+                    "n_labeled": result.get("n_labeled", result["data"]["n_train"]),
+                    "method": method,
+                    **{f"{m}_mean": entry["mean"][m] for m in METRICS},
+                    **{f"{m}_std": entry["std"][m] for m in METRICS},
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def external_frame(external: Mapping) -> pd.DataFrame:
     """The ``external`` block of a benchmark JSON as rows ``model, macro_auc_mean, macro_auc_std``."""
     rows = [{"model": "teacher", "macro_auc_mean": external["teacher"]["macro_auc"], "macro_auc_std": 0.0}]
-    rows += [{"model": name, "macro_auc_mean": r["macro_auc_mean"], "macro_auc_std": r["macro_auc_std"]}
-             for name, r in ((n, external["methods"][n]) for n in method_order(external["methods"]))]
+    rows += [
+        {"model": name, "macro_auc_mean": r["macro_auc_mean"], "macro_auc_std": r["macro_auc_std"]}
+        for name, r in ((n, external["methods"][n]) for n in method_order(external["methods"]))
+    ]
     return pd.DataFrame(rows)
 
 
 # ------------------------------------------------------------------------------------------ efficiency
-def efficiency_lineup(*, n_classes: int = 15, fs: float = 100.0, seconds: float = 10.0,
-                      student_sizes: Sequence[str] = ("tiny", "small", "base")) -> dict[str, tuple]:
+def efficiency_lineup(
+    *,
+    n_classes: int = 15,
+    fs: float = 100.0,
+    seconds: float = 10.0,
+    student_sizes: Sequence[str] = ("tiny", "small", "base"),
+) -> dict[str, tuple]:
     """``{name: (model, input shape)}``: the models whose cost the report compares, on one record of
     ``seconds`` at ``fs`` (batch 1: ``(1, leads, round(seconds * fs))``).
 
@@ -345,14 +466,21 @@ def efficiency_lineup(*, n_classes: int = 15, fs: float = 100.0, seconds: float 
     lineup = {"teacher": (build_model(*TEACHER, in_leads=12, n_classes=n_classes), (1, 12, samples))}
     for size in student_sizes:
         lineup[f"baseline/{size}"] = (build_model(STUDENT_ARCH, size, in_leads=1, n_classes=n_classes), (1, 1, samples))
-    pipeline = RestoredInputModel(build_model("unet1d", "tiny", in_leads=1),
-                                  build_model(STUDENT_ARCH, "tiny", in_leads=12, n_classes=n_classes))
+    pipeline = RestoredInputModel(
+        build_model("unet1d", "tiny", in_leads=1), build_model(STUDENT_ARCH, "tiny", in_leads=12, n_classes=n_classes)
+    )
     lineup["restoration/tiny+student"] = (pipeline, (1, 1, samples))
     return lineup
 
 
-def efficiency_rows(lineup: Mapping[str, tuple], macro_auc: Mapping[str, float] | None = None, *,
-                    threads: int = 1, warmup: int = 3, repeats: int = 10) -> pd.DataFrame:
+def efficiency_rows(
+    lineup: Mapping[str, tuple],
+    macro_auc: Mapping[str, float] | None = None,
+    *,
+    threads: int = 1,
+    warmup: int = 3,
+    repeats: int = 10,
+) -> pd.DataFrame:
     """``name, input_shape, params, flops, latency_ms, latency_p90_ms, macro_auc`` per model.
 
     FLOPs = 2 x multiply-accumulates of one forward pass on the stated input shape; latency = the
@@ -366,8 +494,13 @@ def efficiency_rows(lineup: Mapping[str, tuple], macro_auc: Mapping[str, float] 
     unknown = [name for name in macro_auc if name not in lineup]
     if unknown:
         raise ConfigError(f"macro_auc names models {unknown} that are not in the lineup {list(lineup)}")
-    frame = profile_models({n: m for n, (m, _) in lineup.items()}, {n: s for n, (_, s) in lineup.items()},
-                           threads=threads, warmup=warmup, repeats=repeats)
+    frame = profile_models(
+        {n: m for n, (m, _) in lineup.items()},
+        {n: s for n, (_, s) in lineup.items()},
+        threads=threads,
+        warmup=warmup,
+        repeats=repeats,
+    )
     frame = frame.rename(columns={"model": "name", "latency_median_ms": "latency_ms"})
     frame["flops"] = (frame.pop("mflops") * 1e6).round().astype(np.int64)
     frame["macro_auc"] = [float(macro_auc.get(n, np.nan)) for n in frame["name"]]

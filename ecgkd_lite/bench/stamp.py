@@ -45,10 +45,16 @@ def machine() -> dict:
     import numpy
     import torch
 
-    return {"platform": platform.platform(), "cpu": cpu_model(), "cpu_count": os.cpu_count(),
-            "python": platform.python_version(), "numpy": numpy.__version__, "torch": torch.__version__,
-            "torch_threads": torch.get_num_threads(),
-            "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
+    return {
+        "platform": platform.platform(),
+        "cpu": cpu_model(),
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+    }
 
 
 def run_stamp(command: str | None = None) -> dict:
@@ -62,5 +68,9 @@ def run_stamp(command: str | None = None) -> dict:
             pass
         env = f"OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']} " if os.environ.get("OMP_NUM_THREADS") else ""
         command = env + " ".join(["python", shlex.quote(str(script)), *map(shlex.quote, sys.argv[1:])])
-    return {"command": command, "git_commit": git_commit(),
-            "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "machine": machine()}
+    return {
+        "command": command,
+        "git_commit": git_commit(),
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "machine": machine(),
+    }

@@ -12,10 +12,28 @@ from .leads import LEADS12, canonical_lead, lead_indices
 from .preprocess import StandardScaler, bandpass, resample
 
 __all__ = [
-    "ECGData", "LEADS12", "CONDITIONS", "CLASS_NAMES", "N_CLASSES", "Condition",
-    "SPLIT_FOLDS", "TRAIN_FOLDS", "VAL_FOLDS", "TEST_FOLDS", "FIDUCIAL_COLUMNS",
-    "canonical_lead", "lead_indices", "StandardScaler", "bandpass", "resample",
-    "load_synthetic", "load_ptbxl", "load_challenge", "load_ptbxl_2k", "load_ludb", "ludb_wave_masks",
+    "ECGData",
+    "LEADS12",
+    "CONDITIONS",
+    "CLASS_NAMES",
+    "N_CLASSES",
+    "Condition",
+    "SPLIT_FOLDS",
+    "TRAIN_FOLDS",
+    "VAL_FOLDS",
+    "TEST_FOLDS",
+    "FIDUCIAL_COLUMNS",
+    "canonical_lead",
+    "lead_indices",
+    "StandardScaler",
+    "bandpass",
+    "resample",
+    "load_synthetic",
+    "load_ptbxl",
+    "load_challenge",
+    "load_ptbxl_2k",
+    "load_ludb",
+    "ludb_wave_masks",
 ]
 
 

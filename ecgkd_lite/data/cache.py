@@ -51,8 +51,9 @@ def source_key(reader: str, root: Path, params: dict, files: Iterable[Path]) -> 
     return fingerprint(reader, key_versions("readers"), params, sums)
 
 
-def cached(reader: str, root: Path, params: dict, files: Iterable[Path], build: Callable[[], ECGData],
-           *, enabled: bool = True) -> ECGData:
+def cached(
+    reader: str, root: Path, params: dict, files: Iterable[Path], build: Callable[[], ECGData], *, enabled: bool = True
+) -> ECGData:
     """``build()`` once, then read the saved copy while nothing in the key changes.
 
     ``enabled=False`` always calls ``build()`` and writes nothing.

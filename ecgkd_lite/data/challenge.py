@@ -43,8 +43,17 @@ from scipy import io as sio
 from scipy import signal as sps
 
 from ..checks import check_positive
-from ..errors import (ConfigError, HeaderParseError, LeadMismatchError, MissingFileError, RecordError,
-                      SamplingRateError, SignalSizeError, TruncatedSignalError, UnknownLabelError)
+from ..errors import (
+    ConfigError,
+    HeaderParseError,
+    LeadMismatchError,
+    MissingFileError,
+    RecordError,
+    SamplingRateError,
+    SignalSizeError,
+    TruncatedSignalError,
+    UnknownLabelError,
+)
 from ..progress import progress
 from .cache import cached
 from .container import ECGData
@@ -55,8 +64,15 @@ from .wfdb_io import Header, digital_to_mv, leads12_order, parse_header, screen_
 log = logging.getLogger(__name__)
 
 #: record-name prefix -> source data set (longest prefix wins)
-SOURCES = {"HR": "PTB-XL", "JS": "Chapman-Shaoxing/Ningbo", "A": "CPSC2018", "Q": "CPSC-Extra",
-           "I": "StPetersburg", "S": "PTB", "E": "Georgia"}
+SOURCES = {
+    "HR": "PTB-XL",
+    "JS": "Chapman-Shaoxing/Ningbo",
+    "A": "CPSC2018",
+    "Q": "CPSC-Extra",
+    "I": "StPetersburg",
+    "S": "PTB",
+    "E": "Georgia",
+}
 #: (record-name prefix, gain per mV stated in the header) -> true gain per mV
 GAIN_FIXES = {("HR", 200.0): 1000.0, ("E", 4880.0): 1000.0}
 #: plausible median-over-leads peak-to-peak amplitude of a 12-lead ECG (mV)
@@ -78,10 +94,19 @@ class ChallengeRecord:
     problem: RecordError | None = None  # what makes the header unusable (see the module docstring)
 
 
-def load_challenge(root: str | Path, fs: float = 500, seconds: float = 10.0, *,
-                   classes: Sequence[str] | None = None, crop: str = "start", unknown: str = "other",
-                   fix_gain: bool = True, cache: bool = True, on_bad: str = "raise",
-                   check_lead_relations: bool = True) -> ECGData:
+def load_challenge(
+    root: str | Path,
+    fs: float = 500,
+    seconds: float = 10.0,
+    *,
+    classes: Sequence[str] | None = None,
+    crop: str = "start",
+    unknown: str = "other",
+    fix_gain: bool = True,
+    cache: bool = True,
+    on_bad: str = "raise",
+    check_lead_relations: bool = True,
+) -> ECGData:
     """Read every ``*.hea`` + ``*.mat`` below ``root`` (recursively) into one ``ECGData``.
 
     ``classes``: abbreviations or SNOMED codes to keep (None: every class present, sorted by
@@ -107,12 +132,26 @@ def load_challenge(root: str | Path, fs: float = 500, seconds: float = 10.0, *,
     if not headers:
         raise MissingFileError(str(root), "no *.hea headers below this folder")
     files = headers + sorted(root.rglob("*.mat"))
-    params = dict(fs=float(fs), seconds=float(seconds), classes=wanted, crop=crop, unknown=unknown,
-                  fix_gain=fix_gain, on_bad=on_bad, check_lead_relations=bool(check_lead_relations))
-    return cached("challenge", root, params, files,
-                  lambda: _parse(headers, float(fs), float(seconds), wanted, crop, unknown, fix_gain, on_bad,
-                                 bool(check_lead_relations)),
-                  enabled=cache)
+    params = dict(
+        fs=float(fs),
+        seconds=float(seconds),
+        classes=wanted,
+        crop=crop,
+        unknown=unknown,
+        fix_gain=fix_gain,
+        on_bad=on_bad,
+        check_lead_relations=bool(check_lead_relations),
+    )
+    return cached(
+        "challenge",
+        root,
+        params,
+        files,
+        lambda: _parse(
+            headers, float(fs), float(seconds), wanted, crop, unknown, fix_gain, on_bad, bool(check_lead_relations)
+        ),
+        enabled=cache,
+    )
 
 
 def source_prefix(record: str) -> str:
@@ -136,12 +175,20 @@ def read_record(header_path: Path, fix_gain: bool = True) -> ChallengeRecord:
     codes = [c.strip() for c in header.comments.get("Dx", "").split(",") if c.strip()]
     issues = [] if codes else ["has no '#Dx:' codes (no labels: it would become an all-negative label row)"]
     if header.leads_without_gain():
-        issues.append(f"gives leads {header.leads_without_gain()} a gain of 0 (uncalibrated; a default gain "
-                      "would be assumed)")
+        issues.append(
+            f"gives leads {header.leads_without_gain()} a gain of 0 (uncalibrated; a default gain would be assumed)"
+        )
     problem = HeaderParseError(record, f"{header_path.name} " + " and ".join(issues)) if issues else None
-    return ChallengeRecord(record=record, signals=mv, fs=header.fs, codes=codes,
-                           age=_number(header.comments.get("Age")), sex=header.comments.get("Sex", "Unknown"),
-                           gain_fixed=bool((true != gains).any()), problem=problem)
+    return ChallengeRecord(
+        record=record,
+        signals=mv,
+        fs=header.fs,
+        codes=codes,
+        age=_number(header.comments.get("Age")),
+        sex=header.comments.get("Sex", "Unknown"),
+        gain_fixed=bool((true != gains).any()),
+        problem=problem,
+    )
 
 
 def read_mat(path: Path, header: Header) -> np.ndarray:
@@ -154,8 +201,11 @@ def read_mat(path: Path, header: Header) -> np.ndarray:
     except Exception as exc:  # scipy raises several types for a damaged file
         raise RecordError(record, f"cannot read 'val' from {path.name}: {type(exc).__name__}: {exc}") from None
     if val.ndim != 2 or val.shape[0] != header.n_leads:
-        raise LeadMismatchError(record, f"{path.name} holds {val.shape[0] if val.ndim == 2 else val.shape} "
-                                        f"leads; the header lists {header.n_leads}")
+        raise LeadMismatchError(
+            record,
+            f"{path.name} holds {val.shape[0] if val.ndim == 2 else val.shape} "
+            f"leads; the header lists {header.n_leads}",
+        )
     if val.shape[1] != header.n_samples:
         error = TruncatedSignalError if val.shape[1] < header.n_samples else SignalSizeError
         raise error(record, f"{path.name} holds {val.shape[1]} samples per lead; the header says {header.n_samples}")
@@ -167,8 +217,9 @@ def median_peak_to_peak(signals: np.ndarray) -> float:
     return float(np.median(np.ptp(signals, axis=1)))
 
 
-def implausible_amplitudes(records: Iterable[tuple[str, np.ndarray]],
-                           range_mv: tuple[float, float] = PLAUSIBLE_PTP_MV) -> dict[str, float]:
+def implausible_amplitudes(
+    records: Iterable[tuple[str, np.ndarray]], range_mv: tuple[float, float] = PLAUSIBLE_PTP_MV
+) -> dict[str, float]:
     """``{record: median peak-to-peak (mV), ...}`` of the ``(record, (L, T) signals in mV)`` pairs
     whose median peak-to-peak lies outside ``range_mv``."""
     ptp = ((record, median_peak_to_peak(signals)) for record, signals in records)
@@ -195,7 +246,7 @@ def fit_length(signals: np.ndarray, n: int, crop: str) -> tuple[np.ndarray, str]
     t = signals.shape[1]
     if t > n:
         start = (t - n) // 2 if crop == "center" else 0
-        return signals[:, start:start + n], "cropped"
+        return signals[:, start : start + n], "cropped"
     if t < n:
         return np.pad(signals, ((0, 0), (0, n - t))), "padded"
     return signals, "kept"
@@ -213,8 +264,17 @@ def _number(text: str | None) -> float:
         return float("nan")
 
 
-def _parse(headers: list[Path], fs: float, seconds: float, wanted: list[str] | None, crop: str,
-           unknown: str, fix_gain: bool, on_bad: str, check_lead_relations: bool = True) -> ECGData:
+def _parse(
+    headers: list[Path],
+    fs: float,
+    seconds: float,
+    wanted: list[str] | None,
+    crop: str,
+    unknown: str,
+    fix_gain: bool,
+    on_bad: str,
+    check_lead_relations: bool = True,
+) -> ECGData:
     table = snomed_table()
     n = int(round(seconds * fs))
     records, signals, lengths = [], [], Counter()
@@ -234,35 +294,70 @@ def _parse(headers: list[Path], fs: float, seconds: float, wanted: list[str] | N
     flagged = implausible_amplitudes((r.record, r.signals) for r in records)
     steps.append({"step": "amplitude_check", "range_mv": list(PLAUSIBLE_PTP_MV), "flagged": flagged})
     if flagged:
-        log.warning("challenge: %d records have an implausible median peak-to-peak amplitude "
-                    "(outside %s mV): %s", len(flagged), PLAUSIBLE_PTP_MV, flagged)
+        log.warning(
+            "challenge: %d records have an implausible median peak-to-peak amplitude (outside %s mV): %s",
+            len(flagged),
+            PLAUSIBLE_PTP_MV,
+            flagged,
+        )
     resampled = sorted({r.fs for r in records if r.fs != fs})
     if resampled:
         steps.append({"step": "resample", "from_fs": resampled, "to_fs": fs, "method": "resample_poly"})
-    steps.append({"step": "crop_pad", "seconds": seconds, "crop": crop, "cropped": lengths["cropped"],
-                  "padded": lengths["padded"]})
-    log.info("challenge: %d records cropped (%s), %d zero-padded to %g s", lengths["cropped"], crop,
-             lengths["padded"], seconds)
+    steps.append(
+        {
+            "step": "crop_pad",
+            "seconds": seconds,
+            "crop": crop,
+            "cropped": lengths["cropped"],
+            "padded": lengths["padded"],
+        }
+    )
+    log.info(
+        "challenge: %d records cropped (%s), %d zero-padded to %g s",
+        lengths["cropped"],
+        crop,
+        lengths["padded"],
+        seconds,
+    )
     codes, unknown_counts = _map_codes(records, table, unknown)
     if unknown_counts:
-        log.warning("challenge: %d codes not in the SNOMED table (counted, not labelled): %s",
-                    sum(unknown_counts.values()), dict(unknown_counts))
+        log.warning(
+            "challenge: %d codes not in the SNOMED table (counted, not labelled): %s",
+            sum(unknown_counts.values()),
+            dict(unknown_counts),
+        )
     steps.append({"step": "unknown_codes", "counts": dict(unknown_counts)})
     class_codes = wanted if wanted is not None else sorted(set().union(*codes), key=table.abbreviation)
     column = {c: k for k, c in enumerate(class_codes)}
     y = np.zeros((len(records), len(class_codes)), dtype=np.float32)
     for i, rec_codes in enumerate(codes):
         y[i, [column[c] for c in rec_codes if c in column]] = 1
-    meta = pd.DataFrame({"age": [r.age for r in records], "sex": [r.sex for r in records],
-                         "source": [SOURCES.get(source_prefix(r.record), "unknown") for r in records],
-                         "fs_original": [r.fs for r in records],
-                         "n_samples_original": [r.signals.shape[1] for r in records]})
-    data = ECGData(signals=np.stack(signals), labels=y, classes=tuple(table.abbreviation(c) for c in class_codes),
-                   fs=fs, folds=[hash_fold(r) for r in ids], record_ids=ids, leads=LEADS12,
-                   snomed=tuple(class_codes), meta=meta, preprocessing=steps, source="challenge")
+    meta = pd.DataFrame(
+        {
+            "age": [r.age for r in records],
+            "sex": [r.sex for r in records],
+            "source": [SOURCES.get(source_prefix(r.record), "unknown") for r in records],
+            "fs_original": [r.fs for r in records],
+            "n_samples_original": [r.signals.shape[1] for r in records],
+        }
+    )
+    data = ECGData(
+        signals=np.stack(signals),
+        labels=y,
+        classes=tuple(table.abbreviation(c) for c in class_codes),
+        fs=fs,
+        folds=[hash_fold(r) for r in ids],
+        record_ids=ids,
+        leads=LEADS12,
+        snomed=tuple(class_codes),
+        meta=meta,
+        preprocessing=steps,
+        source="challenge",
+    )
     problems = {i: r.problem for i, r in enumerate(records) if r.problem is not None}
-    return screen_records(data, on_bad, reader="load_challenge", check_lead_relations=check_lead_relations,
-                          problems=problems)
+    return screen_records(
+        data, on_bad, reader="load_challenge", check_lead_relations=check_lead_relations, problems=problems
+    )
 
 
 def _map_codes(records: list[ChallengeRecord], table, unknown: str) -> tuple[list[set[str]], Counter]:

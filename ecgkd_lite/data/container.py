@@ -97,7 +97,9 @@ class ECGData:
             raise DataError(f"signals must be (N, leads, T); got shape {s.shape}")
         n, n_leads, _ = s.shape
         if n_leads != len(self.leads):
-            raise LeadMismatchError(self.source, f"signals have {n_leads} leads but {len(self.leads)} lead names {self.leads}")
+            raise LeadMismatchError(
+                self.source, f"signals have {n_leads} leads but {len(self.leads)} lead names {self.leads}"
+            )
         if self.labels.shape != (n, len(self.classes)):
             raise DataError(f"labels must be (N={n}, C={len(self.classes)}); got {self.labels.shape}")
         if self.folds.shape != (n,) or self.record_ids.shape != (n,):
@@ -134,8 +136,10 @@ class ECGData:
 
     def __repr__(self) -> str:
         unit = "" if self.unit == "mV" else f", unit={self.unit!r}"
-        return (f"ECGData(source={self.source!r}, records={len(self)}, leads={self.n_leads}, "
-                f"samples={self.n_samples} @ {self.fs:g} Hz, classes={self.n_classes}{unit})")
+        return (
+            f"ECGData(source={self.source!r}, records={len(self)}, leads={self.n_leads}, "
+            f"samples={self.n_samples} @ {self.fs:g} Hz, classes={self.n_classes}{unit})"
+        )
 
     def summary(self) -> pd.DataFrame:
         """Positives per class and split (train / val / test)."""
@@ -156,10 +160,19 @@ class ECGData:
 
         h = hashlib.blake2b(str(self.signals.shape).encode(), digest_size=10)
         for lo in range(0, len(self), 256):  # in chunks: no full-size float64 copy of a large set
-            chunk = np.nan_to_num(self.signals[lo:lo + 256].astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+            chunk = np.nan_to_num(self.signals[lo : lo + 256].astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
             h.update(np.round(chunk * 1e3).astype(np.int64).tobytes())
-        return _fingerprint("content", h.hexdigest(), self.labels, self.folds, list(self.record_ids),
-                            float(self.fs), list(self.leads), list(self.classes), self.unit)
+        return _fingerprint(
+            "content",
+            h.hexdigest(),
+            self.labels,
+            self.folds,
+            list(self.record_ids),
+            float(self.fs),
+            list(self.leads),
+            list(self.classes),
+            self.unit,
+        )
 
     def derive(self, step: dict, *, record: bool = True, **changes) -> "ECGData":
         """A new container made from this one by ``step`` (a JSON-like dict that names the step and
@@ -175,21 +188,29 @@ class ECGData:
         mean and RMS of the signals (compared with a tolerance, see ``digest_problems``)."""
         if self.signals.size:
             x = np.nan_to_num(self.signals.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-            mean, rms = x.mean(axis=(0, 2)), np.sqrt((x ** 2).mean(axis=(0, 2)))
+            mean, rms = x.mean(axis=(0, 2)), np.sqrt((x**2).mean(axis=(0, 2)))
         else:
             mean = rms = np.zeros(self.n_leads)
-        return {"records": len(self), "samples": self.n_samples, "fs": float(self.fs), "leads": list(self.leads),
-                "classes": list(self.classes), "unit": self.unit,
-                "label_counts": self.labels.sum(0).astype(int).tolist(),
-                "ids": _fingerprint(list(self.record_ids), self.folds),
-                "lead_mean": [float(v) for v in mean], "lead_rms": [float(v) for v in rms]}
+        return {
+            "records": len(self),
+            "samples": self.n_samples,
+            "fs": float(self.fs),
+            "leads": list(self.leads),
+            "classes": list(self.classes),
+            "unit": self.unit,
+            "label_counts": self.labels.sum(0).astype(int).tolist(),
+            "ids": _fingerprint(list(self.record_ids), self.folds),
+            "lead_mean": [float(v) for v in mean],
+            "lead_rms": [float(v) for v in rms],
+        }
 
     def check_unit(self, needed: str, what: str) -> None:
         """DataError unless the signals are in ``needed`` units (e.g. ``"mV"`` for an amplitude check)."""
         if self.unit != needed:
-            raise DataError(f"{what} needs signals in {needed}; {self!r} is in {self.unit!r}"
-                            + (" (z-scored per record and lead: amplitudes in mV are not recoverable)"
-                               if self.unit == "z" else ""))
+            raise DataError(
+                f"{what} needs signals in {needed}; {self!r} is in {self.unit!r}"
+                + (" (z-scored per record and lead: amplitudes in mV are not recoverable)" if self.unit == "z" else "")
+            )
 
     # ------------------------------------------------------------------ selection
     def subset(self, index: np.ndarray | Sequence[int] | slice) -> "ECGData":
@@ -198,7 +219,8 @@ class ECGData:
         ids = self.record_ids[idx]
         keep = set(ids.tolist())
         return self.derive(
-            {"step": "subset", "records": _fingerprint(ids.tolist())}, record=False,
+            {"step": "subset", "records": _fingerprint(ids.tolist())},
+            record=False,
             signals=self.signals[idx],
             labels=self.labels[idx],
             folds=self.folds[idx],
@@ -213,10 +235,15 @@ class ECGData:
         no lead, an unknown lead or a lead named twice."""
         idx = lead_indices(leads, self.leads)
         if not idx:
-            raise ConfigError(f"select_leads needs at least one lead; got {leads!r} (available leads: {list(self.leads)})")
+            raise ConfigError(
+                f"select_leads needs at least one lead; got {leads!r} (available leads: {list(self.leads)})"
+            )
         chosen = [self.leads[i] for i in idx]
-        return self.derive({"step": "select_leads", "leads": chosen},
-                           signals=np.ascontiguousarray(self.signals[:, idx]), leads=tuple(chosen))
+        return self.derive(
+            {"step": "select_leads", "leads": chosen},
+            signals=np.ascontiguousarray(self.signals[:, idx]),
+            leads=tuple(chosen),
+        )
 
     def split(self, name: str) -> "ECGData":
         """``"train"`` (folds 1-8), ``"val"`` (9) or ``"test"`` (10); SplitError if empty."""
@@ -268,8 +295,12 @@ class ECGData:
             raise BadSignalError(self.record_ids[i], problem)
         drop = np.zeros(len(self), dtype=bool)
         drop[[i for i, _ in bad]] = True
-        log.warning("dropped %d of %d records with bad signals: %s", drop.sum(), len(self),
-                    ", ".join(f"{self.record_ids[i]} ({p})" for i, p in bad[:10]) + (" ..." if len(bad) > 10 else ""))
+        log.warning(
+            "dropped %d of %d records with bad signals: %s",
+            drop.sum(),
+            len(self),
+            ", ".join(f"{self.record_ids[i]} ({p})" for i, p in bad[:10]) + (" ..." if len(bad) > 10 else ""),
+        )
         return self.subset(~drop).derive({"step": "drop_bad", "dropped": [str(self.record_ids[i]) for i, _ in bad]})
 
     def check_finite(self, what: str, leads: Sequence[int] | None = None) -> None:
@@ -283,8 +314,11 @@ class ECGData:
         i, j = (int(v[0]) for v in np.nonzero(~finite))
         lead = self.leads[j if leads is None else list(leads)[j]]
         n_bad = int((~finite.all(axis=1)).sum())
-        raise BadSignalError(self.record_ids[i], f"lead {lead} has NaN or inf samples ({what}; {n_bad} record(s) "
-                                                 "affected in all; ECGData.validate(on_bad='drop') removes them)")
+        raise BadSignalError(
+            self.record_ids[i],
+            f"lead {lead} has NaN or inf samples ({what}; {n_bad} record(s) "
+            "affected in all; ECGData.validate(on_bad='drop') removes them)",
+        )
 
     # ------------------------------------------------------------------ ground truth (synthetic)
     def region_mask(self, index: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
@@ -297,7 +331,7 @@ class ECGData:
         cls = {c: k for k, c in enumerate(self.classes)}
         sel = self.regions[self.regions["record_id"].isin(pos)]
         for rid, c, start, end in sel[["record_id", "class", "start", "end"]].itertuples(index=False):
-            mask[pos[rid], cls[c], max(0, int(start)):max(0, int(end))] = True
+            mask[pos[rid], cls[c], max(0, int(start)) : max(0, int(end))] = True
         return mask
 
     # ------------------------------------------------------------------ persistence
@@ -309,12 +343,22 @@ class ECGData:
         from ..utils import atomic_write_bytes
 
         side = {
-            "classes": list(self.classes), "fs": float(self.fs), "leads": list(self.leads),
+            "classes": list(self.classes),
+            "fs": float(self.fs),
+            "leads": list(self.leads),
             "snomed": None if self.snomed is None else list(self.snomed),
-            "preprocessing": self.preprocessing, "source": self.source, "unit": self.unit, "key": self.key,
+            "preprocessing": self.preprocessing,
+            "source": self.source,
+            "unit": self.unit,
+            "key": self.key,
         }
-        arrays = dict(signals=self.signals, labels=self.labels, folds=self.folds, record_ids=self.record_ids,
-                      side=np.array(json.dumps(side, default=str)))
+        arrays = dict(
+            signals=self.signals,
+            labels=self.labels,
+            folds=self.folds,
+            record_ids=self.record_ids,
+            side=np.array(json.dumps(side, default=str)),
+        )
         for name in ("meta", "fiducials", "regions"):
             table = getattr(self, name)
             if table is not None:
@@ -335,17 +379,30 @@ class ECGData:
             raise MissingFileError(str(path), "cached data set file does not exist")
         with np.load(path, allow_pickle=False) as z:
             side = json.loads(str(z["side"]))
-            tables = {name: pd.read_json(io.StringIO(str(z[name])), orient="split", dtype=False)
-                      for name in ("meta", "fiducials", "regions") if name in z.files}
+            tables = {
+                name: pd.read_json(io.StringIO(str(z[name])), orient="split", dtype=False)
+                for name in ("meta", "fiducials", "regions")
+                if name in z.files
+            }
             if "fiducials" in tables or "regions" in tables:
                 for t in tables.values():
                     if "record_id" in t:
                         t["record_id"] = t["record_id"].astype(str)
-            return cls(signals=z["signals"], labels=z["labels"], folds=z["folds"], record_ids=z["record_ids"],
-                       classes=tuple(side["classes"]), fs=side["fs"], leads=tuple(side["leads"]),
-                       snomed=None if side["snomed"] is None else tuple(side["snomed"]),
-                       preprocessing=side["preprocessing"], source=side["source"],
-                       unit=side.get("unit", "mV"), key=side.get("key"), **tables)
+            return cls(
+                signals=z["signals"],
+                labels=z["labels"],
+                folds=z["folds"],
+                record_ids=z["record_ids"],
+                classes=tuple(side["classes"]),
+                fs=side["fs"],
+                leads=tuple(side["leads"]),
+                snomed=None if side["snomed"] is None else tuple(side["snomed"]),
+                preprocessing=side["preprocessing"],
+                source=side["source"],
+                unit=side.get("unit", "mV"),
+                key=side.get("key"),
+                **tables,
+            )
 
 
 def digest_problems(stored: dict, current: dict, *, rtol: float = 1e-3, atol: float = 1e-3) -> tuple[list[str], bool]:

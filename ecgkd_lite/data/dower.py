@@ -28,33 +28,39 @@ from .leads import LEADS12
 INDEPENDENT_LEADS: tuple[str, ...] = ("I", "II", "V1", "V2", "V3", "V4", "V5", "V6")
 
 #: Dower et al. (1980/1988): rows I, II, V1-V6; columns Frank X, Y, Z
-DOWER_8 = np.array([
-    [0.632, -0.235, 0.059],   # I
-    [0.235, 1.066, -0.132],   # II
-    [-0.515, 0.157, -0.917],  # V1
-    [0.044, 0.164, -1.387],   # V2
-    [0.882, 0.098, -1.277],   # V3
-    [1.213, 0.127, -0.601],   # V4
-    [1.125, 0.127, -0.086],   # V5
-    [0.831, 0.076, 0.230],    # V6
-], dtype=np.float64)
+DOWER_8 = np.array(
+    [
+        [0.632, -0.235, 0.059],  # I
+        [0.235, 1.066, -0.132],  # II
+        [-0.515, 0.157, -0.917],  # V1
+        [0.044, 0.164, -1.387],  # V2
+        [0.882, 0.098, -1.277],  # V3
+        [1.213, 0.127, -0.601],  # V4
+        [1.125, 0.127, -0.086],  # V5
+        [0.831, 0.076, 0.230],  # V6
+    ],
+    dtype=np.float64,
+)
 
 #: Edenbrandt & Pahlm (1988): rows Frank X, Y, Z; columns I, II, V1-V6
-INVERSE_DOWER = np.array([
-    [0.156, -0.010, -0.172, -0.074, 0.122, 0.231, 0.239, 0.194],    # X
-    [-0.227, 0.887, 0.057, -0.019, -0.106, -0.022, 0.041, 0.048],   # Y
-    [0.022, 0.102, -0.229, -0.310, -0.246, -0.063, 0.055, 0.108],   # Z
-], dtype=np.float64)
+INVERSE_DOWER = np.array(
+    [
+        [0.156, -0.010, -0.172, -0.074, 0.122, 0.231, 0.239, 0.194],  # X
+        [-0.227, 0.887, 0.057, -0.019, -0.106, -0.022, 0.041, 0.048],  # Y
+        [0.022, 0.102, -0.229, -0.310, -0.246, -0.063, 0.055, 0.108],  # Z
+    ],
+    dtype=np.float64,
+)
 
 #: (12, 8): the 12 standard leads from the 8 independent ones (Einthoven / Goldberger)
 LIMB_EXPANSION = np.zeros((12, 8))
 for _row, _lead in enumerate(LEADS12):
     if _lead in INDEPENDENT_LEADS:
         LIMB_EXPANSION[_row, INDEPENDENT_LEADS.index(_lead)] = 1.0
-LIMB_EXPANSION[LEADS12.index("III"), :2] = (-1.0, 1.0)    # III = II - I
-LIMB_EXPANSION[LEADS12.index("aVR"), :2] = (-0.5, -0.5)   # aVR = -(I + II) / 2
-LIMB_EXPANSION[LEADS12.index("aVL"), :2] = (1.0, -0.5)    # aVL = I - II / 2
-LIMB_EXPANSION[LEADS12.index("aVF"), :2] = (-0.5, 1.0)    # aVF = II - I / 2
+LIMB_EXPANSION[LEADS12.index("III"), :2] = (-1.0, 1.0)  # III = II - I
+LIMB_EXPANSION[LEADS12.index("aVR"), :2] = (-0.5, -0.5)  # aVR = -(I + II) / 2
+LIMB_EXPANSION[LEADS12.index("aVL"), :2] = (1.0, -0.5)  # aVL = I - II / 2
+LIMB_EXPANSION[LEADS12.index("aVF"), :2] = (-0.5, 1.0)  # aVF = II - I / 2
 
 #: (12, 3) Dower transform in LEADS12 order
 DOWER_12 = LIMB_EXPANSION @ DOWER_8

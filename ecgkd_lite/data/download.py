@@ -101,14 +101,18 @@ def parse_sha256sums(text: str, source: str) -> dict[str, str]:
         name = m.group(2).removeprefix("./")
         problem = unsafe_path_problem(name)
         if problem is not None:
-            raise UnsafePathError(f"{source} line {no}", f"path {name!r} {problem}: it would be written outside the "
-                                                         "destination folder; refused before downloading anything")
+            raise UnsafePathError(
+                f"{source} line {no}",
+                f"path {name!r} {problem}: it would be written outside the "
+                "destination folder; refused before downloading anything",
+            )
         sums[name] = m.group(1).lower()
     return sums
 
 
-def verify_tree(root: str | Path, sums: Mapping[str, str], files: Iterable[str] | None = None,
-                *, progress: bool = False) -> int:
+def verify_tree(
+    root: str | Path, sums: Mapping[str, str], files: Iterable[str] | None = None, *, progress: bool = False
+) -> int:
     """Check ``files`` (relative paths; default: every file in ``sums``) below ``root``.
 
     Raises MissingFileError (file absent), RecordError (file not listed in ``sums``) or
@@ -128,8 +132,16 @@ def verify_tree(root: str | Path, sums: Mapping[str, str], files: Iterable[str] 
 
 
 # ---------------------------------------------------------------------------------------- one file
-def download_file(url: str, dest: str | Path, *, sha256: str | None = None, size: int | None = None,
-                  resume: bool = True, progress: bool = True, timeout: float = 60.0) -> Path:
+def download_file(
+    url: str,
+    dest: str | Path,
+    *,
+    sha256: str | None = None,
+    size: int | None = None,
+    resume: bool = True,
+    progress: bool = True,
+    timeout: float = 60.0,
+) -> Path:
     """Fetch ``url`` to ``dest`` (resuming ``<dest>.part``), check the length (the response's and
     ``size`` where known) and ``sha256``, rename into place."""
     dest = Path(dest)
@@ -143,14 +155,16 @@ def download_file(url: str, dest: str | Path, *, sha256: str | None = None, size
         got = sha256_file(part)
         if got != sha256.lower():
             part.unlink()
-            raise ChecksumError(str(dest), f"downloaded from {url}: sha256 is {got}, expected {sha256.lower()} "
-                                           "(partial file removed)")
+            raise ChecksumError(
+                str(dest), f"downloaded from {url}: sha256 is {got}, expected {sha256.lower()} (partial file removed)"
+            )
     os.replace(part, dest)
     return dest
 
 
-def _fetch_into(url: str, part: Path, offset: int, *, size: int | None, progress: bool, timeout: float,
-                label: str) -> None:
+def _fetch_into(
+    url: str, part: Path, offset: int, *, size: int | None, progress: bool, timeout: float, label: str
+) -> None:
     headers = {"Range": f"bytes={offset}-"} if offset else {}
     resp = _open(url, headers, timeout, done_codes=(416,) if offset else ())
     if isinstance(resp, urllib.error.HTTPError):
@@ -168,22 +182,29 @@ def _fetch_into(url: str, part: Path, offset: int, *, size: int | None, progress
         length = resp.headers.get("Content-Length")
         total = offset + int(length) if length is not None else None
         try:
-            with open(part, "ab" if offset else "wb") as fh, \
-                    progress_bar(total=total, initial=offset, unit="B", unit_scale=True, desc=label,
-                                 enabled=progress) as bar:
+            with (
+                open(part, "ab" if offset else "wb") as fh,
+                progress_bar(
+                    total=total, initial=offset, unit="B", unit_scale=True, desc=label, enabled=progress
+                ) as bar,
+            ):
                 for block in iter(lambda: resp.read(CHUNK), b""):
                     fh.write(block)
                     bar.update(len(block))
         except (http.client.HTTPException, OSError) as exc:  # connection lost mid-body
-            raise DownloadError(f"{url}: the transfer broke off after {part.stat().st_size} bytes "
-                                f"({type(exc).__name__}: {exc}); run again to resume") from None
+            raise DownloadError(
+                f"{url}: the transfer broke off after {part.stat().st_size} bytes "
+                f"({type(exc).__name__}: {exc}); run again to resume"
+            ) from None
     have = part.stat().st_size
     for expected, what in ((total, "the response's length"), (size, "the expected size")):
         if expected is not None and have != expected:
             if have > expected:
                 part.unlink()
-            raise DownloadError(f"{url}: got {have} bytes, {what} is {expected}; "
-                                + ("run again to resume" if have < expected else "partial file removed"))
+            raise DownloadError(
+                f"{url}: got {have} bytes, {what} is {expected}; "
+                + ("run again to resume" if have < expected else "partial file removed")
+            )
 
 
 def _resumes_at(resp, offset: int) -> bool:
@@ -229,13 +250,22 @@ class Plan:
         return sum(1 for f in self.to_fetch if f not in self.sizes)
 
     def describe(self) -> str:
-        text = (f"plan: {len(self.to_fetch)} files to download, {len(self.present)} already present "
-                f"(checksum ok), {self.total_bytes / 1e6:.1f} MB")
+        text = (
+            f"plan: {len(self.to_fetch)} files to download, {len(self.present)} already present "
+            f"(checksum ok), {self.total_bytes / 1e6:.1f} MB"
+        )
         return text + (f" + {self.unknown_sizes} files of unknown size" if self.unknown_sizes else "")
 
 
-def plan_tree(base_url: str, files: Iterable[str], dest: str | Path, *, sums: Mapping[str, str] | None = None,
-              sizes: Mapping[str, int] | None = None, head_limit: int = 200) -> Plan:
+def plan_tree(
+    base_url: str,
+    files: Iterable[str],
+    dest: str | Path,
+    *,
+    sums: Mapping[str, str] | None = None,
+    sizes: Mapping[str, int] | None = None,
+    head_limit: int = 200,
+) -> Plan:
     """Split ``files`` into present (right checksum, or present at all where no checksum is known) and
     to fetch; sizes come from ``sizes`` (a manifest), else HEAD requests for at most ``head_limit`` files."""
     dest, sums, sizes = Path(dest), sums or {}, dict(sizes or {})
@@ -252,9 +282,17 @@ def plan_tree(base_url: str, files: Iterable[str], dest: str | Path, *, sums: Ma
     return Plan(to_fetch, present, {f: sizes[f] for f in to_fetch if f in sizes})
 
 
-def download_tree(base_url: str, files: Iterable[str], dest: str | Path, *, sums: Mapping[str, str] | None = None,
-                  sizes: Mapping[str, int] | None = None, dry_run: bool = False, progress: bool = True,
-                  echo: Callable[[str], None] = print) -> Plan:
+def download_tree(
+    base_url: str,
+    files: Iterable[str],
+    dest: str | Path,
+    *,
+    sums: Mapping[str, str] | None = None,
+    sizes: Mapping[str, int] | None = None,
+    dry_run: bool = False,
+    progress: bool = True,
+    echo: Callable[[str], None] = print,
+) -> Plan:
     """Download ``files`` (paths relative to ``base_url``) into ``dest``; print the plan first.
 
     ``dry_run`` prints the plan and downloads nothing. UnsafePathError (nothing fetched) if a path
@@ -267,8 +305,7 @@ def download_tree(base_url: str, files: Iterable[str], dest: str | Path, *, sums
     if dry_run:
         return plan
     for f in progress_bar(plan.to_fetch, desc="files", unit="file", enabled=progress and len(plan.to_fetch) >= 2):
-        download_file(join_url(base_url, f), Path(dest) / f, sha256=sums.get(f), size=plan.sizes.get(f),
-                      progress=False)
+        download_file(join_url(base_url, f), Path(dest) / f, sha256=sums.get(f), size=plan.sizes.get(f), progress=False)
     return plan
 
 
@@ -291,9 +328,16 @@ def fetch_text(url: str, timeout: float = 60.0) -> str:
         return resp.read().decode("utf-8")
 
 
-def download_release(base_url: str, dest: str | Path, select: Callable[[str], bool], *, dry_run: bool = False,
-                     sums_name: str = "SHA256SUMS.txt", progress: bool = True,
-                     echo: Callable[[str], None] = print) -> Plan:
+def download_release(
+    base_url: str,
+    dest: str | Path,
+    select: Callable[[str], bool],
+    *,
+    dry_run: bool = False,
+    sums_name: str = "SHA256SUMS.txt",
+    progress: bool = True,
+    echo: Callable[[str], None] = print,
+) -> Plan:
     """Fetch the files of a PhysioNet release that ``select(relative path)`` keeps.
 
     The release's ``SHA256SUMS.txt`` is read first (saved into ``dest`` unless ``dry_run``); every

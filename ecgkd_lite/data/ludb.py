@@ -130,21 +130,58 @@ DIAGNOSIS_CLASSES: dict[str, str] = {
 #: STEMI, scar and non-specific repolarisation abnormalities (PTB-XL's NST_ is not TAb in ptbxl-2k).
 
 #: the classes the table can produce, in ptbxl-2k's order
-LUDB_CLASSES: tuple[str, ...] = ("AF", "AFL", "CLBBB", "CRBBB", "IAVB", "IRBBB", "LAD", "LAnFB", "NSIVCB", "NSR",
-                                 "PAC", "RAD", "SA", "SB", "STach")
+LUDB_CLASSES: tuple[str, ...] = (
+    "AF",
+    "AFL",
+    "CLBBB",
+    "CRBBB",
+    "IAVB",
+    "IRBBB",
+    "LAD",
+    "LAnFB",
+    "NSIVCB",
+    "NSR",
+    "PAC",
+    "RAD",
+    "SA",
+    "SB",
+    "STach",
+)
 #: SNOMED CT codes of the classes (equivalents joined by '|', as ptbxl-2k's classes.csv)
 CLASS_SNOMED: dict[str, str] = {
-    "AF": "164889003", "AFL": "164890007", "CLBBB": "733534002|164909002", "CRBBB": "713427006|59118001",
-    "IAVB": "270492004", "IRBBB": "713426002", "LAD": "39732003", "LAnFB": "445118002", "NSIVCB": "698252002",
-    "NSR": "426783006", "PAC": "284470004|63593006", "RAD": "47665007", "SA": "427393009", "SB": "426177001",
+    "AF": "164889003",
+    "AFL": "164890007",
+    "CLBBB": "733534002|164909002",
+    "CRBBB": "713427006|59118001",
+    "IAVB": "270492004",
+    "IRBBB": "713426002",
+    "LAD": "39732003",
+    "LAnFB": "445118002",
+    "NSIVCB": "698252002",
+    "NSR": "426783006",
+    "PAC": "284470004|63593006",
+    "RAD": "47665007",
+    "SA": "427393009",
+    "SB": "426177001",
     "STach": "427084000",
 }
 #: class -> wave whose lead-agnostic (union) extent is the class's diagnostic region; None: the whole
 #: record (rate, rhythm). PAC has no region: LUDB does not say which beat is premature.
 REGION_RULES: dict[str, str | None] = {
-    "NSR": None, "SB": None, "STach": None, "SA": None, "AF": None, "AFL": None,
+    "NSR": None,
+    "SB": None,
+    "STach": None,
+    "SA": None,
+    "AF": None,
+    "AFL": None,
     "IAVB": "PR",
-    "LAD": "QRS", "RAD": "QRS", "CRBBB": "QRS", "CLBBB": "QRS", "IRBBB": "QRS", "LAnFB": "QRS", "NSIVCB": "QRS",
+    "LAD": "QRS",
+    "RAD": "QRS",
+    "CRBBB": "QRS",
+    "CLBBB": "QRS",
+    "IRBBB": "QRS",
+    "LAnFB": "QRS",
+    "NSIVCB": "QRS",
 }
 #: wave masks, in this order
 WAVES: tuple[str, ...] = ("P", "PR", "QRS", "ST", "T")
@@ -164,9 +201,16 @@ class LudbRecord:
     gain_fixed: int
 
 
-def load_ludb(root: str | Path, *, classes: Sequence[str] | None = None, unmapped: str = "count",
-              verify: bool = False, cache: bool = True, on_bad: str = "raise",
-              check_lead_relations: bool = True) -> ECGData:
+def load_ludb(
+    root: str | Path,
+    *,
+    classes: Sequence[str] | None = None,
+    unmapped: str = "count",
+    verify: bool = False,
+    cache: bool = True,
+    on_bad: str = "raise",
+    check_lead_relations: bool = True,
+) -> ECGData:
     """Read LUDB below ``root`` (see the module docstring for every rule).
 
     ``classes``: abbreviations among :data:`LUDB_CLASSES` to keep, in that order (default all;
@@ -195,8 +239,14 @@ def load_ludb(root: str | Path, *, classes: Sequence[str] | None = None, unmappe
         n = verify_tree(root, read_checksums(root), files)
         log.info("ludb: %d files match %s", n, SUMS)
     params = dict(classes=wanted, unmapped=unmapped, on_bad=on_bad, check_lead_relations=bool(check_lead_relations))
-    return cached("ludb", root, params, [root / f for f in files],
-                  lambda: _parse(root, records, wanted, unmapped, on_bad, bool(check_lead_relations)), enabled=cache)
+    return cached(
+        "ludb",
+        root,
+        params,
+        [root / f for f in files],
+        lambda: _parse(root, records, wanted, unmapped, on_bad, bool(check_lead_relations)),
+        enabled=cache,
+    )
 
 
 def read_records(root: Path) -> list[str]:
@@ -225,8 +275,7 @@ def read_checksums(root: Path) -> dict[str, str]:
 
 def record_files(records: Iterable[str]) -> list[str]:
     """Every file the reader reads, relative to the root (header, signal, 12 annotation files)."""
-    return [f"data/{r}{ext}" for r in records
-            for ext in (".hea", ".dat", *(f".{e}" for e in LEAD_EXTENSIONS.values()))]
+    return [f"data/{r}{ext}" for r in records for ext in (".hea", ".dat", *(f".{e}" for e in LEAD_EXTENSIONS.values()))]
 
 
 # ------------------------------------------------------------------------------------ records
@@ -242,11 +291,21 @@ def read_record(root: Path, record: str) -> LudbRecord:
     order = leads12_order(record, header.lead_names)
     digital = read_format16(base.with_suffix(".dat"), header)
     quirk = np.abs(header.gains_per_mv() - np.ptp(digital.astype(np.int64), axis=1)) <= 0.5
-    fixed = replace(header, signals=tuple(replace(s, gain=TRUE_GAIN_PER_MV, baseline=0.0, units="mV") if q else s
-                                          for s, q in zip(header.signals, quirk)))
-    return LudbRecord(record=record, signals=digital_to_mv(digital, fixed)[order],
-                      age=_number(header.comments.get("<age>")), sex=header.comments.get("<sex>", "Unknown"),
-                      diagnoses=read_diagnoses(hea, record), gain_fixed=int(quirk.sum()))
+    fixed = replace(
+        header,
+        signals=tuple(
+            replace(s, gain=TRUE_GAIN_PER_MV, baseline=0.0, units="mV") if q else s
+            for s, q in zip(header.signals, quirk)
+        ),
+    )
+    return LudbRecord(
+        record=record,
+        signals=digital_to_mv(digital, fixed)[order],
+        age=_number(header.comments.get("<age>")),
+        sex=header.comments.get("<sex>", "Unknown"),
+        diagnoses=read_diagnoses(hea, record),
+        gain_fixed=int(quirk.sum()),
+    )
 
 
 def read_diagnoses(path: Path, record: str) -> list[str]:
@@ -254,7 +313,7 @@ def read_diagnoses(path: Path, record: str) -> list[str]:
     lines = [ln.strip() for ln in path.read_text(encoding="utf-8", errors="replace").splitlines()]
     if DIAGNOSES_MARK not in lines:
         raise HeaderParseError(record, f"{path.name} has no '{DIAGNOSES_MARK}' comment line")
-    after = lines[lines.index(DIAGNOSES_MARK) + 1:]
+    after = lines[lines.index(DIAGNOSES_MARK) + 1 :]
     return [d for d in (ln.lstrip("#").strip().rstrip(".").strip() for ln in after if ln.startswith("#")) if d]
 
 
@@ -341,16 +400,19 @@ def parse_waves(symbols: Sequence[str], samples: np.ndarray, quirks: Counter) ->
             waves.append(g)
             continue
         before = waves[-1] if waves and waves[-1][2] == g[1] and not waves[-1][4] else None
-        after = groups[k + 1] if k + 1 < len(groups) and groups[k + 1][0] and groups[k + 1][1] == g[2] \
-            and not groups[k + 1][3] else None
+        after = (
+            groups[k + 1]
+            if k + 1 < len(groups) and groups[k + 1][0] and groups[k + 1][1] == g[2] and not groups[k + 1][3]
+            else None
+        )
         target = before or after
         if target is None:
             quirks["dropped_brackets"] += 1
             continue
         quirks["attached_brackets"] += 1
         target[1], target[2] = min(target[1], g[1]), max(target[2], g[2])
-        target[3] = target[3] or "(" in symbols[g[1]:g[2]]
-        target[4] = target[4] or ")" in symbols[g[1]:g[2]]
+        target[3] = target[3] or "(" in symbols[g[1] : g[2]]
+        target[4] = target[4] or ")" in symbols[g[1] : g[2]]
     out = []
     for wave, start, end, has_on, has_off in waves:
         span = samples[start:end]
@@ -421,8 +483,12 @@ class WaveMasks:
         if how not in ("union", "consensus"):
             raise ConfigError(f"how={how!r}: choose 'union' or 'consensus'")
         masks = self.union() if how == "union" else self.consensus(min_leads)
-        rows = [(rid, wave, s, e) for i, rid in enumerate(self.record_ids) for w, wave in enumerate(self.waves)
-                for s, e in mask_runs(masks[i, w])]
+        rows = [
+            (rid, wave, s, e)
+            for i, rid in enumerate(self.record_ids)
+            for w, wave in enumerate(self.waves)
+            for s, e in mask_runs(masks[i, w])
+        ]
         return pd.DataFrame(rows, columns=["record_id", "class", "start", "end"])
 
 
@@ -432,8 +498,9 @@ def mask_runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return [(int(s), int(e)) for s, e in zip(edges[::2], edges[1::2])]
 
 
-def ludb_wave_masks(root: str | Path, record_ids: Sequence[str | int] | None = None,
-                    fs: float | None = None) -> WaveMasks:
+def ludb_wave_masks(
+    root: str | Path, record_ids: Sequence[str | int] | None = None, fs: float | None = None
+) -> WaveMasks:
     """Per-lead P, PR, QRS, ST, T masks of LUDB records ``record_ids`` (default all, in
     ``RECORDS`` order) at ``fs`` Hz (default 500; positions scaled and rounded as
     :func:`ecgkd_lite.data.preprocess.resample` does, every interval at least one sample long)."""
@@ -460,15 +527,29 @@ def ludb_wave_masks(root: str | Path, record_ids: Sequence[str | int] | None = N
         for lead, wave, start, end in iv.itertuples(index=False, name=None):
             masks[i, lead_pos[lead], wave_pos[wave], start:end] = True
         first = waves.groupby("lead", sort=False)[["first", "last"]].first()
-        spans = _scaled(pd.DataFrame({"lead": first.index, "start": first["first"].to_numpy(),
-                                      "end": first["last"].to_numpy() + 1}), scale, n_samples)
+        spans = _scaled(
+            pd.DataFrame(
+                {"lead": first.index, "start": first["first"].to_numpy(), "end": first["last"].to_numpy() + 1}
+            ),
+            scale,
+            n_samples,
+        )
         for lead, start, end in spans.itertuples(index=False, name=None):
             annotated[i, lead_pos[lead], start:end] = True
         tables.append(iv.assign(record_id=record))
-    intervals = pd.concat(tables, ignore_index=True)[["record_id", "lead", "wave", "start", "end"]] if tables else \
-        pd.DataFrame(columns=["record_id", "lead", "wave", "start", "end"])
-    return WaveMasks(record_ids=np.asarray(records, dtype=str), fs=fs, masks=masks, annotated=annotated,
-                     intervals=intervals, quirks=dict(quirks))
+    intervals = (
+        pd.concat(tables, ignore_index=True)[["record_id", "lead", "wave", "start", "end"]]
+        if tables
+        else pd.DataFrame(columns=["record_id", "lead", "wave", "start", "end"])
+    )
+    return WaveMasks(
+        record_ids=np.asarray(records, dtype=str),
+        fs=fs,
+        masks=masks,
+        annotated=annotated,
+        intervals=intervals,
+        quirks=dict(quirks),
+    )
 
 
 def _scaled(table: pd.DataFrame, scale: float, n_samples: int) -> pd.DataFrame:
@@ -496,8 +577,9 @@ def diagnostic_regions(record: str, classes: Iterable[str], waves: pd.DataFrame,
 
 
 # ------------------------------------------------------------------------------------ parse
-def _parse(root: Path, records: list[str], classes: list[str], unmapped: str, on_bad: str,
-           check_lead_relations: bool) -> ECGData:
+def _parse(
+    root: Path, records: list[str], classes: list[str], unmapped: str, on_bad: str, check_lead_relations: bool
+) -> ECGData:
     from ..progress import progress
 
     read, labels, regions, unknown, quirks = [], [], [], Counter(), Counter()
@@ -514,22 +596,57 @@ def _parse(root: Path, records: list[str], classes: list[str], unmapped: str, on
         labels.append(found)
     y = np.array([[c in found for c in classes] for found in labels], dtype=np.float32).reshape(len(read), len(classes))
     fixed = sum(r.gain_fixed for r in read)
-    steps = [{"step": "read_ludb", "fs": FS, "seconds": SECONDS, "records": len(read), "fold": 10,
-              "role": "external test set"},
-             {"step": "gain_fix", "rule": f"header gain == digital peak-to-peak -> {TRUE_GAIN_PER_MV:g} units/mV, "
-                                          "baseline 0", "leads_fixed": fixed, "leads": 12 * len(read)},
-             {"step": "map_diagnoses", "table": "ludb.DIAGNOSIS_CLASSES",
-              "unmapped": dict(sorted(unknown.items(), key=lambda kv: (-kv[1], kv[0])))},
-             {"step": "delineation", "quirks": dict(sorted(quirks.items())), "region_rules": REGION_RULES}]
-    log.info("ludb: header gain replaced by %g units/mV in %d of %d leads; %d distinct diagnoses unmapped",
-             TRUE_GAIN_PER_MV, fixed, 12 * len(read), len(unknown))
-    meta = pd.DataFrame({"age": [r.age for r in read], "sex": [r.sex for r in read],
-                         "diagnoses": ["; ".join(r.diagnoses) for r in read]})
-    data = ECGData(signals=np.stack([r.signals for r in read]), labels=y, classes=tuple(classes), fs=float(FS),
-                   folds=np.full(len(read), 10), record_ids=[r.record for r in read], leads=LEADS12,
-                   snomed=tuple(CLASS_SNOMED[c] for c in classes), meta=meta,
-                   regions=pd.DataFrame(regions, columns=["record_id", "class", "start", "end"]),
-                   preprocessing=steps, source="ludb", unit="mV")
+    steps = [
+        {
+            "step": "read_ludb",
+            "fs": FS,
+            "seconds": SECONDS,
+            "records": len(read),
+            "fold": 10,
+            "role": "external test set",
+        },
+        {
+            "step": "gain_fix",
+            "rule": f"header gain == digital peak-to-peak -> {TRUE_GAIN_PER_MV:g} units/mV, baseline 0",
+            "leads_fixed": fixed,
+            "leads": 12 * len(read),
+        },
+        {
+            "step": "map_diagnoses",
+            "table": "ludb.DIAGNOSIS_CLASSES",
+            "unmapped": dict(sorted(unknown.items(), key=lambda kv: (-kv[1], kv[0]))),
+        },
+        {"step": "delineation", "quirks": dict(sorted(quirks.items())), "region_rules": REGION_RULES},
+    ]
+    log.info(
+        "ludb: header gain replaced by %g units/mV in %d of %d leads; %d distinct diagnoses unmapped",
+        TRUE_GAIN_PER_MV,
+        fixed,
+        12 * len(read),
+        len(unknown),
+    )
+    meta = pd.DataFrame(
+        {
+            "age": [r.age for r in read],
+            "sex": [r.sex for r in read],
+            "diagnoses": ["; ".join(r.diagnoses) for r in read],
+        }
+    )
+    data = ECGData(
+        signals=np.stack([r.signals for r in read]),
+        labels=y,
+        classes=tuple(classes),
+        fs=float(FS),
+        folds=np.full(len(read), 10),
+        record_ids=[r.record for r in read],
+        leads=LEADS12,
+        snomed=tuple(CLASS_SNOMED[c] for c in classes),
+        meta=meta,
+        regions=pd.DataFrame(regions, columns=["record_id", "class", "start", "end"]),
+        preprocessing=steps,
+        source="ludb",
+        unit="mV",
+    )
     flagged = amplitude_check(data)
     data.preprocessing.append({"step": "amplitude_check", "range_mv": list(PLAUSIBLE_PTP_MV), "flagged": flagged})
     if flagged:

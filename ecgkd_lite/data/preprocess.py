@@ -51,8 +51,14 @@ def resample(data: ECGData, fs: float) -> ECGData:
     from .container import FIDUCIAL_COLUMNS
 
     step = {"step": "resample", "from_fs": float(data.fs), "to_fs": float(fs)}
-    return data.derive(_step(**step), preprocessing=step, signals=sig, fs=float(fs),
-                       fiducials=_rescale(data.fiducials, FIDUCIAL_COLUMNS), regions=_rescale(data.regions, ("start", "end")))
+    return data.derive(
+        _step(**step),
+        preprocessing=step,
+        signals=sig,
+        fs=float(fs),
+        fiducials=_rescale(data.fiducials, FIDUCIAL_COLUMNS),
+        regions=_rescale(data.regions, ("start", "end")),
+    )
 
 
 def bandpass(data: ECGData, low: float = 0.5, high: float = 40.0, order: int = 3) -> ECGData:
@@ -106,16 +112,23 @@ class StandardScaler:
     def transform(self, data: ECGData) -> ECGData:
         self._check(data.n_leads)
         # fitted on an ECGData: its key says everything; on a bare array: the statistics, rounded
-        fitted = self.fitted_on or {"mean": np.round(self.mean.ravel().astype(float), 4).tolist(),
-                                    "std": np.round(self.std.ravel().astype(float), 4).tolist()}
-        return data.derive(_step("standard_scale", per_lead=self.per_lead, fitted_on=fitted),
-                           preprocessing={"step": "standard_scale", **self.state_dict()},
-                           signals=self.transform_array(data.signals))
+        fitted = self.fitted_on or {
+            "mean": np.round(self.mean.ravel().astype(float), 4).tolist(),
+            "std": np.round(self.std.ravel().astype(float), 4).tolist(),
+        }
+        return data.derive(
+            _step("standard_scale", per_lead=self.per_lead, fitted_on=fitted),
+            preprocessing={"step": "standard_scale", **self.state_dict()},
+            signals=self.transform_array(data.signals),
+        )
 
     def state_dict(self) -> dict:
-        return {"per_lead": self.per_lead, "fitted_on": self.fitted_on,
-                "mean": None if self.mean is None else self.mean.ravel().tolist(),
-                "std": None if self.std is None else self.std.ravel().tolist()}
+        return {
+            "per_lead": self.per_lead,
+            "fitted_on": self.fitted_on,
+            "mean": None if self.mean is None else self.mean.ravel().tolist(),
+            "std": None if self.std is None else self.std.ravel().tolist(),
+        }
 
     @classmethod
     def from_state_dict(cls, state: dict) -> "StandardScaler":

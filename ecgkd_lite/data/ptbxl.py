@@ -49,9 +49,17 @@ REQUIRED_COLUMNS = ("patient_id", "age", "sex", "scp_codes", "strat_fold", "file
 REQUIRED_FIELDS = ("patient_id", "scp_codes", "strat_fold", "filename_lr", "filename_hr")
 
 
-def load_ptbxl(root: str | Path, fs: int = 100, task: str = "superdiagnostic", *, verify: bool = False,
-               cache: bool = True, on_bad: str = "raise", drop_unlabeled: bool = True,
-               check_lead_relations: bool = True) -> ECGData:
+def load_ptbxl(
+    root: str | Path,
+    fs: int = 100,
+    task: str = "superdiagnostic",
+    *,
+    verify: bool = False,
+    cache: bool = True,
+    on_bad: str = "raise",
+    drop_unlabeled: bool = True,
+    check_lead_relations: bool = True,
+) -> ECGData:
     """Read PTB-XL below ``root`` at ``fs`` (100 -> ``records100/``, 500 -> ``records500/``).
 
     ``verify`` checks the csvs and every record file read against ``root/SHA256SUMS.txt``;
@@ -76,12 +84,18 @@ def load_ptbxl(root: str | Path, fs: int = 100, task: str = "superdiagnostic", *
     if verify:
         n = verify_tree(root, read_sha256sums(root / SUMS), [DATABASE, STATEMENTS, *record_files], progress=True)
         log.info("ptbxl: %d files match %s", n, SUMS)
-    params = dict(fs=fs, task=task, on_bad=on_bad, drop_unlabeled=drop_unlabeled,
-                  check_lead_relations=bool(check_lead_relations))
+    params = dict(
+        fs=fs, task=task, on_bad=on_bad, drop_unlabeled=drop_unlabeled, check_lead_relations=bool(check_lead_relations)
+    )
     files = [root / DATABASE, root / STATEMENTS, *(root / f for f in record_files)]
-    return cached("ptbxl", root, params, files,
-                  lambda: _parse(root, db, fs, task, on_bad, drop_unlabeled, bool(check_lead_relations)),
-                  enabled=cache)
+    return cached(
+        "ptbxl",
+        root,
+        params,
+        files,
+        lambda: _parse(root, db, fs, task, on_bad, drop_unlabeled, bool(check_lead_relations)),
+        enabled=cache,
+    )
 
 
 def read_database(root: Path) -> pd.DataFrame:
@@ -108,8 +122,11 @@ def read_database(root: Path) -> pd.DataFrame:
         wrong = ~db[column].astype(str).str.fullmatch(rf"records{fs}/\d+/\d+_{suffix}")
         if wrong.any():
             ecg_id = wrong.index[wrong][0]
-            raise RecordError(str(ecg_id), f"{column} {db.at[ecg_id, column]!r} in {DATABASE} is not a "
-                                           f"records{fs}/NNNNN/NNNNN_{suffix} path (a truncated row?)")
+            raise RecordError(
+                str(ecg_id),
+                f"{column} {db.at[ecg_id, column]!r} in {DATABASE} is not a "
+                f"records{fs}/NNNNN/NNNNN_{suffix} path (a truncated row?)",
+            )
     db["strat_fold"] = [_fold(str(i), v) for i, v in zip(db.index, db["strat_fold"])]
     db["scp_codes"] = [_parse_codes(str(i), text) for i, text in zip(db.index, db["scp_codes"])]
     return db
@@ -149,8 +166,11 @@ def task_labels(codes: dict, statements: pd.DataFrame, task: str) -> set[str]:
     if task in ("form", "rhythm", "diagnostic"):
         return {c for c in codes if statements.at[c, task] == 1}
     column = "diagnostic_class" if task == "superdiagnostic" else "diagnostic_subclass"
-    return {statements.at[c, column] for c in codes
-            if statements.at[c, "diagnostic"] == 1 and pd.notna(statements.at[c, column])}
+    return {
+        statements.at[c, column]
+        for c in codes
+        if statements.at[c, "diagnostic"] == 1 and pd.notna(statements.at[c, column])
+    }
 
 
 def read_record(base: Path, record: str, fs: int) -> np.ndarray:
@@ -160,22 +180,36 @@ def read_record(base: Path, record: str, fs: int) -> np.ndarray:
         raise SamplingRateError(record, f"header says {header.fs:g} Hz; records{fs}/ must hold {fs} Hz")
     order = leads12_order(record, header.lead_names)
     if header.n_samples != RECORD_SECONDS * fs:
-        raise RecordError(record, f"header says {header.n_samples} samples; PTB-XL records have "
-                                  f"{RECORD_SECONDS * fs} at {fs} Hz")
+        raise RecordError(
+            record, f"header says {header.n_samples} samples; PTB-XL records have {RECORD_SECONDS * fs} at {fs} Hz"
+        )
     digital = read_format16(base.with_name(base.name + ".dat"), header)
     return digital_to_mv(digital, header)[order]
 
 
-def _parse(root: Path, db: pd.DataFrame, fs: int, task: str, on_bad: str, drop_unlabeled: bool,
-           check_lead_relations: bool = True) -> ECGData:
+def _parse(
+    root: Path,
+    db: pd.DataFrame,
+    fs: int,
+    task: str,
+    on_bad: str,
+    drop_unlabeled: bool,
+    check_lead_relations: bool = True,
+) -> ECGData:
     statements = read_statements(root)
     for ecg_id, codes in db["scp_codes"].items():
         unknown = [c for c in codes if c not in statements.index]
         if unknown:
             raise UnknownLabelError(str(ecg_id), f"scp code {unknown[0]!r} is not in {STATEMENTS}")
     labels = [task_labels(codes, statements, task) for codes in db["scp_codes"]]
-    steps = [{"step": "read_ptbxl", "fs": fs, "task": task,
-              "label_rule": "every scp_codes key, any likelihood (Strodthoff et al. 2021 benchmark)"}]
+    steps = [
+        {
+            "step": "read_ptbxl",
+            "fs": fs,
+            "task": task,
+            "label_rule": "every scp_codes key, any likelihood (Strodthoff et al. 2021 benchmark)",
+        }
+    ]
     unlabeled = [str(i) for i, lab in zip(db.index, labels) if not lab]
     if drop_unlabeled and unlabeled:
         log.info("ptbxl: dropped %d of %d records without a %s label", len(unlabeled), len(db), task)
@@ -189,12 +223,32 @@ def _parse(root: Path, db: pd.DataFrame, fs: int, task: str, on_bad: str, drop_u
     for i, lab in enumerate(labels):
         y[i, [column[c] for c in lab]] = 1
     names = db[FILENAME_COLUMN[fs]]
-    signals = np.stack([read_record(root / name, str(ecg_id), fs)
-                        for ecg_id, name in progress(names.items(), total=len(names), desc=f"PTB-XL {fs} Hz", unit="rec")])
-    meta = pd.DataFrame({"patient_id": db["patient_id"].to_numpy(), "age": db["age"].to_numpy(),
-                         "sex": db["sex"].to_numpy(), "filename_lr": db["filename_lr"].to_numpy(),
-                         "filename_hr": db["filename_hr"].to_numpy()})
-    data = ECGData(signals=signals, labels=y, classes=tuple(classes), fs=float(fs),
-                   folds=db["strat_fold"].to_numpy(), record_ids=db.index.astype(str).to_numpy(), leads=LEADS12,
-                   snomed=None, meta=meta, preprocessing=steps, source="ptbxl")
+    signals = np.stack(
+        [
+            read_record(root / name, str(ecg_id), fs)
+            for ecg_id, name in progress(names.items(), total=len(names), desc=f"PTB-XL {fs} Hz", unit="rec")
+        ]
+    )
+    meta = pd.DataFrame(
+        {
+            "patient_id": db["patient_id"].to_numpy(),
+            "age": db["age"].to_numpy(),
+            "sex": db["sex"].to_numpy(),
+            "filename_lr": db["filename_lr"].to_numpy(),
+            "filename_hr": db["filename_hr"].to_numpy(),
+        }
+    )
+    data = ECGData(
+        signals=signals,
+        labels=y,
+        classes=tuple(classes),
+        fs=float(fs),
+        folds=db["strat_fold"].to_numpy(),
+        record_ids=db.index.astype(str).to_numpy(),
+        leads=LEADS12,
+        snomed=None,
+        meta=meta,
+        preprocessing=steps,
+        source="ptbxl",
+    )
     return screen_records(data, on_bad, reader="load_ptbxl", check_lead_relations=check_lead_relations)

@@ -40,8 +40,16 @@ import numpy as np
 import pandas as pd
 
 from ..checks import check_int
-from ..errors import (ConfigError, DataError, LeadMismatchError, MissingFileError, RecordError, SamplingRateError,
-                      TruncatedSignalError, UnknownLabelError)
+from ..errors import (
+    ConfigError,
+    DataError,
+    LeadMismatchError,
+    MissingFileError,
+    RecordError,
+    SamplingRateError,
+    TruncatedSignalError,
+    UnknownLabelError,
+)
 from .cache import cached
 from .container import ECGData
 from .download import read_sha256sums, verify_tree
@@ -60,8 +68,15 @@ SPLIT_FOLD = {"train": 1, "val": 9, "test": 10}
 UNLABELED_MODES = ("exclude", "only")
 
 
-def load_ptbxl_2k(root: str | Path, *, unlabeled: str = "exclude", min_positives: int = 10, verify: bool = False,
-                  cache: bool = True, on_bad: str = "raise") -> ECGData:
+def load_ptbxl_2k(
+    root: str | Path,
+    *,
+    unlabeled: str = "exclude",
+    min_positives: int = 10,
+    verify: bool = False,
+    cache: bool = True,
+    on_bad: str = "raise",
+) -> ECGData:
     """Read the ptbxl-2k release below ``root`` (see the module docstring for every rule).
 
     ``unlabeled``: ``"exclude"`` (the labeled records only) or ``"only"`` (the unlabeled records,
@@ -71,8 +86,10 @@ def load_ptbxl_2k(root: str | Path, *, unlabeled: str = "exclude", min_positives
     (:mod:`ecgkd_lite.data.cache`) unless ``cache=False``.
     """
     if unlabeled not in UNLABELED_MODES:
-        raise ConfigError(f"unlabeled={unlabeled!r}: choose one of {list(UNLABELED_MODES)} (labeled and unlabeled "
-                          "records are never mixed in one container)")
+        raise ConfigError(
+            f"unlabeled={unlabeled!r}: choose one of {list(UNLABELED_MODES)} (labeled and unlabeled "
+            "records are never mixed in one container)"
+        )
     min_positives = check_int("min_positives", min_positives, low=1)
     if on_bad not in ("raise", "drop"):
         raise ConfigError(f"on_bad must be 'raise' or 'drop'; got {on_bad!r}")
@@ -85,10 +102,17 @@ def load_ptbxl_2k(root: str | Path, *, unlabeled: str = "exclude", min_positives
     if verify:
         n = verify_tree(root, read_sha256sums(root / SUMS), FILES)
         log.info("ptbxl-2k: %d files match %s", n, SUMS)
-    params = dict(unlabeled=unlabeled, min_positives=int(min_positives) if unlabeled == "exclude" else None,
-                  on_bad=on_bad)
-    return cached("ptbxl_2k", root, params, [root / f for f in FILES],
-                  lambda: _parse(root, unlabeled, int(min_positives), on_bad), enabled=cache)
+    params = dict(
+        unlabeled=unlabeled, min_positives=int(min_positives) if unlabeled == "exclude" else None, on_bad=on_bad
+    )
+    return cached(
+        "ptbxl_2k",
+        root,
+        params,
+        [root / f for f in FILES],
+        lambda: _parse(root, unlabeled, int(min_positives), on_bad),
+        enabled=cache,
+    )
 
 
 # ------------------------------------------------------------------------------------ files
@@ -103,15 +127,20 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
                 raise RecordError(NPZ, f"lacks the array(s) {missing} (has {sorted(z.files)})")
             arrays = {k: z[k] for k in NPZ_ARRAYS}
     except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-        raise RecordError(NPZ, f"cannot be read as an npz (truncated or damaged?): {type(exc).__name__}: {exc}") from None
+        raise RecordError(
+            NPZ, f"cannot be read as an npz (truncated or damaged?): {type(exc).__name__}: {exc}"
+        ) from None
     sig, fs = arrays["signals"], float(arrays["fs"])
     if sig.ndim != 3:
         raise RecordError(NPZ, f"signals must be (records, leads, samples); got shape {sig.shape}")
     if not np.issubdtype(sig.dtype, np.integer):
         raise RecordError(NPZ, f"signals must be integers (z * 1000); got dtype {sig.dtype}")
     if sig.shape[1] != len(LEADS12) or arrays["leads"].shape != (sig.shape[1],):
-        raise LeadMismatchError(NPZ, f"signals have {sig.shape[1]} leads and 'leads' names "
-                                     f"{arrays['leads'].tolist()}; the 12 standard leads are expected")
+        raise LeadMismatchError(
+            NPZ,
+            f"signals have {sig.shape[1]} leads and 'leads' names "
+            f"{arrays['leads'].tolist()}; the 12 standard leads are expected",
+        )
     if fs != FS:
         raise SamplingRateError(NPZ, f"fs is {fs:g} Hz; the ptbxl-2k release is {FS} Hz")
     if sig.shape[2] != SECONDS * FS:
@@ -122,8 +151,11 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
         raise RecordError(NPZ, f"scale must be a positive number; got {scale!r}")
     ids = arrays["ecg_id"]
     if ids.shape != (sig.shape[0],) or arrays["source_split"].shape != (sig.shape[0],):
-        raise RecordError(NPZ, f"ecg_id {ids.shape} and source_split {arrays['source_split'].shape} must both be "
-                               f"({sig.shape[0]},), one per record")
+        raise RecordError(
+            NPZ,
+            f"ecg_id {ids.shape} and source_split {arrays['source_split'].shape} must both be "
+            f"({sig.shape[0]},), one per record",
+        )
     if len(np.unique(ids)) != len(ids):
         raise RecordError(NPZ, "ecg_id holds duplicates")
     bad = sorted(set(arrays["source_split"].tolist()) - set(SPLIT_FOLD))
@@ -166,7 +198,9 @@ def read_labels(root: Path, classes: pd.DataFrame) -> pd.DataFrame:
         named = {code_class[c] for c in codes}
         marked = {c for c in columns if getattr(row, c) == 1}
         if named != marked:
-            raise RecordError(rec, f"{LABELS}: the codes name {sorted(named)} but the 0/1 columns mark {sorted(marked)}")
+            raise RecordError(
+                rec, f"{LABELS}: the codes name {sorted(named)} but the 0/1 columns mark {sorted(marked)}"
+            )
         if bool(marked) != bool(row.labeled):
             raise RecordError(rec, f"{LABELS}: labeled={row.labeled} but {len(marked)} class(es) are marked")
     return table.set_index("ecg_id")
@@ -180,46 +214,90 @@ def _parse(root: Path, unlabeled: str, min_positives: int, on_bad: str) -> ECGDa
     ids = arrays["ecg_id"].astype(np.int64)
     absent, extra = sorted(set(ids.tolist()) - set(labels.index)), sorted(set(labels.index) - set(ids.tolist()))
     if absent or extra:
-        raise RecordError(LABELS, f"ecg_ids differ from {NPZ}: {len(absent)} record(s) without a label row "
-                                  f"{absent[:5]}, {len(extra)} label row(s) without a record {extra[:5]}")
+        raise RecordError(
+            LABELS,
+            f"ecg_ids differ from {NPZ}: {len(absent)} record(s) without a label row "
+            f"{absent[:5]}, {len(extra)} label row(s) without a record {extra[:5]}",
+        )
     labels = labels.loc[ids]
     order = leads12_order(NPZ, arrays["leads"].tolist())
     labeled = labels["labeled"].to_numpy(bool)
     keep = labeled if unlabeled == "exclude" else ~labeled
     columns = [c for c in labels.columns if c not in ("labeled", "codes")]
-    steps = [{"step": "read_ptbxl_2k", "fs": FS, "unit": "z", "scale": float(arrays["scale"]),
-              "records": "labeled" if unlabeled == "exclude" else "unlabeled",
-              "folds": {split: fold for split, fold in SPLIT_FOLD.items()}}]
+    steps = [
+        {
+            "step": "read_ptbxl_2k",
+            "fs": FS,
+            "unit": "z",
+            "scale": float(arrays["scale"]),
+            "records": "labeled" if unlabeled == "exclude" else "unlabeled",
+            "folds": {split: fold for split, fold in SPLIT_FOLD.items()},
+        }
+    ]
     left_out = [str(i) for i in ids[~keep]]
-    steps.append({"step": "exclude_unlabeled" if unlabeled == "exclude" else "exclude_labeled",
-                  "dropped": len(left_out), "records": left_out if unlabeled == "exclude" else []})
-    log.info("ptbxl-2k: %s %d %s records", "left out" if unlabeled == "exclude" else "kept",
-             int((~labeled).sum()), "unlabeled")
+    steps.append(
+        {
+            "step": "exclude_unlabeled" if unlabeled == "exclude" else "exclude_labeled",
+            "dropped": len(left_out),
+            "records": left_out if unlabeled == "exclude" else [],
+        }
+    )
+    log.info(
+        "ptbxl-2k: %s %d %s records",
+        "left out" if unlabeled == "exclude" else "kept",
+        int((~labeled).sum()),
+        "unlabeled",
+    )
     if unlabeled == "exclude":
         y_all = labels[columns].to_numpy(np.float32)[keep]
         positives = {c: int(n) for c, n in zip(columns, y_all.sum(0))}
         kept = [c for c in columns if positives[c] >= min_positives]
         dropped = {c: positives[c] for c in columns if c not in kept}
         if not kept:
-            raise DataError(f"no class has min_positives={min_positives} positives among the {int(keep.sum())} labeled "
-                            f"records (the most: {max(positives.values(), default=0)})")
+            raise DataError(
+                f"no class has min_positives={min_positives} positives among the {int(keep.sum())} labeled "
+                f"records (the most: {max(positives.values(), default=0)})"
+            )
         y = y_all[:, [columns.index(c) for c in kept]]
         orphans = [str(i) for i in ids[keep][(y.sum(1) == 0) & (y_all.sum(1) > 0)]]
-        steps.append({"step": "drop_rare_classes", "min_positives": min_positives, "dropped": dropped,
-                      "records_without_kept_positive": orphans})
+        steps.append(
+            {
+                "step": "drop_rare_classes",
+                "min_positives": min_positives,
+                "dropped": dropped,
+                "records_without_kept_positive": orphans,
+            }
+        )
         if dropped:
-            log.warning("ptbxl-2k: %d class(es) with fewer than %d positives left out: %s; %d record(s) now "
-                        "negative for every kept class: %s%s", len(dropped), min_positives, dropped, len(orphans),
-                        orphans[:10], " ..." if len(orphans) > 10 else "")
+            log.warning(
+                "ptbxl-2k: %d class(es) with fewer than %d positives left out: %s; %d record(s) now "
+                "negative for every kept class: %s%s",
+                len(dropped),
+                min_positives,
+                dropped,
+                len(orphans),
+                orphans[:10],
+                " ..." if len(orphans) > 10 else "",
+            )
         snomed = tuple(classes.at[c, "snomed_codes"] for c in kept)
     else:
         kept, y, snomed = [], np.zeros((int(keep.sum()), 0), dtype=np.float32), ()
     signals = arrays["signals"][keep][:, order].astype(np.float32) * np.float32(arrays["scale"])
     split = arrays["source_split"][keep]
     meta = pd.DataFrame({"ecg_id": ids[keep], "source_split": split, "codes": labels["codes"].to_numpy()[keep]})
-    data = ECGData(signals=signals, labels=y, classes=tuple(kept), fs=float(FS),
-                   folds=np.array([SPLIT_FOLD[s] for s in split.tolist()], dtype=np.int64),
-                   record_ids=ids[keep].astype(str), leads=LEADS12, snomed=snomed, meta=meta,
-                   preprocessing=steps, source="ptbxl_2k", unit="z")
+    data = ECGData(
+        signals=signals,
+        labels=y,
+        classes=tuple(kept),
+        fs=float(FS),
+        folds=np.array([SPLIT_FOLD[s] for s in split.tolist()], dtype=np.int64),
+        record_ids=ids[keep].astype(str),
+        leads=LEADS12,
+        snomed=snomed,
+        meta=meta,
+        preprocessing=steps,
+        source="ptbxl_2k",
+        unit="z",
+    )
     # the readers' bad-record policy, for NaN/flat leads only: per-lead z-scores break the limb-lead relations
     return screen_records(data, on_bad, reader="load_ptbxl_2k", check_lead_relations=False)

@@ -56,8 +56,20 @@ from .conditions import CLASS_NAMES, CONDITIONS
 from .container import FIDUCIAL_COLUMNS, ECGData
 from .dower import DOWER_12, LIMB_EXPANSION
 from .leads import LEADS12
-from .synthetic_conditions import (CUT, EDGE, QRS_INDEX, QRS_WAVES, U_AF, WAVE, Waves, pvc_beat,
-                                   rhythm_intervals, sample_physiology, sinus_beat, voltage_gain)
+from .synthetic_conditions import (
+    CUT,
+    EDGE,
+    QRS_INDEX,
+    QRS_WAVES,
+    U_AF,
+    WAVE,
+    Waves,
+    pvc_beat,
+    rhythm_intervals,
+    sample_physiology,
+    sinus_beat,
+    voltage_gain,
+)
 
 RNG_BLOCK = 64
 DEFAULT_PREVALENCE: dict[str, float] = {c: 0.10 for c in CLASS_NAMES if c != "NORM"}
@@ -73,12 +85,19 @@ EMG_BANK_SEED = 20240601
 PROJECTION = np.concatenate([DOWER_12, LIMB_EXPANSION], axis=1).astype(np.float32)
 
 REGION_RULES: dict[str, tuple[str, str, str] | None] = {
-    "NORM": None, "SBRAD": None, "STACH": None, "AFIB": None,
+    "NORM": None,
+    "SBRAD": None,
+    "STACH": None,
+    "AFIB": None,
     "1AVB": ("sinus", "p_on", "qrs_on"),
-    "CRBBB": ("sinus", "qrs_on", "qrs_off"), "CLBBB": ("sinus", "qrs_on", "qrs_off"),
-    "LAFB": ("sinus", "qrs_on", "qrs_off"), "LVH": ("sinus", "qrs_on", "qrs_off"),
+    "CRBBB": ("sinus", "qrs_on", "qrs_off"),
+    "CLBBB": ("sinus", "qrs_on", "qrs_off"),
+    "LAFB": ("sinus", "qrs_on", "qrs_off"),
+    "LVH": ("sinus", "qrs_on", "qrs_off"),
     "LVOLT": ("sinus", "qrs_on", "qrs_off"),
-    "AMI": ("sinus", "qrs_on", "t_off"), "IMI": ("sinus", "qrs_on", "t_off"), "LNGQT": ("sinus", "qrs_on", "t_off"),
+    "AMI": ("sinus", "qrs_on", "t_off"),
+    "IMI": ("sinus", "qrs_on", "t_off"),
+    "LNGQT": ("sinus", "qrs_on", "t_off"),
     "NST_": ("sinus", "qrs_off", "t_off"),
     "PVC": ("pvc", "qrs_on", "t_off"),
 }
@@ -99,7 +118,9 @@ def check_prevalence(prevalence: dict[str, float] | None) -> dict[str, float]:
             raise ConfigError(f"prevalence of the exclusive classes {group} sums above 1: {[out[c] for c in group]}")
     for code, other in EXCLUDED_BY.items():
         if out[code] > 1.0 - out[other] + 1e-12:
-            raise ConfigError(f"prevalence[{code!r}]={out[code]} exceeds 1 - prevalence[{other!r}] ({code} never occurs with {other})")
+            raise ConfigError(
+                f"prevalence[{code!r}]={out[code]} exceeds 1 - prevalence[{other!r}] ({code} never occurs with {other})"
+            )
     return out
 
 
@@ -137,9 +158,13 @@ def sample_params(n: int, rng: np.random.Generator, prevalence: dict[str, float]
     table["sex"] = np.where(rng.random(n) < 0.5, "M", "F")
     physiology = sample_physiology(n, rng)
     noise = {f"has_{k}": rng.random(n) < r for k, r in NOISE_RATES.items()}
-    noise.update(baseline_mv=rng.uniform(0.02, 0.15, n), emg_mv=rng.uniform(0.005, 0.03, n),
-                 motion_mv=rng.uniform(0.1, 0.5, n), mains_mv=rng.uniform(0.005, 0.03, n),
-                 mains_hz=np.where(rng.random(n) < 0.5, 50.0, 60.0))
+    noise.update(
+        baseline_mv=rng.uniform(0.02, 0.15, n),
+        emg_mv=rng.uniform(0.005, 0.03, n),
+        motion_mv=rng.uniform(0.1, 0.5, n),
+        mains_mv=rng.uniform(0.005, 0.03, n),
+        mains_hz=np.where(rng.random(n) < 0.5, 50.0, 60.0),
+    )
     seeds = rng.integers(0, 2**63 - 1, n, dtype=np.int64)
     return pd.concat([table, physiology, pd.DataFrame(noise), pd.DataFrame({"seed": seeds})], axis=1)
 
@@ -193,8 +218,8 @@ def beat_template(waves: Waves, fs: float, gain: bool, params: pd.DataFrame | No
     start = min(q0, r0)
     length = max(q0 + qrs.shape[-1], r0 + rest.shape[-1]) - start
     out = np.zeros((qrs.shape[0], 3, length), dtype=np.float32)
-    out[:, :, q0 - start:q0 - start + qrs.shape[-1]] += qrs
-    out[:, :, r0 - start:r0 - start + rest.shape[-1]] += rest
+    out[:, :, q0 - start : q0 - start + qrs.shape[-1]] += qrs
+    out[:, :, r0 - start : r0 - start + rest.shape[-1]] += rest
     return out, -start
 
 
@@ -219,7 +244,7 @@ def _record_draws(params: pd.DataFrame, slots: int) -> dict[str, np.ndarray]:
         z[i] = g.standard_normal(slots)
         u[i] = g.random(u.shape[1])
     ends = np.cumsum(list(sizes.values()))
-    out = {name: u[:, end - size:end] for (name, size), end in zip(sizes.items(), ends)}
+    out = {name: u[:, end - size : end] for (name, size), end in zip(sizes.items(), ends)}
     out["z_rr"] = z
     return out
 
@@ -236,9 +261,12 @@ def beat_schedule(params: pd.DataFrame, iv: dict, seconds: float, draws: dict) -
     n, slots = draws["z_rr"].shape
     rr = iv["rr"][:, None]
     k = np.arange(slots)[None, :]
-    sinus = rr * (1 + params["rsa"].to_numpy()[:, None] * np.sin(2 * np.pi * params["rsa_hz"].to_numpy()[:, None] * k * rr
-                                                                  + params["rsa_phase"].to_numpy()[:, None])
-                  + params["hrv_sd"].to_numpy()[:, None] * draws["z_rr"])
+    sinus = rr * (
+        1
+        + params["rsa"].to_numpy()[:, None]
+        * np.sin(2 * np.pi * params["rsa_hz"].to_numpy()[:, None] * k * rr + params["rsa_phase"].to_numpy()[:, None])
+        + params["hrv_sd"].to_numpy()[:, None] * draws["z_rr"]
+    )
     s = params["af_irregularity"].to_numpy()[:, None]
     af = np.maximum(rr * np.exp(s * draws["z_rr"] - s * s / 2), MIN_RR)
     intervals = np.where(params["AFIB"].to_numpy(bool)[:, None], af, np.maximum(sinus, MIN_RR))
@@ -270,8 +298,16 @@ def _wave_fiducials(waves: Waves, has_p: np.ndarray) -> np.ndarray:
     """Fiducial offsets ``(n, 8)`` in seconds from the R peak, FIDUCIAL_COLUMNS order (NaN if absent)."""
     qrs_on, qrs_off = waves.span(QRS_WAVES)
     p, t = WAVE["P"], WAVE["T"]
-    cols = [waves.mu[:, p] - EDGE * waves.sigma[:, p], waves.mu[:, p], waves.mu[:, p] + EDGE * waves.sigma[:, p],
-            qrs_on, np.zeros(len(qrs_on)), qrs_off, waves.mu[:, t], waves.mu[:, t] + EDGE * waves.sigma[:, t]]
+    cols = [
+        waves.mu[:, p] - EDGE * waves.sigma[:, p],
+        waves.mu[:, p],
+        waves.mu[:, p] + EDGE * waves.sigma[:, p],
+        qrs_on,
+        np.zeros(len(qrs_on)),
+        qrs_off,
+        waves.mu[:, t],
+        waves.mu[:, t] + EDGE * waves.sigma[:, t],
+    ]
     out = np.stack(cols, 1)
     out[~has_p, :3] = np.nan
     return out
@@ -331,7 +367,9 @@ def _write_noise(noise_rows: np.ndarray, n_samples: int, params: pd.DataFrame, d
     n_low = -(-n_samples // q) + 1
     low = _low_rate_noise(params, draws, fs / q, n_low)
     st = noise_rows.strides  # (n, 8, n_low - 1, q) view: sample q*i + j of step i
-    wide = as_strided(noise_rows, (noise_rows.shape[0], 8, n_low - 1, q), (st[0], st[1], q * st[2], st[2]), writeable=True)
+    wide = as_strided(
+        noise_rows, (noise_rows.shape[0], 8, n_low - 1, q), (st[0], st[1], q * st[2], st[2]), writeable=True
+    )
     frac = np.arange(q, dtype=np.float32) / q
     np.matmul(np.stack([low[..., :-1], low[..., 1:]], -1), np.stack([1 - frac, frac]), out=wide)
     t = np.arange(n_samples) / fs
@@ -346,8 +384,9 @@ def _write_noise(noise_rows: np.ndarray, n_samples: int, params: pd.DataFrame, d
 
 
 # ============================================================================ render
-def render(params: pd.DataFrame, fs: float, seconds: float, noise: bool = True,
-           record_ids=None, out: np.ndarray | None = None) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
+def render(
+    params: pd.DataFrame, fs: float, seconds: float, noise: bool = True, record_ids=None, out: np.ndarray | None = None
+) -> tuple[np.ndarray, pd.DataFrame, pd.DataFrame]:
     """Render records from their parameters: ``(signals (n, 12, T) float32 mV, fiducials, regions)``.
 
     Steps: wave tables (``sinus_beat`` / ``pvc_beat``) -> rotate and scale to the body frame ->
@@ -385,13 +424,19 @@ def render(params: pd.DataFrame, fs: float, seconds: float, noise: bool = True,
         for k in range(kind.shape[1]):
             rows = np.flatnonzero(inside[:, k])
             if rows.size:
-                _place(dipole_rows, template[rows] if beat_kind == 1 else template[slot_of[rows]], r_index, margin,
-                       rows, r[rows, k])
-    _add_f_waves(dipole_rows[:, :, margin:margin + n_samples], params, rot, draws, fs)
+                _place(
+                    dipole_rows,
+                    template[rows] if beat_kind == 1 else template[slot_of[rows]],
+                    r_index,
+                    margin,
+                    rows,
+                    r[rows, k],
+                )
+    _add_f_waves(dipole_rows[:, :, margin : margin + n_samples], params, rot, draws, fs)
     if noise:
         _write_noise(buf[:, 3:, margin:], n_samples, params, draws, fs, q)
     signals = out if out is not None else np.empty((n, 12, n_samples), dtype=np.float32)
-    np.matmul(PROJECTION[:, :buf.shape[1]], buf[:, :, margin:margin + n_samples], out=signals)
+    np.matmul(PROJECTION[:, : buf.shape[1]], buf[:, :, margin : margin + n_samples], out=signals)
 
     offsets = {1: _wave_fiducials(sinus, ~params["AFIB"].to_numpy(bool))}
     if pvc_rows.size:
@@ -411,8 +456,11 @@ def _add_f_waves(dipole: np.ndarray, params: pd.DataFrame, rot: np.ndarray, draw
     ph = (2 * np.pi * draws["af_phase"][rows]).astype(np.float32)
     f = params["af_hz"].to_numpy(np.float32)[rows, None]
     a = params["af_mv"].to_numpy(np.float32)[rows, None]
-    wave = a * (1 + 0.3 * np.sin(np.float32(2 * np.pi * 0.4) * t + ph[:, 2:3])) * np.sin(
-        2 * np.pi * f * t + ph[:, :1] + 1.5 * np.sin(np.float32(2 * np.pi * 0.25) * t + ph[:, 1:2]))
+    wave = (
+        a
+        * (1 + 0.3 * np.sin(np.float32(2 * np.pi * 0.4) * t + ph[:, 2:3]))
+        * np.sin(2 * np.pi * f * t + ph[:, :1] + 1.5 * np.sin(np.float32(2 * np.pi * 0.25) * t + ph[:, 1:2]))
+    )
     direction = (rot[rows] @ U_AF).astype(np.float32)  # (m, 3)
     dipole[rows] += direction[:, :, None] * wave[:, None, :]
 
@@ -455,8 +503,14 @@ def _region_table(ids, params: pd.DataFrame, beats: dict, n_samples: int) -> pd.
         recs.append(rec[ok]), classes.append(np.full(ok.sum(), c)), starts.append(start[ok]), ends.append(end[ok])
     rec, cls, start, end = (np.concatenate(x) for x in (recs, classes, starts, ends))
     order = np.lexsort((start, cls, rec))  # record-major, so chunking never reorders rows
-    return pd.DataFrame({"record_id": ids[rec[order]], "class": np.asarray(CLASS_NAMES, dtype=object)[cls[order]],
-                         "start": start[order], "end": end[order]})
+    return pd.DataFrame(
+        {
+            "record_id": ids[rec[order]],
+            "class": np.asarray(CLASS_NAMES, dtype=object)[cls[order]],
+            "start": start[order],
+            "end": end[order],
+        }
+    )
 
 
 # ============================================================================ the data set
@@ -521,13 +575,23 @@ def _check_memory(n_records: int, fs: float, seconds: float) -> None:
 
 def record_params(n_records: int, seed: int = 0, prevalence: dict[str, float] | None = None) -> pd.DataFrame:
     """Parameters of records ``0..n_records-1`` of the set ``seed`` (block-seeded, see module doc)."""
-    blocks = [sample_params(RNG_BLOCK, np.random.default_rng([int(seed), b]), prevalence)
-              for b in range(-(-n_records // RNG_BLOCK))]
+    blocks = [
+        sample_params(RNG_BLOCK, np.random.default_rng([int(seed), b]), prevalence)
+        for b in range(-(-n_records // RNG_BLOCK))
+    ]
     return pd.concat(blocks, ignore_index=True).iloc[:n_records].reset_index(drop=True)
 
 
-def load_synthetic(n_records: int, fs: float = 500, seconds: float = 10.0, seed: int = 0, *, noise: bool = True,
-                   prevalence: dict[str, float] | None = None, chunk_size: int = 256) -> ECGData:
+def load_synthetic(
+    n_records: int,
+    fs: float = 500,
+    seconds: float = 10.0,
+    seed: int = 0,
+    *,
+    noise: bool = True,
+    prevalence: dict[str, float] | None = None,
+    chunk_size: int = 256,
+) -> ECGData:
     """``n_records`` synthetic 12-lead ECGs (``source="synthetic"``), deterministic from ``seed``.
 
     ``prevalence`` overrides ``DEFAULT_PREVALENCE`` per class; ``chunk_size`` records are rendered at
@@ -548,21 +612,51 @@ def load_synthetic(n_records: int, fs: float = 500, seconds: float = 10.0, seed:
         regions.append(reg)
     labels = labels_from_params(params)
     recipe = synthetic_recipe(n_records, fs, seconds, seed, noise=noise, prevalence=prevalence)
-    meta = pd.DataFrame({"age": params["age"].to_numpy(), "sex": params["sex"].to_numpy(),
-                         "heart_rate": np.round(rhythm_intervals(params)["hr"], 1)})
-    return ECGData(signals=signals, labels=labels, classes=CLASS_NAMES, fs=float(fs),
-                   folds=assign_folds(labels, seed), record_ids=ids.astype(str), leads=LEADS12,
-                   snomed=tuple(c.snomed for c in CONDITIONS), meta=meta,
-                   fiducials=pd.concat(fiducials, ignore_index=True), regions=pd.concat(regions, ignore_index=True),
-                   preprocessing=[recipe], source="synthetic", key=fingerprint(recipe))
+    meta = pd.DataFrame(
+        {
+            "age": params["age"].to_numpy(),
+            "sex": params["sex"].to_numpy(),
+            "heart_rate": np.round(rhythm_intervals(params)["hr"], 1),
+        }
+    )
+    return ECGData(
+        signals=signals,
+        labels=labels,
+        classes=CLASS_NAMES,
+        fs=float(fs),
+        folds=assign_folds(labels, seed),
+        record_ids=ids.astype(str),
+        leads=LEADS12,
+        snomed=tuple(c.snomed for c in CONDITIONS),
+        meta=meta,
+        fiducials=pd.concat(fiducials, ignore_index=True),
+        regions=pd.concat(regions, ignore_index=True),
+        preprocessing=[recipe],
+        source="synthetic",
+        key=fingerprint(recipe),
+    )
 
 
-def synthetic_recipe(n_records: int, fs: float = 500, seconds: float = 10.0, seed: int = 0, *, noise: bool = True,
-                     prevalence: dict[str, float] | None = None) -> dict:
+def synthetic_recipe(
+    n_records: int,
+    fs: float = 500,
+    seconds: float = 10.0,
+    seed: int = 0,
+    *,
+    noise: bool = True,
+    prevalence: dict[str, float] | None = None,
+) -> dict:
     """What defines a synthetic data set (its key is ``fingerprint(recipe)``): the generator's code
     version (``ecgkd_lite.versions``, bumped whenever its output changes on purpose) and every
     parameter of ``load_synthetic``."""
     _check_args(n_records, fs, seconds, seed, 1)
-    return {"step": "synthetic", "generator_version": version("generator"), "n_records": int(n_records),
-            "fs": float(fs), "seconds": float(seconds), "seed": int(seed), "noise": bool(noise),
-            "prevalence": check_prevalence(prevalence)}
+    return {
+        "step": "synthetic",
+        "generator_version": version("generator"),
+        "n_records": int(n_records),
+        "fs": float(fs),
+        "seconds": float(seconds),
+        "seed": int(seed),
+        "noise": bool(noise),
+        "prevalence": check_prevalence(prevalence),
+    }

@@ -62,14 +62,14 @@ U_ANTERIOR = _unit(np.array((0.0, 0.0, -1.0)) - (np.dot((0.0, 0.0, -1.0), _LEAD_
 #: fraction of a hidden finding's vector that leaks along the lead-I direction
 LEAD_I_LEAK = 0.08
 #: directions of the other findings
-U_LVH_QRS = _unit((0.75, 0.05, 0.45))       # leftward-posterior voltage
-U_LVH_S = _unit((-0.05, 0.0, 1.0))          # deeper S in V1-V2
-U_LATERAL = _unit((0.8, 0.4, -0.1))         # lateral ST vector (NST_ depression, LVH strain)
+U_LVH_QRS = _unit((0.75, 0.05, 0.45))  # leftward-posterior voltage
+U_LVH_S = _unit((-0.05, 0.0, 1.0))  # deeper S in V1-V2
+U_LATERAL = _unit((0.8, 0.4, -0.1))  # lateral ST vector (NST_ depression, LVH strain)
 U_RBBB_TERMINAL = _unit((-0.55, -0.05, -0.85))  # terminal rightward-anterior forces (R' in V1)
-U_LBBB = _unit((0.75, 0.2, 0.85))           # leftward-posterior activation
-U_PVC_RV = _unit((0.7, 0.35, 0.6))          # RV origin: LBBB-like
-U_PVC_LV = _unit((-0.55, 0.45, -0.7))       # LV origin: RBBB-like
-U_AF = _unit((0.1, 0.5, -0.85))             # f-waves: inferior-anterior (II, V1)
+U_LBBB = _unit((0.75, 0.2, 0.85))  # leftward-posterior activation
+U_PVC_RV = _unit((0.7, 0.35, 0.6))  # RV origin: LBBB-like
+U_PVC_LV = _unit((-0.55, 0.45, -0.7))  # LV origin: RBBB-like
+U_AF = _unit((0.1, 0.5, -0.85))  # f-waves: inferior-anterior (II, V1)
 
 SINUS_BPM = (61.0, 99.0)
 RATE_BPM = {"SBRAD": (42.0, 56.0), "STACH": (104.0, 140.0), "AFIB": (70.0, 130.0)}
@@ -151,11 +151,18 @@ def sample_physiology(n: int, rng: np.random.Generator) -> pd.DataFrame:
     """
     u = lambda: rng.random(n)  # noqa: E731
     cols: dict[str, np.ndarray] = {
-        "hr_q": rng.beta(1.2, 3.2, n), "pr_q": u(), "qtc_q": u(), "qrs_q": rng.beta(2.0, 2.5, n),
+        "hr_q": rng.beta(1.2, 3.2, n),
+        "pr_q": u(),
+        "qtc_q": u(),
+        "qrs_q": rng.beta(2.0, 2.5, n),
         "p_s": rng.uniform(0.085, 0.110, n),
-        "rsa": rng.uniform(0.0, 0.04, n), "rsa_hz": rng.uniform(0.15, 0.35, n), "rsa_phase": rng.uniform(0, 2 * np.pi, n),
-        "hrv_sd": rng.uniform(0.004, 0.02, n), "af_irregularity": rng.uniform(0.12, 0.25, n),
-        "af_mv": rng.uniform(0.04, 0.12, n), "af_hz": rng.uniform(4.0, 9.0, n),
+        "rsa": rng.uniform(0.0, 0.04, n),
+        "rsa_hz": rng.uniform(0.15, 0.35, n),
+        "rsa_phase": rng.uniform(0, 2 * np.pi, n),
+        "hrv_sd": rng.uniform(0.004, 0.02, n),
+        "af_irregularity": rng.uniform(0.12, 0.25, n),
+        "af_mv": rng.uniform(0.04, 0.12, n),
+        "af_hz": rng.uniform(4.0, 9.0, n),
         "rot_x": np.clip(rng.normal(0, np.radians(8), n), -np.radians(20), np.radians(20)),
         "rot_y": np.clip(rng.normal(0, np.radians(8), n), -np.radians(20), np.radians(20)),
         "rot_z": np.clip(rng.normal(0, np.radians(10), n), -np.radians(25), np.radians(25)),
@@ -164,12 +171,29 @@ def sample_physiology(n: int, rng: np.random.Generator) -> pd.DataFrame:
     for wave, (base, sd) in NORMAL_AMPLITUDE.items():
         v = np.asarray(base) + rng.normal(0, sd, (n, 3))
         cols.update({f"{wave}_x": v[:, 0], f"{wave}_y": v[:, 1], f"{wave}_z": v[:, 2]})
-    cols.update({
-        "crbbb_q": u(), "clbbb_q": u(), "lafb_q": u(), "ami_q": u(), "ami_st": u(), "ami_t": u(),
-        "imi_q": u(), "imi_st": u(), "imi_t": u(), "lvh_q": u(), "lvh_strain": u(), "lvolt_q": u(),
-        "nst_st": u(), "nst_t": u(), "pvc_count": rng.integers(1, 4, n), "pvc_coupling": rng.uniform(0.5, 0.7, n),
-        "pvc_origin": u(), "pvc_mv": rng.uniform(1.3, 2.1, n), "pvc_width": rng.uniform(0.9, 1.15, n),
-    })
+    cols.update(
+        {
+            "crbbb_q": u(),
+            "clbbb_q": u(),
+            "lafb_q": u(),
+            "ami_q": u(),
+            "ami_st": u(),
+            "ami_t": u(),
+            "imi_q": u(),
+            "imi_st": u(),
+            "imi_t": u(),
+            "lvh_q": u(),
+            "lvh_strain": u(),
+            "lvolt_q": u(),
+            "nst_st": u(),
+            "nst_t": u(),
+            "pvc_count": rng.integers(1, 4, n),
+            "pvc_coupling": rng.uniform(0.5, 0.7, n),
+            "pvc_origin": u(),
+            "pvc_mv": rng.uniform(1.3, 2.1, n),
+            "pvc_width": rng.uniform(0.9, 1.15, n),
+        }
+    )
     return pd.DataFrame(cols)
 
 
@@ -181,7 +205,9 @@ def rhythm_intervals(params: pd.DataFrame) -> dict[str, np.ndarray]:
         hr = np.where(_flag(params, code), _lerp(params["hr_q"], rng_bpm), hr)
     rr = 60.0 / hr
     pr = np.where(_flag(params, "1AVB"), _lerp(params["pr_q"], PR_S["1AVB"]), _lerp(params["pr_q"], PR_S["normal"]))
-    qtc = np.where(_flag(params, "LNGQT"), _lerp(params["qtc_q"], QTC_S["LNGQT"]), _lerp(params["qtc_q"], QTC_S["normal"]))
+    qtc = np.where(
+        _flag(params, "LNGQT"), _lerp(params["qtc_q"], QTC_S["LNGQT"]), _lerp(params["qtc_q"], QTC_S["normal"])
+    )
     qrs = _lerp(params["qrs_q"], QRS_S["normal"]) + np.where(_flag(params, "LAFB"), 0.006, 0.0)
     return {"rr": rr, "hr": hr, "pr": pr, "qrs": qrs, "qtc": qtc, "qt": qtc * np.sqrt(rr)}
 
@@ -231,8 +257,13 @@ def _bundle_branch_blocks(w: Waves, params: pd.DataFrame) -> None:
     width = _lerp(params["crbbb_q"], QRS_S["CRBBB"])
     qrs_on = w.mu[:, WAVE["Q"]] - EDGE * w.sigma[:, WAVE["Q"]]
     rp_sigma = 0.018
-    w.set("RP", mu=qrs_on + width - EDGE * rp_sigma, sigma=rp_sigma,
-          amp=(0.55 + 0.35 * params["crbbb_q"].to_numpy())[:, None] * r_size[:, None] * U_RBBB_TERMINAL, where=rb)
+    w.set(
+        "RP",
+        mu=qrs_on + width - EDGE * rp_sigma,
+        sigma=rp_sigma,
+        amp=(0.55 + 0.35 * params["crbbb_q"].to_numpy())[:, None] * r_size[:, None] * U_RBBB_TERMINAL,
+        where=rb,
+    )
     w.set("S", sigma=w.sigma[:, WAVE["S"]] * 1.4, where=rb)
     w.add("T", -0.4 * t_size[:, None] * U_RBBB_TERMINAL, where=rb)
 
@@ -241,8 +272,13 @@ def _bundle_branch_blocks(w: Waves, params: pd.DataFrame) -> None:
     on = -0.42 * d
     w.set("Q", mu=on + EDGE * 0.07 * d, sigma=0.07 * d, amp=0.08 * r_size[:, None] * U_LBBB, where=lb)
     w.set("R", sigma=0.13 * d, amp=1.05 * r_size[:, None] * U_LBBB, where=lb)
-    w.set("R2", mu=0.58 * d - EDGE * 0.12 * d, sigma=0.12 * d,
-          amp=0.95 * r_size[:, None] * _unit((0.6, 0.15, 1.0)), where=lb)
+    w.set(
+        "R2",
+        mu=0.58 * d - EDGE * 0.12 * d,
+        sigma=0.12 * d,
+        amp=0.95 * r_size[:, None] * _unit((0.6, 0.15, 1.0)),
+        where=lb,
+    )
     w.set("S", amp=np.zeros(3), where=lb)
     w.set("T", amp=-0.9 * t_size[:, None] * U_LBBB, where=lb)
     w.set("ST", amp=-0.10 * U_LBBB, where=lb)

@@ -45,8 +45,16 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ..errors import (BadSignalError, ConfigError, HeaderParseError, LeadMismatchError, MissingFileError,
-                      RecordError, SignalSizeError, TruncatedSignalError)
+from ..errors import (
+    BadSignalError,
+    ConfigError,
+    HeaderParseError,
+    LeadMismatchError,
+    MissingFileError,
+    RecordError,
+    SignalSizeError,
+    TruncatedSignalError,
+)
 from .container import ECGData, find_bad_records
 from .leads import LEADS12, canonical_lead
 
@@ -65,8 +73,7 @@ RELATION_TOL_MV = 0.01
 RELATION_MAX_FRACTION = 0.05
 #: lead -> (coefficient of I, coefficient of II): Einthoven's and Goldberger's relations
 LEAD_RELATIONS = {"III": (-1.0, 1.0), "aVR": (-0.5, -0.5), "aVL": (1.0, -0.5), "aVF": (-0.5, 1.0)}
-_RELATION_TEXT = {"III": "III = II - I", "aVR": "aVR = -(I + II)/2", "aVL": "aVL = I - II/2",
-                  "aVF": "aVF = II - I/2"}
+_RELATION_TEXT = {"III": "III = II - I", "aVR": "aVR = -(I + II)/2", "aVL": "aVL = I - II/2", "aVF": "aVF = II - I/2"}
 
 
 @dataclass(frozen=True)
@@ -132,8 +139,9 @@ def parse_header(path: str | Path, record: str | None = None) -> Header:
     lineno, first = body[0]
     n_sig, fs, n_samples = _parse_record_line(record, path.name, lineno, first)
     if len(body) - 1 != n_sig:
-        raise HeaderParseError(record, f"{path.name} line {lineno} announces {n_sig} signals but "
-                                       f"{len(body) - 1} signal lines follow")
+        raise HeaderParseError(
+            record, f"{path.name} line {lineno} announces {n_sig} signals but {len(body) - 1} signal lines follow"
+        )
     specs = tuple(_parse_signal_line(record, path.name, no, ln) for no, ln in body[1:])
     return Header(record=record, fs=fs, n_samples=n_samples, signals=specs, comments=comments)
 
@@ -173,9 +181,16 @@ def _parse_signal_line(record: str, fname: str, lineno: int, line: str) -> Signa
     units = units or "mV"
     if units.lower() not in UNIT_TO_MV:
         raise HeaderParseError(record, f"{where}: units {units!r} are not a voltage ({sorted(UNIT_TO_MV)})")
-    return SignalSpec(file=file, fmt=fmt.split("x")[0].split(":")[0], byte_offset=byte_offset,
-                      gain=stated_gain or DEFAULT_GAIN, baseline=baseline, units=units, name=parts[8].strip(),
-                      gain_missing=stated_gain == 0)
+    return SignalSpec(
+        file=file,
+        fmt=fmt.split("x")[0].split(":")[0],
+        byte_offset=byte_offset,
+        gain=stated_gain or DEFAULT_GAIN,
+        baseline=baseline,
+        units=units,
+        name=parts[8].strip(),
+        gain_missing=stated_gain == 0,
+    )
 
 
 def _parse_comments(lines) -> dict:
@@ -198,8 +213,9 @@ def leads12_order(record: str, names: Sequence[str]) -> list[int]:
     except ConfigError:
         found = None
     if found is None or len(found) != len(LEADS12) or sorted(found) != sorted(LEADS12):
-        raise LeadMismatchError(record, f"expected the 12 standard leads {list(LEADS12)}; "
-                                        f"the header has {len(names)}: {list(names)}")
+        raise LeadMismatchError(
+            record, f"expected the 12 standard leads {list(LEADS12)}; the header has {len(names)}: {list(names)}"
+        )
     return [found.index(lead) for lead in LEADS12]
 
 
@@ -229,8 +245,11 @@ def read_format16(path: str | Path, header: Header) -> np.ndarray:
         raise HeaderParseError(record, f"signal format(s) {formats} are not supported; only WFDB format 16 is")
     layouts = sorted({(s.file, s.byte_offset) for s in header.signals})
     if len(layouts) > 1:
-        raise HeaderParseError(record, f"the signals lie in several files or at several byte offsets {layouts}; "
-                                       "only one interleaved file is supported")
+        raise HeaderParseError(
+            record,
+            f"the signals lie in several files or at several byte offsets {layouts}; "
+            "only one interleaved file is supported",
+        )
     if not path.exists():
         raise MissingFileError(record, f"signal file {path} does not exist")
     offset = header.signals[0].byte_offset
@@ -239,16 +258,24 @@ def read_format16(path: str | Path, header: Header) -> np.ndarray:
     if size != expected:
         have = max(size, 0) / (2 * header.n_leads)
         error = TruncatedSignalError if size < expected else SignalSizeError
-        raise error(record, f"{path.name} holds {have:g} samples per lead; the header says {header.n_samples} "
-                            f"({header.n_leads} signals x {header.n_samples} samples x 2 bytes = {expected} bytes "
-                            f"expected, {size} found)")
+        raise error(
+            record,
+            f"{path.name} holds {have:g} samples per lead; the header says {header.n_samples} "
+            f"({header.n_leads} signals x {header.n_samples} samples x 2 bytes = {expected} bytes "
+            f"expected, {size} found)",
+        )
     raw = np.fromfile(path, dtype="<i2", offset=offset)
     return raw.reshape(header.n_samples, header.n_leads).T
 
 
 # ------------------------------------------------------------------------------------ signal checks
-def lead_relation_problem(signals: np.ndarray, leads: Sequence[str] = LEADS12, *,
-                          tol_mv: float = RELATION_TOL_MV, max_fraction: float = RELATION_MAX_FRACTION) -> str | None:
+def lead_relation_problem(
+    signals: np.ndarray,
+    leads: Sequence[str] = LEADS12,
+    *,
+    tol_mv: float = RELATION_TOL_MV,
+    max_fraction: float = RELATION_MAX_FRACTION,
+) -> str | None:
     """The violated limb-lead relations of one ``(L, T)`` record in mV, as a sentence; None if all hold.
 
     A relation (:data:`LEAD_RELATIONS`) is violated when more than ``max_fraction`` of the samples
@@ -263,16 +290,25 @@ def lead_relation_problem(signals: np.ndarray, leads: Sequence[str] = LEADS12, *
         residual = np.abs(x[pos[lead]] - (a * lead_i + b * lead_ii))
         share = float(np.mean(residual > tol_mv))
         if share > max_fraction:
-            missed.append(f"{_RELATION_TEXT[lead]} (missed by more than {tol_mv:g} mV in {100 * share:.0f} % of "
-                          f"the samples, by up to {np.nanmax(residual):.3g} mV)")
+            missed.append(
+                f"{_RELATION_TEXT[lead]} (missed by more than {tol_mv:g} mV in {100 * share:.0f} % of "
+                f"the samples, by up to {np.nanmax(residual):.3g} mV)"
+            )
     if not missed:
         return None
-    return ("the lead names do not fit the limb-lead relations (leads swapped or mislabelled?): violates "
-            + "; ".join(missed))
+    return "the lead names do not fit the limb-lead relations (leads swapped or mislabelled?): violates " + "; ".join(
+        missed
+    )
 
 
-def screen_records(data: ECGData, on_bad: str, *, reader: str, check_lead_relations: bool = True,
-                   problems: Mapping[int, RecordError] | None = None) -> ECGData:
+def screen_records(
+    data: ECGData,
+    on_bad: str,
+    *,
+    reader: str,
+    check_lead_relations: bool = True,
+    problems: Mapping[int, RecordError] | None = None,
+) -> ECGData:
     """The bad-record policy of the real-data readers, on a freshly read container in mV.
 
     A record is refused for ``problems`` found while reading it (``{record index: RecordError}``,
@@ -303,15 +339,22 @@ def screen_records(data: ECGData, on_bad: str, *, reader: str, check_lead_relati
         how = f"{reader}(..., on_bad='drop') skips such records"
         if isinstance(first, LeadMismatchError):
             how += " (check_lead_relations=False turns this check off)"
-        raise type(first)(first.record, f"{first.problem}; {len(order) - 1} more of the {len(data)} records would "
-                                        f"be refused as well; {how}")
+        raise type(first)(
+            first.record,
+            f"{first.problem}; {len(order) - 1} more of the {len(data)} records would be refused as well; {how}",
+        )
     keep = np.ones(len(data), dtype=bool)
     keep[order] = False
     other = {str(data.record_ids[i]): refused[i].problem for i in order if not isinstance(refused[i], BadSignalError)}
     bad = [str(data.record_ids[i]) for i in order if isinstance(refused[i], BadSignalError)]
-    log.warning("%s: dropped %d of %d records: %s", reader, len(order), len(data),
-                "; ".join(f"{refused[i].record} ({refused[i].problem})" for i in order[:10])
-                + (" ..." if len(order) > 10 else ""))
+    log.warning(
+        "%s: dropped %d of %d records: %s",
+        reader,
+        len(order),
+        len(data),
+        "; ".join(f"{refused[i].record} ({refused[i].problem})" for i in order[:10])
+        + (" ..." if len(order) > 10 else ""),
+    )
     out = data.subset(keep)
     if other:
         out = out.derive({"step": "drop_refused", "records": other})

@@ -13,6 +13,25 @@ from .methods import FAMILIES, METHOD_TABLE, METHODS, Method, method, methods_of
 from .recipe import Recipe, RecipeEntry, build_recipe
 from .teacher_cache import TeacherCache, crop_starts
 
-__all__ = ["TERMS", "KDTerm", "build_term", "register_term", "Distiller", "resolve_leads", "METHODS",
-           "METHOD_TABLE", "Method", "method", "methods_of", "FAMILIES",
-           "Recipe", "RecipeEntry", "build_recipe", "TeacherCache", "crop_starts", "baselines", "evl", "liteheart"]
+__all__ = [
+    "TERMS",
+    "KDTerm",
+    "build_term",
+    "register_term",
+    "Distiller",
+    "resolve_leads",
+    "METHODS",
+    "METHOD_TABLE",
+    "Method",
+    "method",
+    "methods_of",
+    "FAMILIES",
+    "Recipe",
+    "RecipeEntry",
+    "build_recipe",
+    "TeacherCache",
+    "crop_starts",
+    "baselines",
+    "evl",
+    "liteheart",
+]

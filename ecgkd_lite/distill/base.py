@@ -48,7 +48,9 @@ def register_term(name: str):
 
     def deco(cls: type["KDTerm"]) -> type["KDTerm"]:
         if name in TERMS and TERMS[name] is not cls:
-            raise ConfigError(f"distillation term {name!r} is registered twice ({TERMS[name].__name__}, {cls.__name__})")
+            raise ConfigError(
+                f"distillation term {name!r} is registered twice ({TERMS[name].__name__}, {cls.__name__})"
+            )
         cls.name = name
         TERMS[name] = cls
         return cls
@@ -106,8 +108,9 @@ class KDTerm(nn.Module):
         ``batch["x"]`` (None: all of it)."""
         raise ConfigError(f"term {self.name!r} declares needs_student but does not implement bind()")
 
-    def forward(self, s: dict[str, torch.Tensor], t: dict[str, torch.Tensor],
-                batch: dict | None = None) -> torch.Tensor | dict[str, torch.Tensor] | TermOutput:
+    def forward(
+        self, s: dict[str, torch.Tensor], t: dict[str, torch.Tensor], batch: dict | None = None
+    ) -> torch.Tensor | dict[str, torch.Tensor] | TermOutput:
         raise NotImplementedError
 
 
@@ -120,10 +123,19 @@ def check_recipe_contract(terms: Sequence[KDTerm]) -> None:
             if value not in available:
                 providers = sorted(n for n, cls in TERMS.items() if value in getattr(cls, "provides", ()))
                 hint = f"; put {' or '.join(map(repr, providers))} before it" if providers else ""
-                raise ConfigError(f"term {term.name!r} consumes {value!r}, which no earlier term of the recipe "
-                                  f"provides{hint}")
+                raise ConfigError(
+                    f"term {term.name!r} consumes {value!r}, which no earlier term of the recipe provides{hint}"
+                )
         available |= set(term.provides)
 
 
-__all__ = ["TERMS", "KDTerm", "TermOutput", "register_term", "build_term", "check_recipe_contract",
-           "check_positive", "check_non_negative"]
+__all__ = [
+    "TERMS",
+    "KDTerm",
+    "TermOutput",
+    "register_term",
+    "build_term",
+    "check_recipe_contract",
+    "check_positive",
+    "check_non_negative",
+]

@@ -27,12 +27,15 @@ def check_features(model: nn.Module, names: Iterable[str], *, term: str, role: s
     layers = getattr(model, "feature_layers", None) or {}
     for name in names:
         if name != "logits" and name not in layers:
-            raise ModelError(f"term {term!r} needs {role} feature {name!r} but {model_name(model)} has "
-                             f"feature_layers {sorted(layers)}")
+            raise ModelError(
+                f"term {term!r} needs {role} feature {name!r} but {model_name(model)} has "
+                f"feature_layers {sorted(layers)}"
+            )
 
 
-def forward_features(model: nn.Module, x: torch.Tensor, names: Iterable[str], *,
-                     detach: bool = False) -> dict[str, torch.Tensor]:
+def forward_features(
+    model: nn.Module, x: torch.Tensor, names: Iterable[str], *, detach: bool = False
+) -> dict[str, torch.Tensor]:
     """``{"logits": model(x), name: hooked output, ...}`` for every requested feature name."""
     hooked = sorted({n for n in names if n != "logits"})
     if not hooked:

@@ -52,8 +52,7 @@ def resolve_leads(leads: Sequence[int | str] | int | str | None, data_leads: Seq
 def _subset(batch: dict, mask: torch.Tensor) -> dict:
     """The records of ``batch`` where ``mask`` is True (tensors with a batch axis are indexed)."""
     n = mask.shape[0]
-    return {k: v[mask] if torch.is_tensor(v) and v.dim() > 0 and v.shape[0] == n else v
-            for k, v in batch.items()}
+    return {k: v[mask] if torch.is_tensor(v) and v.dim() > 0 and v.shape[0] == n else v for k, v in batch.items()}
 
 
 class Distiller(nn.Module):
@@ -71,11 +70,19 @@ class Distiller(nn.Module):
             batch["start"])``; misses run the teacher live.
     """
 
-    def __init__(self, teacher: nn.Module, student: nn.Module, terms: Sequence[tuple[float, KDTerm]] | Recipe, *,
-                 student_leads: Sequence[int | str] | int | str = (0,),
-                 teacher_leads: Sequence[int | str] | int | str | None = None,
-                 data_leads: Sequence[str] = LEADS12, ce_weight: float = 1.0, alpha: float | None = None,
-                 teacher_cache: TeacherCache | None = None):
+    def __init__(
+        self,
+        teacher: nn.Module,
+        student: nn.Module,
+        terms: Sequence[tuple[float, KDTerm]] | Recipe,
+        *,
+        student_leads: Sequence[int | str] | int | str = (0,),
+        teacher_leads: Sequence[int | str] | int | str | None = None,
+        data_leads: Sequence[str] = LEADS12,
+        ce_weight: float = 1.0,
+        alpha: float | None = None,
+        teacher_cache: TeacherCache | None = None,
+    ):
         super().__init__()
         self.teacher = teacher.requires_grad_(False).eval()
         self.student = student
@@ -123,15 +130,18 @@ class Distiller(nn.Module):
             return
         grad_terms = [n for n, t in self.terms.items() if t.needs_teacher_grad]
         if grad_terms:
-            raise ConfigError(f"teacher_cache cannot serve terms {grad_terms}: they need gradients through the "
-                              "teacher; drop the cache or those terms")
+            raise ConfigError(
+                f"teacher_cache cannot serve terms {grad_terms}: they need gradients through the "
+                "teacher; drop the cache or those terms"
+            )
         needed = {f for term in self.terms.values() for f in term.teacher_features}
         missing = sorted(needed - set(cache.features))
         if missing:
             raise ConfigError(f"teacher_cache lacks teacher features {missing} (it holds {list(cache.features)})")
         if cache.leads != self.teacher_leads:
-            raise ConfigError(f"teacher_cache was filled with leads {cache.leads} but teacher_leads is "
-                              f"{self.teacher_leads}")
+            raise ConfigError(
+                f"teacher_cache was filled with leads {cache.leads} but teacher_leads is {self.teacher_leads}"
+            )
 
     # ------------------------------------------------------------------ modes and parameters
     def train(self, mode: bool = True) -> "Distiller":
@@ -146,8 +156,11 @@ class Distiller(nn.Module):
     def trainable_parameters(self) -> list[nn.Parameter]:
         """Student parameters plus the terms' projection heads (call after ``setup``)."""
         if not self.is_setup:
-            warnings.warn("Distiller.trainable_parameters() before setup(): term projection heads are not built "
-                          "yet and will be missing from the optimizer", stacklevel=2)
+            warnings.warn(
+                "Distiller.trainable_parameters() before setup(): term projection heads are not built "
+                "yet and will be missing from the optimizer",
+                stacklevel=2,
+            )
         return list(self.student_parameters()) + [p for p in self.terms.parameters() if p.requires_grad]
 
     # ------------------------------------------------------------------ setup
@@ -157,16 +170,20 @@ class Distiller(nn.Module):
         was_training = self.student.training
         self.student.eval()
         try:
-            s = forward_features(self.student, self._student_input(probe_batch["x"]), self.student_features,
-                                 detach=True)
-            t = forward_features(self.teacher, self._teacher_input(probe_batch["x"]), self.teacher_features,
-                                 detach=True)
+            s = forward_features(
+                self.student, self._student_input(probe_batch["x"]), self.student_features, detach=True
+            )
+            t = forward_features(
+                self.teacher, self._teacher_input(probe_batch["x"]), self.teacher_features, detach=True
+            )
         finally:
             self.student.train(was_training)
         n_s, n_t = s["logits"].shape[-1], t["logits"].shape[-1]
         if n_s != n_t:
-            raise ConfigError(f"student {model_name(self.student)} predicts {n_s} classes but teacher "
-                              f"{model_name(self.teacher)} predicts {n_t}")
+            raise ConfigError(
+                f"student {model_name(self.student)} predicts {n_s} classes but teacher "
+                f"{model_name(self.teacher)} predicts {n_t}"
+            )
         device = s["logits"].device
         student_shapes = {k: v.shape[1:] for k, v in s.items()}
         teacher_shapes = {k: v.shape[1:] for k, v in t.items()}
@@ -219,8 +236,9 @@ class Distiller(nn.Module):
         ``metric:<term>/<name>``, provided values put in ``shared`` for later terms."""
         if isinstance(value, TermOutput):
             if set(value.provides) != set(term.provides):
-                raise ConfigError(f"term {name!r} declares provides={tuple(term.provides)} but returned "
-                                  f"{sorted(value.provides)}")
+                raise ConfigError(
+                    f"term {name!r} declares provides={tuple(term.provides)} but returned {sorted(value.provides)}"
+                )
             shared.update(value.provides)
             for diag, diag_value in value.diagnostics.items():
                 losses[f"{METRIC_PREFIX}{name}/{diag}"] = diag_value.detach()
@@ -235,15 +253,21 @@ class Distiller(nn.Module):
 
     def forward(self, batch: dict) -> dict[str, torch.Tensor]:
         if not self.is_setup:
-            warnings.warn("Distiller.setup(batch) was not called before training: building the terms now; "
-                          "their heads are trained only if the optimizer is created afterwards", stacklevel=2)
+            warnings.warn(
+                "Distiller.setup(batch) was not called before training: building the terms now; "
+                "their heads are trained only if the optimizer is created afterwards",
+                stacklevel=2,
+            )
             self.setup(batch)
         s = forward_features(self.student, self._student_input(batch["x"]), self.student_features)
         t = self.teacher_outputs(batch)
         t_detached = {k: v.detach() for k, v in t.items()}
         labeled = batch.get("labeled")
-        labeled = (torch.ones(batch["x"].shape[0], dtype=torch.bool, device=batch["x"].device)
-                   if labeled is None else torch.as_tensor(labeled, dtype=torch.bool, device=batch["x"].device))
+        labeled = (
+            torch.ones(batch["x"].shape[0], dtype=torch.bool, device=batch["x"].device)
+            if labeled is None
+            else torch.as_tensor(labeled, dtype=torch.bool, device=batch["x"].device)
+        )
         zero = s["logits"].sum() * 0.0  # keeps "total" attached to the graph when every part is 0
         losses = {"ce": zero}
         if labeled.any():

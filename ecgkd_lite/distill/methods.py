@@ -68,37 +68,79 @@ def _rows() -> list[Method]:
 
     return [
         Method("baseline", "baseline", "Baseline (lead I, BCE)", "#9e9e9e"),
-        Method("vanilla_kd", "classic", "Vanilla KD", "#1f77b4",
-               {"vanilla_kd": {"weight": 1.0, "temperature": 4.0}}),
+        Method("vanilla_kd", "classic", "Vanilla KD", "#1f77b4", {"vanilla_kd": {"weight": 1.0, "temperature": 4.0}}),
         Method("fitnets", "classic", "FitNets", "#17becf", {"fitnets": {"weight": 1.0, "feature": "temporal"}}),
-        Method("attention_transfer", "classic", "Attention transfer", "#8c564b",
-               {"attention_transfer": {"weight": 10.0, "p": 2.0, "features": ["temporal"]}}),
-        Method("rkd", "classic", "RKD", "#e377c2",
-               {"rkd": {"weight": 1.0, "distance_weight": 25.0, "angle_weight": 50.0}}),
+        Method(
+            "attention_transfer",
+            "classic",
+            "Attention transfer",
+            "#8c564b",
+            {"attention_transfer": {"weight": 10.0, "p": 2.0, "features": ["temporal"]}},
+        ),
+        Method(
+            "rkd", "classic", "RKD", "#e377c2", {"rkd": {"weight": 1.0, "distance_weight": 25.0, "angle_weight": 50.0}}
+        ),
         Method("crd", "classic", "CRD", "#bcbd22", {"crd": {"weight": 0.5, "dim": 128, "temperature": 0.07}}),
-        Method("dkd", "classic", "DKD", "#393b79",
-               {"dkd": {"weight": 1.0, "alpha": 1.0, "beta": 8.0, "temperature": 4.0}}),
+        Method(
+            "dkd", "classic", "DKD", "#393b79", {"dkd": {"weight": 1.0, "alpha": 1.0, "beta": 8.0, "temperature": 4.0}}
+        ),
         Method("liteheart", "liteheart", "LiteHeart", "#d62728", lite),
         Method("evl_ecg", "evl_ecg", "EVL-ECG", "#2ca02c", evl),
         # LiteHeart ablations: no_semi removes the whole semi-supervised part (soft targets and pseudo-labels)
-        Method("liteheart-no_region", "liteheart", "LiteHeart − region", "#f08080",
-               _without(lite, "region_aware"), "ablation"),
-        Method("liteheart-no_mi", "liteheart", "LiteHeart − MI", "#a50f15", _without(lite, "cross_layer_mi"),
-               "ablation"),
-        Method("liteheart-no_semi", "liteheart", "LiteHeart − semi", "#fcbba1",
-               _without(lite, "vanilla_kd", "pseudo_label"), "ablation"),
+        Method(
+            "liteheart-no_region",
+            "liteheart",
+            "LiteHeart − region",
+            "#f08080",
+            _without(lite, "region_aware"),
+            "ablation",
+        ),
+        Method(
+            "liteheart-no_mi", "liteheart", "LiteHeart − MI", "#a50f15", _without(lite, "cross_layer_mi"), "ablation"
+        ),
+        Method(
+            "liteheart-no_semi",
+            "liteheart",
+            "LiteHeart − semi",
+            "#fcbba1",
+            _without(lite, "vanilla_kd", "pseudo_label"),
+            "ablation",
+        ),
         # LiteHeart parts alone on top of CE, and their own ablations (notebooks 05, 06)
-        Method("region_aware", "liteheart", "Region-aware KD", "#e7298a",
-               {"region_aware": dict(lite["region_aware"])}, "part"),
-        Method("region_aware-uniform", "liteheart", "Region-aware KD, uniform map", "#f4a6c9",
-               {"region_aware": {**lite["region_aware"], "uniform": True}}, "part"),
-        Method("cross_layer_mi", "liteheart", "Cross-layer MI", "#6a3d9a",
-               {"cross_layer_mi": dict(lite["cross_layer_mi"])}, "part"),
-        Method("cross_layer_mi-same_depth", "liteheart", "MI, same-depth pairs", "#cab2d6",
-               {"cross_layer_mi": {**lite["cross_layer_mi"], "pairs": "same_depth"}}, "part"),
+        Method(
+            "region_aware",
+            "liteheart",
+            "Region-aware KD",
+            "#e7298a",
+            {"region_aware": dict(lite["region_aware"])},
+            "part",
+        ),
+        Method(
+            "region_aware-uniform",
+            "liteheart",
+            "Region-aware KD, uniform map",
+            "#f4a6c9",
+            {"region_aware": {**lite["region_aware"], "uniform": True}},
+            "part",
+        ),
+        Method(
+            "cross_layer_mi",
+            "liteheart",
+            "Cross-layer MI",
+            "#6a3d9a",
+            {"cross_layer_mi": dict(lite["cross_layer_mi"])},
+            "part",
+        ),
+        Method(
+            "cross_layer_mi-same_depth",
+            "liteheart",
+            "MI, same-depth pairs",
+            "#cab2d6",
+            {"cross_layer_mi": {**lite["cross_layer_mi"], "pairs": "same_depth"}},
+            "part",
+        ),
         Method("evl_ecg-no_mhca", "evl_ecg", "EVL-ECG − MHCA", "#74c476", evl_without("mhca"), "ablation"),
-        Method("evl_ecg-no_relation", "evl_ecg", "EVL-ECG − relation", "#006d2c", evl_without("relation"),
-               "ablation"),
+        Method("evl_ecg-no_relation", "evl_ecg", "EVL-ECG − relation", "#006d2c", evl_without("relation"), "ablation"),
         Method("evl_ecg-no_ot", "evl_ecg", "EVL-ECG − OT", "#c7e9c0", evl_without("ot"), "ablation"),
     ]
 
@@ -115,7 +157,9 @@ def methods_of(*families: str, kind: str = "headline") -> tuple[str, ...]:
     """The methods of ``families`` (all when none is given) of one ``kind``, in table order."""
     unknown = [f for f in families if f not in FAMILIES]
     if unknown or kind not in KINDS:
-        raise ConfigError(f"families {unknown} / kind {kind!r}: choose families from {FAMILIES} and a kind from {KINDS}")
+        raise ConfigError(
+            f"families {unknown} / kind {kind!r}: choose families from {FAMILIES} and a kind from {KINDS}"
+        )
     return tuple(m.name for m in METHOD_TABLE.values() if (not families or m.family in families) and m.kind == kind)
 
 

@@ -43,8 +43,9 @@ def crop_starts(n_samples: int, crop_samples: int, crop_stride: int) -> np.ndarr
 class TeacherCache:
     """Cached teacher outputs for ``features`` (always including ``"logits"``)."""
 
-    def __init__(self, features: Iterable[str] = ("logits",), leads: Sequence[int] | None = None,
-                 meta: dict | None = None):
+    def __init__(
+        self, features: Iterable[str] = ("logits",), leads: Sequence[int] | None = None, meta: dict | None = None
+    ):
         self.features = tuple(sorted(set(features) | {"logits"}))
         self.leads = None if leads is None else [int(i) for i in leads]
         self.meta = dict(meta or {})
@@ -92,8 +93,15 @@ class TeacherCache:
             self._data[f] = new if f not in self._data else torch.cat([self._data[f], new])
 
     @torch.no_grad()
-    def precompute(self, teacher: nn.Module, data, crop_samples: int, crop_stride: int,
-                   batch_size: int = 256, device: str | torch.device | None = None) -> "TeacherCache":
+    def precompute(
+        self,
+        teacher: nn.Module,
+        data,
+        crop_samples: int,
+        crop_stride: int,
+        batch_size: int = 256,
+        device: str | torch.device | None = None,
+    ) -> "TeacherCache":
         """Run ``teacher`` (in eval mode) over every grid crop of every record of ``data``
         (an ``ECGData``; record index = position in ``data``) and store the outputs."""
         device = torch.device(device) if device is not None else next(teacher.parameters()).device
@@ -105,15 +113,16 @@ class TeacherCache:
         batches = []
         try:
             for lo in progress(range(0, len(grid), batch_size), desc="teacher cache", unit="batch"):
-                rows = grid[lo:lo + batch_size]
-                x = np.stack([data.signals[i, leads, s:s + crop_samples] for i, s in rows])
+                rows = grid[lo : lo + batch_size]
+                x = np.stack([data.signals[i, leads, s : s + crop_samples] for i, s in rows])
                 outputs = forward_features(teacher, torch.from_numpy(x).to(device), self.features, detach=True)
                 batches.append((rows[:, 0], rows[:, 1], outputs))
         finally:
             teacher.train(was_training)
         self.extend(batches)
-        self.meta.update(crop_samples=int(crop_samples), crop_stride=int(crop_stride),
-                         data_fingerprint=data.fingerprint())
+        self.meta.update(
+            crop_samples=int(crop_samples), crop_stride=int(crop_stride), data_fingerprint=data.fingerprint()
+        )
         return self
 
     # ------------------------------------------------------------------ reading
@@ -131,8 +140,15 @@ class TeacherCache:
         """Write the cache atomically (``torch.save``; tensors and plain types only)."""
         keys = torch.tensor(list(self._rows), dtype=torch.long).reshape(-1, 2)
         order = torch.tensor(list(self._rows.values()), dtype=torch.long)
-        payload = {"version": FORMAT_VERSION, "features": list(self.features), "leads": self.leads,
-                   "meta": self.meta, "keys": keys, "rows": order, "data": self._data}
+        payload = {
+            "version": FORMAT_VERSION,
+            "features": list(self.features),
+            "leads": self.leads,
+            "meta": self.meta,
+            "keys": keys,
+            "rows": order,
+            "data": self._data,
+        }
         buffer = io.BytesIO()
         torch.save(payload, buffer)
         return atomic_write_bytes(path, buffer.getvalue())
@@ -150,5 +166,7 @@ class TeacherCache:
             raise CheckpointError(f"{path}: not a teacher cache of format version {FORMAT_VERSION}")
         cache = cls(payload["features"], payload["leads"], payload["meta"])
         cache._data = dict(payload["data"])
-        cache._rows = {(int(i), int(s)): int(r) for (i, s), r in zip(payload["keys"].tolist(), payload["rows"].tolist())}
+        cache._rows = {
+            (int(i), int(s)): int(r) for (i, s), r in zip(payload["keys"].tolist(), payload["rows"].tolist())
+        }
         return cache

@@ -62,13 +62,15 @@ BEST = "best.pt"
 BANDPASS_APPLICATION = (
     "Training applied the filter ZERO-PHASE (scipy.signal.sosfiltfilt: forward then backward, default odd "
     "padding) to each whole 10 s record before cropping windows: non-causal, it uses samples after the "
-    "current one.")
+    "current one."
+)
 BANDPASS_DEVICE = (
     "A device cannot filter a stream backwards. Recommended: buffer each complete window, apply "
     "sosfiltfilt with these SOS coefficients to the window alone, then scale it: this adds no latency, "
     "since a window is classified only once it is complete, and differs from training only near the "
     "window's edges. A causal filter (sosfilt over the stream) adds phase delay the model never saw. "
-    "Measure the accuracy of whichever you choose (notebook 14 does) before deploying it.")
+    "Measure the accuracy of whichever you choose (notebook 14 does) before deploying it."
+)
 
 
 # ------------------------------------------------------------------------------------------ runs
@@ -135,8 +137,13 @@ def load_run(run: str | os.PathLike) -> tuple[nn.Module, RunInfo]:
     model.run_key = path.name
     sidecar = sidecar_path(best)
     summary = json.loads(sidecar.read_text()) if sidecar.is_file() else payload
-    info = RunInfo(path, dict(payload["model_config"]), dict(summary.get("config") or {}),
-                   str(summary.get("data_fingerprint", "")), dict(summary.get("metrics") or {}))
+    info = RunInfo(
+        path,
+        dict(payload["model_config"]),
+        dict(summary.get("config") or {}),
+        str(summary.get("data_fingerprint", "")),
+        dict(summary.get("metrics") or {}),
+    )
     return model, info
 
 
@@ -147,8 +154,10 @@ def check_run_data(info: RunInfo, train, val) -> None:
 
     expected = fingerprint(train.fingerprint(), val.fingerprint())
     if info.data_fingerprint and info.data_fingerprint != expected:
-        raise ConfigError(f"run {info.name} was trained on other data (fingerprint {info.data_fingerprint}, "
-                          f"the prepared data's is {expected}): choose the source/profile it was trained on")
+        raise ConfigError(
+            f"run {info.name} was trained on other data (fingerprint {info.data_fingerprint}, "
+            f"the prepared data's is {expected}): choose the source/profile it was trained on"
+        )
 
 
 # ------------------------------------------------------------------------------------------ contract
@@ -157,9 +166,16 @@ def _bandpass_section(fs: float, bandpass: Mapping[str, Any]) -> dict:
 
     low, high, order = float(bandpass["low"]), float(bandpass["high"]), int(bandpass["order"])
     sos = sps.butter(order, [low, high], btype="bandpass", fs=fs, output="sos")
-    return {"type": "butterworth", "low_hz": low, "high_hz": high, "order": order,
-            "sos": sos.tolist(), "sos_layout": "scipy second-order sections [b0, b1, b2, a0, a1, a2]",
-            "training_application": BANDPASS_APPLICATION, "device_recommendation": BANDPASS_DEVICE}
+    return {
+        "type": "butterworth",
+        "low_hz": low,
+        "high_hz": high,
+        "order": order,
+        "sos": sos.tolist(),
+        "sos_layout": "scipy second-order sections [b0, b1, b2, a0, a1, a2]",
+        "training_application": BANDPASS_APPLICATION,
+        "device_recommendation": BANDPASS_DEVICE,
+    }
 
 
 def _scaler_rows(scaler: Any, leads: Sequence[str], scaler_leads: Sequence[str] | None, what: str) -> dict:
@@ -167,8 +183,10 @@ def _scaler_rows(scaler: Any, leads: Sequence[str], scaler_leads: Sequence[str] 
     from ..data.leads import LEADS12, lead_indices
 
     if scaler is None:
-        raise ConfigError(f"{what} is required: the per-lead standard scaler fitted on the training folds "
-                          "(experiment.prepare(...).scaler)")
+        raise ConfigError(
+            f"{what} is required: the per-lead standard scaler fitted on the training folds "
+            "(experiment.prepare(...).scaler)"
+        )
     mean = getattr(scaler, "mean", None) if not isinstance(scaler, Mapping) else scaler.get("mean")
     std = getattr(scaler, "std", None) if not isinstance(scaler, Mapping) else scaler.get("std")
     if mean is None or std is None:
@@ -190,11 +208,23 @@ def _scaler_rows(scaler: Any, leads: Sequence[str], scaler_leads: Sequence[str] 
     return {"mean": mean[idx].tolist(), "std": std[idx].tolist()}
 
 
-def build_contract(model: nn.Module, *, fs: float, input_leads: Sequence[str], scaler: Any,
-                   window_samples: int, stride_samples: int | None = None, classes: Sequence[str] | None = None,
-                   thresholds: Sequence[float] | np.ndarray | None = None, scaler_leads: Sequence[str] | None = None,
-                   bandpass: Mapping[str, Any] | None = None, smoothing_windows: int = 3, run: str | None = None,
-                   thresholds_source: str | None = None, output_leads: Sequence[str] | None = None) -> dict:
+def build_contract(
+    model: nn.Module,
+    *,
+    fs: float,
+    input_leads: Sequence[str],
+    scaler: Any,
+    window_samples: int,
+    stride_samples: int | None = None,
+    classes: Sequence[str] | None = None,
+    thresholds: Sequence[float] | np.ndarray | None = None,
+    scaler_leads: Sequence[str] | None = None,
+    bandpass: Mapping[str, Any] | None = None,
+    smoothing_windows: int = 3,
+    run: str | None = None,
+    thresholds_source: str | None = None,
+    output_leads: Sequence[str] | None = None,
+) -> dict:
     """The preprocessing contract of ``model`` (a JSON-ready dict).
 
     ``stride_samples`` defaults to the evaluation's half window (``round(window_seconds / 2 * fs)``).
@@ -212,8 +242,10 @@ def build_contract(model: nn.Module, *, fs: float, input_leads: Sequence[str], s
     name = run or getattr(unwrap(model), "run_key", None) or config.get("name", type(unwrap(model)).__name__)
     input_leads = [input_leads] if isinstance(input_leads, str) else list(input_leads)
     if config.get("in_leads", len(input_leads)) != len(input_leads):
-        raise ModelError(f"run {name}: the model takes {config['in_leads']} input lead(s) but the contract "
-                         f"names {len(input_leads)} {input_leads}")
+        raise ModelError(
+            f"run {name}: the model takes {config['in_leads']} input lead(s) but the contract "
+            f"names {len(input_leads)} {input_leads}"
+        )
     check_positive("fs (sampling rate in Hz)", fs)
     window_samples = check_int("window_samples", window_samples, low=1)
     window_seconds = window_samples / fs
@@ -228,48 +260,67 @@ def build_contract(model: nn.Module, *, fs: float, input_leads: Sequence[str], s
         "input_leads": input_leads,
         "input_units": "mV",
         "bandpass": _bandpass_section(float(fs), bandpass or BANDPASS),
-        "scaler": {**_scaler_rows(scaler, input_leads, scaler_leads, "scaler"),
-                   "formula": "x_scaled = (x_filtered - mean) / std, per lead, after the band-pass",
-                   "fitted_on": "training folds 1-8 only"},
+        "scaler": {
+            **_scaler_rows(scaler, input_leads, scaler_leads, "scaler"),
+            "formula": "x_scaled = (x_filtered - mean) / std, per lead, after the band-pass",
+            "fitted_on": "training folds 1-8 only",
+        },
         "window": {
-            "samples": int(window_samples), "seconds": window_seconds,
-            "stride_samples": int(stride), "stride_seconds": int(stride) / fs,
-            "placement": ("starts 0, stride, 2*stride, ... while start + window <= n; plus one window ending at "
-                          "the last sample (start n - window) when that grid leaves the end uncovered; a "
-                          "recording shorter than the window is one window: the whole recording "
-                          "(ecgkd_lite.train.datasets.window_starts)"),
-            "last_partial_window": ("a stream emits grid windows as soon as they are complete; the window "
-                                    "flush with the end is emitted only when the stream is finished "
-                                    "(StreamingClassifier.finish), as offline evaluation does"),
+            "samples": int(window_samples),
+            "seconds": window_seconds,
+            "stride_samples": int(stride),
+            "stride_seconds": int(stride) / fs,
+            "placement": (
+                "starts 0, stride, 2*stride, ... while start + window <= n; plus one window ending at "
+                "the last sample (start n - window) when that grid leaves the end uncovered; a "
+                "recording shorter than the window is one window: the whole recording "
+                "(ecgkd_lite.train.datasets.window_starts)"
+            ),
+            "last_partial_window": (
+                "a stream emits grid windows as soon as they are complete; the window "
+                "flush with the end is emitted only when the stream is finished "
+                "(StreamingClassifier.finish), as offline evaluation does"
+            ),
         },
         "output": {},
     }
     if config.get("n_classes") is None:
         leads = list(output_leads or LEADS12)
-        contract["output"] = {"kind": "leads", "name": "leads", "leads": leads,
-                              "scaler": _scaler_rows(scaler, leads, scaler_leads, "scaler"),
-                              "meaning": "restored leads in the scaled space; x_mV = x * std + mean per lead"}
+        contract["output"] = {
+            "kind": "leads",
+            "name": "leads",
+            "leads": leads,
+            "scaler": _scaler_rows(scaler, leads, scaler_leads, "scaler"),
+            "meaning": "restored leads in the scaled space; x_mV = x * std + mean per lead",
+        }
         return contract
     n_classes = int(config["n_classes"])
     if classes is None or len(classes) != n_classes:
-        raise ConfigError(f"classes must name the model's {n_classes} classes; got "
-                          f"{None if classes is None else len(classes)}")
+        raise ConfigError(
+            f"classes must name the model's {n_classes} classes; got {None if classes is None else len(classes)}"
+        )
     if thresholds is None:
-        raise ConfigError("thresholds are required: per-class F1 thresholds tuned on validation "
-                          "(experiment.evaluate_model(model, prep)['thresholds'])")
+        raise ConfigError(
+            "thresholds are required: per-class F1 thresholds tuned on validation "
+            "(experiment.evaluate_model(model, prep)['thresholds'])"
+        )
     t = np.asarray(thresholds, dtype=np.float64).ravel()
     if t.shape != (n_classes,) or not np.isfinite(t).all():
         raise ConfigError(f"thresholds must be {n_classes} finite numbers (one per class); got shape {t.shape}")
     contract["output"] = {
-        "kind": "logits", "name": "logits", "classes": list(classes),
+        "kind": "logits",
+        "name": "logits",
+        "classes": list(classes),
         "probability": "sigmoid(logits), per class (multi-label)",
         "record_score": "mean over a recording's windows of the window probabilities (as in training evaluation)",
         "thresholds": t.tolist(),
         "thresholds_rule": "class detected iff probability >= threshold",
-        "thresholds_source": thresholds_source or ("per-class F1-optimal thresholds tuned on the validation fold "
-                                                   "(ecgkd_lite.metrics.tune_thresholds)"),
-        "smoothing": {"kind": "mean of the last k window probabilities (fewer at the start of a stream)",
-                      "k": smoothing_windows},
+        "thresholds_source": thresholds_source
+        or ("per-class F1-optimal thresholds tuned on the validation fold (ecgkd_lite.metrics.tune_thresholds)"),
+        "smoothing": {
+            "kind": "mean of the last k window probabilities (fewer at the start of a stream)",
+            "k": smoothing_windows,
+        },
     }
     return contract
 
@@ -300,8 +351,11 @@ def quiet():
         os.dup2(devnull, 1)
         os.dup2(devnull, 2)
         logging.disable(logging.CRITICAL)
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
-                contextlib.redirect_stderr(io.StringIO()):
+        with (
+            warnings.catch_warnings(),
+            contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(io.StringIO()),
+        ):
             warnings.simplefilter("ignore")
             yield
     finally:
@@ -353,8 +407,9 @@ def as_runner(model: Any) -> Callable[[np.ndarray], np.ndarray]:
             return session.run(None, {name: np.ascontiguousarray(x, dtype=np.float32)})[0]
 
         return run_onnx
-    raise ConfigError(f"model must be a torch module, an ONNX Runtime session or a .onnx/.pt path; "
-                      f"got {type(model).__name__}")
+    raise ConfigError(
+        f"model must be a torch module, an ONNX Runtime session or a .onnx/.pt path; got {type(model).__name__}"
+    )
 
 
 class ExportedModule(nn.Module):
@@ -384,8 +439,9 @@ def max_abs_diff(reference: nn.Module, candidate: Any, x: np.ndarray | torch.Ten
     return float(np.abs(np.asarray(as_runner(candidate)(x), dtype=np.float64) - expected).max())
 
 
-def runner_latency(model: Any, input_shape: Sequence[int], *, warmup: int = 20, repeats: int = 200,
-                   threads: int = 1) -> dict[str, float]:
+def runner_latency(
+    model: Any, input_shape: Sequence[int], *, warmup: int = 20, repeats: int = 200, threads: int = 1
+) -> dict[str, float]:
     """Wall-clock latency of single calls of an exported model (ONNX Runtime session or file,
     TorchScript file) or a torch module on one fixed standard-normal input of ``input_shape``:
     ``{"median_ms", "p90_ms", "min_ms", "repeats"}`` after ``warmup`` calls. A path is opened with
@@ -411,15 +467,21 @@ def runner_latency(model: Any, input_shape: Sequence[int], *, warmup: int = 20, 
             start = time.perf_counter()
             runner(x)
             times[i] = (time.perf_counter() - start) * 1e3
-    return {"median_ms": float(np.median(times)), "p90_ms": float(np.percentile(times, 90)),
-            "min_ms": float(times.min()), "repeats": repeats}
+    return {
+        "median_ms": float(np.median(times)),
+        "p90_ms": float(np.percentile(times, 90)),
+        "min_ms": float(times.min()),
+        "repeats": repeats,
+    }
 
 
 def parity_inputs(n_leads: int, window: int, *, seed: int = 0) -> list[np.ndarray]:
     """Random standard-normal checks: batch 1 at the window length, batch 3 at an odd longer length."""
     rng = np.random.default_rng(seed)
-    return [rng.standard_normal((1, n_leads, window)).astype(np.float32),
-            rng.standard_normal((3, n_leads, window + 37)).astype(np.float32)]
+    return [
+        rng.standard_normal((1, n_leads, window)).astype(np.float32),
+        rng.standard_normal((3, n_leads, window + 37)).astype(np.float32),
+    ]
 
 
 # ------------------------------------------------------------------------------------------ export
@@ -434,8 +496,7 @@ class ExportResult:
     parity: float
 
     def __repr__(self) -> str:
-        return (f"ExportResult({self.path.name}, {self.size_bytes / 1024:.1f} KiB, "
-                f"max |logit diff| {self.parity:.2e})")
+        return f"ExportResult({self.path.name}, {self.size_bytes / 1024:.1f} KiB, max |logit diff| {self.parity:.2e})"
 
 
 def _file_info(path: Path) -> dict:
@@ -455,23 +516,42 @@ def _trace_input(n_leads: int, window: int) -> torch.Tensor:
     return torch.randn(1, n_leads, length, generator=torch.Generator().manual_seed(0))
 
 
-def _export_file(model: nn.Module, path: Path, fmt: str, n_leads: int, window: int, output_name: str,
-                 opset: int) -> None:
+def _export_file(
+    model: nn.Module, path: Path, fmt: str, n_leads: int, window: int, output_name: str, opset: int
+) -> None:
     example = _trace_input(n_leads, window)
     with quiet(), torch.inference_mode(False), torch.no_grad():
         if fmt == "onnx":
-            axes = {INPUT_NAME: {0: "batch", 2: "samples"},
-                    output_name: {0: "batch", 2: "samples"} if output_name == "leads" else {0: "batch"}}
-            torch.onnx.export(model, (example,), str(path), dynamo=False, opset_version=opset,
-                              input_names=[INPUT_NAME], output_names=[output_name], dynamic_axes=axes,
-                              do_constant_folding=True)
+            axes = {
+                INPUT_NAME: {0: "batch", 2: "samples"},
+                output_name: {0: "batch", 2: "samples"} if output_name == "leads" else {0: "batch"},
+            }
+            torch.onnx.export(
+                model,
+                (example,),
+                str(path),
+                dynamo=False,
+                opset_version=opset,
+                input_names=[INPUT_NAME],
+                output_names=[output_name],
+                dynamic_axes=axes,
+                do_constant_folding=True,
+            )
         else:
             traced = torch.jit.trace(model, example, check_trace=False)
             torch.jit.save(traced, str(path))
 
 
-def export_model(model: nn.Module, out_dir: str | os.PathLike, *, contract: dict, format: str = "onnx",
-                 name: str = "model", opset: int = OPSET, tolerance: float = PARITY_TOLERANCE) -> ExportResult:
+def export_model(
+    model: nn.Module,
+    out_dir: str | os.PathLike,
+    *,
+    contract: dict,
+    format: str = "onnx",
+    name: str = "model",
+    opset: int = OPSET,
+    tolerance: float = PARITY_TOLERANCE,
+) -> ExportResult:
     """Export ``model`` (eval mode) to ``out_dir/<name>.onnx`` or ``.pt`` and its contract to
     ``<file>.json``; check the file against the model on :func:`parity_inputs` (ModelError when the
     max absolute output difference exceeds ``tolerance``).
@@ -486,8 +566,10 @@ def export_model(model: nn.Module, out_dir: str | os.PathLike, *, contract: dict
     config = model_config(module)
     leads = contract.get("input_leads", [])
     if config.get("in_leads", len(leads)) != len(leads):
-        raise ModelError(f"run {contract.get('run', config.get('name'))}: the model takes {config['in_leads']} "
-                         f"input lead(s) but the contract names {len(leads)} {leads}")
+        raise ModelError(
+            f"run {contract.get('run', config.get('name'))}: the model takes {config['in_leads']} "
+            f"input lead(s) but the contract names {len(leads)} {leads}"
+        )
     window = int(contract["window"]["samples"])
     output_name = contract.get("output", {}).get("name", "logits")
     out = Path(out_dir)
@@ -501,24 +583,38 @@ def export_model(model: nn.Module, out_dir: str | os.PathLike, *, contract: dict
     finally:
         module.train(was_training)
     if not parity <= tolerance:
-        raise ModelError(f"run {contract.get('run')}: the exported {format} file differs from the model by "
-                         f"{parity:.3g} (> {tolerance:g}) on random inputs")
+        raise ModelError(
+            f"run {contract.get('run')}: the exported {format} file differs from the model by "
+            f"{parity:.3g} (> {tolerance:g}) on random inputs"
+        )
     contract = copy.deepcopy(contract)
     contract["model"] = {
-        **_file_info(path), "format": format, "input_name": INPUT_NAME, "output_name": output_name,
-        "input_shape": ["batch", len(leads), "samples"], "dtype": "float32",
+        **_file_info(path),
+        "format": format,
+        "input_name": INPUT_NAME,
+        "output_name": output_name,
+        "input_shape": ["batch", len(leads), "samples"],
+        "dtype": "float32",
         "dynamic_axes": "batch and samples",
-        **({"opset": opset, "exporter": EXPORTER} if format == "onnx" else
-           {"exporter": "torch.jit.trace + torch.jit.save", "torch": torch.__version__}),
-        "parity_check": {"max_abs_diff": parity, "tolerance": tolerance,
-                         "inputs": "standard normal, shapes (1, L, window) and (3, L, window + 37), seed 0"},
+        **(
+            {"opset": opset, "exporter": EXPORTER}
+            if format == "onnx"
+            else {"exporter": "torch.jit.trace + torch.jit.save", "torch": torch.__version__}
+        ),
+        "parity_check": {
+            "max_abs_diff": parity,
+            "tolerance": tolerance,
+            "inputs": "standard normal, shapes (1, L, window) and (3, L, window + 37), seed 0",
+        },
         "quantization": None,
     }
     contract_path = write_contract(path, contract)
     return ExportResult(path, contract_path, contract, path.stat().st_size, parity)
 
 
-def _load_for_export(run: str | os.PathLike, restoration: str | os.PathLike | None) -> tuple[nn.Module, RunInfo, RunInfo]:
+def _load_for_export(
+    run: str | os.PathLike, restoration: str | os.PathLike | None
+) -> tuple[nn.Module, RunInfo, RunInfo]:
     """``(model, the run's info, the info of the run whose input the model takes)``: with
     ``restoration``, ``RestoredInputModel(net, model)`` and the restoration run's info."""
     model, info = load_run(run)
@@ -528,17 +624,29 @@ def _load_for_export(run: str | os.PathLike, restoration: str | os.PathLike | No
 
     net, net_info = load_run(restoration)
     if net_info.window_samples != info.window_samples:
-        raise ConfigError(f"run {net_info.name} was trained on {net_info.window_samples}-sample crops, "
-                          f"run {info.name} on {info.window_samples}")
+        raise ConfigError(
+            f"run {net_info.name} was trained on {net_info.window_samples}-sample crops, "
+            f"run {info.name} on {info.window_samples}"
+        )
     pipeline = RestoredInputModel(net, model).eval()
     pipeline.run_key = f"{net_info.name}+{info.name}"
     return pipeline, info, net_info
 
 
-def export_run(run: str | os.PathLike, out_dir: str | os.PathLike, *, format: str = "onnx", scaler: Any,
-               thresholds: Sequence[float] | np.ndarray | None = None, classes: Sequence[str] | None = None,
-               restoration: str | os.PathLike | None = None, scaler_leads: Sequence[str] | None = None,
-               name: str | None = None, opset: int = OPSET, smoothing_windows: int = 3) -> ExportResult:
+def export_run(
+    run: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    format: str = "onnx",
+    scaler: Any,
+    thresholds: Sequence[float] | np.ndarray | None = None,
+    classes: Sequence[str] | None = None,
+    restoration: str | os.PathLike | None = None,
+    scaler_leads: Sequence[str] | None = None,
+    name: str | None = None,
+    opset: int = OPSET,
+    smoothing_windows: int = 3,
+) -> ExportResult:
     """Export the model of a run folder (with ``restoration``, the restoration net of that run
     folder and the run's 12-lead model as one graph: ``RestoredInputModel``).
 
@@ -548,16 +656,35 @@ def export_run(run: str | os.PathLike, out_dir: str | os.PathLike, *, format: st
     if format not in FORMATS:
         raise ConfigError(f"format {format!r} is not supported; choose one of {list(FORMATS)}")
     model, _, source = _load_for_export(run, restoration)
-    contract = build_contract(model, fs=source.fs, input_leads=source.input_leads, scaler=scaler,
-                              window_samples=source.window_samples, classes=classes, thresholds=thresholds,
-                              scaler_leads=scaler_leads, smoothing_windows=smoothing_windows, run=model.run_key)
-    return export_model(model, out_dir, contract=contract, format=format, name=name or _default_name(model),
-                        opset=opset)
+    contract = build_contract(
+        model,
+        fs=source.fs,
+        input_leads=source.input_leads,
+        scaler=scaler,
+        window_samples=source.window_samples,
+        classes=classes,
+        thresholds=thresholds,
+        scaler_leads=scaler_leads,
+        smoothing_windows=smoothing_windows,
+        run=model.run_key,
+    )
+    return export_model(
+        model, out_dir, contract=contract, format=format, name=name or _default_name(model), opset=opset
+    )
 
 
-def deploy_run(run: str | os.PathLike, out_dir: str | os.PathLike, prep, *, format: str = "onnx",
-               int8: bool = False, restoration: str | os.PathLike | None = None, check_data: bool = True,
-               n_boot: int = 1000, calibration_windows: int = 512) -> dict[str, Any]:
+def deploy_run(
+    run: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    prep,
+    *,
+    format: str = "onnx",
+    int8: bool = False,
+    restoration: str | os.PathLike | None = None,
+    check_data: bool = True,
+    n_boot: int = 1000,
+    calibration_windows: int = 512,
+) -> dict[str, Any]:
     """What ``ecgkd export`` does: export a run with the scaler of ``prep`` (``experiment.prepare``)
     and the thresholds ``experiment.evaluate_model`` tunes on its validation fold; with ``int8``,
     also an int8 model (ONNX: static quantisation calibrated on ``prep.train``; TorchScript: dynamic
@@ -583,41 +710,70 @@ def deploy_run(run: str | os.PathLike, out_dir: str | os.PathLike, prep, *, form
         check_run_data(source, prep.train, prep.val)
     classifier = model_config(model).get("n_classes") is not None
     thresholds = evaluate_model(model, prep, input_leads=source.input_leads)["thresholds"] if classifier else None
-    contract = build_contract(model, fs=prep.fs, input_leads=source.input_leads, scaler=prep.scaler,
-                              scaler_leads=prep.train.leads, window_samples=source.window_samples,
-                              classes=prep.classes if classifier else None, thresholds=thresholds,
-                              run=model.run_key)
+    contract = build_contract(
+        model,
+        fs=prep.fs,
+        input_leads=source.input_leads,
+        scaler=prep.scaler,
+        scaler_leads=prep.train.leads,
+        window_samples=source.window_samples,
+        classes=prep.classes if classifier else None,
+        thresholds=thresholds,
+        run=model.run_key,
+    )
     name = _default_name(model)
     fp32 = export_model(model, out_dir, contract=contract, format=format, name=name)
     result: dict[str, Any] = {"fp32": fp32, "int8": None, "evaluation": None}
     if not int8:
         return result
     if format == "onnx":
-        reader = WindowCalibrationReader(prep.train, input_leads=source.input_leads, window=source.window_samples,
-                                         stride=contract["window"]["stride_samples"], n_windows=calibration_windows)
+        reader = WindowCalibrationReader(
+            prep.train,
+            input_leads=source.input_leads,
+            window=source.window_samples,
+            stride=contract["window"]["stride_samples"],
+            n_windows=calibration_windows,
+        )
         path = quantize_onnx_int8(fp32.path, fp32.path.with_name(f"{name}.int8.onnx"), reader)
         quantized = ExportedModule.load(path)
         parity = float("nan")
     else:
         quantized = quantize_dynamic_linear(model)
         q_contract = copy.deepcopy(contract)
-        exported = export_model(quantized, out_dir, contract=q_contract, format="torchscript", name=f"{name}.int8",
-                                tolerance=INT8_TRACE_TOLERANCE)
+        exported = export_model(
+            quantized,
+            out_dir,
+            contract=q_contract,
+            format="torchscript",
+            name=f"{name}.int8",
+            tolerance=INT8_TRACE_TOLERANCE,
+        )
         path, parity = exported.path, exported.parity
         q_contract = load_contract(path)
         q_contract["model"]["quantization"] = {
-            "route": "torch.ao.quantization.quantize_dynamic", "layers": "nn.Linear", "weights": "qint8",
-            "activations": "float32, quantised on the fly per batch", "from": fp32.path.name}
+            "route": "torch.ao.quantization.quantize_dynamic",
+            "layers": "nn.Linear",
+            "weights": "qint8",
+            "activations": "float32, quantised on the fly per batch",
+            "from": fp32.path.name,
+        }
         write_contract(path, q_contract)
     if classifier:
         report = compare_models(prep, model, quantized, input_leads=source.input_leads, n_boot=n_boot)
-        retune_thresholds(path, report["thresholds_candidate"],
-                          "per-class F1-optimal thresholds tuned on the validation fold with THIS int8 model "
-                          "(ecgkd_lite.metrics.tune_thresholds)")
+        retune_thresholds(
+            path,
+            report["thresholds_candidate"],
+            "per-class F1-optimal thresholds tuned on the validation fold with THIS int8 model "
+            "(ecgkd_lite.metrics.tune_thresholds)",
+        )
         result["evaluation"] = {k: report[k] for k in ("n_test", "n_boot", "macro_auc", "macro_f1")}
         q_contract = load_contract(path)
-        q_contract["evaluation_vs_fp32"] = {"split": "test", "source": prep.source, **result["evaluation"],
-                                            "delta": "int8 - fp32, paired percentile bootstrap 95 % interval"}
+        q_contract["evaluation_vs_fp32"] = {
+            "split": "test",
+            "source": prep.source,
+            **result["evaluation"],
+            "delta": "int8 - fp32, paired percentile bootstrap 95 % interval",
+        }
         write_contract(path, q_contract)
     result["int8"] = ExportResult(path, sidecar_path(path), load_contract(path), path.stat().st_size, parity)
     return result
@@ -627,5 +783,8 @@ def _default_name(model: nn.Module) -> str:
     config = model_config(model)
     if config.get("name", "").startswith("restored+"):
         return "restoration_student"
-    return "student" if config.get("n_classes") is not None and config.get("in_leads") == 1 else \
-        str(config.get("name", "model"))
+    return (
+        "student"
+        if config.get("n_classes") is not None and config.get("in_leads") == 1
+        else str(config.get("name", "model"))
+    )

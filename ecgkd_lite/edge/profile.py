@@ -24,7 +24,6 @@ from ..checks import check_int
 from ..errors import ConfigError
 
 
-
 def _cpu_attention_flops(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
     """FLOPs of the CPU attention kernel: ``QK^T`` and ``PV``, ``2 * 2 * B * H * N_q * N_k * d_head`` in all."""
     return sdpa_flop_count(query_shape, key_shape, value_shape)
@@ -40,9 +39,12 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
 
 def _check_shape(input_shape: Any) -> tuple[int, ...]:
     if isinstance(input_shape, (str, bytes)) or not isinstance(input_shape, Sequence) or len(input_shape) == 0:
-        raise ConfigError(f"input_shape must be a non-empty sequence of positive integers, e.g. (1, 12, 1000); received {input_shape!r}")
-    return tuple(check_int(f"input_shape {tuple(input_shape)!r}: dimension {i}", d, low=1)
-                 for i, d in enumerate(input_shape))
+        raise ConfigError(
+            f"input_shape must be a non-empty sequence of positive integers, e.g. (1, 12, 1000); received {input_shape!r}"
+        )
+    return tuple(
+        check_int(f"input_shape {tuple(input_shape)!r}: dimension {i}", d, low=1) for i, d in enumerate(input_shape)
+    )
 
 
 def _example_input(model: nn.Module, input_shape: tuple[int, ...]) -> torch.Tensor:
@@ -73,7 +75,11 @@ def count_flops(model: nn.Module, input_shape: Sequence[int]) -> int:
     """
     shape = _check_shape(input_shape)
     x = _example_input(model, shape)
-    with _EvalMode(model), torch.inference_mode(), FlopCounterMode(display=False, custom_mapping=_CPU_ATTENTION_FLOPS) as counter:
+    with (
+        _EvalMode(model),
+        torch.inference_mode(),
+        FlopCounterMode(display=False, custom_mapping=_CPU_ATTENTION_FLOPS) as counter,
+    ):
         model(x)
     return int(counter.get_total_flops())
 

@@ -48,9 +48,14 @@ from ..metrics import per_class_auc, per_class_f1
 from ..train.checkpoint import sidecar_path
 from .export import INPUT_NAME, _file_info, load_contract, quiet, write_contract
 
-QUANT_SETTINGS = {"format": "QDQ", "weights": "int8 (QInt8), symmetric, per channel",
-                  "activations": "uint8 (QUInt8), asymmetric, per tensor", "calibration": "MinMax",
-                  "reduce_range": False, "pre_process": "quant_pre_process(skip_symbolic_shape=True)"}
+QUANT_SETTINGS = {
+    "format": "QDQ",
+    "weights": "int8 (QInt8), symmetric, per channel",
+    "activations": "uint8 (QUInt8), asymmetric, per tensor",
+    "calibration": "MinMax",
+    "reduce_range": False,
+    "pre_process": "quant_pre_process(skip_symbolic_shape=True)",
+}
 
 
 class WindowCalibrationReader:
@@ -63,17 +68,33 @@ class WindowCalibrationReader:
     test records would leak them into the deployed model).
     """
 
-    def __init__(self, data: ECGData, *, input_leads: Sequence[str], window: int, stride: int,
-                 n_windows: int = 512, batch_size: int = 32, seed: int = 0, input_name: str = INPUT_NAME):
+    def __init__(
+        self,
+        data: ECGData,
+        *,
+        input_leads: Sequence[str],
+        window: int,
+        stride: int,
+        n_windows: int = 512,
+        batch_size: int = 32,
+        seed: int = 0,
+        input_name: str = INPUT_NAME,
+    ):
         from ..data.leads import lead_indices
         from ..train.datasets import window_starts
 
         outside = sorted(set(np.unique(data.folds).tolist()) - set(TRAIN_FOLDS))
         if outside:
-            raise SplitError(f"calibration data must come from the training folds {list(TRAIN_FOLDS)} only; "
-                             f"it holds records of folds {outside}")
-        for arg, value in (("n_windows", n_windows), ("batch_size", batch_size), ("window", window),
-                           ("stride", stride)):
+            raise SplitError(
+                f"calibration data must come from the training folds {list(TRAIN_FOLDS)} only; "
+                f"it holds records of folds {outside}"
+            )
+        for arg, value in (
+            ("n_windows", n_windows),
+            ("batch_size", batch_size),
+            ("window", window),
+            ("stride", stride),
+        ):
             check_int(arg, value, low=1)
         seed = check_int("seed", seed, low=0)
         idx = lead_indices(list(input_leads), data.leads)
@@ -81,8 +102,12 @@ class WindowCalibrationReader:
         length = min(window, data.n_samples)
         grid = len(data) * len(starts)
         pick = np.sort(np.random.default_rng(seed).choice(grid, size=min(n_windows, grid), replace=False))
-        windows = np.stack([data.signals[i // len(starts), idx, starts[i % len(starts)]:starts[i % len(starts)] + length]
-                            for i in pick]).astype(np.float32)
+        windows = np.stack(
+            [
+                data.signals[i // len(starts), idx, starts[i % len(starts)] : starts[i % len(starts)] + length]
+                for i in pick
+            ]
+        ).astype(np.float32)
         self.windows, self.batch_size, self.input_name = windows, int(batch_size), input_name
         self.rewind()
 
@@ -92,7 +117,7 @@ class WindowCalibrationReader:
     def get_next(self) -> dict | None:
         if self._next >= len(self.windows):
             return None
-        batch = self.windows[self._next:self._next + self.batch_size]
+        batch = self.windows[self._next : self._next + self.batch_size]
         self._next += self.batch_size
         return {self.input_name: np.ascontiguousarray(batch)}
 
@@ -134,8 +159,14 @@ def shorten_names(model) -> None:
     graph.doc_string = ""
 
 
-def quantize_onnx_int8(fp32_path: str | os.PathLike, out_path: str | os.PathLike,
-                       reader: WindowCalibrationReader, *, per_channel: bool = True, compact: bool = True) -> Path:
+def quantize_onnx_int8(
+    fp32_path: str | os.PathLike,
+    out_path: str | os.PathLike,
+    reader: WindowCalibrationReader,
+    *,
+    per_channel: bool = True,
+    compact: bool = True,
+) -> Path:
     """Static int8 quantisation of an exported fp32 ONNX file (settings in the module docstring);
     writes ``out_path`` and, when the fp32 file has a contract, an int8 contract beside it (the fp32
     contract plus a ``quantization`` section; thresholds are the fp32 model's until re-tuned with
@@ -161,9 +192,17 @@ def quantize_onnx_int8(fp32_path: str | os.PathLike, out_path: str | os.PathLike
         os.chdir(tmp)  # ORT's shape inference can drop debug files in the working directory
         try:
             quant_pre_process(str(fp32_path), str(pre), skip_symbolic_shape=True)
-            quantize_static(str(pre), str(out_path), reader, quant_format=QuantFormat.QDQ, per_channel=per_channel,
-                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8, reduce_range=False,
-                            calibrate_method=CalibrationMethod.MinMax)
+            quantize_static(
+                str(pre),
+                str(out_path),
+                reader,
+                quant_format=QuantFormat.QDQ,
+                per_channel=per_channel,
+                activation_type=QuantType.QUInt8,
+                weight_type=QuantType.QInt8,
+                reduce_range=False,
+                calibrate_method=CalibrationMethod.MinMax,
+            )
         finally:
             os.chdir(cwd)
     if compact:
@@ -173,11 +212,20 @@ def quantize_onnx_int8(fp32_path: str | os.PathLike, out_path: str | os.PathLike
         onnx.save(model, str(out_path))
     if sidecar_path(fp32_path).is_file():
         contract = load_contract(fp32_path)
-        contract["model"] = {**contract["model"], **_file_info(out_path), "parity_check": None,
-                             "quantization": {"route": "onnxruntime quantize_static", **QUANT_SETTINGS,
-                                              "per_channel": per_channel, "calibration_windows": len(reader),
-                                              "calibration_data": "training folds only",
-                                              "names_shortened": compact, "from": fp32_path.name}}
+        contract["model"] = {
+            **contract["model"],
+            **_file_info(out_path),
+            "parity_check": None,
+            "quantization": {
+                "route": "onnxruntime quantize_static",
+                **QUANT_SETTINGS,
+                "per_channel": per_channel,
+                "calibration_windows": len(reader),
+                "calibration_data": "training folds only",
+                "names_shortened": compact,
+                "from": fp32_path.name,
+            },
+        }
         write_contract(out_path, contract)
     return given
 
@@ -189,8 +237,7 @@ def quantize_dynamic_linear(model: nn.Module) -> nn.Module:
 
     source = unwrap(model)
     with quiet():
-        quantized = torch.ao.quantization.quantize_dynamic(copy.deepcopy(source).eval(), {nn.Linear},
-                                                           dtype=torch.qint8)
+        quantized = torch.ao.quantization.quantize_dynamic(copy.deepcopy(source).eval(), {nn.Linear}, dtype=torch.qint8)
     quantized.config = model_config(source)
     return quantized
 
@@ -209,8 +256,18 @@ def retune_thresholds(path: str | os.PathLike, thresholds: Sequence[float] | np.
     return contract
 
 
-def paired_delta_ci(y, p_ref, p_new, metric: str = "macro_auc", *, thresholds_ref=None, thresholds_new=None,
-                    n_boot: int = 1000, alpha: float = 0.05, seed: int = 0) -> ConfidenceInterval:
+def paired_delta_ci(
+    y,
+    p_ref,
+    p_new,
+    metric: str = "macro_auc",
+    *,
+    thresholds_ref=None,
+    thresholds_new=None,
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> ConfidenceInterval:
     """Percentile interval of ``metric(y, p_new) - metric(y, p_ref)`` over ``n_boot`` resamples of the
     records, each resample applied to BOTH models (paired). ``metric``: ``"macro_auc"`` (over the
     classes whose AUC is defined on the full sample; a resample where one becomes undefined is
@@ -247,8 +304,15 @@ def paired_delta_ci(y, p_ref, p_new, metric: str = "macro_auc", *, thresholds_re
     return bootstrap_ci(np.hstack([y, y]), np.hstack([p_ref, p_new]), delta, n_boot=n_boot, alpha=alpha, seed=seed)
 
 
-def compare_models(prep, reference: nn.Module, candidate: nn.Module, *, input_leads: Sequence[str] | None = None,
-                   n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
+def compare_models(
+    prep,
+    reference: nn.Module,
+    candidate: nn.Module,
+    *,
+    input_leads: Sequence[str] | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Test macro AUC / F1 of two models on ``prep`` (``experiment.evaluate_model``: thresholds tuned
     on validation, each model its own), and the paired bootstrap intervals of the changes
     (candidate - reference)."""
@@ -257,12 +321,31 @@ def compare_models(prep, reference: nn.Module, candidate: nn.Module, *, input_le
     ref = evaluate_model(reference, prep, input_leads=input_leads, return_probs=True)
     new = evaluate_model(candidate, prep, input_leads=input_leads, return_probs=True)
     y = prep.test.labels
-    out: dict[str, Any] = {"n_test": len(y), "n_boot": n_boot, "seed": seed,
-                           "thresholds_reference": ref["thresholds"], "thresholds_candidate": new["thresholds"],
-                           "probs_reference": ref["probs"], "probs_candidate": new["probs"]}
+    out: dict[str, Any] = {
+        "n_test": len(y),
+        "n_boot": n_boot,
+        "seed": seed,
+        "thresholds_reference": ref["thresholds"],
+        "thresholds_candidate": new["thresholds"],
+        "probs_reference": ref["probs"],
+        "probs_candidate": new["probs"],
+    }
     for metric in ("macro_auc", "macro_f1"):
-        ci = paired_delta_ci(y, ref["probs"], new["probs"], metric, thresholds_ref=ref["thresholds"],
-                             thresholds_new=new["thresholds"], n_boot=n_boot, seed=seed)
-        out[metric] = {"reference": ref[metric], "candidate": new[metric], "delta": ci.estimate,
-                       "delta_ci95": [ci.low, ci.high], "n_skipped": ci.n_skipped}
+        ci = paired_delta_ci(
+            y,
+            ref["probs"],
+            new["probs"],
+            metric,
+            thresholds_ref=ref["thresholds"],
+            thresholds_new=new["thresholds"],
+            n_boot=n_boot,
+            seed=seed,
+        )
+        out[metric] = {
+            "reference": ref[metric],
+            "candidate": new[metric],
+            "delta": ci.estimate,
+            "delta_ci95": [ci.low, ci.high],
+            "n_skipped": ci.n_skipped,
+        }
     return out

@@ -69,7 +69,7 @@ def _window_probs(runner: Callable, window: np.ndarray, transform: Callable | No
 
 def _smooth(history: np.ndarray, k: int) -> np.ndarray:
     """Mean over the last ``k`` rows of ``history`` (all rows when fewer)."""
-    return np.mean(history[max(0, len(history) - k):], axis=0)
+    return np.mean(history[max(0, len(history) - k) :], axis=0)
 
 
 def _check_settings(window: Any, stride: Any, smoothing: Any, n_leads: Any) -> None:
@@ -101,9 +101,20 @@ class StreamingClassifier:
         name: the stream's name in error messages.
     """
 
-    def __init__(self, model: Any, *, window: int, stride: int, n_leads: int = 1, thresholds: Any = None,
-                 classes: Sequence[str] | None = None, smoothing: int = 3, fs: float | None = None,
-                 transform: Callable[[np.ndarray], np.ndarray] | None = None, name: str = "stream"):
+    def __init__(
+        self,
+        model: Any,
+        *,
+        window: int,
+        stride: int,
+        n_leads: int = 1,
+        thresholds: Any = None,
+        classes: Sequence[str] | None = None,
+        smoothing: int = 3,
+        fs: float | None = None,
+        transform: Callable[[np.ndarray], np.ndarray] | None = None,
+        name: str = "stream",
+    ):
         _check_settings(window, stride, smoothing, n_leads)
         self.runner = as_runner(model)
         self.window, self.stride, self.n_leads, self.smoothing = int(window), int(stride), int(n_leads), int(smoothing)
@@ -120,10 +131,16 @@ class StreamingClassifier:
         output = contract.get("output", {})
         if output.get("kind") != "logits":
             raise ConfigError(f"{path}: a stream needs a classifier; this export outputs {output.get('kind')!r}")
-        settings = {"window": contract["window"]["samples"], "stride": contract["window"]["stride_samples"],
-                    "n_leads": len(contract["input_leads"]), "thresholds": output["thresholds"],
-                    "classes": output["classes"], "smoothing": output["smoothing"]["k"],
-                    "fs": contract["sampling_rate_hz"], "name": Path(path).name}
+        settings = {
+            "window": contract["window"]["samples"],
+            "stride": contract["window"]["stride_samples"],
+            "n_leads": len(contract["input_leads"]),
+            "thresholds": output["thresholds"],
+            "classes": output["classes"],
+            "smoothing": output["smoothing"]["k"],
+            "fs": contract["sampling_rate_hz"],
+            "name": Path(path).name,
+        }
         return cls(path, **{**settings, **overrides})
 
     def reset(self) -> None:
@@ -148,47 +165,58 @@ class StreamingClassifier:
             raise ConfigError(f"stream {self.name} is finished; call reset() to start a new one")
         x = np.asarray(chunk)
         if x.dtype.kind != "f":
-            raise ConfigError(f"stream {self.name}: chunk {self._chunks} must hold floating-point samples "
-                              f"(preprocessed and scaled, float32 or float64); got dtype {x.dtype}")
+            raise ConfigError(
+                f"stream {self.name}: chunk {self._chunks} must hold floating-point samples "
+                f"(preprocessed and scaled, float32 or float64); got dtype {x.dtype}"
+            )
         if x.ndim == 1 and self.n_leads == 1:
             x = x[None]
         if x.ndim != 2:
-            raise ConfigError(f"stream {self.name}: chunk {self._chunks} must be (samples,) or (leads, samples); "
-                              f"got shape {x.shape}")
+            raise ConfigError(
+                f"stream {self.name}: chunk {self._chunks} must be (samples,) or (leads, samples); got shape {x.shape}"
+            )
         if x.shape[0] != self.n_leads:
-            raise LeadMismatchError(self.name, f"chunk {self._chunks} has {x.shape[0]} lead(s); the model takes "
-                                               f"{self.n_leads}")
+            raise LeadMismatchError(
+                self.name, f"chunk {self._chunks} has {x.shape[0]} lead(s); the model takes {self.n_leads}"
+            )
         bad = ~np.isfinite(x)
         if bad.any():
             first = int(np.flatnonzero(bad.any(axis=0))[0])
-            raise BadSignalError(self.name, f"chunk {self._chunks} holds {int(bad.sum())} NaN/inf sample(s), the "
-                                            f"first at stream sample {self._total + first}; nothing was consumed")
+            raise BadSignalError(
+                self.name,
+                f"chunk {self._chunks} holds {int(bad.sum())} NaN/inf sample(s), the "
+                f"first at stream sample {self._total + first}; nothing was consumed",
+            )
         return np.asarray(x, dtype=np.float32)
 
     def _write(self, block: np.ndarray) -> None:
         m, cap = block.shape[1], self.window
         if m >= cap:
-            self._ring[:] = block[:, m - cap:]
+            self._ring[:] = block[:, m - cap :]
             self._pos = 0
         else:
             first = min(m, cap - self._pos)
-            self._ring[:, self._pos:self._pos + first] = block[:, :first]
-            self._ring[:, :m - first] = block[:, first:]
+            self._ring[:, self._pos : self._pos + first] = block[:, :first]
+            self._ring[:, : m - first] = block[:, first:]
             self._pos = (self._pos + m) % cap
         self._total += m
 
     def _latest(self, length: int) -> np.ndarray:
         """The last ``length`` (<= window) samples received, in order."""
-        ordered = np.concatenate([self._ring[:, self._pos:], self._ring[:, :self._pos]], axis=1) \
-            if self._total >= self.window else self._ring[:, :self._total]
-        return np.ascontiguousarray(ordered[:, ordered.shape[1] - length:])
+        ordered = (
+            np.concatenate([self._ring[:, self._pos :], self._ring[:, : self._pos]], axis=1)
+            if self._total >= self.window
+            else self._ring[:, : self._total]
+        )
+        return np.ascontiguousarray(ordered[:, ordered.shape[1] - length :])
 
     def _emit(self, start: int, length: int, final: bool) -> WindowOutput:
         probs = _window_probs(self.runner, self._latest(length), self.transform)
         self._probs.append(probs)
         smoothed = _smooth(np.asarray(self._probs), self.smoothing)
-        out = WindowOutput(len(self.outputs), start, start + length, final, probs, smoothed,
-                           smoothed >= self.thresholds)
+        out = WindowOutput(
+            len(self.outputs), start, start + length, final, probs, smoothed, smoothed >= self.thresholds
+        )
         self.outputs.append(out)
         return out
 
@@ -202,7 +230,7 @@ class StreamingClassifier:
         emitted, pos, n = [], 0, x.shape[1]
         while pos < n:
             take = min(self._next_start + self.window - self._total, n - pos)
-            self._write(x[:, pos:pos + take])
+            self._write(x[:, pos : pos + take])
             pos += take
             if self._total == self._next_start + self.window:
                 emitted.append(self._emit(self._next_start, self.window, final=False))
@@ -236,9 +264,16 @@ class StreamingClassifier:
         return detection_intervals(self.outputs, classes=self.classes, fs=self.fs)
 
 
-def sliding_window_outputs(model: Any, signal: np.ndarray, *, window: int, stride: int, thresholds: Any = None,
-                           smoothing: int = 3, transform: Callable[[np.ndarray], np.ndarray] | None = None
-                           ) -> list[WindowOutput]:
+def sliding_window_outputs(
+    model: Any,
+    signal: np.ndarray,
+    *,
+    window: int,
+    stride: int,
+    thresholds: Any = None,
+    smoothing: int = 3,
+    transform: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> list[WindowOutput]:
     """The offline reference: every window of ``train.datasets.window_starts`` over the whole
     ``signal`` ((leads, samples) or (samples,)), each run alone, with the same smoothing and
     detections as :class:`StreamingClassifier`."""
@@ -253,17 +288,19 @@ def sliding_window_outputs(model: Any, signal: np.ndarray, *, window: int, strid
     n = x.shape[1]
     length = min(window, n)
     starts = window_starts(n, length, stride)
-    probs = np.asarray([_window_probs(runner, np.ascontiguousarray(x[:, s:s + length]), transform) for s in starts])
+    probs = np.asarray([_window_probs(runner, np.ascontiguousarray(x[:, s : s + length]), transform) for s in starts])
     outputs = []
     for i, s in enumerate(starts):
-        smoothed = _smooth(probs[:i + 1], smoothing)
-        outputs.append(WindowOutput(i, int(s), int(s) + length, bool(s % stride or n < window), probs[i], smoothed,
-                                    smoothed >= t))
+        smoothed = _smooth(probs[: i + 1], smoothing)
+        outputs.append(
+            WindowOutput(i, int(s), int(s) + length, bool(s % stride or n < window), probs[i], smoothed, smoothed >= t)
+        )
     return outputs
 
 
-def detection_intervals(outputs: Sequence[WindowOutput], *, classes: Sequence[str] | None = None,
-                        fs: float | None = None) -> pd.DataFrame:
+def detection_intervals(
+    outputs: Sequence[WindowOutput], *, classes: Sequence[str] | None = None, fs: float | None = None
+) -> pd.DataFrame:
     """Runs of consecutive windows in which a class is detected: ``class, first_window, last_window,
     start, end`` (samples, from the first window's start to the last window's end; in seconds too
     when ``fs`` is given)."""
@@ -274,8 +311,15 @@ def detection_intervals(outputs: Sequence[WindowOutput], *, classes: Sequence[st
         for c in range(detected.shape[1]):
             padded = np.r_[False, detected[:, c], False].astype(np.int8)
             for lo, hi in zip(np.flatnonzero(np.diff(padded) == 1), np.flatnonzero(np.diff(padded) == -1)):
-                rows.append({"class": names[c], "first_window": int(lo), "last_window": int(hi - 1),
-                             "start": outputs[lo].start, "end": outputs[hi - 1].end})
+                rows.append(
+                    {
+                        "class": names[c],
+                        "first_window": int(lo),
+                        "last_window": int(hi - 1),
+                        "start": outputs[lo].start,
+                        "end": outputs[hi - 1].end,
+                    }
+                )
     table = pd.DataFrame(rows, columns=["class", "first_window", "last_window", "start", "end"])
     if fs:
         table["start_s"], table["end_s"] = table["start"] / fs, table["end"] / fs

@@ -22,8 +22,24 @@ from ..metrics import (
 )
 
 __all__ = [
-    "macro_auc", "per_class_auc", "average_precision_macro", "per_class_average_precision", "macro_f1",
-    "per_class_f1", "tune_thresholds", "evaluate", "gap_closed", "bootstrap_ci", "ConfidenceInterval",
-    "lead_drop", "keep_only",
-    "cv_folds", "stratified_folds", "CVPlan", "Fold", "paired_class_delta_ci", "paired_bootstrap", "PairedBootstrap",
+    "macro_auc",
+    "per_class_auc",
+    "average_precision_macro",
+    "per_class_average_precision",
+    "macro_f1",
+    "per_class_f1",
+    "tune_thresholds",
+    "evaluate",
+    "gap_closed",
+    "bootstrap_ci",
+    "ConfidenceInterval",
+    "lead_drop",
+    "keep_only",
+    "cv_folds",
+    "stratified_folds",
+    "CVPlan",
+    "Fold",
+    "paired_class_delta_ci",
+    "paired_bootstrap",
+    "PairedBootstrap",
 ]

@@ -32,8 +32,10 @@ class ConfidenceInterval(tuple):
         return self[1]
 
     def __repr__(self) -> str:
-        return (f"ConfidenceInterval(low={self.low:.4f}, high={self.high:.4f}, estimate={self.estimate:.4f}, "
-                f"n_boot={self.n_boot}, n_skipped={self.n_skipped})")
+        return (
+            f"ConfidenceInterval(low={self.low:.4f}, high={self.high:.4f}, estimate={self.estimate:.4f}, "
+            f"n_boot={self.n_boot}, n_skipped={self.n_skipped})"
+        )
 
 
 def _fixed_class_macro(per_class: Callable) -> Callable:
@@ -51,8 +53,14 @@ def _fixed_class_macro(per_class: Callable) -> Callable:
 _NAMED = {"macro_auc": per_class_auc, "map": per_class_average_precision}
 
 
-def bootstrap_ci(y, p, metric: str | Callable[[np.ndarray, np.ndarray], float], n_boot: int = 1000,
-                 alpha: float = 0.05, seed: int = 0) -> ConfidenceInterval:
+def bootstrap_ci(
+    y,
+    p,
+    metric: str | Callable[[np.ndarray, np.ndarray], float],
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> ConfidenceInterval:
     """Percentile interval ``[q_{alpha/2}, q_{1-alpha/2}]`` of ``metric`` over ``n_boot`` resamples of
     the records (rows) with replacement.
 

@@ -28,9 +28,14 @@ from ..errors import ConfigError
 from ..explain.localisation import localisation_scores
 
 #: the ptbxl-2k source pipeline (README "Provenance" and "Our conversion")
-PTBXL2K_SOURCE = {"from_fs": 500.0, "to_fs": 250.0, "bandpass": {"low": 0.5, "high": 40.0, "order": 4,
-                  "filter": "scipy.signal.butter (b, a) + filtfilt (zero phase)"}, "zscore": "per record and lead",
-                  "resample": "resample_poly(1, 2, padtype='line')", "round": 1e-3}
+PTBXL2K_SOURCE = {
+    "from_fs": 500.0,
+    "to_fs": 250.0,
+    "bandpass": {"low": 0.5, "high": 40.0, "order": 4, "filter": "scipy.signal.butter (b, a) + filtfilt (zero phase)"},
+    "zscore": "per record and lead",
+    "resample": "resample_poly(1, 2, padtype='line')",
+    "round": 1e-3,
+}
 
 #: why a class has no (or which) localisation region
 LOCALISATION_NOTES = {
@@ -43,10 +48,12 @@ LOCALISATION_NOTES = {
     "IRBBB": "QRS: incomplete RBBB reshapes the QRS complex (rSR' in V1)",
     "NSIVCB": "QRS: an intraventricular conduction delay widens the QRS complex",
     "AF": "none: a rhythm read over the whole record (irregular RR, P waves absent, so a P mask is empty "
-          "and the 'absence of P' has no delineated extent)",
+    "and the 'absence of P' has no delineated extent)",
     "AFL": "none: a rhythm read over the whole record (flutter waves are not delineated in LUDB)",
-    "NSR": "none: rhythm and rate over the whole record", "SB": "none: rate over the whole record",
-    "STach": "none: rate over the whole record", "SA": "none: beat-to-beat rate variation over the whole record",
+    "NSR": "none: rhythm and rate over the whole record",
+    "SB": "none: rate over the whole record",
+    "STach": "none: rate over the whole record",
+    "SA": "none: beat-to-beat rate variation over the whole record",
     "PAC": "none: LUDB does not say which beat is premature",
 }
 
@@ -57,7 +64,9 @@ def ptbxl2k_like(data: ECGData) -> ECGData:
     if float(data.fs) != PTBXL2K_SOURCE["from_fs"]:
         raise ConfigError(f"ptbxl2k_like needs 500 Hz records (ptbxl-2k's source rate); got {data.fs:g} Hz")
     if data.unit != "mV":
-        raise ConfigError(f"ptbxl2k_like needs signals in mV (the source filtered wfdb p_signal); got unit {data.unit!r}")
+        raise ConfigError(
+            f"ptbxl2k_like needs signals in mV (the source filtered wfdb p_signal); got unit {data.unit!r}"
+        )
     bp = PTBXL2K_SOURCE["bandpass"]
     b, a = sps.butter(bp["order"], [bp["low"], bp["high"]], btype="bandpass", fs=data.fs)
     z = zscore(sps.filtfilt(b, a, data.signals.astype(np.float64), axis=2))
@@ -67,8 +76,7 @@ def ptbxl2k_like(data: ECGData) -> ECGData:
     moved = resample(data.derive(step, record=False, signals=z.astype(np.float32)), PTBXL2K_SOURCE["to_fs"])
     x = sps.resample_poly(z, 1, 2, axis=2, padtype="line")
     x = (np.round(x / PTBXL2K_SOURCE["round"]) * PTBXL2K_SOURCE["round"]).astype(np.float32)
-    return replace(moved, signals=x, unit="z", preprocessing=[*data.preprocessing, step],
-                   key=data.derive(step).key)
+    return replace(moved, signals=x, unit="z", preprocessing=[*data.preprocessing, step], key=data.derive(step).key)
 
 
 def zscore(x: np.ndarray) -> np.ndarray:
@@ -77,8 +85,9 @@ def zscore(x: np.ndarray) -> np.ndarray:
     return np.divide(x - mean, std, out=np.zeros_like(x, dtype=np.float64), where=std > 0)
 
 
-def shared_classes(model_classes: Sequence[str], external_classes: Sequence[str], labels: np.ndarray,
-                   min_positives: int = 3) -> tuple[list[str], dict[str, str]]:
+def shared_classes(
+    model_classes: Sequence[str], external_classes: Sequence[str], labels: np.ndarray, min_positives: int = 3
+) -> tuple[list[str], dict[str, str]]:
     """The ``model_classes`` (in their order) that ``external_classes`` also has with at least
     ``min_positives`` positives in ``labels`` (N, len(external_classes)), and ``{class: reason}`` for
     every class of either set left out."""
@@ -104,8 +113,9 @@ def on_class_axis(data: ECGData, classes: Sequence[str]) -> ECGData:
     for k, c in enumerate(classes):
         if c in data.classes:
             y[:, k] = data.labels[:, data.classes.index(c)]
-    return data.derive({"step": "on_class_axis", "classes": list(classes)}, labels=y, classes=tuple(classes),
-                       snomed=None)
+    return data.derive(
+        {"step": "on_class_axis", "classes": list(classes)}, labels=y, classes=tuple(classes), snomed=None
+    )
 
 
 def localisation_wave(class_name: str) -> str | None:
@@ -121,7 +131,7 @@ def annotated_span(annotated: np.ndarray) -> np.ndarray:
     for i, row in enumerate(any_lead):
         idx = np.flatnonzero(row)
         if len(idx):
-            span[i, idx[0]:idx[-1] + 1] = True
+            span[i, idx[0] : idx[-1] + 1] = True
     return span
 
 

@@ -61,8 +61,10 @@ class CVPlan:
         """Positives per class (rows) in each fold's test part (columns ``fold1``..), with the ideal
         ``pool positives / k`` and the largest deviation from it."""
         labels = np.asarray(labels)
-        table = pd.DataFrame({f"fold{f.index + 1}": labels[f.test].sum(0).astype(int) for f in self.folds},
-                             index=list(classes) if classes is not None else None)
+        table = pd.DataFrame(
+            {f"fold{f.index + 1}": labels[f.test].sum(0).astype(int) for f in self.folds},
+            index=list(classes) if classes is not None else None,
+        )
         table["ideal"] = labels[self.pool].sum(0) / self.k
         table["max_deviation"] = (table.filter(like="fold").sub(table["ideal"], axis=0)).abs().max(axis=1)
         return table
@@ -88,8 +90,10 @@ def stratified_folds(labels, k: int = 5, *, seed: int = 0, val_fraction: float =
     counts = y.sum(0).astype(int)
     if counts.size and counts.min() < k:
         worst = int(np.argmin(counts))
-        raise ConfigError(f"class column {worst} has {counts[worst]} positive(s) for k={k} folds: some test fold "
-                          f"would hold none (undefined AUC there); use k <= {counts.min()} or drop the class")
+        raise ConfigError(
+            f"class column {worst} has {counts[worst]} positive(s) for k={k} folds: some test fold "
+            f"would hold none (undefined AUC there); use k <= {counts.min()} or drop the class"
+        )
     outer = MultilabelStratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
     folds = []
     for i, (rest, test) in enumerate(outer.split(np.zeros(len(y)), y)):
@@ -100,8 +104,9 @@ def stratified_folds(labels, k: int = 5, *, seed: int = 0, val_fraction: float =
     return folds
 
 
-def cv_folds(data, k: int = 5, *, seed: int = 0, val_fraction: float = 0.15,
-             holdout_splits: Sequence[str] = HOLDOUT_SPLITS) -> CVPlan:
+def cv_folds(
+    data, k: int = 5, *, seed: int = 0, val_fraction: float = 0.15, holdout_splits: Sequence[str] = HOLDOUT_SPLITS
+) -> CVPlan:
     """``stratified_folds`` over the records of ``data`` (an ``ECGData``) outside ``holdout_splits``
     (default the source test split, fold 10); positions refer to ``data`` itself, so
     ``data.subset(fold.train)`` is a fold's training set."""
@@ -126,16 +131,20 @@ def check_folds(folds: Sequence[Fold], n: int) -> None:
         for name, idx in parts.items():
             if len(np.unique(idx)) != len(idx):
                 raise ConfigError(f"fold {f.index}: {name} repeats a record")
-        if set(f.train.tolist()) & set(f.val.tolist()) or set(f.test.tolist()) & (set(f.train.tolist()) | set(f.val.tolist())):
+        if set(f.train.tolist()) & set(f.val.tolist()) or set(f.test.tolist()) & (
+            set(f.train.tolist()) | set(f.val.tolist())
+        ):
             raise ConfigError(f"fold {f.index}: train, val and test are not disjoint")
         seen[f.test] += 1
     if (seen != 1).any():
-        raise ConfigError(f"{int((seen == 0).sum())} record(s) are in no test fold and {int((seen > 1).sum())} "
-                          "in more than one")
+        raise ConfigError(
+            f"{int((seen == 0).sum())} record(s) are in no test fold and {int((seen > 1).sum())} in more than one"
+        )
 
 
-def paired_class_delta_ci(y, p_ref, p_new, classes: Sequence[str] | None = None, *, n_boot: int = 1000,
-                          alpha: float = 0.05, seed: int = 0) -> pd.DataFrame:
+def paired_class_delta_ci(
+    y, p_ref, p_new, classes: Sequence[str] | None = None, *, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0
+) -> pd.DataFrame:
     """Per class: ``auc_ref``, ``auc_new``, ``delta = auc_new - auc_ref`` and its paired percentile
     interval ``[low, high]`` over ``n_boot`` resamples of the records (the same rows for both models
     and, with one ``seed``, for every class), ``positives`` and ``n_skipped`` (resamples without a
@@ -151,12 +160,22 @@ def paired_class_delta_ci(y, p_ref, p_new, classes: Sequence[str] | None = None,
 
     rows = []
     for j, name in enumerate(names):
-        row = {"class": name, "positives": int(y[:, j].sum()), "auc_ref": _binary_auc(y[:, j], p_ref[:, j]),
-               "auc_new": _binary_auc(y[:, j], p_new[:, j])}
+        row = {
+            "class": name,
+            "positives": int(y[:, j].sum()),
+            "auc_ref": _binary_auc(y[:, j], p_ref[:, j]),
+            "auc_new": _binary_auc(y[:, j], p_new[:, j]),
+        }
         row["delta"] = row["auc_new"] - row["auc_ref"]
         if np.isfinite(row["delta"]):
-            ci = bootstrap_ci(np.stack([y[:, j], y[:, j]], 1), np.stack([p_ref[:, j], p_new[:, j]], 1), delta,
-                              n_boot=n_boot, alpha=alpha, seed=seed)
+            ci = bootstrap_ci(
+                np.stack([y[:, j], y[:, j]], 1),
+                np.stack([p_ref[:, j], p_new[:, j]], 1),
+                delta,
+                n_boot=n_boot,
+                alpha=alpha,
+                seed=seed,
+            )
             row.update(low=ci.low, high=ci.high, n_skipped=ci.n_skipped)
         else:
             row.update(low=np.nan, high=np.nan, n_skipped=n_boot)

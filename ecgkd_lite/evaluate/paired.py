@@ -83,8 +83,12 @@ class PairedBootstrap:
         p_new, p_ref, b_new, b_ref = self._pair(name, ref)
         values = b_new.mean(1) - b_ref.mean(1)
         low, high = np.quantile(values, [alpha / 2, 1 - alpha / 2])
-        return {"estimate": float(p_new.mean() - p_ref.mean()), "ci95": [float(low), float(high)],
-                "p_not_better": float((values <= 0).mean()), "seeds_compared": int(len(p_new))}
+        return {
+            "estimate": float(p_new.mean() - p_ref.mean()),
+            "ci95": [float(low), float(high)],
+            "p_not_better": float((values <= 0).mean()),
+            "seeds_compared": int(len(p_new)),
+        }
 
     def gap_closed(self, name: str, ref: str, teacher: str, alpha: float = 0.05) -> dict:
         """``(new - ref) / (teacher - ref)`` (seed means) with its paired percentile interval;
@@ -103,8 +107,9 @@ class PairedBootstrap:
         return {"estimate": estimate, "ci95": [float(low), float(high)], "n_skipped": int((~ok).sum())}
 
 
-def paired_bootstrap(y, probs: Mapping[str, np.ndarray], metric: str = "macro_auc", *, n_boot: int = 1000,
-                     seed: int = 0) -> PairedBootstrap:
+def paired_bootstrap(
+    y, probs: Mapping[str, np.ndarray], metric: str = "macro_auc", *, n_boot: int = 1000, seed: int = 0
+) -> PairedBootstrap:
     """Scores of every model and seed on ``n_boot`` paired resamples of the records (module docstring).
 
     ``y`` (N, C) multi-hot; ``probs[name]`` (S, N, C) or (N, C) (one seed). ConfigError for shapes
@@ -115,7 +120,9 @@ def paired_bootstrap(y, probs: Mapping[str, np.ndarray], metric: str = "macro_au
     seed = check_int("seed", seed, low=0)
     y = np.asarray(y, dtype=np.float64)
     if y.ndim != 2 or not probs:
-        raise ConfigError(f"y must be (N, C) and probs must name at least one model; got y {y.shape}, {len(probs)} models")
+        raise ConfigError(
+            f"y must be (N, C) and probs must name at least one model; got y {y.shape}, {len(probs)} models"
+        )
     stacks = {}
     for name, p in probs.items():
         p = np.asarray(p, dtype=np.float64)
@@ -127,7 +134,9 @@ def paired_bootstrap(y, probs: Mapping[str, np.ndarray], metric: str = "macro_au
         stacks[name] = p
     keep = (y.sum(0) > 0) & (y.sum(0) < len(y)) if metric == "macro_auc" else y.sum(0) > 0
     if not keep.any():
-        raise ConfigError(f"no class of y is defined for {metric} (each needs a positive{' and a negative' if metric == 'macro_auc' else ''})")
+        raise ConfigError(
+            f"no class of y is defined for {metric} (each needs a positive{' and a negative' if metric == 'macro_auc' else ''})"
+        )
     y = y[:, keep]
     stacks = {k: v[:, :, keep] for k, v in stacks.items()}
     fn = _FN[metric]
@@ -142,6 +151,6 @@ def paired_bootstrap(y, probs: Mapping[str, np.ndarray], metric: str = "macro_au
     ok = np.all([np.isfinite(v).all(1) for v in boot.values()], axis=0)
     if not ok.any():
         raise ConfigError(f"{metric} is undefined in all {n_boot} resamples")
-    return PairedBootstrap(point, {k: v[ok] for k, v in boot.items()}, metric, n_boot, int((~ok).sum()),
-                           int(keep.sum()))
-
+    return PairedBootstrap(
+        point, {k: v[ok] for k, v in boot.items()}, metric, n_boot, int((~ok).sum()), int(keep.sum())
+    )

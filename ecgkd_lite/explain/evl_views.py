@@ -65,13 +65,15 @@ def objective_checkpoint(checkpoint: str | Path) -> tuple[Path, dict]:
         extra = payload.get("extra_state") or {}
         if extra.get("objective_state"):
             return candidate, payload
-    raise CheckpointError(f"checkpoint {path} holds no objective state (extra_state['objective_state']) in "
-                          f"{[c.name for c in dict.fromkeys(candidates)]}: it was not trained with a Distiller "
-                          "by the training engine, or its last.pt was deleted; retrain it with force=True")
+    raise CheckpointError(
+        f"checkpoint {path} holds no objective state (extra_state['objective_state']) in "
+        f"{[c.name for c in dict.fromkeys(candidates)]}: it was not trained with a Distiller "
+        "by the training engine, or its last.pt was deleted; retrain it with force=True"
+    )
 
 
 def _split_state(state: dict, prefix: str) -> dict:
-    return {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+    return {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
 
 
 def check_same_teacher(teacher: nn.Module, saved: dict, path: Path) -> None:
@@ -79,16 +81,27 @@ def check_same_teacher(teacher: nn.Module, saved: dict, path: Path) -> None:
     if not saved:
         return
     current = teacher.state_dict()
-    differ = sorted(k for k, v in saved.items() if k not in current or current[k].shape != v.shape
-                    or not torch.equal(current[k].cpu(), v.cpu()))
+    differ = sorted(
+        k
+        for k, v in saved.items()
+        if k not in current or current[k].shape != v.shape or not torch.equal(current[k].cpu(), v.cpu())
+    )
     if differ:
-        raise CheckpointError(f"checkpoint {path} was distilled from another teacher ({len(differ)} teacher "
-                              f"tensors differ, e.g. {differ[0]!r}); pass the teacher the student was trained with")
+        raise CheckpointError(
+            f"checkpoint {path} was distilled from another teacher ({len(differ)} teacher "
+            f"tensors differ, e.g. {differ[0]!r}); pass the teacher the student was trained with"
+        )
 
 
-def trained_distiller(fit, teacher: nn.Module, method: str | dict = "evl_ecg", *,
-                      student_leads: Sequence[str] = ("I",), data_leads: Sequence[str] = LEADS12,
-                      checkpoint: str | Path | None = None) -> tuple[Distiller, int]:
+def trained_distiller(
+    fit,
+    teacher: nn.Module,
+    method: str | dict = "evl_ecg",
+    *,
+    student_leads: Sequence[str] = ("I",),
+    data_leads: Sequence[str] = LEADS12,
+    checkpoint: str | Path | None = None,
+) -> tuple[Distiller, int]:
     """The Distiller a student was trained with, its terms' learned weights restored.
 
     ``fit`` is the student's ``FitResult`` (its model is copied, never modified); ``teacher`` the
@@ -105,15 +118,18 @@ def trained_distiller(fit, teacher: nn.Module, method: str | dict = "evl_ecg", *
     load_checkpoint(path, student)
     state = payload["extra_state"]["objective_state"]
     check_same_teacher(teacher, _split_state(state, TEACHER_PREFIX), path)
-    distiller = Distiller(teacher, student, build_recipe(method), student_leads=list(student_leads),
-                          data_leads=data_leads)
+    distiller = Distiller(
+        teacher, student, build_recipe(method), student_leads=list(student_leads), data_leads=data_leads
+    )
     samples = int(payload["config"].get("crop_samples") or 250)
     distiller.setup({"x": torch.zeros(1, len(data_leads), samples)})
     try:
         distiller.terms.load_state_dict(_split_state(state, TERM_PREFIX))
     except RuntimeError as err:
-        raise CheckpointError(f"checkpoint {path}: its term weights do not fit the recipe {method!r} "
-                              f"(was it trained with another recipe?): {err}") from err
+        raise CheckpointError(
+            f"checkpoint {path}: its term weights do not fit the recipe {method!r} "
+            f"(was it trained with another recipe?): {err}"
+        ) from err
     return distiller.eval(), int(payload["epoch"])
 
 
@@ -127,10 +143,12 @@ def evl_views(distiller: Distiller, x: torch.Tensor, feature: str = "tokens") ->
     x = torch.as_tensor(x, dtype=torch.float32)
     s_leads = distiller.student_leads
     t_leads = distiller.teacher_leads
-    s = forward_features(distiller.student, x if s_leads is None else x[:, s_leads], distiller.student_features,
-                         detach=True)
-    t = forward_features(distiller.teacher, x if t_leads is None else x[:, t_leads], distiller.teacher_features,
-                         detach=True)
+    s = forward_features(
+        distiller.student, x if s_leads is None else x[:, s_leads], distiller.student_features, detach=True
+    )
+    t = forward_features(
+        distiller.teacher, x if t_leads is None else x[:, t_leads], distiller.teacher_features, detach=True
+    )
     for role, feats in (("student", s), ("teacher", t)):
         if feature not in feats or feats[feature].dim() != 3:
             shape = tuple(feats[feature].shape) if feature in feats else "absent"
@@ -167,5 +185,12 @@ def token_centres(n_tokens: int, n_samples: int, fs: float) -> torch.Tensor:
     return (torch.arange(n_tokens, dtype=torch.float64) + 0.5) * n_samples / (n_tokens * fs)
 
 
-__all__ = ["EVLViews", "check_same_teacher", "evl_views", "objective_checkpoint", "token_centres", "token_grid",
-           "trained_distiller"]
+__all__ = [
+    "EVLViews",
+    "check_same_teacher",
+    "evl_views",
+    "objective_checkpoint",
+    "token_centres",
+    "token_grid",
+    "trained_distiller",
+]

@@ -25,8 +25,16 @@ from ..errors import ConfigError, ModelError
 from ..models.hooks import FeatureCapture, resolve_feature_modules
 
 
-def grad_cam(model: nn.Module, x: np.ndarray | torch.Tensor, target: int | Sequence[int] | np.ndarray, *,
-             layer: str = "temporal", relu: bool = True, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+def grad_cam(
+    model: nn.Module,
+    x: np.ndarray | torch.Tensor,
+    target: int | Sequence[int] | np.ndarray,
+    *,
+    layer: str = "temporal",
+    relu: bool = True,
+    batch_size: int = 64,
+    progress: bool = False,
+) -> np.ndarray:
     """Grad-CAM maps (N, T) of the class logits ``target`` for the records ``x`` (N, leads, T).
 
     Args:
@@ -69,8 +77,8 @@ def grad_cam(model: nn.Module, x: np.ndarray | torch.Tensor, target: int | Seque
         maps = []
         starts = range(0, len(x), batch_size)
         for start in tqdm(starts, desc="grad-cam", disable=not progress, leave=False):
-            batch = x[start:start + batch_size].to(device)
-            batch_targets = torch.as_tensor(targets[start:start + batch_size], device=device)
+            batch = x[start : start + batch_size].to(device)
+            batch_targets = torch.as_tensor(targets[start : start + batch_size], device=device)
             attr = cam.attribute(batch, target=batch_targets)  # (B, 1, T')
             maps.append(LayerAttribution.interpolate(attr.detach(), x.shape[-1], "linear")[:, 0].cpu())
     finally:
@@ -96,8 +104,9 @@ def _check_input(model: nn.Module, x) -> torch.Tensor:
         raise ConfigError(f"x must be records (N, leads, T) with N >= 1; got shape {tuple(x.shape)}")
     expected = getattr(model, "in_leads", None)
     if expected is not None and x.shape[1] != expected:
-        raise ModelError(f"model {_name(model)!r} expects {expected} input leads; x has {x.shape[1]} "
-                         f"(shape {tuple(x.shape)})")
+        raise ModelError(
+            f"model {_name(model)!r} expects {expected} input leads; x has {x.shape[1]} (shape {tuple(x.shape)})"
+        )
     if not torch.isfinite(x).all():
         raise ConfigError("x contains NaN or inf")
     return x
@@ -117,8 +126,10 @@ def _check_time_axis(model: nn.Module, one: torch.Tensor, layer: str, module_nam
     grows = [axis for axis in range(1, len(shapes[0])) if shapes[0][axis] != shapes[1][axis]]
     if len(shapes[0]) != 3 or grows != [2]:
         kind = "no time axis" if not grows else f"channel-last, time on axis {grows[0]}"
-        raise ModelError(f"layer {layer!r} of {_name(model)!r} outputs shape {shapes[0]} ({kind}); Grad-CAM needs "
-                         "a channel-first map (B, C, T') such as 'temporal'")
+        raise ModelError(
+            f"layer {layer!r} of {_name(model)!r} outputs shape {shapes[0]} ({kind}); Grad-CAM needs "
+            "a channel-first map (B, C, T') such as 'temporal'"
+        )
     return int(logits.shape[-1])
 
 

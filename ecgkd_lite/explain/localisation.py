@@ -37,8 +37,10 @@ def localisation_scores(maps: np.ndarray, masks: np.ndarray) -> dict:
     if not np.isfinite(maps).all():
         raise ConfigError(f"maps contain NaN or inf (record {np.flatnonzero(~np.isfinite(maps).all(1))[0]})")
     if (maps < 0).any():
-        raise ConfigError(f"maps must be non-negative (record {np.flatnonzero((maps < 0).any(1))[0]}); "
-                          "use grad_cam(..., relu=True) or rescale")
+        raise ConfigError(
+            f"maps must be non-negative (record {np.flatnonzero((maps < 0).any(1))[0]}); "
+            "use grad_cam(..., relu=True) or rescale"
+        )
     scored = masks.any(axis=1)
     maps, masks = maps[scored], masks[scored]
     if not len(maps):

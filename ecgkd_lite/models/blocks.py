@@ -17,7 +17,9 @@ from ..errors import ModelError
 class ConvBNAct(nn.Sequential):
     """Conv1d (no bias, 'same'-style padding ``kernel // 2``) -> BatchNorm1d -> optional ReLU."""
 
-    def __init__(self, in_ch: int, out_ch: int, kernel: int, stride: int = 1, act: bool = True, zero_init: bool = False):
+    def __init__(
+        self, in_ch: int, out_ch: int, kernel: int, stride: int = 1, act: bool = True, zero_init: bool = False
+    ):
         layers: list[nn.Module] = [
             nn.Conv1d(in_ch, out_ch, kernel, stride=stride, padding=kernel // 2, bias=False),
             nn.BatchNorm1d(out_ch),
@@ -55,7 +57,10 @@ class ResidualBlock1d(nn.Module):
 def residual_stage(in_ch: int, out_ch: int, n_blocks: int, kernel: int, stride: int) -> nn.Sequential:
     """``n_blocks`` residual blocks; the first changes width and applies the stride."""
     return nn.Sequential(
-        *(ResidualBlock1d(in_ch if i == 0 else out_ch, out_ch, kernel, stride if i == 0 else 1) for i in range(n_blocks))
+        *(
+            ResidualBlock1d(in_ch if i == 0 else out_ch, out_ch, kernel, stride if i == 0 else 1)
+            for i in range(n_blocks)
+        )
     )
 
 

@@ -128,7 +128,9 @@ def list_models() -> dict[str, list[str]]:
     return {name: list(cls.sizes) for name, cls in sorted(MODELS.items())}
 
 
-def build_model(name: str, size: str | None = None, *, in_leads: int, n_classes: int | None = None, **kwargs: Any) -> ECGModel:
+def build_model(
+    name: str, size: str | None = None, *, in_leads: int, n_classes: int | None = None, **kwargs: Any
+) -> ECGModel:
     """Build a registered model by name and size (``None``: its default size).
 
     Raises ModelError for an unknown name or size (listing the known ones) and for arguments the

@@ -49,7 +49,9 @@ class UNet1d(ECGModel):
     def __init__(self, size: str | None = None, *, in_leads: int = 1, n_classes: None = None, out_leads: int = 12):
         super().__init__(size, in_leads=in_leads, n_classes=n_classes, out_leads=out_leads)
         if n_classes is not None:
-            raise ModelError(f"model {self.name!r} is a restoration net, not a classifier: n_classes must be None, got {n_classes!r}")
+            raise ModelError(
+                f"model {self.name!r} is a restoration net, not a classifier: n_classes must be None, got {n_classes!r}"
+            )
         self.out_leads = positive_int(self.name, "out_leads", out_leads)
         h = self.hparams
         k, levels = h["kernel"], h["levels"]

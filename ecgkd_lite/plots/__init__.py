@@ -7,7 +7,24 @@ from .ecg import GRID_LAYOUT, plot_12lead, plot_strip
 from .real import WAVE_COLORS, plot_class_auc, plot_gradcam_examples, plot_ludb_waves
 from .style import METHOD_COLORS, REGION_COLOR, mark_axis_break, method_color, method_label, save_figure, series_colors
 
-__all__ = ["plot_12lead", "plot_strip", "GRID_LAYOUT", "METHOD_COLORS", "method_color", "method_label", "save_figure",
-           "mark_axis_break", "series_colors", "REGION_COLOR",
-           "plot_auc_violins", "plot_embeddings", "plot_gap_closed", "plot_efficiency", "plot_saliency_strip",
-           "WAVE_COLORS", "plot_class_auc", "plot_ludb_waves", "plot_gradcam_examples"]
+__all__ = [
+    "plot_12lead",
+    "plot_strip",
+    "GRID_LAYOUT",
+    "METHOD_COLORS",
+    "method_color",
+    "method_label",
+    "save_figure",
+    "mark_axis_break",
+    "series_colors",
+    "REGION_COLOR",
+    "plot_auc_violins",
+    "plot_embeddings",
+    "plot_gap_closed",
+    "plot_efficiency",
+    "plot_saliency_strip",
+    "WAVE_COLORS",
+    "plot_class_auc",
+    "plot_ludb_waves",
+    "plot_gradcam_examples",
+]

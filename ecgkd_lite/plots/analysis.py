@@ -24,8 +24,13 @@ from .style import method_color
 SALIENCY_CMAP = "magma_r"  # the colour map of plot_strip's saliency band
 
 
-def plot_auc_violins(per_class: Mapping[str, Mapping[str, float | None]], macro: Mapping[str, float] | None = None,
-                     *, title: str = "Per-condition AUC", label_conditions: Sequence[str] = ()):
+def plot_auc_violins(
+    per_class: Mapping[str, Mapping[str, float | None]],
+    macro: Mapping[str, float] | None = None,
+    *,
+    title: str = "Per-condition AUC",
+    label_conditions: Sequence[str] = (),
+):
     """One violin per method of its per-condition AUCs, one dot per condition, the macro AUC as a bar.
 
     A condition whose AUC is None/NaN (no positive in the test split) is not drawn; it is listed
@@ -44,24 +49,59 @@ def plot_auc_violins(per_class: Mapping[str, Mapping[str, float | None]], macro:
     palette = {m: method_color(m) for m in methods}
     fig, ax = plt.subplots(figsize=(max(4.0, 1.3 * len(methods) + 1.5), 4.2))
     if len(data):
-        sns.violinplot(data=data, x="method", y="auc", hue="method", order=methods, hue_order=methods,
-                       palette=palette, inner=None, cut=0, density_norm="width", linewidth=0.8, legend=False, ax=ax)
+        sns.violinplot(
+            data=data,
+            x="method",
+            y="auc",
+            hue="method",
+            order=methods,
+            hue_order=methods,
+            palette=palette,
+            inner=None,
+            cut=0,
+            density_norm="width",
+            linewidth=0.8,
+            legend=False,
+            ax=ax,
+        )
     jitter = np.random.default_rng(0)
     named = set(label_conditions)
     for i, method in enumerate(methods):
         rows_m = data.loc[data["method"] == method]
         auc, conditions = rows_m["auc"].to_numpy(), rows_m["condition"].to_numpy()
         x = i + jitter.uniform(-0.12, 0.12, len(auc))
-        ax.scatter(x, auc, s=12, color="black", alpha=0.7, zorder=3,
-                   label="one condition" if i == 0 else None, gid=f"conditions:{method}")
+        ax.scatter(
+            x,
+            auc,
+            s=12,
+            color="black",
+            alpha=0.7,
+            zorder=3,
+            label="one condition" if i == 0 else None,
+            gid=f"conditions:{method}",
+        )
         for xi, yi, condition in zip(x, auc, conditions):
             if condition in named:
                 ax.scatter(xi, yi, s=40, facecolor="none", edgecolor="black", lw=0.9, zorder=4)
-                ax.annotate(str(condition), (xi, yi), xytext=(6, -3), textcoords="offset points", fontsize=7,
-                            zorder=5, gid=f"condition-label:{method}:{condition}")
+                ax.annotate(
+                    str(condition),
+                    (xi, yi),
+                    xytext=(6, -3),
+                    textcoords="offset points",
+                    fontsize=7,
+                    zorder=5,
+                    gid=f"condition-label:{method}:{condition}",
+                )
         if macro is not None and method in macro and macro[method] is not None and np.isfinite(macro[method]):
-            ax.hlines(macro[method], i - 0.35, i + 0.35, color="crimson", lw=2, zorder=4,
-                      label="macro AUC" if i == 0 else None)
+            ax.hlines(
+                macro[method],
+                i - 0.35,
+                i + 0.35,
+                color="crimson",
+                lw=2,
+                zorder=4,
+                label="macro AUC" if i == 0 else None,
+            )
     ax.set_xticks(range(len(methods)), [_with_missing(m, missing[m]) for m in methods], fontsize=8)
     ax.set_xlim(-0.6, len(methods) - 0.4)
     ax.set_xlabel("method")
@@ -75,7 +115,7 @@ def plot_auc_violins(per_class: Mapping[str, Mapping[str, float | None]], macro:
 def _with_missing(method: str, missing: Sequence[str], per_line: int = 3) -> str:
     if not missing:
         return method
-    lines = [", ".join(missing[i:i + per_line]) for i in range(0, len(missing), per_line)]
+    lines = [", ".join(missing[i : i + per_line]) for i in range(0, len(missing), per_line)]
     return method + "\nmissing: " + ",\n".join(lines)
 
 
@@ -87,8 +127,9 @@ def plot_embeddings(embeddings: Mapping[str, np.ndarray], labels: Sequence, *, t
     for name, xy in embeddings.items():
         xy = np.asarray(xy, dtype=float)
         if xy.shape != (len(labels), 2) or not np.isfinite(xy).all():
-            raise ConfigError(f"embeddings[{name!r}] must be finite with shape ({len(labels)}, 2) like labels; "
-                              f"got {xy.shape}")
+            raise ConfigError(
+                f"embeddings[{name!r}] must be finite with shape ({len(labels)}, 2) like labels; got {xy.shape}"
+            )
     classes = sorted(set(labels.tolist()), key=str)
     colours = dict(zip(classes, sns.color_palette("tab10" if len(classes) <= 10 else "tab20", len(classes))))
     fig, axes = plt.subplots(1, len(embeddings), figsize=(3.6 * len(embeddings), 3.8), squeeze=False)
@@ -175,10 +216,22 @@ def plot_efficiency(rows: Sequence[Mapping]):
     biggest = max(row["params"] for row in rows) or 1
     fig, ax = plt.subplots(figsize=(6, 4.2))
     for row in rows:
-        ax.scatter(row["latency_ms"], row["macro_auc"], s=30 + 400 * row["params"] / biggest, alpha=0.75,
-                   color=method_color(row["name"]), edgecolor="black", linewidth=0.5)
-        ax.annotate(f"{row['name']}\n{row['params'] / 1e6:.2f} M params, {row['flops'] / 1e6:.0f} MFLOPs",
-                    (row["latency_ms"], row["macro_auc"]), xytext=(7, 4), textcoords="offset points", fontsize=7)
+        ax.scatter(
+            row["latency_ms"],
+            row["macro_auc"],
+            s=30 + 400 * row["params"] / biggest,
+            alpha=0.75,
+            color=method_color(row["name"]),
+            edgecolor="black",
+            linewidth=0.5,
+        )
+        ax.annotate(
+            f"{row['name']}\n{row['params'] / 1e6:.2f} M params, {row['flops'] / 1e6:.0f} MFLOPs",
+            (row["latency_ms"], row["macro_auc"]),
+            xytext=(7, 4),
+            textcoords="offset points",
+            fontsize=7,
+        )
     latencies = [row["latency_ms"] for row in rows]
     if min(latencies) > 0 and max(latencies) / min(latencies) > 10:
         ax.set_xscale("log")
@@ -193,21 +246,39 @@ def plot_efficiency(rows: Sequence[Mapping]):
     return fig
 
 
-def plot_saliency_strip(signal: np.ndarray, fs: float, maps: Mapping[str, np.ndarray],
-                        regions: np.ndarray | None = None, *, lead: str = "I", unit: str = "mV"):
+def plot_saliency_strip(
+    signal: np.ndarray,
+    fs: float,
+    maps: Mapping[str, np.ndarray],
+    regions: np.ndarray | None = None,
+    *,
+    lead: str = "I",
+    unit: str = "mV",
+):
     """One strip per model: the lead (in ``unit``, the data's ``ECGData.unit``) with its saliency
     map (T,) in [0, 1] as a colour band and the ground-truth region (bool (T,)) shaded; one shared
     colour bar."""
     if not maps:
         raise ConfigError("maps is empty: give {model: (T,) saliency}")
-    fig, axes = plt.subplots(len(maps), 1, figsize=(10, 2.0 * len(maps) + 0.5), sharex=True, squeeze=False,
-                             layout="constrained")
+    fig, axes = plt.subplots(
+        len(maps), 1, figsize=(10, 2.0 * len(maps) + 0.5), sharex=True, squeeze=False, layout="constrained"
+    )
     for ax, (name, saliency) in zip(axes[:, 0], maps.items()):
         saliency = np.asarray(saliency, dtype=float)
         if saliency.size and np.isfinite(saliency).all() and (saliency.min() < 0 or saliency.max() > 1):
             raise ConfigError(f"maps[{name!r}] must lie in [0, 1] (normalise it, e.g. grad_cam does)")
-        plot_strip(signal, fs, lead=lead, ax=ax, regions=regions, saliency=saliency, title=name,
-                   color=method_color(name), unit=unit, colorbar=False)
+        plot_strip(
+            signal,
+            fs,
+            lead=lead,
+            ax=ax,
+            regions=regions,
+            saliency=saliency,
+            title=name,
+            color=method_color(name),
+            unit=unit,
+            colorbar=False,
+        )
     for ax in axes[:-1, 0]:
         ax.set_xlabel("")  # one time label, under the last strip: none runs into the next strip's title
     fig.colorbar(ScalarMappable(Normalize(0, 1), SALIENCY_CMAP), ax=list(axes[:, 0]), label="saliency", fraction=0.03)

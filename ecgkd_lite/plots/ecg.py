@@ -63,12 +63,25 @@ def _paper(ax, width_mm: float, height_mm: float, y0_mm: float) -> None:
 
 def _calibration(ax, x_mm: float, base_mm: float) -> None:
     w, h = 0.2 * MM_PER_S, 1.0 * MM_PER_MV
-    ax.plot([x_mm, x_mm + 1, x_mm + 1, x_mm + 1 + w, x_mm + 1 + w, x_mm + 2 + w],
-            [base_mm, base_mm, base_mm + h, base_mm + h, base_mm, base_mm], color=_PAPER["trace"], lw=0.9)
+    ax.plot(
+        [x_mm, x_mm + 1, x_mm + 1, x_mm + 1 + w, x_mm + 1 + w, x_mm + 2 + w],
+        [base_mm, base_mm, base_mm + h, base_mm + h, base_mm, base_mm],
+        color=_PAPER["trace"],
+        lw=0.9,
+    )
 
 
-def plot_12lead(signal: np.ndarray, fs: float, *, leads: Sequence[str] = LEADS12, title: str | None = None,
-                rhythm_lead: str = "II", row_height_mv: float = 3.0, scale: float = 0.04, unit: str = "mV"):
+def plot_12lead(
+    signal: np.ndarray,
+    fs: float,
+    *,
+    leads: Sequence[str] = LEADS12,
+    title: str | None = None,
+    rhythm_lead: str = "II",
+    row_height_mv: float = 3.0,
+    scale: float = 0.04,
+    unit: str = "mV",
+):
     """Draw one 12-lead record (shape (12, T), in ``unit``) on ECG paper; returns the figure.
 
     ``scale`` is inches per mm (0.04 in/mm is a readable screen size; 1/25.4 is true size).
@@ -108,16 +121,34 @@ def plot_12lead(signal: np.ndarray, fs: float, *, leads: Sequence[str] = LEADS12
                 ax.vlines(x[0], base - 2, base + 2, color=_PAPER["trace"], lw=0.8)
     ax.set_title(title or "12-lead ECG", fontsize=10, loc="left")
     footer = "25 mm/s, 10 mm/mV" if unit == "mV" else "25 mm/s, 10 mm per z-unit (z-scored: no mV scale)"
-    ax.text(width - 1, 1, footer, ha="right", va="bottom", fontsize=7,
-            bbox=dict(facecolor="white", edgecolor="none", alpha=0.85, pad=1.5))  # readable over a trace
+    ax.text(
+        width - 1,
+        1,
+        footer,
+        ha="right",
+        va="bottom",
+        fontsize=7,
+        bbox=dict(facecolor="white", edgecolor="none", alpha=0.85, pad=1.5),
+    )  # readable over a trace
     fig.tight_layout()
     return fig
 
 
-def plot_strip(signal: np.ndarray, fs: float, *, lead: str = "I", ax=None, regions: np.ndarray | None = None,
-               saliency: np.ndarray | None = None, region_label: str = "ground-truth region",
-               saliency_label: str = "saliency", color: str = "black", title: str | None = None,
-               unit: str = "mV", colorbar: bool = True):
+def plot_strip(
+    signal: np.ndarray,
+    fs: float,
+    *,
+    lead: str = "I",
+    ax=None,
+    regions: np.ndarray | None = None,
+    saliency: np.ndarray | None = None,
+    region_label: str = "ground-truth region",
+    saliency_label: str = "saliency",
+    color: str = "black",
+    title: str | None = None,
+    unit: str = "mV",
+    colorbar: bool = True,
+):
     """One lead (shape (T,), in ``unit``: pass ``data.unit``) with optional shaded ``regions``
     (bool (T,)) and a ``saliency`` curve (T,) in [0, 1] drawn as coloured dots. The saliency's scale
     is a colour bar labelled ``saliency_label`` (``colorbar=False`` when the caller draws one shared
@@ -137,8 +168,17 @@ def plot_strip(signal: np.ndarray, fs: float, *, lead: str = "I", ax=None, regio
         regions = np.asarray(regions, dtype=bool)
         if regions.shape != y.shape:
             raise ConfigError(f"regions must have the signal's shape {y.shape}; got {regions.shape}")
-        ax.fill_between(t, y.min(), y.max(), where=regions, color=REGION_COLOR, alpha=0.5, step="mid",
-                        label=region_label, linewidth=0)
+        ax.fill_between(
+            t,
+            y.min(),
+            y.max(),
+            where=regions,
+            color=REGION_COLOR,
+            alpha=0.5,
+            step="mid",
+            label=region_label,
+            linewidth=0,
+        )
     if saliency is not None:
         s = np.asarray(saliency, dtype=float)
         if s.shape != y.shape or not np.isfinite(s).all():

@@ -21,8 +21,13 @@ from .style import mark_axis_break, method_color
 #: one shade per LUDB wave mask (a qualitative palette that no method colour uses)
 WAVE_COLORS: dict[str, str] = {"P": "#8da0cb", "PR": "#e78ac3", "QRS": "#fc8d62", "ST": "#ffd92f", "T": "#66c2a5"}
 #: what each wave mask is (legend text)
-WAVE_LABELS: dict[str, str] = {"P": "P wave", "PR": "PR interval (P onset to QRS onset)", "QRS": "QRS complex",
-                               "ST": "ST segment", "T": "T wave"}
+WAVE_LABELS: dict[str, str] = {
+    "P": "P wave",
+    "PR": "PR interval (P onset to QRS onset)",
+    "QRS": "QRS complex",
+    "ST": "ST segment",
+    "T": "T wave",
+}
 #: markers of the AUC series of :func:`plot_class_auc`, in column order
 _AUC_MARKERS = ("o", "D", "s", "^")
 
@@ -39,14 +44,22 @@ def plot_class_auc(panels: Mapping[str, pd.DataFrame], *, title: str | None = No
     for name, table in panels.items():
         series = [c for c in table.columns if c != "prevalence"]
         if "prevalence" not in table.columns or not series or len(series) > len(_AUC_MARKERS):
-            raise ConfigError(f"panel {name!r} needs a 'prevalence' column and 1-{len(_AUC_MARKERS)} AUC columns; "
-                              f"got {list(table.columns)}")
+            raise ConfigError(
+                f"panel {name!r} needs a 'prevalence' column and 1-{len(_AUC_MARKERS)} AUC columns; "
+                f"got {list(table.columns)}"
+            )
         prevalence = table["prevalence"].to_numpy(dtype=float)
         if (prevalence <= 0).any() or (prevalence > 100).any():
             raise ConfigError(f"panel {name!r}: prevalence must be a percentage in (0, 100]")
     widths = [max(len(t), 1) for t in panels.values()]
-    fig, axes = plt.subplots(2, len(panels), figsize=(min(16, 3 + 0.42 * sum(widths)), 6.2), squeeze=False,
-                             sharey="row", gridspec_kw={"width_ratios": widths, "height_ratios": [3, 2]})
+    fig, axes = plt.subplots(
+        2,
+        len(panels),
+        figsize=(min(16, 3 + 0.42 * sum(widths)), 6.2),
+        squeeze=False,
+        sharey="row",
+        gridspec_kw={"width_ratios": widths, "height_ratios": [3, 2]},
+    )
     for k, (name, table) in enumerate(panels.items()):
         series = [c for c in table.columns if c != "prevalence"]
         table = table.sort_values(series[0], ascending=False)
@@ -55,8 +68,17 @@ def plot_class_auc(panels: Mapping[str, pd.DataFrame], *, title: str | None = No
         for j, col in enumerate(series):
             v = table[col].to_numpy(dtype=float)
             ok = np.isfinite(v)
-            ax_auc.plot(x[ok], v[ok], _AUC_MARKERS[j], ms=6, color="black", mfc="black" if j == 0 else "white",
-                        mew=1.2, label=col, linestyle="none")
+            ax_auc.plot(
+                x[ok],
+                v[ok],
+                _AUC_MARKERS[j],
+                ms=6,
+                color="black",
+                mfc="black" if j == 0 else "white",
+                mew=1.2,
+                label=col,
+                linestyle="none",
+            )
         ax_auc.axhline(0.5, color="grey", lw=0.8, ls="--", label="chance (0.5)")
         ax_auc.set_title(name, fontsize=10)
         ax_auc.grid(axis="y", lw=0.4, alpha=0.6)
@@ -84,8 +106,16 @@ def plot_class_auc(panels: Mapping[str, pd.DataFrame], *, title: str | None = No
     return fig
 
 
-def _shade_runs(ax, runs: Sequence[Sequence[int]], fs: float, color: str, *, ymin: float = 0.0, ymax: float = 1.0,
-                alpha: float = 0.45) -> None:
+def _shade_runs(
+    ax,
+    runs: Sequence[Sequence[int]],
+    fs: float,
+    color: str,
+    *,
+    ymin: float = 0.0,
+    ymax: float = 1.0,
+    alpha: float = 0.45,
+) -> None:
     for start, end in runs:
         ax.axvspan(start / fs, end / fs, ymin=ymin, ymax=ymax, color=color, alpha=alpha, lw=0)
 
@@ -96,8 +126,16 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return mask_runs(np.asarray(mask, dtype=bool))
 
 
-def plot_ludb_waves(signals: np.ndarray, fs: float, leads: Sequence[str], waves: Mapping[str, np.ndarray], *,
-                    window: tuple[float, float] | None = None, unit: str = "mV", title: str | None = None):
+def plot_ludb_waves(
+    signals: np.ndarray,
+    fs: float,
+    leads: Sequence[str],
+    waves: Mapping[str, np.ndarray],
+    *,
+    window: tuple[float, float] | None = None,
+    unit: str = "mV",
+    title: str | None = None,
+):
     """One LUDB record, one row per lead, with the cardiologists' wave masks of that lead shaded.
 
     ``signals`` (leads, T) in ``unit`` at ``fs``; ``waves``: ``{wave: bool (leads, T)}`` at the same rate
@@ -133,17 +171,25 @@ def plot_ludb_waves(signals: np.ndarray, fs: float, leads: Sequence[str], waves:
             ax.set_ylim(lo - 2.5 * pad, hi + pad)  # room for the PR band at the bottom
     axes[-1, 0].set_xlabel("time (s)")
     handles = [Patch(color=WAVE_COLORS[w], alpha=0.9 if w == "PR" else 0.45, label=WAVE_LABELS[w]) for w in waves]
-    fig.legend(handles=handles, loc="upper center", ncol=len(handles), fontsize=8, frameon=False,
-               bbox_to_anchor=(0.5, 1.0))
+    fig.legend(
+        handles=handles, loc="upper center", ncol=len(handles), fontsize=8, frameon=False, bbox_to_anchor=(0.5, 1.0)
+    )
     if title:
         fig.suptitle(title, y=1.04, fontsize=11)
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     return fig
 
 
-def plot_gradcam_examples(examples: Sequence[Mapping], traces: Mapping[str, np.ndarray], trace_fs: float,
-                          map_fs: float, *, lead: str = "I", unit: str = "mV",
-                          models: Mapping[str, str] | None = None):
+def plot_gradcam_examples(
+    examples: Sequence[Mapping],
+    traces: Mapping[str, np.ndarray],
+    trace_fs: float,
+    map_fs: float,
+    *,
+    lead: str = "I",
+    unit: str = "mV",
+    models: Mapping[str, str] | None = None,
+):
     """Grad-CAM maps over LUDB records, one block of rows per example: the lead (``traces[record_id]``,
     (T,) at ``trace_fs``) with the scored region shaded and the annotated span marked, then one row
     per model with its map (``<model>_map``, (T',) in [0, 1] at ``map_fs``) filled and, when the
@@ -160,10 +206,15 @@ def plot_gradcam_examples(examples: Sequence[Mapping], traces: Mapping[str, np.n
     if missing:
         raise ConfigError(f"no trace for record(s) {missing}")
     rows = 1 + len(models)
-    fig, axes = plt.subplots(rows * len(examples), 1, figsize=(11, (1.5 + 0.8 * len(models)) * len(examples) + 0.8),
-                             sharex=True, gridspec_kw={"height_ratios": ([1.7] + [1] * len(models)) * len(examples)})
+    fig, axes = plt.subplots(
+        rows * len(examples),
+        1,
+        figsize=(11, (1.5 + 0.8 * len(models)) * len(examples) + 0.8),
+        sharex=True,
+        gridspec_kw={"height_ratios": ([1.7] + [1] * len(models)) * len(examples)},
+    )
     for i, ex in enumerate(examples):
-        block = axes[rows * i: rows * (i + 1)]
+        block = axes[rows * i : rows * (i + 1)]
         wave = ex["region"]
         for ax in block:
             _shade_runs(ax, ex["region_runs"], map_fs, WAVE_COLORS.get(wave, "#c7c7c7"))
@@ -173,8 +224,12 @@ def plot_gradcam_examples(examples: Sequence[Mapping], traces: Mapping[str, np.n
         block[0].plot(np.arange(len(y)) / trace_fs, y, color="black", lw=0.7)
         block[0].set_ylabel(f"lead {lead}\n({unit})", fontsize=8)
         labels = "+".join(ex.get("labels", [])) or ex["class"]
-        block[0].set_title(f"{ex['class']}, scored against the {WAVE_LABELS.get(wave, wave)}: LUDB record "
-                           f"{ex['record_id']} (labels {labels})", fontsize=9, loc="left")
+        block[0].set_title(
+            f"{ex['class']}, scored against the {WAVE_LABELS.get(wave, wave)}: LUDB record "
+            f"{ex['record_id']} (labels {labels})",
+            fontsize=9,
+            loc="left",
+        )
         for ax, (key, label) in zip(block[1:], models.items()):
             color = method_color("teacher" if key == "teacher" else "baseline")
             m = np.asarray(ex[f"{key}_map"], dtype=float)
@@ -184,18 +239,29 @@ def plot_gradcam_examples(examples: Sequence[Mapping], traces: Mapping[str, np.n
                 raw = np.asarray(ex[f"{key}_no_relu_map"], dtype=float)
                 ax.plot(np.arange(len(raw)) / map_fs, raw, color=color, lw=0.7)
             if ex.get(f"{key}_zero_map", not (m > 0).any()):  # the example's own flag: zero inside the span
-                ax.text(1.005, 0.5, "Grad-CAM\nall zero\nin the span", transform=ax.transAxes, ha="left",
-                        va="center", fontsize=7)
+                ax.text(
+                    1.005,
+                    0.5,
+                    "Grad-CAM\nall zero\nin the span",
+                    transform=ax.transAxes,
+                    ha="left",
+                    va="center",
+                    fontsize=7,
+                )
             ax.set_ylim(0, 1.05)
             ax.set_yticks([0, 1])
             ax.set_ylabel(label, fontsize=7)
     axes[-1].set_xlabel("time (s)")
     waves = list(dict.fromkeys(ex["region"] for ex in examples))
-    handles = [Patch(color=WAVE_COLORS.get(w, "#c7c7c7"), alpha=0.45, label=f"scored region: {WAVE_LABELS.get(w, w)}")
-               for w in waves]
-    handles += [Line2D([], [], color="black", lw=0.8, ls=":", label="annotated span (scored inside)"),
-                Patch(color="grey", alpha=0.55, label="Grad-CAM map (ReLU, 0-1)"),
-                Line2D([], [], color="grey", lw=0.7, label="map without ReLU (min-max, 0-1)")]
+    handles = [
+        Patch(color=WAVE_COLORS.get(w, "#c7c7c7"), alpha=0.45, label=f"scored region: {WAVE_LABELS.get(w, w)}")
+        for w in waves
+    ]
+    handles += [
+        Line2D([], [], color="black", lw=0.8, ls=":", label="annotated span (scored inside)"),
+        Patch(color="grey", alpha=0.55, label="Grad-CAM map (ReLU, 0-1)"),
+        Line2D([], [], color="grey", lw=0.7, label="map without ReLU (min-max, 0-1)"),
+    ]
     fig.legend(handles=handles, loc="upper center", ncol=3, fontsize=8, frameon=False, bbox_to_anchor=(0.5, 1.0))
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.55 / fig.get_figheight()))
     return fig

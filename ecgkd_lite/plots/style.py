@@ -60,8 +60,17 @@ def mark_axis_break(ax, axis: str = "y") -> bool:
     scale = ax.get_yscale() if axis == "y" else ax.get_xscale()
     if low <= 0 or scale != "linear" or getattr(ax, "_ecgkd_break", {}).get(axis):
         return False
-    kwargs = dict(marker=[(-1, -0.5), (1, 0.5)], markersize=10, linestyle="none", color="black", mec="black",
-                  mew=1, clip_on=False, zorder=10, gid=f"axis-break:{axis}")
+    kwargs = dict(
+        marker=[(-1, -0.5), (1, 0.5)],
+        markersize=10,
+        linestyle="none",
+        color="black",
+        mec="black",
+        mew=1,
+        clip_on=False,
+        zorder=10,
+        gid=f"axis-break:{axis}",
+    )
     if axis == "y":
         ax.plot([0, 0], [0.015, 0.04], transform=ax.transAxes, **kwargs)
         label = ax.get_ylabel()

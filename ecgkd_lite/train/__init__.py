@@ -15,7 +15,23 @@ from .history import History
 from .objective import Objective, ObjectiveProtocol, SupervisedObjective, masked_bce_with_logits, select_leads
 
 __all__ = [
-    "ECGDataset", "window_starts", "TrainConfig", "Objective", "ObjectiveProtocol", "SupervisedObjective", "masked_bce_with_logits", "select_leads", "fit", "predict",
-    "FitResult", "History", "save_checkpoint", "load_checkpoint", "model_config", "cached_fit", "cache_key",
-    "DistContext", "launch",
+    "ECGDataset",
+    "window_starts",
+    "TrainConfig",
+    "Objective",
+    "ObjectiveProtocol",
+    "SupervisedObjective",
+    "masked_bce_with_logits",
+    "select_leads",
+    "fit",
+    "predict",
+    "FitResult",
+    "History",
+    "save_checkpoint",
+    "load_checkpoint",
+    "model_config",
+    "cached_fit",
+    "cache_key",
+    "DistContext",
+    "launch",
 ]

@@ -28,8 +28,17 @@ from .pretrained import fetch_pretrained, record_run
 
 log = logging.getLogger(__name__)
 
-def cache_key(model: nn.Module, train: ECGData, val: ECGData, *, tag: str, config: TrainConfig,
-              labeled: np.ndarray | None = None, objective_key: dict | None = None) -> str:
+
+def cache_key(
+    model: nn.Module,
+    train: ECGData,
+    val: ECGData,
+    *,
+    tag: str,
+    config: TrainConfig,
+    labeled: np.ndarray | None = None,
+    objective_key: dict | None = None,
+) -> str:
     """fingerprint(model config, training config (``TrainConfig.key_dict``: without progress and
     device), the labeled mask, train and val data keys, tag, versions of the model and engine
     code, objective key).
@@ -39,8 +48,15 @@ def cache_key(model: nn.Module, train: ECGData, val: ECGData, *, tag: str, confi
     machine and changes when the code that trains the model changes."""
     if not isinstance(config, TrainConfig):
         raise ConfigError(f"config must be a TrainConfig; got {type(config).__name__}")
-    parts = [model_config(model), config.key_dict(), None if labeled is None else fingerprint(np.asarray(labeled, bool)),
-             train.fingerprint(), val.fingerprint(), tag, key_versions("models", "engine")]
+    parts = [
+        model_config(model),
+        config.key_dict(),
+        None if labeled is None else fingerprint(np.asarray(labeled, bool)),
+        train.fingerprint(),
+        val.fingerprint(),
+        tag,
+        key_versions("models", "engine"),
+    ]
     if objective_key is not None:
         parts.append(json.loads(json.dumps(objective_key, default=_jsonable)))
     return fingerprint(*parts)
@@ -58,12 +74,17 @@ def check_data_digest(path: Path, stored: dict | None, train: ECGData, val: ECGD
             continue
         problems, exact = digest_problems(stored[name], data.digest())
         if problems:
-            raise DataError(f"run {path.parent.name} was trained on a {name} split with the same key ({data.key}) but "
-                            f"other data: {'; '.join(problems[:4])}. The code that makes this data set changed "
-                            "without a version bump (ecgkd_lite.versions); bump it so the key changes")
+            raise DataError(
+                f"run {path.parent.name} was trained on a {name} split with the same key ({data.key}) but "
+                f"other data: {'; '.join(problems[:4])}. The code that makes this data set changed "
+                "without a version bump (ecgkd_lite.versions); bump it so the key changes"
+            )
         if not exact:
-            log.info("run %s: %s split matches its digest up to float noise (another CPU or library build)",
-                     path.parent.name, name)
+            log.info(
+                "run %s: %s split matches its digest up to float noise (another CPU or library build)",
+                path.parent.name,
+                name,
+            )
 
 
 def _jsonable(value):
@@ -72,10 +93,19 @@ def _jsonable(value):
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def cached_fit(model_factory: Callable[[], nn.Module], train: ECGData, val: ECGData, *, tag: str, config: TrainConfig,
-               labeled: np.ndarray | None = None, cache_root=None, force: bool = False,
-               objective_factory: Callable[[nn.Module], nn.Module] | None = None,
-               objective_key: dict | None = None) -> FitResult:
+def cached_fit(
+    model_factory: Callable[[], nn.Module],
+    train: ECGData,
+    val: ECGData,
+    *,
+    tag: str,
+    config: TrainConfig,
+    labeled: np.ndarray | None = None,
+    cache_root=None,
+    force: bool = False,
+    objective_factory: Callable[[nn.Module], nn.Module] | None = None,
+    objective_key: dict | None = None,
+) -> FitResult:
     """``fit(model_factory(), train, val, config, labeled=labeled)`` unless an identical run is in the cache.
 
     The model is built after ``seed_everything(config.seed)`` so its initial weights
@@ -114,5 +144,6 @@ def cached_fit(model_factory: Callable[[], nn.Module], train: ECGData, val: ECGD
         check_data_digest(best, sidecar.get("data_digest"), train, val)
         return FitResult(model, history, payload["epoch"], payload["metrics"][config.monitor], best)
     objective = objective_factory(model) if objective_factory is not None else None
-    return fit(model, train, val, config, objective=objective, labeled=labeled, checkpoint_dir=run_dir,
-               resume=not force)
+    return fit(
+        model, train, val, config, objective=objective, labeled=labeled, checkpoint_dir=run_dir, resume=not force
+    )

@@ -54,8 +54,12 @@ def rng_state() -> dict:
     py_state = random.getstate()
     state = {
         "python": [py_state[0], list(py_state[1]), py_state[2]],
-        "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
-                  "has_gauss": int(np_state[3]), "cached_gaussian": float(np_state[4])},
+        "numpy": {
+            "keys": torch.from_numpy(np_state[1].astype(np.int64)),
+            "pos": int(np_state[2]),
+            "has_gauss": int(np_state[3]),
+            "cached_gaussian": float(np_state[4]),
+        },
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -68,16 +72,34 @@ def set_rng_state(state: dict) -> None:
     version, internal, gauss = state["python"]
     random.setstate((version, tuple(internal), gauss))
     np_state = state["numpy"]
-    np.random.set_state(("MT19937", np_state["keys"].numpy().astype(np.uint32), np_state["pos"],
-                         np_state["has_gauss"], np_state["cached_gaussian"]))
+    np.random.set_state(
+        (
+            "MT19937",
+            np_state["keys"].numpy().astype(np.uint32),
+            np_state["pos"],
+            np_state["has_gauss"],
+            np_state["cached_gaussian"],
+        )
+    )
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save_checkpoint(path: str | Path, *, model: nn.Module, optimizer=None, scheduler=None, epoch: int,
-                    history=None, config: dict, data_fingerprint: str, metrics: dict,
-                    extra_state: dict | None = None, data_digest: dict | None = None) -> Path:
+def save_checkpoint(
+    path: str | Path,
+    *,
+    model: nn.Module,
+    optimizer=None,
+    scheduler=None,
+    epoch: int,
+    history=None,
+    config: dict,
+    data_fingerprint: str,
+    metrics: dict,
+    extra_state: dict | None = None,
+    data_digest: dict | None = None,
+) -> Path:
     """Write a checkpoint atomically (``torch.save`` to bytes, then temp file + rename) and its JSON.
 
     ``data_fingerprint`` is the data's recipe key; ``data_digest`` (``{"train": ECGData.digest(),
@@ -101,8 +123,10 @@ def save_checkpoint(path: str | Path, *, model: nn.Module, optimizer=None, sched
     buf = io.BytesIO()
     torch.save(payload, buf)
     path = atomic_write_bytes(path, buf.getvalue())
-    summary = {k: payload[k] for k in ("format", "model_config", "config", "data_fingerprint", "data_digest",
-                                       "metrics", "epoch", "date")}
+    summary = {
+        k: payload[k]
+        for k in ("format", "model_config", "config", "data_fingerprint", "data_digest", "metrics", "epoch", "date")
+    }
     summary["history"] = {"epochs": history_list}
     atomic_write_json(sidecar_path(path), summary)
     return path
@@ -121,12 +145,14 @@ def check_compatible(path: str | Path, saved: dict, expected: dict) -> None:
     """CheckpointError naming both sides when an identity key of the configs disagrees."""
     differ = [k for k in IDENTITY_KEYS if k in saved and k in expected and saved[k] != expected[k]]
     if differ:
-        raise CheckpointError(f"checkpoint {path} is for {describe(saved)}; the model is {describe(expected)} "
-                              f"(differs in {differ})")
+        raise CheckpointError(
+            f"checkpoint {path} is for {describe(saved)}; the model is {describe(expected)} (differs in {differ})"
+        )
 
 
-def load_checkpoint(path: str | Path, model: nn.Module | None = None, *, expect_config: dict | None = None,
-                    map_location="cpu") -> dict:
+def load_checkpoint(
+    path: str | Path, model: nn.Module | None = None, *, expect_config: dict | None = None, map_location="cpu"
+) -> dict:
     """Read a checkpoint with ``weights_only=True``; load its weights into ``model`` if given.
 
     A missing, corrupt or truncated file, or one for another model (name, size, class count or
@@ -151,5 +177,7 @@ def load_checkpoint(path: str | Path, model: nn.Module | None = None, *, expect_
         try:
             unwrap(model).load_state_dict(payload["model_state"])
         except RuntimeError as err:
-            raise CheckpointError(f"checkpoint {path} does not fit the model {describe(model_config(model))}: {err}") from err
+            raise CheckpointError(
+                f"checkpoint {path} does not fit the model {describe(model_config(model))}: {err}"
+            ) from err
     return payload

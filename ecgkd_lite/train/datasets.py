@@ -49,8 +49,16 @@ class ECGDataset(Dataset):
         seed: seed of the crop draw; call ``set_epoch`` before each epoch.
     """
 
-    def __init__(self, data: ECGData, crop_samples: int | None, *, train: bool, crop_stride: int | None = None,
-                 labeled: np.ndarray | None = None, seed: int = 0):
+    def __init__(
+        self,
+        data: ECGData,
+        crop_samples: int | None,
+        *,
+        train: bool,
+        crop_stride: int | None = None,
+        labeled: np.ndarray | None = None,
+        seed: int = 0,
+    ):
         self.data = data
         n_samples = data.n_samples
         if crop_samples is not None and (not isinstance(crop_samples, (int, np.integer)) or crop_samples <= 0):
@@ -65,7 +73,9 @@ class ECGDataset(Dataset):
             labeled = np.ones(len(data), dtype=bool)
         labeled = np.asarray(labeled)
         if labeled.dtype != bool or labeled.shape != (len(data),):
-            raise ConfigError(f"labeled must be a boolean mask of shape ({len(data)},); got {labeled.dtype} {labeled.shape}")
+            raise ConfigError(
+                f"labeled must be a boolean mask of shape ({len(data)},); got {labeled.dtype} {labeled.shape}"
+            )
         self.labeled = labeled
         self.train = bool(train)
         self.seed = int(seed)
@@ -108,5 +118,10 @@ class ECGDataset(Dataset):
         if not -len(self) <= item < len(self):
             raise IndexError(f"item {item} out of range for {len(self)} items")
         one = self.batch([item % len(self)])
-        return {"x": one["x"][0], "y": one["y"][0], "index": int(one["index"][0]),
-                "start": int(one["start"][0]), "labeled": bool(one["labeled"][0])}
+        return {
+            "x": one["x"][0],
+            "y": one["y"][0],
+            "index": int(one["index"][0]),
+            "start": int(one["start"][0]),
+            "labeled": bool(one["labeled"][0]),
+        }

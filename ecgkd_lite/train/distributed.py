@@ -57,7 +57,7 @@ def init_from_env(device: torch.device | None = None) -> DistContext:
 
 def shard(items: np.ndarray, ctx: DistContext) -> np.ndarray:
     """This process's share of one global batch: every ``world_size``-th item from ``rank``."""
-    return items[ctx.rank::ctx.world_size]
+    return items[ctx.rank :: ctx.world_size]
 
 
 def broadcast_flag(flag: bool, ctx: DistContext) -> bool:
@@ -77,8 +77,9 @@ def free_port() -> int:
 
 
 def _worker(rank: int, fn, nprocs: int, port: int, backend: str, args: tuple, results) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(nprocs),
-                      LOCAL_RANK=str(rank))
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(nprocs), LOCAL_RANK=str(rank)
+    )
     dist.init_process_group(backend, init_method="env://", rank=rank, world_size=nprocs)
     try:
         results.put((rank, fn(rank, *args)))
@@ -99,8 +100,13 @@ def launch(fn, nprocs: int, backend: str = "gloo", args: tuple = (), start_metho
     if start_method not in ("spawn", "fork", "forkserver"):
         raise ConfigError(f"start_method must be 'spawn', 'fork' or 'forkserver'; got {start_method!r}")
     results = mp.get_context(start_method).SimpleQueue()
-    context = mp.start_processes(_worker, args=(fn, nprocs, free_port(), backend, args, results), nprocs=nprocs,
-                                 join=False, start_method=start_method)
+    context = mp.start_processes(
+        _worker,
+        args=(fn, nprocs, free_port(), backend, args, results),
+        nprocs=nprocs,
+        join=False,
+        start_method=start_method,
+    )
     collected: dict = {}
     finished = False
     while not finished:  # drain while waiting: a large result blocks its sender until it is read

@@ -80,8 +80,10 @@ def check_model_fits(model: nn.Module, data: ECGData, lead_idx: Sequence[int], w
     name = config.get("name", type(unwrap(model)).__name__)
     if "in_leads" in config and config["in_leads"] != len(lead_idx):
         leads = [data.leads[i] for i in lead_idx]
-        raise ModelError(f"model {name} takes {config['in_leads']} input leads but {what} gives {len(lead_idx)} {leads}; "
-                         f"pass input_leads=")
+        raise ModelError(
+            f"model {name} takes {config['in_leads']} input leads but {what} gives {len(lead_idx)} {leads}; "
+            f"pass input_leads="
+        )
     if config.get("n_classes") is not None and config["n_classes"] != data.n_classes:  # None: not a classifier
         raise ModelError(f"model {name} predicts {config['n_classes']} classes but {what} has {data.n_classes}")
 
@@ -96,9 +98,17 @@ def _autocast(device: torch.device):
 
 # ---------------------------------------------------------------------------------------- predict
 @torch.no_grad()
-def predict(model: nn.Module, data: ECGData, *, input_leads=None, window_seconds: float = 2.5,
-            stride_seconds: float = 1.25, batch_size: int = 256, return_logits: bool = False,
-            device=None) -> np.ndarray:
+def predict(
+    model: nn.Module,
+    data: ECGData,
+    *,
+    input_leads=None,
+    window_seconds: float = 2.5,
+    stride_seconds: float = 1.25,
+    batch_size: int = 256,
+    return_logits: bool = False,
+    device=None,
+) -> np.ndarray:
     """Record-level scores ``(N, C)``: mean over sliding windows of the window probabilities
     (``return_logits=True``: mean window logits). A record shorter than the window is one window."""
     if len(data) == 0:
@@ -119,11 +129,11 @@ def predict(model: nn.Module, data: ECGData, *, input_leads=None, window_seconds
     out = np.empty((len(data), data.n_classes), dtype=np.float32)
     try:
         for lo in range(0, len(data), records_per_chunk):
-            x = torch.from_numpy(data.signals[lo:lo + records_per_chunk][:, lead_idx]).to(device)
-            windows = torch.stack([x[..., s:s + window] for s in starts], dim=1)  # (b, W, L, window)
+            x = torch.from_numpy(data.signals[lo : lo + records_per_chunk][:, lead_idx]).to(device)
+            windows = torch.stack([x[..., s : s + window] for s in starts], dim=1)  # (b, W, L, window)
             with autocast:
                 z = model(windows.flatten(0, 1)).float().unflatten(0, windows.shape[:2])  # (b, W, C)
-            out[lo:lo + len(x)] = (z.mean(1) if return_logits else torch.sigmoid(z).mean(1)).cpu().numpy()
+            out[lo : lo + len(x)] = (z.mean(1) if return_logits else torch.sigmoid(z).mean(1)).cpu().numpy()
     finally:
         model.train(was_training)
     return out
@@ -158,7 +168,7 @@ def epoch_batches(n: int, batch_size: int, seed: int, epoch: int, min_batch: int
     chunk smaller than ``min_batch`` is dropped (BatchNorm cannot train on one sample, and under
     DDP every process needs at least two)."""
     order = epoch_order(n, seed, epoch)
-    batches = [order[i:i + batch_size] for i in range(0, n, batch_size)]
+    batches = [order[i : i + batch_size] for i in range(0, n, batch_size)]
     if batches and len(batches[-1]) < min_batch:
         batches.pop()
     return batches
@@ -191,11 +201,19 @@ class _Trainer:
             device = torch.device("cuda", self.ctx.local_rank)
         self.device, self.cfg = device, cfg
         self.model, self.train, self.val = model.to(device), train, val
-        self.dataset = ECGDataset(train, cfg["crop_samples"], train=True, crop_stride=cfg["crop_stride_samples"],
-                                  labeled=labeled, seed=cfg["seed"])
+        self.dataset = ECGDataset(
+            train,
+            cfg["crop_samples"],
+            train=True,
+            crop_stride=cfg["crop_stride_samples"],
+            labeled=labeled,
+            seed=cfg["seed"],
+        )
         self.min_batch = 2 * self.ctx.world_size  # >= 2 records per process (BatchNorm)
         if cfg["batch_size"] < self.min_batch:
-            raise ConfigError(f"batch_size must be at least {self.min_batch} (2 records per process); got {cfg['batch_size']}")
+            raise ConfigError(
+                f"batch_size must be at least {self.min_batch} (2 records per process); got {cfg['batch_size']}"
+            )
         self.steps_per_epoch = len(epoch_batches(len(train), cfg["batch_size"], 0, 0, self.min_batch))
         if self.steps_per_epoch == 0:
             raise ConfigError(f"train has {len(train)} records; need at least {self.min_batch} for one batch")
@@ -204,10 +222,14 @@ class _Trainer:
         self._setup_objective()
         self.params = trainable_parameters(model, self.objective)
         if not self.params:
-            raise ConfigError("nothing to train: neither the model nor the objective has a parameter with requires_grad")
+            raise ConfigError(
+                "nothing to train: neither the model nor the objective has a parameter with requires_grad"
+            )
         self.runner = self._wrap_ddp()
         self.optimizer = torch.optim.AdamW(self.params, lr=cfg["lr"], weight_decay=cfg["weight_decay"])
-        self.scheduler = _make_scheduler(cfg["scheduler"], self.optimizer, cfg["lr"], cfg["epochs"] * self.steps_per_epoch)
+        self.scheduler = _make_scheduler(
+            cfg["scheduler"], self.optimizer, cfg["lr"], cfg["epochs"] * self.steps_per_epoch
+        )
         self.autocast, amp_dtype = _autocast(device)
         self.scaler = torch.amp.GradScaler("cuda") if amp_dtype == torch.float16 else None
         self.dir = None if checkpoint_dir is None else Path(checkpoint_dir)
@@ -236,16 +258,24 @@ class _Trainer:
             return self.objective
         model_params = {id(p) for p in self.model.parameters()}
         if not model_params <= {id(p) for p in self.objective.parameters()}:
-            raise ConfigError("under DDP the objective must hold the model as a submodule (its gradients are synced "
-                              "through the objective)")
+            raise ConfigError(
+                "under DDP the objective must hold the model as a submodule (its gradients are synced "
+                "through the objective)"
+            )
         ids = [self.ctx.local_rank] if self.device.type == "cuda" else None
         return DistributedDataParallel(self.objective, device_ids=ids)
 
     # ------------------------------------------------------------------ checkpoints
     def _extra_state(self) -> dict:
-        extra = {"rng": rng_state(), "data_order": {"seed": self.cfg["seed"], "next_epoch": len(self.history)},
-                 "best_epoch": self.best_epoch, "best_metric": self.best_metric, "bad_epochs": self.bad_epochs,
-                 "stopped": self.stopped, "objective_state": _state_not_in(self.objective, self.model)}
+        extra = {
+            "rng": rng_state(),
+            "data_order": {"seed": self.cfg["seed"], "next_epoch": len(self.history)},
+            "best_epoch": self.best_epoch,
+            "best_metric": self.best_metric,
+            "bad_epochs": self.bad_epochs,
+            "stopped": self.stopped,
+            "objective_state": _state_not_in(self.objective, self.model),
+        }
         if self.scaler is not None:
             extra["scaler"] = self.scaler.state_dict()
         return extra
@@ -254,25 +284,38 @@ class _Trainer:
         if not self.writes:
             return
         last = name == LAST
-        save_checkpoint(self.dir / name, model=self.model, optimizer=self.optimizer if last else None,
-                        scheduler=self.scheduler if last else None,
-                        epoch=len(self.history) if last else self.best_epoch, history=self.history,
-                        config=self.cfg, data_fingerprint=self.data_fp, data_digest=self.data_digest, metrics=metrics,
-                        # best.pt keeps the objective's learnable parts (projection heads, MHCA) of that epoch
-                        extra_state=self._extra_state() if last else
-                        {"objective_state": _state_not_in(self.objective, self.model)})
+        save_checkpoint(
+            self.dir / name,
+            model=self.model,
+            optimizer=self.optimizer if last else None,
+            scheduler=self.scheduler if last else None,
+            epoch=len(self.history) if last else self.best_epoch,
+            history=self.history,
+            config=self.cfg,
+            data_fingerprint=self.data_fp,
+            data_digest=self.data_digest,
+            metrics=metrics,
+            # best.pt keeps the objective's learnable parts (projection heads, MHCA) of that epoch
+            extra_state=self._extra_state() if last else {"objective_state": _state_not_in(self.objective, self.model)},
+        )
 
     def resume(self) -> None:
         """Continue from ``last.pt`` (same training config and data, else CheckpointError)."""
         path = self.dir / LAST
         payload = load_checkpoint(path, self.model, map_location=self.device)
-        differ = sorted(k for k in set(self.cfg) | set(payload["config"]) if self.cfg.get(k) != payload["config"].get(k))
+        differ = sorted(
+            k for k in set(self.cfg) | set(payload["config"]) if self.cfg.get(k) != payload["config"].get(k)
+        )
         if differ:
-            raise CheckpointError(f"checkpoint {path} was written with another training config (differs in {differ}); "
-                                  "pass resume=False or another checkpoint_dir")
+            raise CheckpointError(
+                f"checkpoint {path} was written with another training config (differs in {differ}); "
+                "pass resume=False or another checkpoint_dir"
+            )
         if payload["data_fingerprint"] != self.data_fp:
-            raise CheckpointError(f"checkpoint {path} was trained on other data (fingerprint {payload['data_fingerprint']} "
-                                  f"vs {self.data_fp}); pass resume=False or another checkpoint_dir")
+            raise CheckpointError(
+                f"checkpoint {path} was trained on other data (fingerprint {payload['data_fingerprint']} "
+                f"vs {self.data_fp}); pass resume=False or another checkpoint_dir"
+            )
         extra = payload["extra_state"]
         self.objective.load_state_dict(extra["objective_state"], strict=False)
         self.optimizer.load_state_dict(payload["optimizer"])
@@ -294,8 +337,10 @@ class _Trainer:
         with self.autocast:
             losses = self.runner(batch)
         if not isinstance(losses, dict) or "total" not in losses:
-            raise ConfigError(f"the objective must return a dict of named losses including 'total'; got {type(losses).__name__}"
-                              + (f" with keys {sorted(losses)}" if isinstance(losses, dict) else ""))
+            raise ConfigError(
+                f"the objective must return a dict of named losses including 'total'; got {type(losses).__name__}"
+                + (f" with keys {sorted(losses)}" if isinstance(losses, dict) else "")
+            )
         values = torch.stack([v.detach().float().reshape(()) for v in losses.values()])
         finite = torch.isfinite(values)
         if broadcast_flag(not bool(finite.all()), self.ctx):
@@ -352,24 +397,38 @@ class _Trainer:
         if custom is not None:
             return custom
         crop, stride = self.cfg["crop_seconds"], self.cfg["crop_stride_seconds"] or self.cfg["crop_seconds"] / 2
-        p = predict(self.model, self.val, input_leads=self.cfg["input_leads"], window_seconds=crop,
-                    stride_seconds=stride, batch_size=2 * self.cfg["batch_size"], device=self.device)
+        p = predict(
+            self.model,
+            self.val,
+            input_leads=self.cfg["input_leads"],
+            window_seconds=crop,
+            stride_seconds=stride,
+            batch_size=2 * self.cfg["batch_size"],
+            device=self.device,
+        )
         return {"val_macro_auc": macro_auc(self.val.labels, p), "val_map": average_precision_macro(self.val.labels, p)}
 
     def run(self) -> FitResult:
         epochs, monitor, patience = self.cfg["epochs"], self.cfg["monitor"], self.cfg["patience"]
-        bar = progress(range(self.start_epoch, epochs), initial=self.start_epoch, total=epochs, desc="fit",
-                       enabled=self.progress)
+        bar = progress(
+            range(self.start_epoch, epochs), initial=self.start_epoch, total=epochs, desc="fit", enabled=self.progress
+        )
         for epoch in bar:
             if self.stopped:
                 break
             t0 = time.perf_counter()
-            row = {"epoch": epoch + 1, **self.train_epoch(epoch), **self.validate(),
-                   "lr": self.optimizer.param_groups[0]["lr"]}
+            row = {
+                "epoch": epoch + 1,
+                **self.train_epoch(epoch),
+                **self.validate(),
+                "lr": self.optimizer.param_groups[0]["lr"],
+            }
             row["seconds"] = time.perf_counter() - t0
             self.history.append(row)
             metric = row[monitor]
-            if self.best_epoch == 0 or (not math.isnan(metric) and (math.isnan(self.best_metric) or metric > self.best_metric)):
+            if self.best_epoch == 0 or (
+                not math.isnan(metric) and (math.isnan(self.best_metric) or metric > self.best_metric)
+            ):
                 self.best_epoch, self.best_metric, self.bad_epochs = epoch + 1, metric, 0
                 self.best_state = _cpu_copy(unwrap(self.model).state_dict())
                 self._save(BEST, {monitor: metric, "best_epoch": self.best_epoch})
@@ -384,8 +443,9 @@ class _Trainer:
         unwrap(self.model).load_state_dict(self.best_state)
         self.model.eval()
         self._save(BEST, {monitor: self.best_metric, "best_epoch": self.best_epoch})  # now with the full history
-        return FitResult(self.model, self.history, self.best_epoch, self.best_metric,
-                         None if self.dir is None else self.dir / BEST)
+        return FitResult(
+            self.model, self.history, self.best_epoch, self.best_metric, None if self.dir is None else self.dir / BEST
+        )
 
 
 def _run_record(config: TrainConfig, train: ECGData, objective, labeled) -> dict:
@@ -398,7 +458,8 @@ def _run_record(config: TrainConfig, train: ECGData, objective, labeled) -> dict
     lead_idx = input_lead_indices(train, config.input_leads)
     stride = config.crop_stride_seconds
     return {
-        **config.key_dict(), "input_leads": [train.leads[i] for i in lead_idx],
+        **config.key_dict(),
+        "input_leads": [train.leads[i] for i in lead_idx],
         "crop_samples": seconds_to_samples(config.crop_seconds, train.fs, "crop_seconds"),
         "crop_stride_samples": None if stride is None else seconds_to_samples(stride, train.fs, "crop_stride_seconds"),
         "objective": type(objective).__name__ if objective is not None else SupervisedObjective.__name__,
@@ -406,9 +467,18 @@ def _run_record(config: TrainConfig, train: ECGData, objective, labeled) -> dict
     }
 
 
-def fit(model: nn.Module, train: ECGData, val: ECGData, config: TrainConfig | None = None, *,
-        objective: nn.Module | None = None, labeled: np.ndarray | None = None, checkpoint_dir=None,
-        resume: bool = True, **options) -> FitResult:
+def fit(
+    model: nn.Module,
+    train: ECGData,
+    val: ECGData,
+    config: TrainConfig | None = None,
+    *,
+    objective: nn.Module | None = None,
+    labeled: np.ndarray | None = None,
+    checkpoint_dir=None,
+    resume: bool = True,
+    **options,
+) -> FitResult:
     """Train ``model`` on random grid crops of ``train``; validate on ``val`` every epoch.
 
     * Loss: ``objective(batch)["total"]`` (default ``SupervisedObjective``: BCE-with-logits on the
@@ -445,9 +515,17 @@ def fit(model: nn.Module, train: ECGData, val: ECGData, config: TrainConfig | No
     if objective is None and labeled is not None and not np.asarray(labeled).any():
         raise ConfigError("labeled marks no training record; supervised training needs labels")
     seed_everything(config.seed, deterministic=device.type == "cpu")
-    trainer = _Trainer(model, train, val, objective, cfg, labeled=labeled, checkpoint_dir=checkpoint_dir,
-                       device=device, progress=config.progress)
+    trainer = _Trainer(
+        model,
+        train,
+        val,
+        objective,
+        cfg,
+        labeled=labeled,
+        checkpoint_dir=checkpoint_dir,
+        device=device,
+        progress=config.progress,
+    )
     if trainer.dir is not None and resume and (trainer.dir / LAST).exists():
         trainer.resume()
     return trainer.run()
-

@@ -61,11 +61,15 @@ def check_objective(objective: Any) -> None:
         raise ConfigError(f"objective must be an nn.Module; got {type(objective).__name__}")
     missing = [name for name in CONTRACT if not hasattr(objective, name)]
     if missing:
-        raise ConfigError(f"objective {type(objective).__name__} lacks {missing} of the objective contract; "
-                          "subclass ecgkd_lite.train.Objective (which gives the defaults) or define them")
+        raise ConfigError(
+            f"objective {type(objective).__name__} lacks {missing} of the objective contract; "
+            "subclass ecgkd_lite.train.Objective (which gives the defaults) or define them"
+        )
     if not (objective.monitors is None or (isinstance(objective.monitors, tuple) and objective.monitors)):
-        raise ConfigError(f"objective {type(objective).__name__}: monitors must be None or a non-empty tuple of "
-                          f"metric names; got {objective.monitors!r}")
+        raise ConfigError(
+            f"objective {type(objective).__name__}: monitors must be None or a non-empty tuple of "
+            f"metric names; got {objective.monitors!r}"
+        )
 
 
 def select_leads(x: torch.Tensor, lead_idx: Sequence[int] | None) -> torch.Tensor:

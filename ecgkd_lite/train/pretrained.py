@@ -79,8 +79,9 @@ def read_run_log(path: str | os.PathLike) -> list[tuple[str, str]]:
 MAX_SHIPPED_BYTES = 5 * 2**20
 
 
-def export_pretrained(run_names: Iterable[str], cache_root: Path, dest: Path | None = None, *,
-                      max_bytes: int = MAX_SHIPPED_BYTES) -> tuple[list[Path], list[str]]:
+def export_pretrained(
+    run_names: Iterable[str], cache_root: Path, dest: Path | None = None, *, max_bytes: int = MAX_SHIPPED_BYTES
+) -> tuple[list[Path], list[str]]:
     """Copy ``best.pt`` (+ JSON) of each named run from ``cache_root`` to the shipped folder.
 
     A run whose ``best.pt`` exceeds ``max_bytes`` is shipped with its floating-point tensors in

@@ -47,13 +47,22 @@ class RestorationObjective(Objective):
 
     def validation_metrics(self, model: nn.Module, val: ECGData) -> dict:
         table = restoration_scores(model, val, input_idx=self.input_idx)
-        return {"val_pearson": float(table["pearson_r"].drop(index=[val.leads[i] for i in self.input_idx]).mean()),
-                "val_mse": float((table["rmse"] ** 2).mean())}
+        return {
+            "val_pearson": float(table["pearson_r"].drop(index=[val.leads[i] for i in self.input_idx]).mean()),
+            "val_mse": float((table["rmse"] ** 2).mean()),
+        }
 
 
 @torch.inference_mode()
-def restore(net: nn.Module, data: ECGData, *, input_leads: Sequence[str] = ("I",), batch_size: int = 256,
-            trained_fs: float | None = None, trained_samples: int | None = None) -> ECGData:
+def restore(
+    net: nn.Module,
+    data: ECGData,
+    *,
+    input_leads: Sequence[str] = ("I",),
+    batch_size: int = 256,
+    trained_fs: float | None = None,
+    trained_samples: int | None = None,
+) -> ECGData:
     """The 12-lead records rebuilt from ``input_leads`` of ``data`` (same scaling as ``data``).
 
     ``trained_fs`` / ``trained_samples`` (recorded when the net was trained) guard against using a
@@ -61,23 +70,31 @@ def restore(net: nn.Module, data: ECGData, *, input_leads: Sequence[str] = ("I",
     convolutional, so longer records are fine): a mismatch raises ConfigError.
     """
     if trained_fs is not None and float(trained_fs) != float(data.fs):
-        raise ConfigError(f"restoration net was trained at {trained_fs:g} Hz; the data is at {data.fs:g} Hz "
-                          "(resample the data or train a net for this rate)")
+        raise ConfigError(
+            f"restoration net was trained at {trained_fs:g} Hz; the data is at {data.fs:g} Hz "
+            "(resample the data or train a net for this rate)"
+        )
     if trained_samples is not None and data.n_samples < int(trained_samples):
-        raise ConfigError(f"restoration net was trained on crops of {trained_samples} samples; the data's records "
-                          f"have {data.n_samples} (pad the data or train a net for this length)")
+        raise ConfigError(
+            f"restoration net was trained on crops of {trained_samples} samples; the data's records "
+            f"have {data.n_samples} (pad the data or train a net for this length)"
+        )
     idx = lead_indices(list(input_leads), data.leads)
     net.eval()
     device = next(net.parameters()).device
     out = np.empty((len(data), 12, data.n_samples), dtype=np.float32)
     for lo in range(0, len(data), batch_size):
-        x = torch.from_numpy(data.signals[lo:lo + batch_size, idx]).to(device)
-        out[lo:lo + batch_size] = net(x).cpu().numpy()
+        x = torch.from_numpy(data.signals[lo : lo + batch_size, idx]).to(device)
+        out[lo : lo + batch_size] = net(x).cpu().numpy()
     from ..data.leads import LEADS12
 
     step = {"step": "restored", "from_leads": list(input_leads)}
-    return data.derive({**step, "net": net_identity(net), "code": key_versions("restoration")}, preprocessing=step,
-                       signals=out, leads=LEADS12)
+    return data.derive(
+        {**step, "net": net_identity(net), "code": key_versions("restoration")},
+        preprocessing=step,
+        signals=out,
+        leads=LEADS12,
+    )
 
 
 def net_identity(net: nn.Module) -> str:
@@ -90,12 +107,14 @@ def net_identity(net: nn.Module) -> str:
     from ..utils import fingerprint
 
     weights = [t.detach().cpu().numpy() for t in net.state_dict().values()]
-    return fingerprint(*weights, getattr(net, "trained_fs", None), getattr(net, "trained_samples", None),
-                       getattr(net, "config", None))
+    return fingerprint(
+        *weights, getattr(net, "trained_fs", None), getattr(net, "trained_samples", None), getattr(net, "config", None)
+    )
 
 
-def restoration_scores(net: nn.Module, data: ECGData, *, input_idx: Sequence[int] = (0,),
-                       lead_std: np.ndarray | None = None) -> pd.DataFrame:
+def restoration_scores(
+    net: nn.Module, data: ECGData, *, input_idx: Sequence[int] = (0,), lead_std: np.ndarray | None = None
+) -> pd.DataFrame:
     """Per-lead Pearson r (mean over records) and RMSE of the restored leads.
 
     RMSE is in the data's units, or in mV when ``lead_std`` (the scaler's per-lead std) is given.
@@ -106,20 +125,21 @@ def restoration_scores(net: nn.Module, data: ECGData, *, input_idx: Sequence[int
     x = data.signals
     xc = x - x.mean(axis=2, keepdims=True)
     yc = rebuilt - rebuilt.mean(axis=2, keepdims=True)
-    denom = np.sqrt((xc ** 2).sum(2) * (yc ** 2).sum(2))
+    denom = np.sqrt((xc**2).sum(2) * (yc**2).sum(2))
     r = np.where(denom > 0, (xc * yc).sum(2) / np.maximum(denom, 1e-12), np.nan)  # (N, 12)
     err = rebuilt - x
     if lead_std is not None:
         err = err * np.asarray(lead_std, dtype=np.float32).reshape(1, -1, 1)
-    rmse = np.sqrt((err ** 2).mean(axis=(0, 2)))
+    rmse = np.sqrt((err**2).mean(axis=(0, 2)))
     table = pd.DataFrame({"pearson_r": np.nanmean(r, axis=0), "rmse": rmse}, index=list(data.leads))
     table.index.name = "lead"
     table["input"] = [i in set(input_idx) for i in range(12)]
     return table
 
 
-def restore_dataset(net: nn.Module, data: ECGData, input_leads: Sequence[str] = ("I",), *,
-                    batch_size: int = 256) -> ECGData:
+def restore_dataset(
+    net: nn.Module, data: ECGData, input_leads: Sequence[str] = ("I",), *, batch_size: int = 256
+) -> ECGData:
     """``data`` with all 12 leads rebuilt by ``net`` from ``input_leads``: the records a 1-lead device
     would hand to a 12-lead model. Same record ids, labels, folds and side tables (see ``restore``).
 
@@ -131,11 +151,15 @@ def restore_dataset(net: nn.Module, data: ECGData, input_leads: Sequence[str] = 
     input_leads = [input_leads] if isinstance(input_leads, str) else list(input_leads)
     fs, samples = getattr(net, "trained_fs", None), getattr(net, "trained_samples", None)
     if fs is None or samples is None:
-        raise ModelError(f"restoration net {type(net).__name__} does not record its training rate and crop length "
-                         "(trained_fs, trained_samples); load it with experiment.train_restoration or set both")
+        raise ModelError(
+            f"restoration net {type(net).__name__} does not record its training rate and crop length "
+            "(trained_fs, trained_samples); load it with experiment.train_restoration or set both"
+        )
     n_in = getattr(net, "config", {}).get("in_leads", len(input_leads))
     if n_in != len(input_leads):
-        raise ConfigError(f"restoration net takes {n_in} input lead(s); input_leads={input_leads} gives {len(input_leads)}")
+        raise ConfigError(
+            f"restoration net takes {n_in} input lead(s); input_leads={input_leads} gives {len(input_leads)}"
+        )
     return restore(net, data, input_leads=input_leads, batch_size=batch_size, trained_fs=fs, trained_samples=samples)
 
 
@@ -160,7 +184,10 @@ def restore_prepared(prep, net: nn.Module, input_leads: Sequence[str] = ("I",), 
     splits = {}
     for name in tqdm(("train", "val", "test"), desc="restoring splits", leave=False):
         source = getattr(prep, name)
-        path = cache_dir("datasets") / f"restored-{fingerprint(net_key, input_leads, source.fingerprint(), key_versions('restoration'))}.npz"
+        path = (
+            cache_dir("datasets")
+            / f"restored-{fingerprint(net_key, input_leads, source.fingerprint(), key_versions('restoration'))}.npz"
+        )
         if cache and path.exists():
             splits[name] = ECGData.load(path)
             continue
@@ -186,12 +213,17 @@ class RestoredInputModel(nn.Module):
         net_cfg, model_cfg = getattr(net, "config", {}), getattr(model, "config", {})
         out = net_cfg.get("kwargs", {}).get("out_leads", 12)
         if model_cfg.get("in_leads", out) != out:
-            raise ModelError(f"model {model_cfg.get('name', type(model).__name__)} takes {model_cfg['in_leads']} "
-                             f"leads; the restoration net outputs {out}")
+            raise ModelError(
+                f"model {model_cfg.get('name', type(model).__name__)} takes {model_cfg['in_leads']} "
+                f"leads; the restoration net outputs {out}"
+            )
         self.net, self.model = net, model
-        self.config = {"name": f"restored+{model_cfg.get('name', type(model).__name__)}",
-                       "in_leads": net_cfg.get("in_leads", 1), "n_classes": model_cfg.get("n_classes"),
-                       "kwargs": {"restoration": net_cfg, "model": model_cfg}}
+        self.config = {
+            "name": f"restored+{model_cfg.get('name', type(model).__name__)}",
+            "in_leads": net_cfg.get("in_leads", 1),
+            "n_classes": model_cfg.get("n_classes"),
+            "kwargs": {"restoration": net_cfg, "model": model_cfg},
+        }
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(self.net(x))

@@ -24,8 +24,9 @@ def align_time(x: torch.Tensor, length: int) -> torch.Tensor:
 def require_rank(term: str, role: str, feature: str, shape: torch.Size, rank: int, layout: str) -> None:
     """ConfigError unless a per-sample feature shape has ``rank`` dims (``layout`` names them)."""
     if len(shape) != rank:
-        raise ConfigError(f"term {term!r} needs {role} feature {feature!r} shaped {layout} per sample; "
-                          f"got {tuple(shape)}")
+        raise ConfigError(
+            f"term {term!r} needs {role} feature {feature!r} shaped {layout} per sample; got {tuple(shape)}"
+        )
 
 
 def conv_regressor(in_channels: int, out_channels: int) -> nn.Conv1d:

@@ -43,5 +43,6 @@ class CRD(KDTerm):
         self.teacher_head = embedding_head(teacher_shapes[self.feature][0], self.dim)
 
     def forward(self, s, t, batch=None):
-        return symmetric_info_nce(self.student_head(s[self.feature]), self.teacher_head(t[self.feature]),
-                                  self.temperature)
+        return symmetric_info_nce(
+            self.student_head(s[self.feature]), self.teacher_head(t[self.feature]), self.temperature
+        )

@@ -18,8 +18,13 @@ def _kl(log_q: torch.Tensor, log_p: torch.Tensor) -> torch.Tensor:
 
 def _target_split(log_probs: torch.Tensor, positive: torch.Tensor) -> torch.Tensor:
     """Log of the binary distribution [mass on the positive classes, mass on the others], (B, 2)."""
-    return torch.stack([log_probs.masked_fill(~positive, _MASKED).logsumexp(-1),
-                        log_probs.masked_fill(positive, _MASKED).logsumexp(-1)], dim=-1)
+    return torch.stack(
+        [
+            log_probs.masked_fill(~positive, _MASKED).logsumexp(-1),
+            log_probs.masked_fill(positive, _MASKED).logsumexp(-1),
+        ],
+        dim=-1,
+    )
 
 
 @register_term("dkd")
@@ -57,9 +62,9 @@ class DKD(KDTerm):
         temp = self.temperature
         z_s, z_t = s["logits"] / temp, t["logits"] / temp
         positive = batch["y"].to(z_s.device) > 0.5
-        tckd = _kl(_target_split(F.log_softmax(z_t, -1), positive),
-                   _target_split(F.log_softmax(z_s, -1), positive))
-        nckd = _kl(F.log_softmax(z_t.masked_fill(positive, _MASKED), -1),
-                   F.log_softmax(z_s.masked_fill(positive, _MASKED), -1))
+        tckd = _kl(_target_split(F.log_softmax(z_t, -1), positive), _target_split(F.log_softmax(z_s, -1), positive))
+        nckd = _kl(
+            F.log_softmax(z_t.masked_fill(positive, _MASKED), -1), F.log_softmax(z_s.masked_fill(positive, _MASKED), -1)
+        )
         scale = temp**2
         return {"tckd": scale * self.alpha * tckd.mean(), "nckd": scale * self.beta * nckd.mean()}

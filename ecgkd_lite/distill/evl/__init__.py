@@ -15,8 +15,17 @@ from .optimal_transport import OTFeatureMatching, sinkhorn_log, sinkhorn_pot
 from .relation import RelationMatching
 
 
-def evl_recipe(alpha: float = 0.1, l_m: float = 0.25, l_r: float = 0.25, l_ot: float = 1.0, *,
-               dim: int = 64, heads: int = 4, epsilon: float = 0.05, debiased: bool = False) -> dict[str, Any]:
+def evl_recipe(
+    alpha: float = 0.1,
+    l_m: float = 0.25,
+    l_r: float = 0.25,
+    l_ot: float = 1.0,
+    *,
+    dim: int = 64,
+    heads: int = 4,
+    epsilon: float = 0.05,
+    debiased: bool = False,
+) -> dict[str, Any]:
     """The EVL-ECG objective ``(1 - alpha) CE + alpha (l_m L_mhca + l_r L_rel + l_ot L_ot)``.
 
     Returns ``{"alpha": alpha, "terms": {name: {"weight": w, **params}}}``: pass ``terms`` as the
@@ -38,11 +47,22 @@ def evl_recipe(alpha: float = 0.1, l_m: float = 0.25, l_r: float = 0.25, l_ot: f
         "terms": {
             "mhca": {"weight": check_non_negative("evl_recipe l_m", l_m), "dim": dim, "heads": heads},
             "relation": {"weight": check_non_negative("evl_recipe l_r", l_r), "teacher_alignment": "mhca"},
-            "ot": {"weight": check_non_negative("evl_recipe l_ot", l_ot), "dim": dim, "epsilon": epsilon,
-                   "debiased": debiased},
+            "ot": {
+                "weight": check_non_negative("evl_recipe l_ot", l_ot),
+                "dim": dim,
+                "epsilon": epsilon,
+                "debiased": debiased,
+            },
         },
     }
 
 
-__all__ = ["CrossAttention", "MHCAAlignment", "OTFeatureMatching", "RelationMatching", "evl_recipe",
-           "sinkhorn_log", "sinkhorn_pot"]
+__all__ = [
+    "CrossAttention",
+    "MHCAAlignment",
+    "OTFeatureMatching",
+    "RelationMatching",
+    "evl_recipe",
+    "sinkhorn_log",
+    "sinkhorn_pot",
+]

@@ -17,10 +17,12 @@ log = logging.getLogger(__name__)
 SOLVERS = ("batched", "pot")
 
 
-def log_sweep(cost: torch.Tensor, f: torch.Tensor, g: torch.Tensor, epsilon: float) -> tuple[torch.Tensor, torch.Tensor]:
+def log_sweep(
+    cost: torch.Tensor, f: torch.Tensor, g: torch.Tensor, epsilon: float
+) -> tuple[torch.Tensor, torch.Tensor]:
     """One exact log-domain Sinkhorn iteration with uniform marginals ``a = 1/n``, ``b = 1/m``::
 
-        f_i = eps log a_i - eps LSE_j((g_j - C_ij) / eps),   g_j = eps log b_j - eps LSE_i((f_i - C_ij) / eps)
+    f_i = eps log a_i - eps LSE_j((g_j - C_ij) / eps),   g_j = eps log b_j - eps LSE_i((f_i - C_ij) / eps)
     """
     n, m = cost.shape[1:]
     f = epsilon * (-math.log(n) - torch.logsumexp((g[:, None, :] - cost) / epsilon, dim=2))
@@ -28,8 +30,9 @@ def log_sweep(cost: torch.Tensor, f: torch.Tensor, g: torch.Tensor, epsilon: flo
     return f, g
 
 
-def sinkhorn_log(cost: torch.Tensor, epsilon: float, max_iter: int, tol: float,
-                 check_every: int = 10) -> tuple[torch.Tensor, float, int]:
+def sinkhorn_log(
+    cost: torch.Tensor, epsilon: float, max_iter: int, tol: float, check_every: int = 10
+) -> tuple[torch.Tensor, float, int]:
     """Batched log-stabilised Sinkhorn with uniform marginals (Cuturi 2013; Schmitzer 2019, "Stabilized
     sparse scaling algorithms for entropy regularized transport problems"; Peyre & Cuturi 2019, sec. 4.4).
 
@@ -68,8 +71,9 @@ def sinkhorn_log(cost: torch.Tensor, epsilon: float, max_iter: int, tol: float,
                     f, g = log_sweep(cost, f, g, epsilon)
 
 
-def sinkhorn_symmetric(cost: torch.Tensor, epsilon: float, max_iter: int, tol: float,
-                       check_every: int = 10) -> tuple[torch.Tensor, float, int]:
+def sinkhorn_symmetric(
+    cost: torch.Tensor, epsilon: float, max_iter: int, tol: float, check_every: int = 10
+) -> tuple[torch.Tensor, float, int]:
     """Log-domain Sinkhorn for ``OT(a, a)`` with a symmetric cost (B, n, n) (Feydy et al. 2019, eq. 25).
 
     The averaged fixed-point update ``f <- (f + eps log a - eps LSE_j((f_j - C_ij) / eps)) / 2``
@@ -105,8 +109,9 @@ def sinkhorn_pot(cost: torch.Tensor, epsilon: float, max_iter: int, tol: float) 
         for c in cost:
             a = c.new_full((c.shape[0],), 1.0 / c.shape[0])
             b = c.new_full((c.shape[1],), 1.0 / c.shape[1])
-            plan, info = ot.sinkhorn(a, b, c, reg=epsilon, method="sinkhorn_log", numItermax=max_iter,
-                                     stopThr=tol, log=True)
+            plan, info = ot.sinkhorn(
+                a, b, c, reg=epsilon, method="sinkhorn_log", numItermax=max_iter, stopThr=tol, log=True
+            )
             plans.append(plan)
             errors.append(float(info["err"][-1]) if info["err"] else math.inf)
             iters.append(int(info["niter"]))
@@ -156,8 +161,16 @@ class OTFeatureMatching(KDTerm):
     ``last_iterations`` of its student-teacher Sinkhorn solve.
     """
 
-    def __init__(self, dim: int = 64, epsilon: float = 0.05, max_iter: int = 300, tol: float = 1e-4,
-                 debiased: bool = False, solver: str = "batched", feature: str = "tokens"):
+    def __init__(
+        self,
+        dim: int = 64,
+        epsilon: float = 0.05,
+        max_iter: int = 300,
+        tol: float = 1e-4,
+        debiased: bool = False,
+        solver: str = "batched",
+        feature: str = "tokens",
+    ):
         super().__init__()
         self.dim = int(check_positive("ot dim", dim))
         self.epsilon = check_positive("ot epsilon", epsilon)
@@ -189,17 +202,26 @@ class OTFeatureMatching(KDTerm):
         if not symmetric:
             self.last_error, self.last_iterations = error, iters
         if not torch.isfinite(plan).all():
-            raise TrainingError(f"ot: the transport plan has NaN/inf entries (epsilon={self.epsilon}); the cost "
-                                f"holds NaN/inf (check the features) or is too large for epsilon: raise "
-                                f"epsilon or keep the cost normalised by its mean")
+            raise TrainingError(
+                f"ot: the transport plan has NaN/inf entries (epsilon={self.epsilon}); the cost "
+                f"holds NaN/inf (check the features) or is too large for epsilon: raise "
+                f"epsilon or keep the cost normalised by its mean"
+            )
         if error > self.tol and not self._warned:
             self._warned = True
-            log.warning("ot: Sinkhorn did not converge: marginal error %.3g > tol %.3g after %d iterations "
-                        "(epsilon=%g); raise max_iter or epsilon", error, self.tol, iters, self.epsilon)
+            log.warning(
+                "ot: Sinkhorn did not converge: marginal error %.3g > tol %.3g after %d iterations "
+                "(epsilon=%g); raise max_iter or epsilon",
+                error,
+                self.tol,
+                iters,
+                self.epsilon,
+            )
         return plan.to(cost.dtype)
 
-    def transport_value(self, cost: torch.Tensor, entropic: bool,
-                        symmetric: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    def transport_value(
+        self, cost: torch.Tensor, entropic: bool, symmetric: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(<P*, C> [+ eps KL(P*)] per record (B,), P*)``."""
         plan = self.solve(cost, symmetric)
         value = (plan * cost).sum((1, 2))
@@ -210,10 +232,12 @@ class OTFeatureMatching(KDTerm):
     def forward(self, s, t, batch=None):
         if self.student_proj is None:
             raise ModelError("term 'ot' is not built; call build(student_shapes, teacher_shapes) first")
-        xs = self.student_proj(require_tokens(self.name, "student", self.feature, s[self.feature],
-                                              self.student_proj.in_features))
-        xt = self.teacher_proj(require_tokens(self.name, "teacher", self.feature, t[self.feature],
-                                              self.teacher_proj.in_features).detach())
+        xs = self.student_proj(
+            require_tokens(self.name, "student", self.feature, s[self.feature], self.student_proj.in_features)
+        )
+        xt = self.teacher_proj(
+            require_tokens(self.name, "teacher", self.feature, t[self.feature], self.teacher_proj.in_features).detach()
+        )
         cost = squared_distances(xs, xt)
         scale = cost.mean((1, 2), keepdim=True).clamp_min(torch.finfo(cost.dtype).tiny)
         value, plan = self.transport_value(cost / scale, entropic=self.debiased)

@@ -64,12 +64,15 @@ class RelationMatching(KDTerm):
             teacher = require_tokens(self.name, "teacher", self.feature, t[self.feature])
             return resample_tokens(teacher.detach(), n_tokens)
         if "aligned" not in t:
-            raise ModelError("term 'relation' (teacher_alignment='mhca') found no t['aligned']: put the 'mhca' "
-                             "term before 'relation' in the recipe, or use teacher_alignment='interpolate'")
+            raise ModelError(
+                "term 'relation' (teacher_alignment='mhca') found no t['aligned']: put the 'mhca' "
+                "term before 'relation' in the recipe, or use teacher_alignment='interpolate'"
+            )
         aligned = require_tokens(self.name, "teacher", "aligned", t["aligned"])
         if aligned.shape[1] != n_tokens:
-            raise ModelError(f"term 'relation': t['aligned'] has {aligned.shape[1]} tokens but the student "
-                             f"has {n_tokens}")
+            raise ModelError(
+                f"term 'relation': t['aligned'] has {aligned.shape[1]} tokens but the student has {n_tokens}"
+            )
         return aligned.detach()
 
     def forward(self, s, t, batch=None):

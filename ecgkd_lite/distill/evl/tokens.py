@@ -13,8 +13,10 @@ def require_tokens(term: str, role: str, feature: str, tokens: torch.Tensor, dim
     if tokens.dim() != 3:
         raise ModelError(f"term {term!r} needs {role} feature {feature!r} shaped (B, N, D); got {tuple(tokens.shape)}")
     if dim is not None and tokens.shape[-1] != dim:
-        raise ModelError(f"term {term!r}: {role} feature {feature!r} has token dim {tokens.shape[-1]} but the "
-                         f"term was built for {dim} (build() saw another model, or the layer changed)")
+        raise ModelError(
+            f"term {term!r}: {role} feature {feature!r} has token dim {tokens.shape[-1]} but the "
+            f"term was built for {dim} (build() saw another model, or the layer changed)"
+        )
     return tokens
 
 

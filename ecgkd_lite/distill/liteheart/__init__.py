@@ -14,16 +14,36 @@ from ..base import check_non_negative
 from .cross_layer_mi import CrossLayerMI
 from .importance import importance_from_features, teacher_importance
 from .region_aware import RegionAwareKD
-from .semi_supervised import (PseudoLabelKD, WeakStrongConsistency, amplitude_scale, baseline_wander, burst_dropout,
-                              gaussian_noise, strong_view, time_shift, weak_view)
+from .semi_supervised import (
+    PseudoLabelKD,
+    WeakStrongConsistency,
+    amplitude_scale,
+    baseline_wander,
+    burst_dropout,
+    gaussian_noise,
+    strong_view,
+    time_shift,
+    weak_view,
+)
 
 SEMI_SUPERVISED = ("pseudo_label", "consistency")
 
 
-def liteheart_recipe(l_region: float = 0.25, l_mi: float = 0.1, l_semi: float = 1.0,
-                     semi: str = "pseudo_label", *, l_soft: float = 1.0, temperature: float = 4.0,
-                     saliency_weight: float = 0.0, mi_dim: int = 128, mi_tau: float = 0.1, tau_hi: float = 0.9,
-                     tau_lo: float = 0.1, mi_pairs: str = "all") -> dict[str, Any]:
+def liteheart_recipe(
+    l_region: float = 0.25,
+    l_mi: float = 0.1,
+    l_semi: float = 1.0,
+    semi: str = "pseudo_label",
+    *,
+    l_soft: float = 1.0,
+    temperature: float = 4.0,
+    saliency_weight: float = 0.0,
+    mi_dim: int = 128,
+    mi_tau: float = 0.1,
+    tau_hi: float = 0.9,
+    tau_lo: float = 0.1,
+    mi_pairs: str = "all",
+) -> dict[str, Any]:
     """The LiteHeart recipe config ``{name: {"weight": w, **params}}`` for the Distiller:
 
     ``CE (labeled records) + l_region L_region + l_mi L_MI + l_soft L_soft + l_semi L_semi``.
@@ -41,15 +61,34 @@ def liteheart_recipe(l_region: float = 0.25, l_mi: float = 0.1, l_semi: float = 
     if semi not in SEMI_SUPERVISED:
         raise ConfigError(f"liteheart_recipe semi must be one of {SEMI_SUPERVISED}; got {semi!r}")
     return {
-        "region_aware": {"weight": check_non_negative("liteheart_recipe l_region", l_region),
-                         "saliency_weight": saliency_weight},
-        "cross_layer_mi": {"weight": check_non_negative("liteheart_recipe l_mi", l_mi), "dim": mi_dim, "tau": mi_tau,
-                           "pairs": mi_pairs},
+        "region_aware": {
+            "weight": check_non_negative("liteheart_recipe l_region", l_region),
+            "saliency_weight": saliency_weight,
+        },
+        "cross_layer_mi": {
+            "weight": check_non_negative("liteheart_recipe l_mi", l_mi),
+            "dim": mi_dim,
+            "tau": mi_tau,
+            "pairs": mi_pairs,
+        },
         "vanilla_kd": {"weight": check_non_negative("liteheart_recipe l_soft", l_soft), "temperature": temperature},
         semi: {"weight": check_non_negative("liteheart_recipe l_semi", l_semi), "tau_hi": tau_hi, "tau_lo": tau_lo},
     }
 
 
-__all__ = ["CrossLayerMI", "PseudoLabelKD", "RegionAwareKD", "WeakStrongConsistency", "amplitude_scale",
-           "baseline_wander", "burst_dropout", "gaussian_noise", "importance_from_features", "liteheart_recipe",
-           "strong_view", "teacher_importance", "time_shift", "weak_view"]
+__all__ = [
+    "CrossLayerMI",
+    "PseudoLabelKD",
+    "RegionAwareKD",
+    "WeakStrongConsistency",
+    "amplitude_scale",
+    "baseline_wander",
+    "burst_dropout",
+    "gaussian_noise",
+    "importance_from_features",
+    "liteheart_recipe",
+    "strong_view",
+    "teacher_importance",
+    "time_shift",
+    "weak_view",
+]

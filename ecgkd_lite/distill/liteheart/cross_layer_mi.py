@@ -50,7 +50,7 @@ def projection_head(in_dim: int, dim: int) -> nn.Sequential:
 
 def short_name(layer: str) -> str:
     """``"stage2"`` -> ``"2"``; other layer names as they are (``"s2-t3"``, ``"spenultimate-t3"``)."""
-    return layer[len("stage"):] if layer.startswith("stage") else layer
+    return layer[len("stage") :] if layer.startswith("stage") else layer
 
 
 @register_term("cross_layer_mi")
@@ -79,8 +79,15 @@ class CrossLayerMI(KDTerm):
     ``pairs`` "all", ``token_layers`` None (= detect). Needs a batch of >= 2 records.
     """
 
-    def __init__(self, student_layers=("stage2", "stage3"), teacher_layers=("stage2", "stage3"),
-                 dim: int = 128, tau: float = 0.1, pairs: str = "all", token_layers=None):
+    def __init__(
+        self,
+        student_layers=("stage2", "stage3"),
+        teacher_layers=("stage2", "stage3"),
+        dim: int = 128,
+        tau: float = 0.1,
+        pairs: str = "all",
+        token_layers=None,
+    ):
         super().__init__()
         self.student_layers = tuple(check_non_empty("cross_layer_mi student_layers", tuple(student_layers)))
         self.teacher_layers = tuple(check_non_empty("cross_layer_mi teacher_layers", tuple(teacher_layers)))
@@ -89,10 +96,16 @@ class CrossLayerMI(KDTerm):
         if pairs not in PAIRINGS:
             raise ConfigError(f"cross_layer_mi pairs must be one of {PAIRINGS}; got {pairs!r}")
         if pairs == "same_depth" and len(self.student_layers) != len(self.teacher_layers):
-            raise ConfigError(f"cross_layer_mi pairs='same_depth' needs as many student as teacher layers; got "
-                              f"{self.student_layers} and {self.teacher_layers}")
-        self.pairs = [(i, j) for i in range(len(self.student_layers)) for j in range(len(self.teacher_layers))
-                      if pairs == "all" or i == j]
+            raise ConfigError(
+                f"cross_layer_mi pairs='same_depth' needs as many student as teacher layers; got "
+                f"{self.student_layers} and {self.teacher_layers}"
+            )
+        self.pairs = [
+            (i, j)
+            for i in range(len(self.student_layers))
+            for j in range(len(self.teacher_layers))
+            if pairs == "all" or i == j
+        ]
         self.token_layers = None if token_layers is None else frozenset(token_layers)
         reference = ("temporal",) if token_layers is None else ()
         self.student_features = tuple(dict.fromkeys(self.student_layers + reference))
@@ -104,19 +117,27 @@ class CrossLayerMI(KDTerm):
     def _check_layers(self, role: str, wanted: tuple[str, ...], available) -> None:
         missing = [name for name in wanted if name not in available]
         if missing:
-            raise ModelError(f"term 'cross_layer_mi': {role} layer(s) {missing} unknown; available: {sorted(available)}")
+            raise ModelError(
+                f"term 'cross_layer_mi': {role} layer(s) {missing} unknown; available: {sorted(available)}"
+            )
 
     def build(self, student_shapes, teacher_shapes):
         heads = {}
-        for role, layers, shapes in (("student", self.student_layers, student_shapes),
-                                     ("teacher", self.teacher_layers, teacher_shapes)):
+        for role, layers, shapes in (
+            ("student", self.student_layers, student_shapes),
+            ("teacher", self.teacher_layers, teacher_shapes),
+        ):
             self._check_layers(role, layers, shapes)
             for name in layers:
-                tokens = (is_token_layout(name, shapes[name], shapes.get("temporal")) if self.token_layers is None
-                          else name in self.token_layers)
+                tokens = (
+                    is_token_layout(name, shapes[name], shapes.get("temporal"))
+                    if self.token_layers is None
+                    else name in self.token_layers
+                )
                 self.token_layout[role, name] = tokens
-            heads[role] = nn.ModuleList(projection_head(feature_width(shapes[n], self.token_layout[role, n]), self.dim)
-                                        for n in layers)
+            heads[role] = nn.ModuleList(
+                projection_head(feature_width(shapes[n], self.token_layout[role, n]), self.dim) for n in layers
+            )
         self.student_heads, self.teacher_heads = heads["student"], heads["teacher"]
 
     def embed(self, features: dict, layers: tuple[str, ...], heads: nn.ModuleList, role: str) -> list[torch.Tensor]:
@@ -132,7 +153,9 @@ class CrossLayerMI(KDTerm):
         zt = self.embed(t, self.teacher_layers, self.teacher_heads, "teacher")
         batch_size = zs[0].shape[0]
         if batch_size < 2:
-            raise ConfigError(f"term 'cross_layer_mi' needs >= 2 records per batch for in-batch negatives; got {batch_size}")
+            raise ConfigError(
+                f"term 'cross_layer_mi' needs >= 2 records per batch for in-batch negatives; got {batch_size}"
+            )
         bounds, losses = {}, []
         for i, j in self.pairs:
             loss = symmetric_info_nce(zs[i], zt[j], self.tau)

@@ -13,14 +13,16 @@ def feature_module(model: nn.Module, layer: str) -> nn.Module:
     """The module behind ``model.feature_layers[layer]`` (a module name or the module itself)."""
     layers = getattr(model, "feature_layers", None) or {}
     if layer not in layers:
-        raise ModelError(f"teacher {type(model).__name__} has no feature layer {layer!r}; "
-                         f"feature_layers: {sorted(layers)}")
+        raise ModelError(
+            f"teacher {type(model).__name__} has no feature layer {layer!r}; feature_layers: {sorted(layers)}"
+        )
     target = layers[layer]
     return model.get_submodule(target) if isinstance(target, str) else target
 
 
-def class_weights(probs: torch.Tensor, targets: torch.Tensor | None = None,
-                  labeled: torch.Tensor | None = None) -> torch.Tensor:
+def class_weights(
+    probs: torch.Tensor, targets: torch.Tensor | None = None, labeled: torch.Tensor | None = None
+) -> torch.Tensor:
     """Weight of each class in a record's map (B, C): its teacher probability on the record's positives.
 
     Positives are, in order of preference: the labels (``targets`` as (B,) integer classes or
@@ -35,14 +37,18 @@ def class_weights(probs: torch.Tensor, targets: torch.Tensor | None = None,
         return predicted * probs
     if targets.dim() == 1 and not targets.is_floating_point():
         if targets.shape[0] != b or targets.min() < 0 or targets.max() >= c:
-            raise ConfigError(f"targets: integer class targets must be shape ({b},) with values in [0, {c}); "
-                              f"got shape {tuple(targets.shape)}, range [{int(targets.min())}, {int(targets.max())}]")
+            raise ConfigError(
+                f"targets: integer class targets must be shape ({b},) with values in [0, {c}); "
+                f"got shape {tuple(targets.shape)}, range [{int(targets.min())}, {int(targets.max())}]"
+            )
         positives = F.one_hot(targets.long(), c).bool()
     elif targets.shape == (b, c):
         positives = targets > 0.5
     else:
-        raise ConfigError(f"targets must be ({b},) integer classes or ({b}, {c}) labels/probabilities; "
-                          f"got shape {tuple(targets.shape)}")
+        raise ConfigError(
+            f"targets must be ({b},) integer classes or ({b}, {c}) labels/probabilities; "
+            f"got shape {tuple(targets.shape)}"
+        )
     use_labels = positives.any(1) if labeled is None else positives.any(1) & labeled.bool().to(positives.device)
     return torch.where(use_labels[:, None], positives, predicted) * probs
 
@@ -62,9 +68,14 @@ def check_floor(floor: float) -> float:
     return float(floor)
 
 
-def importance_from_features(features: torch.Tensor, logits: torch.Tensor, targets: torch.Tensor | None = None,
-                             labeled: torch.Tensor | None = None, gate: torch.Tensor | None = None,
-                             floor: float = 0.1) -> torch.Tensor:
+def importance_from_features(
+    features: torch.Tensor,
+    logits: torch.Tensor,
+    targets: torch.Tensor | None = None,
+    labeled: torch.Tensor | None = None,
+    gate: torch.Tensor | None = None,
+    floor: float = 0.1,
+) -> torch.Tensor:
     """Grad-CAM importance (Selvaraju et al. 2017) of a feature map ``A`` (B, K, T_f) for ``logits``.
 
     ``features`` must require grad and ``logits`` must depend on it. Per class ``c`` with ``Y^c`` the
@@ -88,7 +99,7 @@ def importance_from_features(features: torch.Tensor, logits: torch.Tensor, targe
     cam = features.new_zeros(features.shape[0], features.shape[2])
     for c in torch.nonzero(weights.sum(0) > 0).flatten().tolist():
         (grad,) = torch.autograd.grad(logits[:, c].sum(), features, retain_graph=True)
-        cam = cam + weights[:, c:c + 1] * F.relu((grad.mean(2, keepdim=True) * features).sum(1))
+        cam = cam + weights[:, c : c + 1] * F.relu((grad.mean(2, keepdim=True) * features).sum(1))
     cam = (cam / weights.sum(1, keepdim=True).clamp_min(1e-12)).detach()
     if gate is not None:
         if gate.dim() != 2 or gate.shape[0] != cam.shape[0]:
@@ -99,9 +110,15 @@ def importance_from_features(features: torch.Tensor, logits: torch.Tensor, targe
     return floor + (1.0 - floor) * normalised
 
 
-def teacher_importance(teacher: nn.Module, x: torch.Tensor, targets: torch.Tensor | None = None,
-                       layer: str = "temporal", gate: torch.Tensor | None = None,
-                       labeled: torch.Tensor | None = None, floor: float = 0.1) -> torch.Tensor:
+def teacher_importance(
+    teacher: nn.Module,
+    x: torch.Tensor,
+    targets: torch.Tensor | None = None,
+    layer: str = "temporal",
+    gate: torch.Tensor | None = None,
+    labeled: torch.Tensor | None = None,
+    floor: float = 0.1,
+) -> torch.Tensor:
     """Importance map (B, T_f) of ``teacher`` on ``x`` (see ``importance_from_features``).
 
     Runs one teacher forward under ``enable_grad`` with a forward hook on ``feature_layers[layer]``

@@ -49,8 +49,9 @@ class RegionAwareKD(KDTerm):
     needs_teacher_grad = True
     label_free = True
 
-    def __init__(self, uniform: bool = False, saliency_weight: float = 0.0, floor: float = 0.1,
-                 gate_key: str | None = None):
+    def __init__(
+        self, uniform: bool = False, saliency_weight: float = 0.0, floor: float = 0.1, gate_key: str | None = None
+    ):
         super().__init__()
         self.uniform = bool(uniform)
         self.floor = check_floor(floor)
@@ -76,15 +77,20 @@ class RegionAwareKD(KDTerm):
         elif teacher.requires_grad and t["logits"].requires_grad:
             batch = batch or {}
             gate = batch[self.gate_key] if self.gate_key else None
-            weights = importance_from_features(teacher, t["logits"], batch.get("y"), batch.get("labeled"),
-                                               gate, self.floor)
+            weights = importance_from_features(
+                teacher, t["logits"], batch.get("y"), batch.get("labeled"), gate, self.floor
+            )
         else:
-            raise ModelError("term 'region_aware' needs t['importance'] (B, T_f) or teacher features with a graph "
-                             "(needs_teacher_grad): compute it with ecgkd_lite.distill.liteheart."
-                             "teacher_importance(teacher, x, ...) or use uniform=True")
+            raise ModelError(
+                "term 'region_aware' needs t['importance'] (B, T_f) or teacher features with a graph "
+                "(needs_teacher_grad): compute it with ecgkd_lite.distill.liteheart."
+                "teacher_importance(teacher, x, ...) or use uniform=True"
+            )
         if tuple(weights.shape) != (batch_size, length):
-            raise ModelError(f"term 'region_aware': t['importance'] has shape {tuple(weights.shape)}; the teacher "
-                             f"temporal map needs ({batch_size}, {length})")
+            raise ModelError(
+                f"term 'region_aware': t['importance'] has shape {tuple(weights.shape)}; the teacher "
+                f"temporal map needs ({batch_size}, {length})"
+            )
         return weights.detach()
 
     def forward(self, s, t, batch=None):

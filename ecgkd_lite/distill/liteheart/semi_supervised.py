@@ -35,8 +35,13 @@ def gaussian_noise(x: torch.Tensor, generator: torch.Generator, std: float = 0.0
     return x + std * torch.randn(x.shape, generator=generator).to(x.device, x.dtype)
 
 
-def baseline_wander(x: torch.Tensor, generator: torch.Generator, amplitude: float = 0.1, fs: float = 100.0,
-                    freq_range: tuple[float, float] = (0.05, 0.5)) -> torch.Tensor:
+def baseline_wander(
+    x: torch.Tensor,
+    generator: torch.Generator,
+    amplitude: float = 0.1,
+    fs: float = 100.0,
+    freq_range: tuple[float, float] = (0.05, 0.5),
+) -> torch.Tensor:
     """Add a slow sinusoid per record (respiration): frequency in ``freq_range`` Hz, random phase,
     amplitude up to ``amplitude`` scaled per lead by U(0.5, 1)."""
     check_positive("baseline_wander fs", fs)
@@ -104,8 +109,9 @@ def masked_bce(logits: torch.Tensor, targets: torch.Tensor, mask: torch.Tensor) 
 def check_thresholds(term: str, tau_hi: float, tau_lo: float) -> tuple[float, float]:
     """ConfigError unless ``0 <= tau_lo < 0.5 < tau_hi <= 1``."""
     if not (0.0 <= tau_lo < 0.5 < tau_hi <= 1.0):
-        raise ConfigError(f"{term} thresholds need 0 <= tau_lo < 0.5 < tau_hi <= 1; got tau_lo={tau_lo!r}, "
-                          f"tau_hi={tau_hi!r}")
+        raise ConfigError(
+            f"{term} thresholds need 0 <= tau_lo < 0.5 < tau_hi <= 1; got tau_lo={tau_lo!r}, tau_hi={tau_hi!r}"
+        )
     return float(tau_hi), float(tau_lo)
 
 
@@ -134,8 +140,9 @@ class PseudoLabelKD(KDTerm):
             if batch is None or "labeled" not in batch:
                 raise ConfigError("pseudo_label(unlabeled_only=True) needs batch['labeled'] (B,) bool")
             mask = mask * (~batch["labeled"].bool()).to(mask)[:, None]
-        return TermOutput({"bce": masked_bce(s["logits"], targets, mask)},
-                          diagnostics={"confident_fraction": mask.mean().detach()})
+        return TermOutput(
+            {"bce": masked_bce(s["logits"], targets, mask)}, diagnostics={"confident_fraction": mask.mean().detach()}
+        )
 
 
 @register_term("consistency")
@@ -195,5 +202,6 @@ class WeakStrongConsistency(KDTerm):
             probs = torch.sigmoid(student(weak_view(x, self.generator)))
         targets, mask = confident_targets(probs, self.tau_hi, self.tau_lo)
         strong_logits = student(strong_view(x, self.generator, self.fs))
-        return TermOutput({"bce": masked_bce(strong_logits, targets, mask)},
-                          diagnostics={"confident_fraction": mask.mean().detach()})
+        return TermOutput(
+            {"bce": masked_bce(strong_logits, targets, mask)}, diagnostics={"confident_fraction": mask.mean().detach()}
+        )
