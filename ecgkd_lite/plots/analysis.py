@@ -97,7 +97,7 @@ def plot_auc_violins(
                 macro[method],
                 i - 0.35,
                 i + 0.35,
-                color="crimson",
+                color="black",
                 lw=2,
                 zorder=4,
                 label="macro AUC" if i == 0 else None,

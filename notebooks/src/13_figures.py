@@ -263,7 +263,8 @@ display(Markdown(
 # ## 3 · Per-condition AUC
 #
 # One violin per model of its per-condition test AUCs (mean over the benchmark's seeds), one dot per
-# condition, the macro AUC as a red bar; from the headline benchmark. A condition without positive
+# condition, the macro AUC as a black bar; the conditions lead I cannot see (IMI, AMI, LAFB) are drawn
+# hollow and named; from the headline benchmark. A condition without positive
 # test records has no AUC: it is listed under the violin as missing, never drawn as chance.
 
 # %%
@@ -282,7 +283,8 @@ print("conditions without an AUC:", {k: v for k, v in no_auc.items() if v} or "n
 print(pd.DataFrame(per_class).round(3).to_string())
 
 # %%
-fig = plot_auc_violins(per_class, macro, title=f"Per-condition test AUC (mean of {headline['seeds']} seeds), macro AUC in red")
+fig = plot_auc_violins(per_class, macro, label_conditions=("IMI", "AMI", "LAFB"),
+                       title=f"Per-condition test AUC (mean of {headline['seeds']} seeds), macro AUC as a black bar")
 save_figure(fig, "13_auc_violins")
 plt.show()
 
