@@ -1,6 +1,7 @@
 """Benchmark JSONs -> merged tables, report files, per-class AUCs, label sweep, efficiency rows."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -338,3 +339,23 @@ def test_efficiency_errors(lineup):
         efficiency_rows(lineup, {"student": 0.9})
     with pytest.raises(ConfigError, match="seconds \\* fs must give at least one sample; got 0.001 s at 100"):
         efficiency_lineup(seconds=0.001)
+
+
+def test_declared_result_reads_or_rebuilds_with_the_declared_command(tmp_path):
+    from ecgkd_lite.bench.report import RESULTS_DIR, declared_result
+
+    bench = declared_result("bench_quality_quick_baselines.json")
+    assert {"baseline", "vanilla_kd", "dkd"} <= set(bench["methods"])
+    calls = []
+
+    def runner(**kwargs):
+        calls.append(kwargs)
+        shutil.copy(RESULTS_DIR / "bench_quality_quick_labels5.json", kwargs["json_out"])
+
+    out = declared_result("bench_quality_quick_labels5.json", folder=tmp_path, runner=runner)
+    assert len(calls) == 1 and calls[0]["label_ratio"] == 0.05 and calls[0]["seeds"] == 2
+    assert out["label_ratio"] == 0.05
+    declared_result("bench_quality_quick_labels5.json", folder=tmp_path, runner=runner)  # present: not rebuilt
+    assert len(calls) == 1
+    with pytest.raises(ConfigError, match="'nope.json' is not a declared benchmark file"):
+        declared_result("nope.json")

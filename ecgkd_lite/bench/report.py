@@ -31,7 +31,7 @@ from ..config import REPO_ROOT, reports_dir, shared_data_dir
 from ..distill import methods_of
 from ..errors import ConfigError
 from ..utils import atomic_write_bytes, atomic_write_json
-from .quality import CLASSIC, FAMILIES, METRICS, SCHEMA, _gap, load_result, markdown_table, method_order
+from .quality import CLASSIC, FAMILIES, METRICS, SCHEMA, _gap, load_result, markdown_table, method_order, run_quality
 
 RESULTS_DIR = REPO_ROOT / "results"
 REPORT_SCHEMA = "ecgkd-benchmark-report/1"
@@ -139,6 +139,19 @@ BENCHMARK_FILES: tuple[BenchmarkFile, ...] = (
         shared_root="ptbxl-mini",
     ),
 )
+
+
+def declared_result(name: str, *, rerun: bool = False, folder: str | Path = RESULTS_DIR, runner=None) -> dict:
+    """The declared benchmark file ``name`` (``BENCHMARK_FILES``), checked to hold its methods;
+    ``rerun=True`` (or a missing file) rebuilds it first with its declared ``run_quality`` arguments,
+    so a notebook never writes its own copy of the benchmark call."""
+    spec = next((f for f in BENCHMARK_FILES if f.name == name), None)
+    if spec is None:
+        raise ConfigError(f"{name!r} is not a declared benchmark file; known: {[f.name for f in BENCHMARK_FILES]}")
+    path = Path(folder) / name
+    if rerun or not path.exists():
+        (runner or run_quality)(**spec.run_kwargs(), json_out=path)
+    return load_result(path, required_methods=list(spec.methods))
 
 
 def load_benchmarks(

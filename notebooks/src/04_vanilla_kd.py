@@ -279,14 +279,11 @@ plt.show()
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from ecgkd_lite.bench import CLASSIC, load_result, markdown_table, run_quality
-from ecgkd_lite.config import REPO_ROOT
+from ecgkd_lite.bench import CLASSIC, markdown_table
+from ecgkd_lite.bench.report import declared_result
 
-RERUN_BENCHMARK = False
-path = REPO_ROOT / "results" / "bench_quality_quick_baselines.json"
-if RERUN_BENCHMARK:
-    run_quality(profile="quick", seeds=3, methods="baselines", json_out=path)
-bench = load_result(path, required_methods=["baseline", *CLASSIC])
+RERUN_BENCHMARK = False  # True: rebuild the file with its declared command (bench/report.py), long
+bench = declared_result("bench_quality_quick_baselines.json", rerun=RERUN_BENCHMARK)
 print("made by:", bench["command"], "| commit", (bench["git_commit"] or "?")[:8], "|", bench["date"][:10])
 print(f"student: {bench['student']['arch']}/{bench['student']['size']} on lead I, {bench['seeds']} seeds\n")
 classic = {**bench, "methods": {k: v for k, v in bench["methods"].items() if k in ("baseline", *CLASSIC)}}

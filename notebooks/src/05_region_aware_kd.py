@@ -230,17 +230,12 @@ display(Markdown(
 
 # %%
 # NBVAL_CHECK_OUTPUT
-from ecgkd_lite.bench import load_result, markdown_table, run_quality
-from ecgkd_lite.config import REPO_ROOT
+from ecgkd_lite.bench import markdown_table
+from ecgkd_lite.bench.report import declared_result
 
-RERUN_BENCHMARK = False
-path = REPO_ROOT / "results" / "bench_quality_quick_liteheart.json"
-if RERUN_BENCHMARK:
-    run_quality(profile="quick", seeds=3, json_out=path,
-                methods="vanilla_kd,liteheart,liteheart-no_region,liteheart-no_mi,liteheart-no_semi,region_aware,"
-                        "region_aware-uniform,cross_layer_mi,cross_layer_mi-same_depth")
+RERUN_BENCHMARK = False  # True: rebuild the file with its declared command (bench/report.py), long
 REGION = ["baseline", "region_aware-uniform", "region_aware", "liteheart-no_region", "liteheart"]
-bench = load_result(path, required_methods=REGION)
+bench = declared_result("bench_quality_quick_liteheart.json", rerun=RERUN_BENCHMARK)
 print("made by:", bench["command"], "| commit", (bench["git_commit"] or "?")[:8], "|", bench["date"][:10])
 print(markdown_table({**bench, "methods": {k: bench["methods"][k] for k in REGION}}))
 
