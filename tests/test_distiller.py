@@ -468,3 +468,13 @@ def test_family_recipes_are_registered_methods():
     assert {e.name for e in build_recipe("liteheart-no_semi").entries} == {"region_aware", "cross_layer_mi"}
     assert build_recipe("region_aware-uniform").entries[0].params["uniform"] is True
     assert build_recipe("cross_layer_mi-same_depth").entries[0].params["pairs"] == "same_depth"
+
+
+def test_diagnostic_names_are_not_doubled():
+    """``metric:<term>/<name>``, once: the semi-supervised and MI terms' diagnostics as they are logged."""
+    d, batch = distiller({"consistency": {}, "pseudo_label": {}, "cross_layer_mi": {"dim": 8}})
+    metrics = sorted(k for k in d(batch) if k.startswith("metric:"))
+    assert "metric:consistency/confident_fraction" in metrics
+    assert "metric:pseudo_label/confident_fraction" in metrics
+    assert any(k.startswith("metric:cross_layer_mi/mi_bound/s") for k in metrics)
+    assert not any(k.count("consistency") > 1 or k.count("pseudo_label") > 1 or k.count("metric:") > 1 for k in metrics)
