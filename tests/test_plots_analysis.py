@@ -241,3 +241,23 @@ def test_saliency_strip_errors():
         plot_saliency_strip(np.sin(t), 100, {"student": np.full(100, np.nan)})
     with pytest.raises(ConfigError, match="maps is empty"):
         plot_saliency_strip(np.sin(t), 100, {})
+
+
+def test_paired_deltas_fill_only_the_rows_whose_interval_excludes_zero():
+    from ecgkd_lite.plots import plot_paired_deltas
+
+    deltas = {
+        "vanilla_kd": {"estimate": 0.01, "ci95": [-0.005, 0.02], "seeds_compared": 3},
+        "liteheart": {"estimate": 0.03, "ci95": [0.01, 0.05], "seeds_compared": 3},
+        "rkd": {"estimate": -0.04, "ci95": [-0.06, -0.02], "seeds_compared": 1},
+    }
+    fig = plot_paired_deltas(deltas)
+    gids = sorted(a.get_gid() for a in fig.axes[0].lines if a.get_gid())
+    assert gids == ["delta:liteheart:sure", "delta:rkd:sure", "delta:vanilla_kd:level"]
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "1 seed" in texts and texts.count("3 seeds") == 2
+    plt.close(fig)
+    with pytest.raises(ConfigError, match="needs 'estimate' and 'ci95'"):
+        plot_paired_deltas({"x": {"estimate": 0.1}})
+    with pytest.raises(ConfigError, match="deltas is empty"):
+        plot_paired_deltas({})

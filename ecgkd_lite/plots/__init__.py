@@ -2,7 +2,14 @@
 analysis figures (AUC violins, embeddings, gap closed, efficiency, saliency strips) and the real-data
 figures (per-class AUC beside prevalence, LUDB wave boundaries, Grad-CAM over LUDB records)."""
 
-from .analysis import plot_auc_violins, plot_efficiency, plot_embeddings, plot_gap_closed, plot_saliency_strip
+from .analysis import (
+    plot_auc_violins,
+    plot_efficiency,
+    plot_embeddings,
+    plot_gap_closed,
+    plot_paired_deltas,
+    plot_saliency_strip,
+)
 from .ecg import GRID_LAYOUT, plot_12lead, plot_strip
 from .real import WAVE_COLORS, plot_class_auc, plot_gradcam_examples, plot_ludb_waves
 from .style import METHOD_COLORS, REGION_COLOR, mark_axis_break, method_color, method_label, save_figure, series_colors
@@ -23,6 +30,7 @@ __all__ = [
     "plot_gap_closed",
     "plot_efficiency",
     "plot_saliency_strip",
+    "plot_paired_deltas",
     "WAVE_COLORS",
     "plot_class_auc",
     "plot_ludb_waves",

@@ -283,3 +283,52 @@ def plot_saliency_strip(
         ax.set_xlabel("")  # one time label, under the last strip: none runs into the next strip's title
     fig.colorbar(ScalarMappable(Normalize(0, 1), SALIENCY_CMAP), ax=list(axes[:, 0]), label="saliency", fraction=0.03)
     return fig
+
+
+def plot_paired_deltas(
+    deltas: Mapping[str, Mapping], *, reference: str = "baseline", xlabel: str | None = None, title: str | None = None
+):
+    """A forest plot of paired differences to ``reference``: one row per method, the point estimate
+    and its 95 % interval (``deltas[m] = {"estimate", "ci95": [lo, hi], "seeds_compared"}``), a line
+    at 0; a row whose interval excludes 0 is filled ("better" / "worse"), the others hollow ("level").
+    Colours from the method table; the seed count is written beside each row."""
+    if not deltas:
+        raise ConfigError("deltas is empty: nothing to draw")
+    for m, d in deltas.items():
+        if not {"estimate", "ci95"} <= set(d) or len(d["ci95"]) != 2:
+            raise ConfigError(f"deltas[{m!r}] needs 'estimate' and 'ci95' [lo, hi]; got {sorted(d)}")
+    names = list(deltas)
+    fig, ax = plt.subplots(figsize=(7.5, 0.35 * len(names) + 1.3))
+    for i, m in enumerate(names):
+        d = deltas[m]
+        lo, hi = d["ci95"]
+        sure = lo > 0 or hi < 0
+        colour = method_color(m)
+        ax.hlines(i, lo, hi, color=colour, lw=2)
+        ax.plot(
+            d["estimate"],
+            i,
+            "o",
+            ms=7,
+            color=colour,
+            mfc=colour if sure else "white",
+            mew=1.5,
+            gid=f"delta:{m}:{'sure' if sure else 'level'}",
+        )
+        if "seeds_compared" in d:
+            ax.annotate(
+                f"{d['seeds_compared']} seed{'s' if d['seeds_compared'] != 1 else ''}",
+                (1.0, i),
+                xycoords=("axes fraction", "data"),
+                xytext=(4, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=7,
+            )
+    ax.axvline(0, color="black", lw=0.9, ls=":")
+    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(xlabel or f"difference to {reference} (paired 95 % interval)")
+    ax.set_title(title or f"each method minus {reference}: filled = interval excludes 0", fontsize=10, loc="left")
+    fig.tight_layout()
+    return fig
