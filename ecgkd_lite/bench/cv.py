@@ -176,7 +176,9 @@ class Runner:
 
     def run_cell(self, seed: int, fold_index: int, methods: Sequence[str]) -> None:
         """Teacher and ``methods`` of one (seed, fold), skipping finished parts."""
-        todo = self.missing((seed, fold_index, methods))
+        # the main methods first, so a cell cut short still holds the comparisons that matter most
+        ordered = sorted(methods, key=lambda m: (m not in MAIN, list(methods).index(m)))
+        todo = self.missing((seed, fold_index, tuple(ordered)))
         if not todo:
             return
         fold = self.plan.folds[fold_index]
