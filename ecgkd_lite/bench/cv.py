@@ -449,6 +449,18 @@ def markdown(result: dict) -> str:
             f"{r['holdout_macro_auc_mean']:.3f} | {delta} | {gap} | {verdict} | "
             f"{r['epochs_run_mean']:.0f} ({r['best_epoch_mean']:.0f}) | {r['stopped_early_share']:.0%} |"
         )
+    verdicts = {
+        v: [m for m, r in result["methods"].items() if r.get("verdict") == v] for v in ("better", "level", "worse")
+    }
+    seeds = sorted({len(r["seeds"]) for r in result["methods"].values()})
+    lines += [
+        "",
+        f"Verdicts (paired 95 % interval of the out-of-fold macro AUC minus the baseline's; seeds per method: "
+        f"{', '.join(map(str, seeds))}): better: {', '.join(verdicts['better']) or 'none'}; level: "
+        f"{', '.join(verdicts['level']) or 'none'}; worse: {', '.join(verdicts['worse']) or 'none'}. Best classic "
+        f"method chosen on validation: {result['best_classic']['method'] or 'not yet (phase 1 incomplete)'}; "
+        f"complete: {'yes' if result['complete'] else 'no'}.",
+    ]
     return "\n".join(lines)
 
 
