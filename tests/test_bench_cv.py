@@ -74,6 +74,32 @@ def test_phases_parts_resume_and_report(tiny, monkeypatch):
     assert again["methods"]["baseline"]["macro_auc_per_seed"] == out["methods"]["baseline"]["macro_auc_per_seed"]
 
 
+def test_a_part_made_by_older_term_code_is_trained_again(tiny, monkeypatch):
+    """Parts carry the code versions of their recipe; bumping a term's version makes exactly the
+    parts of the methods that use it stale (the teacher and the baseline stay)."""
+    from ecgkd_lite import versions
+
+    run(tiny, methods="vanilla_kd,fitnets", seeds=1)
+    part = json.loads(next(tiny.glob("parts/bench_quality_ptbxl2k/*/fitnets-s0-f0.json")).read_text())
+    assert part["code"] == experiment.build_recipe("fitnets").code_versions() != {}
+    number, files = versions.COMPONENTS["term:fitnets"]
+    monkeypatch.setitem(versions.COMPONENTS, "term:fitnets", (number + 1, files))
+    trained = []
+    real = experiment.train_student
+
+    def spy(prep, method, **kw):
+        trained.append(method)
+        return real(prep, method, **kw)
+
+    monkeypatch.setattr(experiment, "train_student", spy)
+    logs = []
+    run(tiny, methods="vanilla_kd,fitnets", seeds=1, log=logs.append)
+    assert trained == ["fitnets", "fitnets"]  # both folds of the stale method, nothing else
+    assert any("stale part fitnets-s0-f0.json" in line for line in logs)
+    part = json.loads(next(tiny.glob("parts/bench_quality_ptbxl2k/*/fitnets-s0-f0.json")).read_text())
+    assert part["code"]["term:fitnets"] == number + 1
+
+
 def test_shards_split_every_cell_once():
     for shards in (1, 2, 3):
         owners = {(s, f): cv.owner(s, f, k=5, n_methods=15, seeds=3, shards=shards) for s in range(3) for f in range(5)}

@@ -44,7 +44,7 @@ from .. import experiment
 from ..checks import check_fraction, check_int
 from ..config import REPO_ROOT, get_profile
 from ..data import ECGData, StandardScaler, bandpass, load_ptbxl_2k, resample
-from ..distill import methods_of
+from ..distill import build_recipe, methods_of
 from ..errors import ConfigError
 from ..evaluate import cv_folds
 from ..evaluate.paired import paired_bootstrap
@@ -86,12 +86,18 @@ class Setting:
             data_key,
             experiment.TEACHER,
             experiment.STUDENT_ARCH,
-            key_versions(),
+            key_versions("models", "engine"),  # shared by every run; each part adds its recipe's code
         )
 
     @property
     def tag(self) -> str:
         return "" if self.label_ratio == 1 else f"-labels{round(100 * self.label_ratio):g}pct"
+
+
+def method_code(method: str) -> dict[str, int]:
+    """Versions of the distillation code a method's runs depend on (its recipe's terms, the distiller
+    and shared helpers; empty for the teacher and the baseline), recorded in each part."""
+    return {} if method == "teacher" else build_recipe(method).code_versions()
 
 
 def load_pool(root: str | Path) -> ECGData:
@@ -164,12 +170,24 @@ class Runner:
         self.key = setting.key(self.data.key)
         root = Path(parts_root) if parts_root else REPO_ROOT / "results" / "parts"
         self.dir = root / f"bench_quality_ptbxl2k{setting.tag}" / self.key
+        self._stale: set[tuple[str, int, int]] = set()
 
     def path(self, method: str, seed: int, fold: int) -> Path:
         return self.dir / f"{method}-s{seed}-f{fold}.json"
 
     def done(self, method: str, seed: int, fold: int) -> bool:
-        return self.path(method, seed, fold).exists()
+        """The part exists and was made by the current code of the method's recipe (a part whose
+        recorded ``code`` versions differ is stale: it is trained again and overwritten)."""
+        path = self.path(method, seed, fold)
+        if not path.exists():
+            return False
+        made_by = json.loads(path.read_text()).get("code")
+        if made_by == method_code(method):
+            return True
+        if (method, seed, fold) not in self._stale:
+            self._stale.add((method, seed, fold))
+            self.log(f"[cv] stale part {path.name}: made by code {made_by}, now {method_code(method)}; retraining")
+        return False
 
     def read(self, method: str, seed: int, fold: int) -> dict:
         return json.loads(self.path(method, seed, fold).read_text())
@@ -240,7 +258,7 @@ class Runner:
             )
 
     def _write(self, method: str, seed: int, fold: int, part: dict) -> None:
-        part = {"method": method, "seed": seed, "fold": fold, **part}
+        part = {"method": method, "seed": seed, "fold": fold, "code": method_code(method), **part}
         atomic_write_json(self.path(method, seed, fold), part)
         self.log(
             f"[cv] {method:<20} seed {seed} fold {fold}: best epoch {part['best_epoch']}/{part['epochs_run']}, "
