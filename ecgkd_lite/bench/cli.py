@@ -33,6 +33,7 @@ def _cmd_quality(args) -> int:
         label_ratio=args.label_ratio,
         teacher=args.teacher,
         argv=sys.argv[1:],
+        tuned=args.tuned,
     )
     print()
     print(markdown_table(result))
@@ -54,6 +55,10 @@ def _cmd_quality_cv(args) -> int:
             "--data ptbxl2k runs the cross-validated benchmark with its own profile and the default "
             "teacher; --eval-data, --teacher and --profile do not apply (LUDB: benchmarks/ludb_external.py)"
         )
+    if args.tuned:
+        raise ConfigError(
+            "--tuned runs the synthetic / ptbxl benchmark (tune files: `ecgkd bench tune`), not --data ptbxl2k"
+        )
     result = run_quality_cv(
         root=args.root,
         methods=args.methods,
@@ -70,6 +75,20 @@ def _cmd_quality_cv(args) -> int:
     if result is not None:
         print()
         print(markdown(result))
+    return 0
+
+
+def _cmd_tune(args) -> int:
+    from ..errors import ConfigError
+    from .tune import resolve, tune
+
+    names = resolve(args.methods)
+    if args.json and len(names) > 1:
+        raise ConfigError(f"--json names one output file; --methods gives {len(names)} methods")
+    if args.data == "ptbxl" and not args.root:
+        raise ConfigError("--data ptbxl needs --root DIR (the data folder)")
+    for name in names:
+        tune(name, args.profile, args.data, root=args.root, json_out=args.json)
     return 0
 
 
@@ -102,4 +121,16 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     )
     q.add_argument("--teacher", help="teacher as arch/size (default resnet1d/small)")
     q.add_argument("--json", help="write the result JSON here")
+    q.add_argument(
+        "--tuned",
+        action="store_true",
+        help="run each KD method's config chosen on validation (results/tune_<method>_<profile>.json, `ecgkd bench tune`)",
+    )
     q.set_defaults(func=_cmd_quality)
+    t = bs.add_parser("tune", help="the equal validation search of every KD method (bench/tune.py), seed 0")
+    t.add_argument("--methods", default="all", help="'all' (every headline KD method) or a comma-separated list")
+    t.add_argument("--profile", default="quick", help="quick (default) or full")
+    t.add_argument("--data", choices=["synthetic", "ptbxl"], default="synthetic")
+    t.add_argument("--root", help="data folder for --data ptbxl")
+    t.add_argument("--json", help="output for a single method (default results/tune_<method>_<profile>.json)")
+    t.set_defaults(func=_cmd_tune)

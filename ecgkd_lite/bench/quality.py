@@ -32,6 +32,7 @@ from ..errors import ConfigError
 from ..evaluate import evaluate, gap_closed
 from ..utils import atomic_write_json
 from .stamp import run_stamp
+from .tune import tuned_recipes
 
 SCHEMA = "ecgkd-bench-quality/1"
 METRICS = ("macro_auc", "macro_f1", "map")
@@ -136,6 +137,7 @@ def run_quality(
     teacher: str | None = None,
     argv: Sequence[str] | None = None,
     log=print,
+    tuned: bool = False,
 ) -> dict:
     """Train (or load) teacher, baseline and every method's students; return (and write) the JSON.
 
@@ -147,7 +149,8 @@ def run_quality(
     teacher keeps every label (it is the hospital's 12-lead model). ``teacher`` = ``"arch/size"``
     replaces the default 12-lead teacher (e.g. ``cnn_transformer/small``, the student's own
     architecture). Every argument is checked before anything is trained: the external set
-    (``eval_data``/``eval_root``) is read first.
+    (``eval_data``/``eval_root``) is read first. ``tuned``: every tunable method runs the config
+    chosen on validation by ``ecgkd bench tune`` (``bench/tune.py``; ConfigError when its file is missing).
     """
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     if not (isinstance(seeds, int) and seeds >= 1):
@@ -156,6 +159,7 @@ def run_quality(
         raise ConfigError(f"label_ratio must lie in (0, 1]; got {label_ratio!r}")
     t_arch, t_size = _parse_teacher(teacher)
     names = resolve_methods(methods)
+    recipes = tuned_recipes(names, prof.name) if tuned else {}  # --tuned: checked before training
     if eval_root is not None and eval_data is None:
         raise ConfigError(f"eval_root={str(eval_root)!r} is given without eval_data (--eval-data synthetic|ptbxl)")
     start = time.perf_counter()
@@ -190,8 +194,11 @@ def run_quality(
                 if not (suffix or t_tag)
                 else f"student-{experiment.STUDENT_ARCH}-{student_size}-{name}{suffix}{t_tag}"
             )
+            if name in recipes:  # the tuned config under the method's own cache tag (not "custom")
+                tag = tag or f"student-{experiment.STUDENT_ARCH}-{student_size}-{name}"
+            recipe = recipes.get(name, name)
             fit = experiment.train_student(
-                prep, name, teacher=teacher, size=student_size, seed=seed, cache=cache, labeled=labeled, tag=tag
+                prep, recipe, teacher=teacher, size=student_size, seed=seed, cache=cache, labeled=labeled, tag=tag
             )
             report = experiment.evaluate_model(fit.model, prep, return_probs=True)
             row = _row(report, prep.classes)
@@ -213,7 +220,8 @@ def run_quality(
         from ..distill import build_recipe
 
         results[name] = {
-            "recipe": build_recipe(name).to_config(),
+            "recipe": build_recipe(recipes.get(name, name)).to_config(),
+            "tuned": name in recipes,
             "runs": runs,
             "mean": mean,
             "std": std,
