@@ -33,8 +33,10 @@ from .errors import ConfigError, SplitError
 from .evaluate import evaluate
 from .models import build_model
 from .progress import progress_enabled
+from .distill.reference import NoTeacher, needs_teacher
 from .train import TrainConfig, cached_fit, predict
 from .train.restoration import RestorationObjective
+from .train.scenarios import ScenarioSplit, scenario_split
 from .utils import fingerprint
 from .versions import key_versions
 
@@ -165,6 +167,54 @@ def semi_supervised_split(prep: Prepared, ratio: float, *, seed: int = 0) -> tup
     return np.isin(prep.train.record_ids, lab.record_ids), unlabeled
 
 
+@dataclass
+class ScenarioData:
+    """The data of one semi-supervised scenario (``train/scenarios.py``): ``teacher`` holds the
+    records the 12-lead teacher trains on (all labeled) as its training split, ``student`` the
+    student's pool as its training split (validation, test and scaler are ``prep``'s), ``labeled``
+    a bool per ``student.train`` record (None: every record labeled), ``split`` the index sets."""
+
+    split: ScenarioSplit
+    teacher: Prepared
+    student: Prepared
+    labeled: np.ndarray | None
+
+
+def _subset(prep: Prepared, index: np.ndarray, role: str, split: ScenarioSplit) -> Prepared:
+    if len(index) == len(prep.train):
+        return prep  # the whole split: the same data (and cache keys) as a run without a scenario
+    step = {
+        "step": f"scenario_{role}",
+        "scenario": split.scenario,
+        "ratio": split.ratio,
+        "seed": split.seed,
+        "code": key_versions("scenarios"),
+    }
+    train = prep.train.subset(index).derive(step)
+    recipe = {**prep.recipe, "scenario": {"name": split.scenario, "role": role, "ratio": split.ratio}}
+    return Prepared(prep.source, prep.profile, train, prep.val, prep.test, prep.scaler, recipe)
+
+
+def scenario_data(prep: Prepared, label_ratio: float, scenario: str = "a", *, seed: int = 0) -> ScenarioData:
+    """The teacher's and the student's data of ``scenario`` at ``label_ratio`` (``scenario_split``;
+    ConfigError for a ratio outside (0, 1] or an unknown scenario). Checked: the student's
+    unlabeled records are disjoint from validation and test; the teacher's records are a subset
+    of the labeled part (a) or disjoint from the student's pool (b) (SplitError otherwise)."""
+    split = scenario_split(prep.train, label_ratio, scenario, seed=seed)
+    teacher = _subset(prep, split.teacher, "teacher", split)
+    student = _subset(prep, split.student, "student", split)
+    mask = split.labeled_mask()
+    unlabeled = student.train.subset(~mask) if not mask.all() else None
+    if unlabeled is not None:
+        check_disjoint(unlabeled, val=prep.val, test=prep.test)
+    t_ids = set(teacher.train.record_ids.tolist())
+    if scenario == "a" and not t_ids <= set(student.train.record_ids[mask].tolist()):
+        raise SplitError("scenario a: the teacher's records must all be labeled records of the pool")
+    if scenario == "b":
+        check_disjoint(student.train, pool_name="wearable pool", archive=teacher.train)
+    return ScenarioData(split, teacher, student, None if mask.all() else mask)
+
+
 def train_config(
     profile: Profile, *, epochs: int, seed: int, leads: Sequence[str], progress: bool | None = None, **changes
 ) -> TrainConfig:
@@ -261,6 +311,7 @@ def train_student(
     cache=None,
     progress: bool | None = None,
     force: bool = False,
+    labeled_per_batch: int | None = None,
 ):
     """A 1-lead student trained with ``method`` (a name in ``distill.METHODS`` or a recipe config).
 
@@ -270,6 +321,9 @@ def train_student(
     the rest of the training set is then unlabeled (semi-supervised setting). ``cache`` (from
     :func:`teacher_cache`) serves the teacher's outputs for methods that need no gradient through
     the teacher; it is ignored for the others (e.g. region-aware KD computes Grad-CAM live).
+    ``labeled_per_batch`` (with ``labeled``): matched batches of that many labeled records
+    (``train/matched.py``), the same for every method of a label-ratio run. A recipe whose terms
+    read no 12-lead teacher (the mean teacher) gets none: no teacher is trained, loaded or run.
     """
 
     leads = [leads] if isinstance(leads, str) else list(leads)
@@ -287,12 +341,18 @@ def train_student(
         return build_model(arch, size, in_leads=len(leads), n_classes=prep.n_classes)
 
     tag = tag or f"student-{arch}-{size}-{name}"
+    matched = {"labeled_per_batch": labeled_per_batch} if labeled_per_batch is not None else {}
     if not recipe.entries:
-        return cached_fit(factory, prep.train, prep.val, tag=tag, config=config, labeled=labeled, force=force)
-    teacher = teacher or train_teacher(prep, progress=progress)
-    teacher_model = teacher.model
-
+        return cached_fit(
+            factory, prep.train, prep.val, tag=tag, config=config, labeled=labeled, force=force, **matched
+        )
     terms = recipe.build()
+    if needs_teacher(terms):
+        teacher = teacher or train_teacher(prep, progress=progress)
+        teacher_model = teacher.model
+    else:  # e.g. the mean teacher: the student's own EMA is its teacher
+        teacher, teacher_model, cache = None, NoTeacher(prep.n_classes), None
+
     grad_terms = any(term.needs_teacher_grad for _, term in terms)
     usable = (
         cache
@@ -309,7 +369,7 @@ def train_student(
 
     key = {
         "recipe": recipe.to_config(),
-        "teacher": teacher.checkpoint.parent.name if teacher.checkpoint else None,
+        "teacher": teacher.checkpoint.parent.name if teacher is not None and teacher.checkpoint else None,
         "student_leads": leads,
         "teacher_outputs": "cached-fp16" if usable is not None else "live",
         "code": recipe.code_versions(),
@@ -324,6 +384,7 @@ def train_student(
         force=force,
         objective_factory=objective_factory,
         objective_key=key,
+        **matched,
     )
 
 

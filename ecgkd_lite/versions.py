@@ -24,6 +24,8 @@ distiller          the distiller, feature capture, teacher-output cache and reci
 kd_helpers         projection heads and token helpers several terms share
 term:<name>        one distillation term (only runs whose recipe uses it)
 restoration        the lead-I -> 12-lead restoration objective and restored data sets
+scenarios          the semi-supervised scenarios' record splits (runs of a scenario split)
+matched_batches    the matched labeled/unlabeled batches of label-ratio runs (their runs only)
 =================  ========================================================================
 """
 
@@ -117,6 +119,10 @@ COMPONENTS: dict[str, tuple[int, tuple[str, ...]]] = {
     "term:evl_ot": (1, ("distill/evl/optimal_transport.py",)),
     "term:evl_relation": (2, ("distill/evl/relation.py",)),
     "restoration": (2, ("train/restoration.py",)),
+    "term:mean_teacher": (1, ("distill/reference/mean_teacher.py",)),
+    "term:hard_pseudo_label": (1, ("distill/reference/hard_pseudo_label.py",)),
+    "scenarios": (1, ("train/scenarios.py",)),
+    "matched_batches": (1, ("train/matched.py",)),
 }
 
 #: files in the versioned folders that shape no data and no weights (so need no version), and why
@@ -136,6 +142,7 @@ UNVERSIONED: dict[str, str] = {
     "distill/baselines/__init__.py": "re-exports",
     "distill/liteheart/__init__.py": "recipe defaults (part of the recipe config in every key)",
     "distill/evl/__init__.py": "recipe defaults (part of the recipe config in every key)",
+    "distill/reference/__init__.py": "re-exports",
     "distill/methods.py": "the method table: recipes enter every key as configs; colours and labels shape nothing",
 }
 #: folders whose every file must be in a component or in UNVERSIONED (a test checks it)

@@ -157,4 +157,7 @@ def test_a_ratio_that_rounds_records_what_was_achieved():
     res = run_quality(profile=TINY, seeds=1, methods="baseline", label_ratio=0.0001, log=lambda *a: None)
     n_train = res["data"]["n_train"]
     assert res["label_ratio"] == 0.0001 and res["n_labeled"] == 8  # one per training fold 1-8
-    assert res["label_ratio_achieved"] == pytest.approx(8 / n_train) and list(res["methods"]) == ["baseline"]
+    assert res["label_ratio_achieved"] == pytest.approx(8 / n_train)
+    # a label ratio below 1 is scenario a, with the reference rows beside the methods asked for
+    assert res["scenario"]["scenario"] == "a" and res["labeled_per_batch"] == 2
+    assert list(res["methods"]) == ["baseline", "baseline-full_labels", "mean_teacher", "hard_pseudo_label"]

@@ -33,6 +33,7 @@ def _cmd_quality(args) -> int:
         label_ratio=args.label_ratio,
         teacher=args.teacher,
         argv=sys.argv[1:],
+        scenario=args.scenario,
         tuned=args.tuned,
     )
     print()
@@ -58,6 +59,11 @@ def _cmd_quality_cv(args) -> int:
     if args.tuned:
         raise ConfigError(
             "--tuned runs the synthetic / ptbxl benchmark (tune files: `ecgkd bench tune`), not --data ptbxl2k"
+        )
+    if args.scenario not in (None, "a"):
+        raise ConfigError(
+            "--data ptbxl2k runs scenario a (its teacher sees only the labeled records); --scenario b is "
+            "the synthetic / ptbxl benchmark's"
         )
     result = run_quality_cv(
         root=args.root,
@@ -118,6 +124,12 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
         type=float,
         default=1.0,
         help="share of training records whose labels the students see (0 < r <= 1; default 1)",
+    )
+    q.add_argument(
+        "--scenario",
+        choices=["a", "b"],
+        help="semi-supervised scenario (bench/semi.py): a = few labels everywhere (the default at "
+        "--label-ratio < 1), b = labeled 12-lead archive + disjoint unlabeled wearable pool",
     )
     q.add_argument("--teacher", help="teacher as arch/size (default resnet1d/small)")
     q.add_argument("--json", help="write the result JSON here")

@@ -31,6 +31,7 @@ from ..distill import METHOD_TABLE, METHODS, methods_of
 from ..errors import ConfigError
 from ..evaluate import evaluate, gap_closed
 from ..utils import atomic_write_json
+from . import semi
 from .stamp import run_stamp
 from .tune import tuned_recipes
 
@@ -137,16 +138,19 @@ def run_quality(
     teacher: str | None = None,
     argv: Sequence[str] | None = None,
     log=print,
+    scenario: str | None = None,
     tuned: bool = False,
 ) -> dict:
     """Train (or load) teacher, baseline and every method's students; return (and write) the JSON.
 
-    ``label_ratio`` < 1: every student (the baseline included) sees the labels of only that share of
-    the training records (one split, ``labeled_unlabeled_split(label_ratio, seed=0)``, the same for
-    all methods and seeds); the rest is an unlabeled pool that only label-free KD terms use. The
-    split rounds per fold and keeps at least one record per fold, so the JSON records the share
-    achieved (``label_ratio_achieved``, ``n_labeled``) beside the one asked (``label_ratio``). The
-    teacher keeps every label (it is the hospital's 12-lead model). ``teacher`` = ``"arch/size"``
+    ``label_ratio`` < 1 (or a ``scenario``): a semi-supervised run (``bench/semi.py``): the scenario
+    ("a" when not given: few labels everywhere; "b": a labeled 12-lead archive and a disjoint
+    wearable pool, ``train/scenarios.py``) decides the teacher's records (never a label the
+    students lack) and the students' pool; every method trains on matched batches of the same
+    number of labeled records; the reference rows join the table; the JSON name carries the
+    scenario (``..._scenario_a.json``). The split rounds per fold and keeps at least one record per
+    fold, so the JSON records the share achieved (``label_ratio_achieved``, ``n_labeled``) beside
+    the one asked (``label_ratio``). ``teacher`` = ``"arch/size"``
     replaces the default 12-lead teacher (e.g. ``cnn_transformer/small``, the student's own
     architecture). Every argument is checked before anything is trained: the external set
     (``eval_data``/``eval_root``) is read first. ``tuned``: every tunable method runs the config
@@ -157,8 +161,10 @@ def run_quality(
         raise ConfigError(f"seeds must be a positive integer; got {seeds!r}")
     if not (isinstance(label_ratio, (int, float)) and 0 < label_ratio <= 1):
         raise ConfigError(f"label_ratio must lie in (0, 1]; got {label_ratio!r}")
+    scenario = semi.check(label_ratio, scenario)
     t_arch, t_size = _parse_teacher(teacher)
     names = resolve_methods(methods)
+    names = semi.with_references(names) if label_ratio < 1 else names
     recipes = tuned_recipes(names, prof.name) if tuned else {}  # --tuned: checked before training
     if eval_root is not None and eval_data is None:
         raise ConfigError(f"eval_root={str(eval_root)!r} is given without eval_data (--eval-data synthetic|ptbxl)")
@@ -167,22 +173,17 @@ def run_quality(
     eval_raw = None if eval_data is None else experiment.load_source(eval_data, profile=prof, root=eval_root)
     prep = experiment.prepare(data, profile=prof, root=root)
     log(f"[bench] {prep}")
-    labeled, suffix = None, ""
-    if label_ratio < 1:
-        labeled, _ = experiment.semi_supervised_split(prep, label_ratio, seed=0)
-        suffix = f"-labels{round(100 * label_ratio):g}pct"
-        log(
-            f"[bench] {labeled.sum()} of {labeled.size} training records labeled ({labeled.mean():.2%}; "
-            f"{label_ratio:.2%} asked, at least one per training fold)"
-        )
-    teacher = experiment.train_teacher(prep, arch=t_arch, size=t_size)
+    setting = None if scenario is None else semi.setting(prep, label_ratio, scenario, prof.batch_size, log=log)
+    suffix = "" if setting is None else setting.suffix
+    t_prep, s_prep = (prep, prep) if setting is None else (setting.data.teacher, setting.data.student)
+    teacher = experiment.train_teacher(t_prep, arch=t_arch, size=t_size)
     report = experiment.evaluate_model(teacher.model, prep, return_probs=True)
     teacher_row = _row(report, prep.classes)
     teacher_row["macro_auc_ci95"] = _interval(prep.test.labels, report["probs"])
     teacher_row["params"] = sum(p.numel() for p in teacher.model.parameters())
     teacher_row["train_seconds"] = float(sum(h["seconds"] for h in teacher.history))
     log(f"[bench] teacher macro AUC {teacher_row['macro_auc']:.4f}")
-    cache = experiment.teacher_cache(prep, teacher)
+    cache = experiment.teacher_cache(s_prep, teacher)
     teacher_tag = "" if (t_arch, t_size) == experiment.TEACHER else f"-t_{t_arch}_{t_size}"
     models, results = {}, {}
     for name in names:
@@ -198,7 +199,14 @@ def run_quality(
                 tag = tag or f"student-{experiment.STUDENT_ARCH}-{student_size}-{name}"
             recipe = recipes.get(name, name)
             fit = experiment.train_student(
-                prep, recipe, teacher=teacher, size=student_size, seed=seed, cache=cache, labeled=labeled, tag=tag
+                s_prep,
+                recipe,
+                teacher=teacher,
+                size=student_size,
+                seed=seed,
+                cache=cache,
+                tag=tag,
+                **({"labeled": None} if setting is None else setting.student_args(name)),
             )
             report = experiment.evaluate_model(fit.model, prep, return_probs=True)
             row = _row(report, prep.classes)
@@ -248,8 +256,9 @@ def run_quality(
         "classes": list(prep.classes),
         "seeds": seeds,
         "label_ratio": float(label_ratio),
-        "n_labeled": int(len(prep.train) if labeled is None else labeled.sum()),
-        "label_ratio_achieved": 1.0 if labeled is None else float(labeled.mean()),
+        "n_labeled": len(prep.train),
+        "label_ratio_achieved": 1.0,
+        **({} if setting is None else setting.record()),
         "student": {"arch": experiment.STUDENT_ARCH, "size": student_size, "leads": list(experiment.STUDENT_LEADS)},
         "teacher": {"arch": t_arch, "size": t_size, **teacher_row},
         "naive": _naive(prep),
@@ -259,6 +268,7 @@ def run_quality(
     if eval_data is not None:
         out["external"] = external_validation(prep, teacher.model, models, eval_data, eval_root, raw=eval_raw)
     if json_out:
+        json_out = json_out if setting is None else semi.json_path(json_out, scenario)
         atomic_write_json(json_out, out)
         log(f"[bench] wrote {json_out}")
     return out

@@ -2,11 +2,12 @@
 
 Importing this package registers every term in ``TERMS``: the classic baselines (``vanilla_kd``,
 ``fitnets``, ``attention_transfer``, ``rkd``, ``crd``, ``dkd``), LiteHeart (``region_aware``,
-``cross_layer_mi``, ``pseudo_label``, ``consistency``) and EVL-ECG (``mhca``, ``ot``, ``relation``).
+``cross_layer_mi``, ``pseudo_label``, ``consistency``), EVL-ECG (``mhca``, ``ot``, ``relation``) and
+the semi-supervised references (``mean_teacher``, ``hard_pseudo_label``).
 ``METHOD_TABLE`` (``methods.py``) is the one table of methods: family, recipe, colour, label.
 """
 
-from . import baselines, evl, liteheart
+from . import baselines, evl, liteheart, reference
 from .base import TERMS, KDTerm, build_term, register_term
 from .distiller import Distiller, resolve_leads
 from .methods import FAMILIES, METHOD_TABLE, METHODS, Method, method, methods_of
@@ -34,4 +35,5 @@ __all__ = [
     "baselines",
     "evl",
     "liteheart",
+    "reference",
 ]

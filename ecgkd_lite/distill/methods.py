@@ -5,8 +5,13 @@ method groups (``family``), the report's tables and every figure's colours and l
 method is one ``Method`` row here (and its term's file, if it brings a new term).
 
 Families: ``baseline`` (the 1-lead student with BCE only), ``classic`` (the KD baselines),
-``liteheart`` (LiteHeart, arXiv 2511.02851) and ``evl_ecg`` (EVL-ECG, arXiv 2605.29977). A row with
-``kind="ablation"`` is that family's full recipe with one part removed; ``kind="part"`` one of its parts alone.
+``liteheart`` (LiteHeart, arXiv 2511.02851), ``evl_ecg`` (EVL-ECG, arXiv 2605.29977) and
+``reference`` (the reference rows of every semi-supervised table, ``distill/reference/``). A row with
+``kind="ablation"`` is that family's full recipe with one part removed; ``kind="part"`` one of its
+parts alone; ``kind="reference"`` a reference row (``baseline-full_labels``: the baseline on 100 % of
+the labels, an upper reference; ``mean_teacher``: lead-I-only semi-supervised, no 12-lead teacher;
+``hard_pseudo_label``: the 12-lead teacher's hard labels at 0.5 on the unlabeled records, no soft
+targets).
 
 Classic defaults, stated (the papers' own values): vanilla_kd T = 4 (Hinton et al. 2015); fitnets
 weight 1 on the temporal map (features are z-scored by BN, MSE is O(1)); attention_transfer weight
@@ -25,8 +30,8 @@ from ..errors import ConfigError
 from .evl import evl_recipe
 from .liteheart import liteheart_recipe
 
-FAMILIES = ("baseline", "classic", "liteheart", "evl_ecg")
-KINDS = ("headline", "ablation", "part")
+FAMILIES = ("baseline", "classic", "liteheart", "evl_ecg", "reference")
+KINDS = ("headline", "ablation", "part", "reference")
 
 
 @dataclass(frozen=True)
@@ -36,8 +41,9 @@ class Method:
     ``recipe``: the Distiller's recipe config (``Recipe.from_config``; empty for the baseline);
     ``family``: one of ``FAMILIES``; ``colour``: its colour in every figure; ``label``: its
     display name; ``kind``: ``"headline"`` (the baseline, a classic method, a family's full
-    recipe), ``"ablation"`` (a family's full recipe with one part removed) or ``"part"`` (one
-    part of a family alone on top of CE, or a variant of it)."""
+    recipe), ``"ablation"`` (a family's full recipe with one part removed), ``"part"`` (one
+    part of a family alone on top of CE, or a variant of it) or ``"reference"`` (a reference row
+    of the semi-supervised tables)."""
 
     name: str
     family: str
@@ -142,6 +148,24 @@ def _rows() -> list[Method]:
         Method("evl_ecg-no_mhca", "evl_ecg", "EVL-ECG − MHCA", "#74c476", evl_without("mhca"), "ablation"),
         Method("evl_ecg-no_relation", "evl_ecg", "EVL-ECG − relation", "#006d2c", evl_without("relation"), "ablation"),
         Method("evl_ecg-no_ot", "evl_ecg", "EVL-ECG − OT", "#c7e9c0", evl_without("ot"), "ablation"),
+        # the reference rows of every semi-supervised table (bench/quality.py adds them at label ratio < 1)
+        Method("baseline-full_labels", "reference", "Baseline, 100 % labels", "#4d4d4d", {}, "reference"),
+        Method(
+            "mean_teacher",
+            "reference",
+            "Mean teacher (lead I, no 12-lead teacher)",
+            "#ff7f0e",
+            {"mean_teacher": {"weight": 1.0, "decay": 0.99}},
+            "reference",
+        ),
+        Method(
+            "hard_pseudo_label",
+            "reference",
+            "Teacher hard pseudo-labels",
+            "#6a3d9a",
+            {"hard_pseudo_label": {"weight": 1.0, "threshold": 0.5}},
+            "reference",
+        ),
     ]
 
 

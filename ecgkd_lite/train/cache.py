@@ -38,6 +38,7 @@ def cache_key(
     config: TrainConfig,
     labeled: np.ndarray | None = None,
     objective_key: dict | None = None,
+    labeled_per_batch: int | None = None,
 ) -> str:
     """fingerprint(model config, training config (``TrainConfig.key_dict``: without progress and
     device), the labeled mask, train and val data keys, tag, versions of the model and engine
@@ -59,6 +60,8 @@ def cache_key(
     ]
     if objective_key is not None:
         parts.append(json.loads(json.dumps(objective_key, default=_jsonable)))
+    if labeled_per_batch is not None:
+        parts.append({"matched_batches": int(labeled_per_batch), "code": key_versions("matched_batches")})
     return fingerprint(*parts)
 
 
@@ -105,6 +108,7 @@ def cached_fit(
     force: bool = False,
     objective_factory: Callable[[nn.Module], nn.Module] | None = None,
     objective_key: dict | None = None,
+    labeled_per_batch: int | None = None,
 ) -> FitResult:
     """``fit(model_factory(), train, val, config, labeled=labeled)`` unless an identical run is in the cache.
 
@@ -118,6 +122,8 @@ def cached_fit(
     A distilled student passes ``objective_factory(model) -> objective`` (e.g. a Distiller) together
     with ``objective_key``, a JSON description of everything that shapes the objective (recipe,
     hyperparameters, the teacher's own cache key); both are required together.
+    ``labeled_per_batch`` (with ``labeled``): train on matched batches of that many labeled records
+    (``train.matched.fit_matched``; part of the key).
     """
     if (objective_factory is None) != (objective_key is None):
         raise ConfigError("objective_factory and objective_key go together: the key says what the objective is")
@@ -127,7 +133,18 @@ def cached_fit(
         raise ConfigError(f"config must be a TrainConfig; got {type(config).__name__}")
     seed_everything(config.seed)
     model = model_factory()
-    key = cache_key(model, train, val, tag=tag, config=config, labeled=labeled, objective_key=objective_key)
+    if labeled_per_batch is not None and labeled is None:
+        raise ConfigError("labeled_per_batch needs labeled= (matched batches mix labeled and unlabeled records)")
+    key = cache_key(
+        model,
+        train,
+        val,
+        tag=tag,
+        config=config,
+        labeled=labeled,
+        objective_key=objective_key,
+        labeled_per_batch=labeled_per_batch,
+    )
     run_dir = Path(cache_root or cache_dir("models")) / f"{tag}-{key}"
     best = run_dir / BEST
     status = "cached" if best.exists() and not force else "trained"
@@ -144,6 +161,20 @@ def cached_fit(
         check_data_digest(best, sidecar.get("data_digest"), train, val)
         return FitResult(model, history, payload["epoch"], payload["metrics"][config.monitor], best)
     objective = objective_factory(model) if objective_factory is not None else None
+    if labeled_per_batch is not None:
+        from .matched import fit_matched
+
+        return fit_matched(
+            model,
+            train,
+            val,
+            config,
+            labeled=np.asarray(labeled, bool),
+            labeled_per_batch=labeled_per_batch,
+            objective=objective,
+            checkpoint_dir=run_dir,
+            resume=not force,
+        )
     return fit(
         model, train, val, config, objective=objective, labeled=labeled, checkpoint_dir=run_dir, resume=not force
     )
