@@ -56,7 +56,7 @@ GOLDEN = {
     "attention_transfer": 0.45017629861831665,
     "rkd": {"distance": 1.8216298818588257, "angle": 5.413163661956787},
     "crd": 2.090460777282715,
-    "dkd": {"tckd": 0.2612697184085846, "nckd": 23.085405349731445},
+    "dkd": {"tckd": 0.4781665503978729, "nckd": 0.831541895866394},
 }
 
 
@@ -257,38 +257,8 @@ def test_crd_heads_project_both_models_to_the_shared_dimension():
 
 
 # ---------------------------------------------------------------------------- DKD
-def paper_dkd(z_s, z_t, target, alpha, beta, temp):
-    """The official single-label DKD (Zhao et al. 2022, mdistiller ``dkd_loss``), written out."""
-    gt = F.one_hot(target, z_s.shape[1]).bool()
-    p_s, p_t = F.softmax(z_s / temp, 1), F.softmax(z_t / temp, 1)
-    b_s = torch.stack([(p_s * gt).sum(1), (p_s * ~gt).sum(1)], 1)
-    b_t = torch.stack([(p_t * gt).sum(1), (p_t * ~gt).sum(1)], 1)
-    tckd = F.kl_div(b_s.log(), b_t, reduction="sum") * temp**2 / z_s.shape[0]
-    log_ps_nt = F.log_softmax(z_s / temp - 1000.0 * gt, 1)
-    p_t_nt = F.softmax(z_t / temp - 1000.0 * gt, 1)
-    nckd = F.kl_div(log_ps_nt, p_t_nt, reduction="sum") * temp**2 / z_s.shape[0]
-    return alpha * tckd, beta * nckd
-
-
-def test_dkd_with_one_positive_class_is_the_paper_dkd():
-    s, t, _ = features()
-    target = torch.tensor([0, 3, 1, 4, 2, 2])
-    out = build_term("dkd", alpha=1.0, beta=8.0, temperature=4.0)(s, t, {"y": F.one_hot(target, 5).float()})
-    tckd, nckd = paper_dkd(s["logits"], t["logits"], target, 1.0, 8.0, 4.0)
-    assert_close(out["tckd"], tckd, rtol=1e-5, atol=1e-7)
-    assert_close(out["nckd"], nckd, rtol=1e-5, atol=1e-7)
-
-
-def test_dkd_records_without_or_with_only_positives():
-    s, t, _ = features()
-    term = build_term("dkd", temperature=2.0)
-    none = term(s, t, {"y": torch.zeros(6, 5)})
-    assert_close(none["tckd"], torch.tensor(0.0), atol=1e-6, rtol=0)
-    softmax_kd = F.kl_div(F.log_softmax(s["logits"] / 2, 1), F.softmax(t["logits"] / 2, 1), reduction="batchmean")
-    assert_close(none["nckd"], 8.0 * 4.0 * softmax_kd, rtol=1e-5, atol=1e-7)
-    assert term(s, t, {"y": torch.ones(6, 5)})["nckd"] == 0
-
-
+# The per-class binary DKD: golden values from plain math, the alpha == beta reduction and the
+# gradients are in tests/test_dkd_binary.py.
 def test_dkd_is_zero_at_equality_and_needs_labels():
     s, _, batch = features()
     out = build_term("dkd")(s, s, batch)

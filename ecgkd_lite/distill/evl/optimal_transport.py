@@ -10,7 +10,7 @@ from torch import nn
 
 from ...errors import ConfigError, ModelError, TrainingError
 from ..base import KDTerm, check_positive, register_term
-from .tokens import require_tokens
+from .tokens import fixed_projection, require_tokens
 
 log = logging.getLogger(__name__)
 
@@ -135,13 +135,19 @@ def entropy_term(plan: torch.Tensor) -> torch.Tensor:
 class OTFeatureMatching(KDTerm):
     """Entropic OT between student and teacher token sets (EVL-ECG, arXiv 2605.29977; Cuturi 2013).
 
-    Student tokens (B, N_s, D_s) and teacher tokens (B, N_t, D_t) are projected by learned linear
-    maps to a shared ``dim`` (64); per record, with uniform marginals ``a = 1/N_s``, ``b = 1/N_t``::
+    Student tokens (B, N_s, D_s) are projected by a learned linear map ``W_s`` (with bias) and
+    teacher tokens (B, N_t, D_t) by a FIXED map ``P_t`` to a shared ``dim`` (64); per record, with
+    uniform marginals ``a = 1/N_s``, ``b = 1/N_t``::
 
-        C_ij = ||W_s s_i - W_t t_j||^2 / mean_ij(...)       squared L2, divided by its mean
+        C_ij = ||W_s s_i - P_t stopgrad(t_j)||^2 / mean_ij(...)   squared L2, divided by its mean
         P*   = argmin_{P in U(a, b)} <P, C> - eps H(P)      log-domain Sinkhorn, float64
         L    = mean_b <stopgrad(P*), C>
 
+    ``P_t`` is a frozen buffer (``teacher_proj``, saved in the state dict): the identity when
+    ``D_t == dim``, else a random orthogonal matrix from a fixed seed (``fixed_projection``: an
+    isometry when ``D_t < dim``, a random orthonormal projection otherwise). A learned teacher-side
+    map would let both sides agree on keeping only what aligns trivially (down to a single
+    direction); with ``P_t`` fixed the student must reproduce the teacher's token cloud as a whole.
     Detaching the plan is exact: by the envelope theorem the gradient of the entropic OT value
     w.r.t. ``C`` is ``P*``. The mean normaliser is NOT detached, so shrinking the projections cannot
     lower the loss (``<P*, C> / mean(C) <= 1``: the independent coupling costs exactly the mean).
@@ -184,7 +190,6 @@ class OTFeatureMatching(KDTerm):
         self.student_features = (feature,)
         self.teacher_features = (feature,)
         self.student_proj: nn.Linear | None = None
-        self.teacher_proj: nn.Linear | None = None
         self.last_plan: torch.Tensor | None = None
         self.last_error: float = math.nan
         self.last_iterations: int = 0
@@ -192,7 +197,7 @@ class OTFeatureMatching(KDTerm):
 
     def build(self, student_shapes, teacher_shapes):
         self.student_proj = nn.Linear(student_shapes[self.feature][-1], self.dim)
-        self.teacher_proj = nn.Linear(teacher_shapes[self.feature][-1], self.dim)
+        self.register_buffer("teacher_proj", fixed_projection(self.dim, teacher_shapes[self.feature][-1]))
 
     def solve(self, cost: torch.Tensor, symmetric: bool = False) -> torch.Tensor:
         """The detached optimal plan of each cost matrix (float64 solve, cast back to ``cost.dtype``);
@@ -235,8 +240,9 @@ class OTFeatureMatching(KDTerm):
         xs = self.student_proj(
             require_tokens(self.name, "student", self.feature, s[self.feature], self.student_proj.in_features)
         )
-        xt = self.teacher_proj(
-            require_tokens(self.name, "teacher", self.feature, t[self.feature], self.teacher_proj.in_features).detach()
+        xt = (
+            require_tokens(self.name, "teacher", self.feature, t[self.feature], self.teacher_proj.shape[1]).detach()
+            @ self.teacher_proj.t()
         )
         cost = squared_distances(xs, xt)
         scale = cost.mean((1, 2), keepdim=True).clamp_min(torch.finfo(cost.dtype).tiny)

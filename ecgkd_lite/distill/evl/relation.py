@@ -5,11 +5,11 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ...errors import ConfigError, ModelError
+from ...errors import ConfigError
 from ..base import KDTerm, register_term
 from .tokens import require_tokens, resample_tokens
 
-ALIGNMENTS = ("interpolate", "mhca")
+ALIGNMENTS = ("interpolate",)
 
 
 def normalised_distances(tokens: torch.Tensor) -> torch.Tensor:
@@ -30,54 +30,50 @@ def cosine_matrix(tokens: torch.Tensor) -> torch.Tensor:
 class RelationMatching(KDTerm):
     """Geometric relation matching (EVL-ECG, arXiv 2605.29977; distance part after RKD, Park et al. 2019).
 
-    For the student tokens ``S`` (B, N_s, D_s) and a teacher token sequence aligned to the student's
-    length ``A`` (B, N_s, D_a), per record::
+    For the student tokens ``S`` (B, N_s, D_s) and the teacher's own tokens resampled to the
+    student's length ``A = resample(stopgrad(T), N_s)`` (B, N_s, D_t), per record::
 
         D(X) = pairwise L2 distances / their off-diagonal mean      (N_s, N_s)
         K(X) = pairwise cosine similarities                          (N_s, N_s)
         L    = ( MSE(D(S), D(A)) + MSE(K(S), K(A)) ) / 2             MSE over all N_s^2 entries
 
-    Both matrices are invariant to the feature width, so no projection is needed. The teacher
-    side carries no gradient.
+    Both matrices are invariant to the feature width, so no projection is needed. ``resample`` is
+    linear interpolation along the token axis (token order is time order for ECG patch and time
+    tokens).
 
-    ``teacher_alignment``:
-      * ``"interpolate"`` (default, standalone): ``A`` = the teacher tokens linearly interpolated
-        along the token axis to ``N_s`` (token order is time order for ECG patch tokens);
-      * ``"mhca"``: ``A = t["aligned"]``, the attended teacher summary the ``mhca`` term provides
-        (the term then declares ``consumes = ("aligned",)``; the Distiller refuses a recipe in which
-        ``mhca`` does not come first, and ``evl_recipe`` orders it so).
+    Collapse safety (stated, tested): the target ``D(A), K(A)`` is a function of the teacher's
+    tokens alone and carries no gradient (``target`` returns it with ``requires_grad`` False). The
+    former ``teacher_alignment="mhca"`` compared with the MHCA summary, which is computed with the
+    *student's* queries: a student whose tokens drift together makes the attention rows, hence the
+    summary tokens, alike too, so the target followed the student into collapse (MHCA + relation at
+    unit weights lost validation AUC). That option is refused with a ConfigError; the
+    ``teacher_alignment`` argument stays for existing configs and takes ``"interpolate"`` only.
     """
 
     def __init__(self, teacher_alignment: str = "interpolate", feature: str = "tokens"):
         super().__init__()
+        if teacher_alignment == "mhca":
+            raise ConfigError(
+                "relation teacher_alignment='mhca' was removed: its target depended on the student's "
+                "own queries and could follow it into collapse; use 'interpolate' (the teacher's own tokens)"
+            )
         if teacher_alignment not in ALIGNMENTS:
             raise ConfigError(f"relation teacher_alignment must be one of {ALIGNMENTS}; got {teacher_alignment!r}")
         self.teacher_alignment = teacher_alignment
-        self.consumes = ("aligned",) if teacher_alignment == "mhca" else ()
         self.feature = feature
         self.student_features = (feature,)
         self.teacher_features = (feature,)
 
-    def aligned_teacher(self, t: dict, n_tokens: int) -> torch.Tensor:
-        """The teacher tokens aligned to ``n_tokens`` per the chosen ``teacher_alignment``."""
-        if self.teacher_alignment == "interpolate":
-            teacher = require_tokens(self.name, "teacher", self.feature, t[self.feature])
-            return resample_tokens(teacher.detach(), n_tokens)
-        if "aligned" not in t:
-            raise ModelError(
-                "term 'relation' (teacher_alignment='mhca') found no t['aligned']: put the 'mhca' "
-                "term before 'relation' in the recipe, or use teacher_alignment='interpolate'"
-            )
-        aligned = require_tokens(self.name, "teacher", "aligned", t["aligned"])
-        if aligned.shape[1] != n_tokens:
-            raise ModelError(
-                f"term 'relation': t['aligned'] has {aligned.shape[1]} tokens but the student has {n_tokens}"
-            )
-        return aligned.detach()
+    def target(self, t: dict, n_tokens: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(D(A), K(A))`` of the teacher tokens resampled to ``n_tokens``, without gradient."""
+        teacher = require_tokens(self.name, "teacher", self.feature, t[self.feature])
+        with torch.no_grad():
+            aligned = resample_tokens(teacher.detach(), n_tokens)
+            return normalised_distances(aligned), cosine_matrix(aligned)
 
     def forward(self, s, t, batch=None):
         student = require_tokens(self.name, "student", self.feature, s[self.feature])
-        teacher = self.aligned_teacher(t, student.shape[1])
-        distance = F.mse_loss(normalised_distances(student), normalised_distances(teacher))
-        angle = F.mse_loss(cosine_matrix(student), cosine_matrix(teacher))
+        distances, cosines = self.target(t, student.shape[1])
+        distance = F.mse_loss(normalised_distances(student), distances)
+        angle = F.mse_loss(cosine_matrix(student), cosines)
         return 0.5 * (distance + angle)
