@@ -244,14 +244,28 @@ def train_teacher(
     size: str | None = TEACHER[1],
     seed: int = 0,
     epochs: int | None = None,
+    steps_per_epoch: int | None = None,
     progress: bool | None = None,
     force: bool = False,
 ):
-    """The 12-lead teacher (trained once, then loaded from the cache). Returns a ``FitResult``."""
+    """The 12-lead teacher (trained once, then loaded from the cache). Returns a ``FitResult``.
+
+    ``steps_per_epoch``: epochs of that many batches (records drawn from fresh permutations of the
+    training split, ``train.matched``) instead of one pass over it: a teacher trained on a small
+    labeled set (a semi-supervised scenario) then gets epochs as long as its students' and the same
+    early-stopping rule means the same number of steps, not a handful."""
 
     config = train_config(
         prep.profile, epochs=epochs or prep.profile.teacher_epochs, seed=seed, leads=prep.train.leads, progress=progress
     )
+    matched = {}
+    if steps_per_epoch is not None:
+        n = len(prep.train)
+        matched = {
+            "labeled": np.ones(n, dtype=bool),
+            "labeled_per_batch": min(config.batch_size, n),
+            "steps_per_epoch": steps_per_epoch,
+        }
     return cached_fit(
         lambda: build_model(arch, size, in_leads=prep.train.n_leads, n_classes=prep.n_classes),
         prep.train,
@@ -259,6 +273,7 @@ def train_teacher(
         tag=f"teacher-{arch}-{size}",
         force=force,
         config=config,
+        **matched,
     )
 
 

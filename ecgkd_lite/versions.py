@@ -98,7 +98,7 @@ COMPONENTS: dict[str, tuple[int, tuple[str, ...]]] = {
         ),
     ),
     "kd_helpers": (
-        3,
+        2,
         (
             "distill/baselines/adapters.py",
             "distill/evl/tokens.py",
@@ -115,8 +115,8 @@ COMPONENTS: dict[str, tuple[int, tuple[str, ...]]] = {
     "term:region_aware": (1, ("distill/liteheart/region_aware.py",)),
     "term:cross_layer_mi": (2, ("distill/liteheart/cross_layer_mi.py",)),
     "term:semi_supervised": (2, ("distill/liteheart/semi_supervised.py",)),
-    "term:evl_mhca": (3, ("distill/evl/mhca.py",)),
-    "term:evl_ot": (2, ("distill/evl/optimal_transport.py",)),
+    "term:evl_mhca": (3, ("distill/evl/mhca.py", "distill/evl/guards.py")),
+    "term:evl_ot": (2, ("distill/evl/optimal_transport.py", "distill/evl/guards.py")),
     "term:evl_relation": (3, ("distill/evl/relation.py",)),
     "restoration": (2, ("train/restoration.py",)),
     "term:mean_teacher": (1, ("distill/reference/mean_teacher.py",)),

@@ -11,6 +11,7 @@ from ecgkd_lite import config, experiment
 from ecgkd_lite.bench import cv
 from ecgkd_lite.data import bandpass, load_synthetic
 from ecgkd_lite.errors import ConfigError
+from ecgkd_lite.evaluate.features import C_GRID
 
 
 @pytest.fixture()
@@ -50,7 +51,11 @@ def test_phases_parts_resume_and_report(tiny, monkeypatch):
     assert best in ("vanilla_kd", "fitnets")
     vals = out["best_classic"]["validation_macro_auc"]
     assert best == max(vals, key=vals.get)  # chosen on validation, not on the out-of-fold predictions
-    seed0 = {f"{m}-s0-f{f}.json" for m in ("teacher", "baseline", "vanilla_kd", "fitnets") for f in (0, 1)}
+    seed0 = {
+        f"{m}-s0-f{f}.json"
+        for m in ("teacher", "baseline", "vanilla_kd", "fitnets", "features-lead_I", "features-12_lead")
+        for f in (0, 1)
+    }
     seed1 = {f"{m}-s1-f{f}.json" for m in ("teacher", "baseline", "vanilla_kd", best) for f in (0, 1)}
     assert set(parts) == seed0 | seed1
     other = ({"vanilla_kd", "fitnets"} - {best}).pop()
@@ -64,6 +69,12 @@ def test_phases_parts_resume_and_report(tiny, monkeypatch):
             assert row["verdict"] == ("better" if d["ci95"][0] > 0 else "worse" if d["ci95"][1] < 0 else "level")
     assert json.loads((tiny / "r.json").read_text())["schema"] == cv.SCHEMA
     assert "| vanilla_kd |" in cv.markdown(out)
+    # the naive references: logistic regression on beat features, C chosen on validation, paired like the rest
+    for name in cv.FEATURE_MODELS:
+        row = out["methods"][name]
+        assert row["seeds"] == [0] and row["epochs_run_mean"] is None and "paired_delta_macro_auc" in row
+        assert set(row["C_per_fold"]) <= set(C_GRID)
+    assert "| features-lead_I | 1 |" in cv.markdown(out) and "logistic regression" in cv.markdown(out)
 
     def no_training(*a, **k):
         raise AssertionError("a finished part was trained again")
@@ -112,12 +123,28 @@ def test_shards_split_every_cell_once():
         cv.parse_shard("x")
 
 
-def test_label_sweep_trains_the_teacher_on_the_labeled_records_only(tiny):
+def test_label_sweep_scenario_a_teacher_on_the_labeled_records_only(tiny):
     out = run(tiny, methods="vanilla_kd", seeds=1, label_ratio=0.5, json_out=tiny / "l.json")
-    part = json.loads(next(tiny.glob("parts/bench_quality_ptbxl2k-labels50pct/*/teacher-s0-f0.json")).read_text())
-    student = json.loads(next(tiny.glob("parts/bench_quality_ptbxl2k-labels50pct/*/vanilla_kd-s0-f0.json")).read_text())
-    assert part["n_train"] == student["n_labeled"] < 30
+    assert (tiny / "l_scenario_a.json").exists() and out["setting"]["scenario"] == "a"
+    parts = "parts/bench_quality_ptbxl2k-labels50pct-scenario_a/*/"
+    teacher = json.loads(next(tiny.glob(parts + "teacher-s0-f0.json")).read_text())
+    student = json.loads(next(tiny.glob(parts + "vanilla_kd-s0-f0.json")).read_text())
+    assert teacher["n_train"] == student["n_labeled"] < student["n_train"]
     assert "labeled records" in out["setting"]["teacher_labels"]
+    # the reference rows join every semi-supervised table; the full-label baseline sees every label
+    assert {"baseline-full_labels", "mean_teacher", "hard_pseudo_label"} <= set(out["methods"])
+    full = json.loads(next(tiny.glob(parts + "baseline-full_labels-s0-f0.json")).read_text())
+    assert full["n_labeled"] == full["n_train"] == student["n_train"]
+
+
+def test_label_sweep_scenario_b_teacher_and_students_on_disjoint_halves(tiny):
+    out = run(tiny, methods="vanilla_kd", seeds=1, label_ratio=0.5, scenario="b", json_out=tiny / "l.json")
+    assert (tiny / "l_scenario_b.json").exists() and "disjoint" in out["setting"]["teacher_labels"]
+    parts = "parts/bench_quality_ptbxl2k-labels50pct-scenario_b/*/"
+    teacher = json.loads(next(tiny.glob(parts + "teacher-s0-f0.json")).read_text())
+    student = json.loads(next(tiny.glob(parts + "vanilla_kd-s0-f0.json")).read_text())
+    assert teacher["n_train"] + student["n_train"] in range(20, 40)  # the two halves of one fold's training part
+    assert student["n_labeled"] < student["n_train"]
 
 
 def test_arguments_are_checked_before_any_work(tiny):

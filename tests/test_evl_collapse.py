@@ -13,7 +13,7 @@ from torch import nn
 
 from ecgkd_lite.distill.base import TermOutput, build_term
 from ecgkd_lite.distill.evl import evl_recipe
-from ecgkd_lite.distill.evl.tokens import fixed_projection, variance_hinge
+from ecgkd_lite.distill.evl.guards import fixed_projection, variance_hinge
 from ecgkd_lite.distill.recipe import Recipe
 
 torch.set_num_threads(1)

@@ -60,17 +60,13 @@ def _cmd_quality_cv(args) -> int:
         raise ConfigError(
             "--tuned runs the synthetic / ptbxl benchmark (tune files: `ecgkd bench tune`), not --data ptbxl2k"
         )
-    if args.scenario not in (None, "a"):
-        raise ConfigError(
-            "--data ptbxl2k runs scenario a (its teacher sees only the labeled records); --scenario b is "
-            "the synthetic / ptbxl benchmark's"
-        )
     result = run_quality_cv(
         root=args.root,
         methods=args.methods,
         seeds=args.seeds,
         k=args.folds,
         label_ratio=args.label_ratio,
+        scenario=args.scenario,
         student_size=args.student_size,
         shard=args.shard,
         report_only=args.report_only,

@@ -18,9 +18,13 @@ epoch cap, best epoch kept. A student of seed ``s`` distils from the teacher of 
 Runs: phase 1 trains seed 0 of every method (``methods``); the **best classic method** is then
 chosen on VALIDATION (the mean over folds of its best validation macro AUC, seed 0), and phase 2
 trains seeds ``1..seeds-1`` of the teacher, the baseline, vanilla KD, that best classic method,
-LiteHeart and EVL-ECG. ``label_ratio`` < 1 (the label sweep): the students see the labels of that
-share of each fold's training part; the teacher is trained on those labeled records only (no label
-of the unlabeled pool reaches any model).
+LiteHeart and EVL-ECG. ``label_ratio`` < 1 (the label sweep): a semi-supervised ``scenario`` of
+``bench/semi.py`` inside each fold's training part (a: the teacher trains on the labeled records
+only, the students on them plus the unlabeled rest; b: the teacher on a labeled archive half,
+the students on the disjoint other half, a share of it labeled); no label of the unlabeled pool
+reaches any model; every method trains on the same matched batches (``train/matched.py``), the
+teacher on epochs as long as the students'; the reference rows (the baseline on every label,
+a lead-I mean teacher, hard pseudo-labels) join the methods.
 
 Resumable in parts: every finished (method, seed, fold) is a JSON part below ``parts_dir`` (out-of-fold
 and hold-out probabilities, epochs, seconds), skipped on rerun, committed with the results, and
@@ -47,11 +51,14 @@ from ..data import ECGData, StandardScaler, bandpass, load_ptbxl_2k, resample
 from ..distill import build_recipe, methods_of
 from ..errors import ConfigError
 from ..evaluate import cv_folds
+from ..evaluate.features import VERSION as FEATURES_VERSION
+from ..evaluate.features import FeatureLogistic
 from ..evaluate.paired import paired_bootstrap
 from ..metrics import macro_auc, per_class_auc
 from ..train import predict
 from ..utils import atomic_write_json, fingerprint
 from ..versions import key_versions
+from . import semi
 from .quality import resolve_methods
 from .stamp import run_stamp
 
@@ -73,6 +80,7 @@ class Setting:
     val_fraction: float = 0.15
     label_ratio: float = 1.0
     student_size: str = "tiny"
+    scenario: str | None = None  # None at label_ratio 1, else "a" or "b"
 
     def key(self, data_key: str) -> str:
         prof = get_profile(PROFILE)
@@ -87,16 +95,27 @@ class Setting:
             experiment.TEACHER,
             experiment.STUDENT_ARCH,
             key_versions("models", "engine"),  # shared by every run; each part adds its recipe's code
+            *([] if self.scenario is None else [self.scenario, key_versions("scenarios", "matched_batches")]),
         )
 
     @property
     def tag(self) -> str:
-        return "" if self.label_ratio == 1 else f"-labels{round(100 * self.label_ratio):g}pct"
+        if self.scenario is None:
+            return "" if self.label_ratio == 1 else f"-labels{round(100 * self.label_ratio):g}pct"
+        return f"-labels{round(100 * self.label_ratio):g}pct-scenario_{self.scenario}"
+
+
+#: non-deep references beside every table (``evaluate/features.py``: logistic regression on median
+#: beats and rhythm features, C chosen on validation): name -> leads (None: all leads). Seed-free:
+#: one part per fold, trained on the records whose labels the students may read.
+FEATURE_MODELS: dict[str, tuple[str, ...] | None] = {"features-lead_I": ("I",), "features-12_lead": None}
 
 
 def method_code(method: str) -> dict[str, int]:
-    """Versions of the distillation code a method's runs depend on (its recipe's terms, the distiller
-    and shared helpers; empty for the teacher and the baseline), recorded in each part."""
+    """Versions of the code a method's runs depend on (its recipe's terms, the distiller and shared
+    helpers; empty for the teacher and the baseline; the feature models' own), recorded in each part."""
+    if method in FEATURE_MODELS:
+        return {"features": FEATURES_VERSION}
     return {} if method == "teacher" else build_recipe(method).code_versions()
 
 
@@ -130,15 +149,6 @@ def fold_prep(data: ECGData, fold, holdout: np.ndarray) -> tuple[experiment.Prep
         },
     )
     return prep, scaler.transform(data.subset(holdout))
-
-
-def labeled_mask(n: int, ratio: float, seed: int) -> np.ndarray:
-    """``round(ratio * n)`` (at least 1) training records drawn with ``default_rng(seed)``."""
-    mask = np.zeros(n, dtype=bool)
-    if ratio >= 1:
-        return mask | True
-    mask[np.random.default_rng(seed).choice(n, size=max(1, int(round(ratio * n))), replace=False)] = True
-    return mask
 
 
 def _probs(model, prep, data: ECGData, leads) -> list[list[int]]:
@@ -201,18 +211,20 @@ class Runner:
             return
         fold = self.plan.folds[fold_index]
         prep, holdout = fold_prep(self.data, fold, self.plan.holdout)
-        ratio = self.setting.label_ratio
-        labeled = None if ratio == 1 else labeled_mask(len(prep.train), ratio, seed=fold_index)
-        # scenario "few labels everywhere": the teacher sees the labeled records only
-        t_prep = (
-            prep
-            if labeled is None
-            else experiment.Prepared(
-                prep.source, prep.profile, prep.train.subset(labeled), prep.val, prep.test, prep.scaler, prep.recipe
-            )
-        )
+        batch = prep.profile.batch_size
+        sset = None
+        if self.setting.scenario is not None:
+            sset = semi.setting(prep, self.setting.label_ratio, self.setting.scenario, batch, log=self.log)
+        t_prep, s_prep = (prep, prep) if sset is None else (sset.data.teacher, sset.data.student)
+        for name in (m for m in todo if m in FEATURE_MODELS):
+            self._features(name, fold_index, prep, holdout, s_prep.train, None if sset is None else sset.data.labeled)
+        todo = [m for m in todo if m not in FEATURE_MODELS]
+        if not todo:
+            return
         t0 = time.perf_counter()
-        teacher = experiment.train_teacher(t_prep, seed=seed, progress=False)
+        teacher = experiment.train_teacher(
+            t_prep, seed=seed, progress=False, **({} if sset is None else sset.teacher_args(batch))
+        )
         if "teacher" in todo:
             self._write(
                 "teacher",
@@ -227,22 +239,24 @@ class Runner:
                     n_train=len(t_prep.train),
                 ),
             )
-        cache = experiment.teacher_cache(prep, teacher)
+        cache = experiment.teacher_cache(s_prep, teacher)
         for method in todo:
             if method == "teacher":
                 continue
             t0 = time.perf_counter()
+            args = {"labeled": None} if sset is None else sset.student_args(method)
             fit = experiment.train_student(
-                prep,
+                s_prep,
                 method,
                 teacher=teacher,
                 size=self.setting.student_size,
                 seed=seed,
                 cache=cache,
-                labeled=labeled,
                 progress=False,
                 tag=f"student-{experiment.STUDENT_ARCH}-{self.setting.student_size}-{method}{self.setting.tag}",
+                **args,
             )
+            labeled = args.get("labeled")
             self._write(
                 method,
                 seed,
@@ -253,9 +267,32 @@ class Runner:
                     holdout,
                     list(experiment.STUDENT_LEADS),
                     wall_s=round(time.perf_counter() - t0, 1),
-                    n_labeled=int(len(prep.train) if labeled is None else labeled.sum()),
+                    n_train=len(s_prep.train),
+                    n_labeled=int(len(s_prep.train) if labeled is None else labeled.sum()),
                 ),
             )
+
+    def _features(self, name, fold_index, prep, holdout, pool: ECGData, labeled) -> None:
+        """The feature model ``name`` of one fold, on the pool's labeled records."""
+        t0 = time.perf_counter()
+        leads = FEATURE_MODELS[name] or tuple(prep.train.leads)
+        train = pool if labeled is None else pool.subset(labeled)
+        model = FeatureLogistic(leads).fit(train, prep.val)
+        wall = round(time.perf_counter() - t0, 1)
+        part = {
+            "test_probs": np.rint(model.predict(prep.test) * SCALE).astype(int).tolist(),
+            "holdout_probs": np.rint(model.predict(holdout) * SCALE).astype(int).tolist(),
+            "best_epoch": 0,
+            "epochs_run": 0,
+            "best_val_macro_auc": round(model.val_auc[model.C], 5),
+            "val_macro_auc_per_C": {f"{c:g}": round(v, 5) for c, v in model.val_auc.items()},
+            "C": model.C,
+            "train_seconds": wall,
+            "wall_s": wall,
+            "n_train": len(train),
+            "n_labeled": len(train),
+        }
+        self._write(name, 0, fold_index, part)
 
     def _write(self, method: str, seed: int, fold: int, part: dict) -> None:
         part = {"method": method, "seed": seed, "fold": fold, "code": method_code(method), **part}
@@ -281,14 +318,15 @@ class Runner:
         phase 1 has chosen it."""
         classic = [m for m in methods if m in methods_of("classic")]
         best, _ = self.best_classic(classic) if classic else (None, {})
-        main = tuple(m for m in methods if m in MAIN or m == best)
+        main = tuple(m for m in methods if m in MAIN or m == best or m in semi.REFERENCES)
         return [(0, f, tuple(methods)) for f in range(self.setting.k)] + [
             (s, f, main) for s in range(1, seeds) for f in range(self.setting.k)
         ]
 
     def missing(self, cell) -> list[str]:
         seed, fold, methods = cell
-        return [m for m in ("teacher", *methods) if not self.done(m, seed, fold)]
+        extra = tuple(FEATURE_MODELS) if seed == 0 else ()
+        return [m for m in ("teacher", *methods, *extra) if not self.done(m, seed, fold)]
 
     def waiting_for_phase_1(self, methods: Sequence[str], seeds: int) -> bool:
         """True while later seeds still wait for the best classic method (seed-0 parts of another shard)."""
@@ -349,7 +387,7 @@ def report(runner: Runner, methods: Sequence[str], seeds: int, *, n_boot: int = 
     """The result JSON from the finished parts (methods with every fold of at least seed 0)."""
     data, plan = runner.data, runner.plan
     y, y_hold = data.labels[plan.pool], data.labels[plan.holdout]
-    names = [m for m in ("teacher", *methods) if _seeds_done(runner, m, seeds)]
+    names = [m for m in ("teacher", *methods, *FEATURE_MODELS) if _seeds_done(runner, m, seeds)]
     if "teacher" not in names or "baseline" not in names:
         raise ConfigError(f"no finished teacher and baseline parts below {runner.dir}: run the benchmark first")
     seeds_of = {m: _seeds_done(runner, m, seeds) for m in names}
@@ -391,6 +429,9 @@ def report(runner: Runner, methods: Sequence[str], seeds: int, *, n_boot: int = 
             "train_seconds_mean": round(float(np.mean([p["train_seconds"] for p in parts])), 1),
             "wall_seconds_mean": round(float(np.mean([p["wall_s"] for p in parts])), 1),
         }
+        if m in FEATURE_MODELS:
+            row.update(epochs_run_mean=None, best_epoch_mean=None, stopped_early_share=None)
+            row["C_per_fold"] = [p["C"] for p in parts]
         if m not in ("teacher", "baseline"):
             row["paired_delta_macro_auc"] = boot.delta(m, "baseline")
             row["paired_delta_map"] = boot_map.delta(m, "baseline")
@@ -420,9 +461,18 @@ def report(runner: Runner, methods: Sequence[str], seeds: int, *, n_boot: int = 
             "teacher": "/".join(experiment.TEACHER),
             "student": f"{experiment.STUDENT_ARCH}/{runner.setting.student_size}",
             "student_leads": list(experiment.STUDENT_LEADS),
+            "scenario": runner.setting.scenario,
             "teacher_labels": "all training labels"
-            if runner.setting.label_ratio == 1
-            else "the labeled records of each fold's training part only (no label of the unlabeled pool)",
+            if runner.setting.scenario is None
+            else (
+                "the labeled records of each fold's training part only (no label of the unlabeled pool)"
+                if runner.setting.scenario == "a"
+                else "a labeled archive, half of each fold's training part, disjoint from the students' pool"
+            ),
+            "batches": None
+            if runner.setting.scenario is None
+            else "matched: every method the same batches of k labeled + B - k unlabeled records "
+            "(train/matched.py); the teacher's epochs as long as the students'",
         },
         "classes": list(data.classes),
         "n_pool": int(len(plan.pool)),
@@ -462,10 +512,14 @@ def markdown(result: dict) -> str:
             verdict = r["verdict"]
         else:
             delta = gap = verdict = ""
+        if r.get("epochs_run_mean") is None:  # a feature model (logistic regression): no epochs
+            epochs, stopped, std = "logistic regression", "", ""
+        else:
+            epochs = f"{r['epochs_run_mean']:.0f} ({r['best_epoch_mean']:.0f})"
+            stopped = f"{r['stopped_early_share']:.0%}"
         lines.append(
             f"| {m} | {len(r['seeds'])} | {r['macro_auc_mean']:.3f}{std} | {r['map_mean']:.3f} | "
-            f"{r['holdout_macro_auc_mean']:.3f} | {delta} | {gap} | {verdict} | "
-            f"{r['epochs_run_mean']:.0f} ({r['best_epoch_mean']:.0f}) | {r['stopped_early_share']:.0%} |"
+            f"{r['holdout_macro_auc_mean']:.3f} | {delta} | {gap} | {verdict} | {epochs} | {stopped} |"
         )
     verdicts = {
         v: [m for m, r in result["methods"].items() if r.get("verdict") == v] for v in ("better", "level", "worse")
@@ -489,6 +543,7 @@ def run_quality_cv(
     seeds: int = 3,
     k: int = 5,
     label_ratio: float = 1.0,
+    scenario: str | None = None,
     student_size: str = "tiny",
     shard: str | None = None,
     report_only: bool = False,
@@ -503,9 +558,11 @@ def run_quality_cv(
     seeds = check_int("seeds", seeds, low=1)
     k = check_int("k", k, low=2)
     label_ratio = check_fraction("label_ratio", label_ratio, open_low=True)
+    scenario = semi.check(label_ratio, scenario)
     names = resolve_methods(methods)
+    names = names if scenario is None else semi.with_references(names)
     where = parse_shard(shard)
-    setting = Setting(Path(root), k=k, label_ratio=label_ratio, student_size=student_size)
+    setting = Setting(Path(root), k=k, label_ratio=label_ratio, student_size=student_size, scenario=scenario)
     runner = Runner(setting, parts_root, log=log)
     log(
         f"[cv] {len(runner.data)} records at {runner.data.fs:g} Hz; pool {len(runner.plan.pool)}, hold-out "
@@ -527,6 +584,7 @@ def run_quality_cv(
             break
     if json_out is None:
         return None
+    json_out = json_out if scenario is None else semi.json_path(json_out, scenario)
     result = report(runner, names, seeds, n_boot=n_boot, argv=argv)
     atomic_write_json(json_out, result)
     log(f"[cv] wrote {json_out}")

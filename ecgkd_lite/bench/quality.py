@@ -176,7 +176,9 @@ def run_quality(
     setting = None if scenario is None else semi.setting(prep, label_ratio, scenario, prof.batch_size, log=log)
     suffix = "" if setting is None else setting.suffix
     t_prep, s_prep = (prep, prep) if setting is None else (setting.data.teacher, setting.data.student)
-    teacher = experiment.train_teacher(t_prep, arch=t_arch, size=t_size)
+    teacher = experiment.train_teacher(
+        t_prep, arch=t_arch, size=t_size, **({} if setting is None else setting.teacher_args(prof.batch_size))
+    )
     report = experiment.evaluate_model(teacher.model, prep, return_probs=True)
     teacher_row = _row(report, prep.classes)
     teacher_row["macro_auc_ci95"] = _interval(prep.test.labels, report["probs"])
@@ -258,7 +260,7 @@ def run_quality(
         "label_ratio": float(label_ratio),
         "n_labeled": len(prep.train),
         "label_ratio_achieved": 1.0,
-        **({} if setting is None else setting.record()),
+        **({} if setting is None else {**setting.record(), "teacher_batches": setting.teacher_args(prof.batch_size)}),
         "student": {"arch": experiment.STUDENT_ARCH, "size": student_size, "leads": list(experiment.STUDENT_LEADS)},
         "teacher": {"arch": t_arch, "size": t_size, **teacher_row},
         "naive": _naive(prep),

@@ -55,6 +55,13 @@ class SemiSetting:
             return {"labeled": None}
         return {"labeled": self.data.labeled, "labeled_per_batch": self.k}
 
+    def teacher_args(self, batch_size: int) -> dict:
+        """``train_teacher`` keywords: a teacher whose records are fewer than the student's pool
+        trains on epochs as long as the student's (``ceil(|pool| / B)`` steps), so that the same
+        early-stopping rule gives both the same number of steps."""
+        n_teacher, n_pool = len(self.data.teacher.train), len(self.data.student.train)
+        return {"steps_per_epoch": -(-n_pool // batch_size)} if n_teacher < n_pool else {}
+
     def record(self) -> dict:
         """The JSON fields of the setting."""
         mask = self.data.labeled

@@ -17,7 +17,7 @@ Classic defaults, stated (the papers' own values): vanilla_kd T = 4 (Hinton et a
 weight 1 on the temporal map (features are z-scored by BN, MSE is O(1)); attention_transfer weight
 10 on the temporal map (the only (C, T) map every model exposes; the loss is bounded in [0, 4]);
 rkd distance 25 / angle 50 inside the term (Park et al. 2019), weight 1; crd dim 128, tau 0.07
-(Tian et al. 2020), weight 0.5; dkd alpha 1, beta 8, T 4 (Zhao et al. 2022), weight 1. Every KD
+(Tian et al. 2020), weight 0.5; dkd alpha 1, beta 2, T 4 (Zhao et al. 2022 use beta 8 for softmax DKD; the per-class binary form needs no such boost, see dkd.py), weight 1. Every KD
 method keeps the student's BCE on labeled records (Distiller ce_weight = 1).
 """
 
@@ -88,7 +88,7 @@ def _rows() -> list[Method]:
         ),
         Method("crd", "classic", "CRD", "#bcbd22", {"crd": {"weight": 0.5, "dim": 128, "temperature": 0.07}}),
         Method(
-            "dkd", "classic", "DKD", "#393b79", {"dkd": {"weight": 1.0, "alpha": 1.0, "beta": 8.0, "temperature": 4.0}}
+            "dkd", "classic", "DKD", "#393b79", {"dkd": {"weight": 1.0, "alpha": 1.0, "beta": 2.0, "temperature": 4.0}}
         ),
         Method("liteheart", "liteheart", "LiteHeart", "#d62728", lite),
         Method("evl_ecg", "evl_ecg", "EVL-ECG", "#2ca02c", evl),

@@ -39,6 +39,7 @@ def cache_key(
     labeled: np.ndarray | None = None,
     objective_key: dict | None = None,
     labeled_per_batch: int | None = None,
+    steps_per_epoch: int | None = None,
 ) -> str:
     """fingerprint(model config, training config (``TrainConfig.key_dict``: without progress and
     device), the labeled mask, train and val data keys, tag, versions of the model and engine
@@ -61,7 +62,10 @@ def cache_key(
     if objective_key is not None:
         parts.append(json.loads(json.dumps(objective_key, default=_jsonable)))
     if labeled_per_batch is not None:
-        parts.append({"matched_batches": int(labeled_per_batch), "code": key_versions("matched_batches")})
+        batches = {"matched_batches": int(labeled_per_batch), "code": key_versions("matched_batches")}
+        if steps_per_epoch is not None:
+            batches["steps_per_epoch"] = int(steps_per_epoch)
+        parts.append(batches)
     return fingerprint(*parts)
 
 
@@ -109,6 +113,7 @@ def cached_fit(
     objective_factory: Callable[[nn.Module], nn.Module] | None = None,
     objective_key: dict | None = None,
     labeled_per_batch: int | None = None,
+    steps_per_epoch: int | None = None,
 ) -> FitResult:
     """``fit(model_factory(), train, val, config, labeled=labeled)`` unless an identical run is in the cache.
 
@@ -123,7 +128,7 @@ def cached_fit(
     with ``objective_key``, a JSON description of everything that shapes the objective (recipe,
     hyperparameters, the teacher's own cache key); both are required together.
     ``labeled_per_batch`` (with ``labeled``): train on matched batches of that many labeled records
-    (``train.matched.fit_matched``; part of the key).
+    (``train.matched.fit_matched``; part of the key), ``steps_per_epoch`` steps an epoch if given.
     """
     if (objective_factory is None) != (objective_key is None):
         raise ConfigError("objective_factory and objective_key go together: the key says what the objective is")
@@ -133,6 +138,8 @@ def cached_fit(
         raise ConfigError(f"config must be a TrainConfig; got {type(config).__name__}")
     seed_everything(config.seed)
     model = model_factory()
+    if steps_per_epoch is not None and labeled_per_batch is None:
+        raise ConfigError("steps_per_epoch needs labeled_per_batch (it fixes the length of a matched epoch)")
     if labeled_per_batch is not None and labeled is None:
         raise ConfigError("labeled_per_batch needs labeled= (matched batches mix labeled and unlabeled records)")
     key = cache_key(
@@ -144,6 +151,7 @@ def cached_fit(
         labeled=labeled,
         objective_key=objective_key,
         labeled_per_batch=labeled_per_batch,
+        steps_per_epoch=steps_per_epoch,
     )
     run_dir = Path(cache_root or cache_dir("models")) / f"{tag}-{key}"
     best = run_dir / BEST
@@ -171,6 +179,7 @@ def cached_fit(
             config,
             labeled=np.asarray(labeled, bool),
             labeled_per_batch=labeled_per_batch,
+            steps_per_epoch=steps_per_epoch,
             objective=objective,
             checkpoint_dir=run_dir,
             resume=not force,

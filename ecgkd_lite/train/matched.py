@@ -62,17 +62,33 @@ def labeled_per_batch(n_labeled: int, n_pool: int, batch_size: int) -> int:
     return int(min(n_labeled, max(2, round(batch_size * n_labeled / n_pool))))
 
 
-def matched_batches(labeled: np.ndarray, batch_size: int, k: int, seed: int, epoch: int) -> list[np.ndarray]:
-    """The batches of one epoch (record positions): ``k`` labeled + ``batch_size - k`` unlabeled each."""
+def matched_batches(
+    labeled: np.ndarray, batch_size: int, k: int, seed: int, epoch: int, steps: int | None = None
+) -> list[np.ndarray]:
+    """The batches of one epoch (record positions): ``k`` labeled + ``batch_size - k`` unlabeled each.
+
+    ``steps`` (default ``|L| // k``, one pass over L) fixes the epoch's length instead: the labeled
+    records then come from as many fresh permutations of L as needed (a small labeled set, e.g. a
+    teacher trained on L only, gets epochs as long as the student's, not one step each)."""
     labeled = np.asarray(labeled, dtype=bool)
     lab, unl = np.flatnonzero(labeled), np.flatnonzero(~labeled)
     if not (1 <= k <= min(batch_size, len(lab))):
         raise ConfigError(f"labeled_per_batch must lie in [1, min(batch_size, n_labeled)]; got {k}")
-    if k < batch_size and len(unl) == 0:
-        raise ConfigError(f"labeled_per_batch {k} < batch_size {batch_size} but the pool has no unlabeled record")
-    steps = len(lab) // k
-    lab = epoch_rng(seed, epoch, _STREAM_LABELED).permutation(lab)[: steps * k].reshape(steps, k)
-    u = batch_size - k
+    if len(unl) == 0 and k != min(batch_size, len(lab)):
+        raise ConfigError(
+            f"labeled_per_batch {k}: a pool without unlabeled records takes batches of "
+            f"min(batch_size, n_labeled) = {min(batch_size, len(lab))} labeled records"
+        )
+    rng = epoch_rng(seed, epoch, _STREAM_LABELED)
+    if steps is None:
+        steps = len(lab) // k
+        lab = rng.permutation(lab)[: steps * k].reshape(steps, k)
+    else:
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+            raise ConfigError(f"steps must be an integer >= 1; got {steps!r}")
+        rounds = -(-steps * k // len(lab))
+        lab = np.concatenate([rng.permutation(lab) for _ in range(rounds)])[: steps * k].reshape(steps, k)
+    u = batch_size - k if len(unl) else 0
     if u:
         perm = epoch_rng(seed, epoch, _STREAM_UNLABELED).permutation(unl)
         unl = np.resize(perm, steps * u).reshape(steps, u)
@@ -97,7 +113,14 @@ class _MatchedTrainer(_Trainer):
 
     def _batches(self, epoch: int) -> list[np.ndarray]:
         b = self.cfg["batches"]
-        return matched_batches(self._mask, self.cfg["batch_size"], b["labeled_per_batch"], self.cfg["seed"], epoch)
+        return matched_batches(
+            self._mask,
+            self.cfg["batch_size"],
+            b["labeled_per_batch"],
+            self.cfg["seed"],
+            epoch,
+            b.get("steps_per_epoch"),
+        )
 
     def _setup_objective(self) -> None:
         if self.objective.is_setup:
@@ -129,6 +152,7 @@ def fit_matched(
     *,
     labeled: np.ndarray,
     labeled_per_batch: int,
+    steps_per_epoch: int | None = None,
     objective=None,
     checkpoint_dir=None,
     resume: bool = True,
@@ -142,7 +166,7 @@ def fit_matched(
         raise ConfigError(
             f"labeled must be a boolean mask of shape ({len(train)},); got {labeled.dtype} {labeled.shape}"
         )
-    matched_batches(labeled, config.batch_size, labeled_per_batch, config.seed, 0)  # checks k
+    matched_batches(labeled, config.batch_size, labeled_per_batch, config.seed, 0, steps_per_epoch)  # checks k
     if objective is not None:
         check_objective(objective)
     _check_inputs(model, train, val, config, labeled)
@@ -152,6 +176,8 @@ def fit_matched(
         "labeled_per_batch": int(labeled_per_batch),
         "unlabeled_per_batch": int(config.batch_size - labeled_per_batch),
     }
+    if steps_per_epoch is not None:
+        cfg["batches"]["steps_per_epoch"] = int(steps_per_epoch)
     device = resolve_device(config.device)
     seed_everything(config.seed, deterministic=device.type == "cpu")
     trainer = _MatchedTrainer(

@@ -10,7 +10,8 @@ from torch import nn
 
 from ...errors import ConfigError, ModelError
 from ..base import KDTerm, TermOutput, check_non_negative, check_positive, register_term
-from .tokens import fixed_projection, require_tokens, variance_hinge
+from .guards import fixed_projection, variance_hinge
+from .tokens import require_tokens
 
 
 class CrossAttention(nn.Module):

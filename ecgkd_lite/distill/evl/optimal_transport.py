@@ -10,7 +10,8 @@ from torch import nn
 
 from ...errors import ConfigError, ModelError, TrainingError
 from ..base import KDTerm, check_positive, register_term
-from .tokens import fixed_projection, require_tokens
+from .guards import fixed_projection
+from .tokens import require_tokens
 
 log = logging.getLogger(__name__)
 
