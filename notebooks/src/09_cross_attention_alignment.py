@@ -4,7 +4,8 @@
 # **Learning goals.**
 #
 # * write the MHCA alignment loss, with the student's tokens as queries over the teacher's tokens;
-# * explain, from the code, what prevents the alignment from collapsing to a constant, and check it;
+# * explain, from the code, what prevents the alignment from collapsing to a constant (a fixed teacher
+#   projection, and a token-variance guard on the student side), and check it;
 # * rebuild a trained alignment from a checkpoint and read its attention maps;
 # * measure what the trained maps do (entropy, where the rows point) and what the term adds in the
 #   benchmark, against the seed spread.
@@ -23,18 +24,37 @@
 #
 # Student tokens $S \in \mathbb{R}^{N_s \times D_s}$, teacher tokens $T \in \mathbb{R}^{N_t \times D_t}$
 # (per record; $N_s \ne N_t$ and $D_s \ne D_t$ allowed), shared width $d$, $H$ heads,
-# $d_h = d / H$ (the values are rendered below from `ecgkd_lite.distill.METHODS`):
+# $d_h = d / H$ (the values are rendered below from `ecgkd_lite.distill.METHODS` and the term's
+# defaults). $W_s, b_s$ are learned; $P_t \in \mathbb{R}^{D_t \times d}$ is **fixed**: the identity when
+# $D_t = d$, else a random orthogonal matrix drawn from a fixed seed (`fixed_projection` in
+# `ecgkd_lite/distill/evl/guards.py`; the same matrix in every run, stored as a buffer, never trained):
 #
 # $$ Q = S W_s + b_s, \qquad V = \operatorname{sg}(T)\, P_t, $$
 #
 # $$ A_h = \operatorname{softmax}\!\Big(\frac{(Q W_q)_h (V W_k)_h^{\top}}{\sqrt{d_h}}\Big) \in \mathbb{R}^{N_s \times N_t},
 # \qquad \hat T = \operatorname{concat}_h\big(A_h V_h\big) \in \mathbb{R}^{N_s \times d}, $$
 #
-# $$ \mathcal{L}_{\text{mhca}} = \frac{1}{N_s d} \sum_{n,k} \big(\operatorname{LN}(Q)_{nk} - \operatorname{LN}(\hat T)_{nk}\big)^2 . $$
+# $$ \mathcal{L}_{\text{align}} = \frac{1}{N_s d} \sum_{n,k} \big(\operatorname{LN}(Q)_{nk} - \operatorname{LN}(\hat T)_{nk}\big)^2 , $$
 #
-# $\hat T$ is "the teacher, summarised at the student's length": row $n$ of $A_h$ says which teacher
-# tokens student token $n$ reads in head $h$. The loss is the mean squared L2 distance between the
-# student states and that summary. EVL-ECG adds it, with its other terms, to the cross-entropy:
+# $$ \sigma_k = \sqrt{\operatorname{Var}_n \operatorname{LN}(Q)_{nk} + 10^{-4}}, \qquad
+# \mathcal{L}_{\text{var}} = \frac{1}{d} \sum_k \max(0,\, \gamma - \sigma_k), \qquad
+# \mathcal{L}_{\text{mhca}} = \mathcal{L}_{\text{align}} + w_v\, \mathcal{L}_{\text{var}} , $$
+#
+# each averaged over the records of the batch. $\hat T$ is "the teacher, summarised at the student's
+# length": row $n$ of $A_h$ says which teacher tokens student token $n$ reads in head $h$.
+# $\mathcal{L}_{\text{align}}$ is the mean squared L2 distance between the student states and that
+# summary; $\mathcal{L}_{\text{var}}$ is a token-variance guard (the VICReg hinge of Bardes et al. 2022,
+# taken over the tokens of one record), $\sigma_k$ the spread of dimension $k$ of the normalised
+# student tokens across the record. The term reports the two parts as `align` and `variance` and
+# the mean $\sigma_k$ as the diagnostic `token_std`.
+#
+# **Why a guard.** A student projection that maps every token to one vector aligns trivially:
+# identical queries give identical attention rows, so $\hat T$ is one vector repeated, which the
+# student can match exactly ($\mathcal{L}_{\text{align}} = 0$) while its tokens say nothing about time.
+# The hinge is $0$ while every dimension still varies across the record's tokens by at least $\gamma$,
+# and grows as the tokens approach one vector.
+#
+# EVL-ECG adds $\mathcal{L}_{\text{mhca}}$, with its other terms, to the cross-entropy:
 #
 # $$ \mathcal{L} = (1 - \alpha)\,\mathcal{L}_{\text{BCE}} + \alpha\,\big(\lambda_{m}\,\mathcal{L}_{\text{mhca}}
 #    + \lambda_{r}\,\mathcal{L}_{\text{rel}} + \lambda_{ot}\,\mathcal{L}_{\text{ot}}\big), $$
@@ -49,15 +69,21 @@
 #
 # * **stop-gradient on the teacher path**: the teacher is frozen and `teacher.detach()` is applied
 #   before the value projection, so no gradient reaches the teacher or its tokens;
-# * **a fixed value path**: $P_t$ is a *frozen* random orthogonal matrix (a buffer, not a parameter)
-#   and the attention has no value or output projection and no bias, so $\hat T$ is always a convex
-#   combination of fixed teacher vectors. The target can move only by *choosing* other teacher
-#   tokens (the gradient does flow through $A_h$ into $W_q$, $W_k$ and the student; the summary
-#   itself is not detached inside this loss; only the copy handed to the relation term,
-#   `t["aligned"]`, is);
+# * **a fixed value path**: $P_t$ is *frozen* (the identity or a seeded random orthogonal matrix: a
+#   buffer, not a parameter) and the attention has no value or output projection and no bias, so
+#   $\hat T$ is always a convex combination of fixed teacher vectors. A learned teacher-side map could
+#   instead keep only the teacher directions the student already matches. The target can
+#   move only by *choosing* other teacher tokens (the gradient does flow through $A_h$ into $W_q$,
+#   $W_k$ and the student; the summary is not detached inside this loss; a detached copy is exposed
+#   as `aligned` for the attention views below, and no other term reads it);
 # * **LayerNorm without learnable gain** on both sides: neither side can shrink to zero. With every
 #   learnable weight at zero, $\operatorname{LN}(Q) = 0$ while $\operatorname{LN}(\hat T)$ has unit
-#   second moment, so the loss is about $1$, not $0$ (checked below).
+#   second moment, so $\mathcal{L}_{\text{align}}$ is about $1$, not $0$ (checked below);
+# * **the token-variance guard** for the door the three above leave open, a student projection that
+#   is the same for every token ($Q = b_s$): then $\sigma_k = \sqrt{10^{-4}}$ for every $k$ and
+#   $\mathcal{L}_{\text{var}}$ is at its largest, $\gamma - \sqrt{10^{-4}}$ (checked below). It is computed on
+#   $\operatorname{LN}(Q)$, the quantity $\mathcal{L}_{\text{align}}$ compares, so inflating $W_s$ cannot
+#   meet it.
 
 # %%
 from ecgkd_lite.notebook import setup_notebook
@@ -85,11 +111,13 @@ print("EVL-ECG recipe:", METHODS["evl_ecg"])
 
 # %%
 EVL = METHODS["evl_ecg"]
+MHCA = build_term("mhca", **{k: v for k, v in EVL["terms"]["mhca"].items() if k != "weight"})
 display(Markdown(
     f"**The recipe, from the code** (`METHODS['evl_ecg']`): $\\alpha = {EVL['alpha']:g}$, "
     f"$\\lambda_m = {EVL['terms']['mhca']['weight']:g}$ with $d = {EVL['terms']['mhca']['dim']}$ and "
     f"$H = {EVL['terms']['mhca']['heads']}$ heads, $\\lambda_r = {EVL['terms']['relation']['weight']:g}$, "
-    f"$\\lambda_{{ot}} = {EVL['terms']['ot']['weight']:g}$."))
+    f"$\\lambda_{{ot}} = {EVL['terms']['ot']['weight']:g}$. The variance guard at the term's defaults: "
+    f"$\\gamma = {MHCA.variance_gamma:g}$, $w_v = {MHCA.variance_weight:g}$."))
 
 # %% [markdown]
 # ## The trained alignment, rebuilt from the student's checkpoint
@@ -138,7 +166,9 @@ display(Markdown(
 # ## Sanity checks
 #
 # Every attention row is a probability distribution over the teacher tokens, and the anti-collapse
-# argument above holds numerically: zero weights give a loss of about $1$.
+# argument above holds numerically: with zero weights $\mathcal{L}_{\text{align}}$ is about $1$, and since
+# zero weights make every student token the same vector ($Q = b_s = 0$), the variance guard is at its
+# largest. The teacher projection is a buffer, so zeroing the parameters leaves it alone.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -153,7 +183,12 @@ with torch.no_grad():
         p.zero_()
 s_toy = torch.randn(4, 6, 10, generator=torch.Generator().manual_seed(1))
 t_toy = torch.randn(4, 15, 12, generator=torch.Generator().manual_seed(2))
-print(f"loss with every learnable weight at 0: {toy({'tokens': s_toy}, {'tokens': t_toy}).loss.item():.2f} (not 0)")
+out = toy({"tokens": s_toy}, {"tokens": t_toy})
+print("teacher projection is a buffer, not a parameter:",
+      "teacher_value" in dict(toy.named_buffers()) and "teacher_value" not in dict(toy.named_parameters()))
+print(f"every learnable weight at 0: align {out.loss['align'].item():.2f} (not 0), "
+      f"variance guard {out.loss['variance'].item():.3f} = gamma - sqrt(1e-4) = {toy.variance_gamma - 1e-4 ** 0.5:.3f} "
+      f"(token_std {out.diagnostics['token_std'].item():.3f}: the student tokens are one vector)")
 
 # %% [markdown]
 # ## Which teacher tokens does each student token read?
@@ -209,7 +244,13 @@ print("normalised row entropy per head (mean over records and student tokens):",
       np.round(entropy.mean((0, 2)).numpy(), 2))
 print("distinct teacher time positions read most, per record:", [len(set(r.tolist())) for r in top])
 print(f"mean |time(student token) - time(teacher token read most)|: {lag.mean():.2f} s")
-print(f"MHCA loss on these records: {views.losses['mhca']:.3f}")
+with torch.no_grad():  # the same term again, to read its parts and its token-spread diagnostic
+    parts = distiller.terms["mhca"]({"tokens": views.student_tokens}, {"tokens": views.teacher_tokens})
+align, guard = parts.loss["align"].item(), parts.loss["variance"].item()
+token_std = parts.diagnostics["token_std"].item()
+print(f"MHCA loss on these records: {views.losses['mhca']:.3f} = align {align:.3f} + variance guard {guard:.3f}")
+print(f"token_std (mean per-dimension spread of LN(Q) over a record's tokens): {token_std:.2f} "
+      f"(guard threshold gamma {distiller.terms['mhca'].variance_gamma:g})")
 
 # %% [markdown]
 # ## What the maps say
@@ -232,41 +273,56 @@ distinct = [len(set(r.tolist())) for r in top]
 full, no_mhca = evl_bench["methods"]["evl_ecg"], evl_bench["methods"]["evl_ecg-no_mhca"]
 d_mhca = full["mean"]["macro_auc"] - no_mhca["mean"]["macro_auc"]
 spread = max(full["std"]["macro_auc"], no_mhca["std"]["macro_auc"])
+stored_target = full.get("recipe", {}).get("terms", {}).get("relation", {}).get("teacher_alignment", "mhca")
+current_target = EVL["terms"]["relation"]["teacher_alignment"]
 display(Markdown(
     f"With the tuned recipe ($\\lambda_m = {EVL['terms']['mhca']['weight']:g}$ inside $\\alpha = {EVL['alpha']:g}$), "
-    f"the student tokens of a record read only **{min(distinct)}-{max(distinct)}** distinct teacher time positions "
+    f"the student tokens of a record read **{min(distinct)}-{max(distinct)}** distinct teacher time positions "
     f"(of **{times_t}**), on average **{lag.mean():.2f} s** away from the student token's own time, with a normalised "
-    f"row entropy of **{float(entropy.mean()):.2f}**. In the benchmark ({evl_bench['seeds']} seeds), EVL-ECG with "
+    f"row entropy of **{float(entropy.mean()):.2f}**. The student's tokens keep a per-dimension spread of "
+    f"**{token_std:.2f}** against the guard's $\\gamma = {distiller.terms['mhca'].variance_gamma:g}$, so the variance "
+    f"guard {'is inactive on these records' if guard == 0 else f'adds **{guard:.3f}** on these records'}. "
+    f"In the benchmark ({evl_bench['seeds']} seeds), EVL-ECG with "
     f"MHCA reaches macro AUC **{full['mean']['macro_auc']:.3f}** ± {full['std']['macro_auc']:.3f} and without it "
     f"**{no_mhca['mean']['macro_auc']:.3f}** ± {no_mhca['std']['macro_auc']:.3f}: a difference of **{d_mhca:+.3f}**, "
-    f"{'within the seed spread' if abs(d_mhca) <= spread else f'{abs(d_mhca) / spread:.1f} seed standard deviations'}."))
+    f"{'within the seed spread' if abs(d_mhca) <= spread else f'{abs(d_mhca) / spread:.1f} seed standard deviations'}. "
+    + ("The stored benchmark was made with the current relation target." if stored_target == current_target else
+       f"The stored benchmark was made before the collapse fixes (its relation target is `{stored_target}`); "
+       f"`{evl_bench['command']}` measures the current terms.")))
 
 # %% [markdown]
 # When few distinct positions are read and they sit far from the student token's own time, the maps
-# are vertical stripes, not a time-aligned diagonal: the alignment has largely collapsed onto a few
-# teacher tokens. The anti-collapse measures above stop the *loss* from reaching $0$ by shrinking,
-# but not this: the student can lower the loss by making its queries similar enough to attend to one
-# summary vector, and nothing rewards a diagonal. At the chosen small weight the term is cheap; the
-# benchmark line above says whether it gains anything.
+# are vertical stripes, not a time-aligned diagonal: the alignment reads the same few teacher tokens
+# whatever the student token. The guards above close the *trivial* solutions (a loss of $0$ by
+# shrinking, or by making every student token one vector, which the variance guard charges), but
+# not this one: distinct student tokens can still attend to the same few teacher tokens, and nothing
+# in the loss rewards a diagonal. Which of the two the trained maps show is read from the numbers
+# above, not assumed. At the chosen small weight the term is cheap; the benchmark line above says
+# whether it gains anything.
 #
 # ## Takeaways
 #
 # * MHCA aligns token sets of different lengths and widths: the student's tokens query the teacher's,
 #   and the loss pulls each student token toward the teacher summary it read.
-# * Stop-gradient on the teacher, a frozen value path and LayerNorm without gain keep the target from
-#   collapsing to a constant (the loss stays near $1$ at zero weights), but not from collapsing onto a
-#   few tokens.
+# * Stop-gradient on the teacher, a fixed (seeded, orthogonal) teacher projection and LayerNorm without
+#   gain keep the target from collapsing to a constant ($\mathcal{L}_{\text{align}}$ stays near $1$ at zero
+#   weights); the token-variance guard charges the student for mapping every token to one vector.
+#   None of them makes the attention spread over the teacher tokens or follow time.
 # * Attention maps are read with numbers (row entropy, where the rows point), not only by eye.
 # * Whether the term helps is read from the seed ablation, against the seed spread.
 #
 # ## Exercises
 #
 # * **(a)** In the sanity check, leave the toy term's weights random (delete the `p.zero_()` loop). Is
-#   the loss still about $1$? Why can it not reach $0$ without training?
+#   `align` still about $1$, and what does the variance guard report? Why can `align` not reach $0$
+#   without training?
 # * **(b)** Build the toy term with more heads (`heads=4`, `dim=8`). What are the shapes of
 #   `toy.last_attention` and of each head's query vectors?
-# * **(c)** Compute the mean attention entropy separately for the four records. Does the collapse differ
+# * **(c)** Compute the mean attention entropy separately for the four records. Does it differ
 #   between a normal record and a record with a localised finding?
+# * **(d)** In the zero-weight toy, set the student bias `toy.student_proj.bias` to a random vector:
+#   every student token is still the same vector. What do `align`, `variance` and `token_std` report?
+#   Which part could training drive to $0$, and which part stops that from being a free solution?
 #
 # Solutions: `notebooks/solutions/09_cross_attention_alignment.md`.
 #

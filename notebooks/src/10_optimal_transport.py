@@ -7,12 +7,13 @@
 #   $\varepsilon$ trades (closeness to the exact cost against Sinkhorn iterations);
 # * check a log-domain Sinkhorn solver against an exact linear program (`ot.emd2`) and against POT;
 # * explain why entropic OT is biased and how the Sinkhorn divergence removes the bias;
+# * explain why the teacher-side projection is fixed (frozen, orthogonal, seeded) and not learned;
 # * read a trained transport plan, and measure what the OT term costs in a training step.
 #
 # ## Prerequisites
 #
 # This builds on notebook 04 (the `Distiller`, loss terms and recipes) and notebook 09 (EVL-ECG's token sets and
-# the trained EVL-ECG student, whose OT projections are inspected here).
+# the trained EVL-ECG student, whose trained OT projection is restored here).
 #
 # **Idea.** Match the student's token set to the teacher's as *sets*: no token order, no equal
 # counts. Optimal transport (OT) moves the student's mass onto the teacher's at the least total cost;
@@ -21,10 +22,12 @@
 #
 # ## The equations (as implemented in `ecgkd_lite/distill/evl/optimal_transport.py`)
 #
-# Student tokens $s_i$ ($N_s$ of them), teacher tokens $t_j$ ($N_t$), learned linear projections
-# $W_s$, $W_t$ to a shared width $d$ (the term's `dim`, printed below), uniform marginals $a = \mathbf{1}/N_s$, $b = \mathbf{1}/N_t$:
+# Student tokens $s_i$ ($N_s$ of them, width $D_s$), teacher tokens $t_j$ ($N_t$, width $D_t$), a
+# learned linear projection $W_s, b_s$ of the student and a **fixed** projection $P_t \in \mathbb{R}^{d \times D_t}$
+# of the teacher to a shared width $d$ (the term's `dim`, printed below), uniform marginals
+# $a = \mathbf{1}/N_s$, $b = \mathbf{1}/N_t$:
 #
-# $$ C_{ij} = \frac{\lVert W_s s_i - W_t t_j \rVert^2}{\operatorname{mean}_{ij} \lVert W_s s_i - W_t t_j \rVert^2},
+# $$ C_{ij} = \frac{\lVert W_s s_i + b_s - P_t \operatorname{sg}(t_j) \rVert^2}{\operatorname{mean}_{ij} \lVert W_s s_i + b_s - P_t \operatorname{sg}(t_j) \rVert^2},
 # \qquad U(a, b) = \{P \ge 0 : P\mathbf{1} = a,\; P^{\top}\mathbf{1} = b\}, $$
 #
 # $$ P^\star = \arg\min_{P \in U(a, b)} \langle P, C \rangle + \varepsilon \operatorname{KL}(P \,\Vert\, a b^{\top}), \qquad
@@ -33,6 +36,14 @@
 # where $\operatorname{sg}$ stops the gradient. On $U(a, b)$ the KL term equals $-H(P)$ plus a
 # constant, so this is the usual entropic problem $\min \langle P, C\rangle - \varepsilon H(P)$.
 #
+# * **A fixed teacher projection.** $P_t$ is a frozen buffer (`teacher_proj`, saved with the term,
+#   never trained): the identity when $D_t = d$, else a random orthogonal matrix drawn from a fixed
+#   seed (`fixed_projection` in `ecgkd_lite/distill/evl/guards.py`: an isometry when $D_t < d$,
+#   orthonormal rows when $D_t > d$), the same matrix in every run. Why not learn it: with a learned
+#   map on *both* sides, the two projections can agree to keep only what aligns trivially (in the
+#   limit a single direction on which both token clouds look alike), and the loss falls without the
+#   student learning the teacher's geometry. With $P_t$ fixed, the target is the teacher's token
+#   cloud as a whole (rotated, not reshaped), and only the student side moves.
 # * **Entropic OT** (Cuturi 2013) with $\varepsilon$ *relative to the mean cost* (the cost is
 #   divided by its mean, so $\varepsilon$ means the same at every training step; the value the
 #   EVL-ECG recipe uses is printed below, from `METHODS["evl_ecg"]`).
@@ -68,6 +79,7 @@ import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
 from ecgkd_lite.config import REPO_ROOT
 from ecgkd_lite.distill import build_term
+from ecgkd_lite.distill.evl.guards import fixed_projection
 from ecgkd_lite.distill.evl.optimal_transport import sinkhorn_log, squared_distances
 from ecgkd_lite.plots import save_figure, series_colors
 
@@ -149,8 +161,8 @@ print(f"max |P_ours - P_pot| = {float((ours[0] - solved.plan).abs().max()):.1e}"
 # (`debiased=True`), with the full entropic values
 # $\mathrm{OT}_\varepsilon(x, y) = \langle P^\star, C(x, y)\rangle + \varepsilon \operatorname{KL}(P^\star \Vert a b^{\top})$,
 # all three costs divided by the same mean of the student-teacher cost (the two self-transport
-# problems use the symmetric Sinkhorn update). With the student projection copied onto the
-# teacher's, identical token sets should give $S_\varepsilon = 0$ up to the solver tolerance and a
+# problems use the symmetric Sinkhorn update). With the student projection set to the teacher's fixed
+# $P_t$ (and no bias), identical token sets should give $S_\varepsilon = 0$ up to the solver tolerance and a
 # shifted copy clearly more. The plain cost $\langle P^\star, C\rangle$ is small but not zero for
 # identical sets: the entropic plan spreads each token's mass over its neighbours.
 
@@ -162,8 +174,9 @@ results = {}
 for debiased in (False, True):
     term = build_term("ot", dim=8, debiased=debiased, max_iter=10000)
     term.build({"tokens": torch.Size([15, 12])}, {"tokens": torch.Size([15, 12])})
-    term.student_proj.load_state_dict(term.teacher_proj.state_dict())
     with torch.no_grad():
+        term.student_proj.weight.copy_(term.teacher_proj)  # the fixed teacher projection P_t (a buffer)
+        term.student_proj.bias.zero_()
         results[debiased] = [term({"tokens": tokens + shift}, {"tokens": tokens}).item() for shift in (0.0, 1.0)]
 print(f"plain <P*, C>:          identical {results[False][0]:.4f}   shifted by 1 {results[False][1]:.4f}")
 print(f"Sinkhorn divergence:    identical {abs(results[True][0]):.4f}   shifted by 1 {results[True][1]:.4f}")
@@ -171,10 +184,11 @@ print(f"Sinkhorn divergence:    identical {abs(results[True][0]):.4f}   shifted 
 # %% [markdown]
 # ## Transport plans of the trained EVL-ECG student
 #
-# The benchmark's EVL-ECG student (`seed=0`) and its trained OT projections, restored from its
-# checkpoint (see notebook 09), on the first training crop (`crop_seconds` of the profile) of two
-# test records, one normal and one with an anterior infarct. Each plan has $N_s$ rows
-# (student tokens, summing to $1/N_s$) and $N_t$ columns (teacher tokens, summing to $1/N_t$).
+# The benchmark's EVL-ECG student (`seed=0`) and its trained OT student projection, restored from its
+# checkpoint (see notebook 09; the teacher side $P_t$ is the fixed buffer, checked below), on the
+# first training crop (`crop_seconds` of the profile) of two test records, one normal and one with
+# an anterior infarct. Each plan has $N_s$ rows (student tokens, summing to $1/N_s$) and $N_t$
+# columns (teacher tokens, summing to $1/N_t$).
 # A diagonal plan means that student token $i$ is matched with the teacher token at the same time.
 # The term runs with its training settings (`max_iter` iterations at most): if a record needs more, the
 # term logs a non-convergence warning, printed below (sent to the cell's output, not to stderr).
@@ -203,6 +217,12 @@ views = evl_views(distiller, torch.from_numpy(prep.test.signals[records, :, :cro
 plans, ot_term = views.plan, distiller.terms["ot"]
 n_s, n_t = plans.shape[1:]
 print(f"plans {tuple(plans.shape)}: {n_s} student tokens x {n_t} teacher tokens (epoch {epoch})")
+P_t = ot_term.teacher_proj
+gram = P_t @ P_t.T if P_t.shape[0] <= P_t.shape[1] else P_t.T @ P_t
+print(f"teacher projection P_t {tuple(P_t.shape)}: a buffer, not a parameter:",
+      "teacher_proj" in dict(ot_term.named_buffers()) and "teacher_proj" not in dict(ot_term.named_parameters()),
+      "| equals the seeded fixed_projection:", bool(torch.allclose(P_t.cpu(), fixed_projection(*P_t.shape), atol=1e-6)),
+      "| orthonormal:", bool(torch.allclose(gram, torch.eye(min(P_t.shape)), atol=1e-5)))
 print("row sums = 1/N_s:", bool(torch.allclose(plans.sum(2), torch.full((2, n_s), 1 / n_s), atol=1e-3)),
       "| column sums = 1/N_t:", bool(torch.allclose(plans.sum(1), torch.full((2, n_t), 1 / n_t), atol=1e-6)))
 print(f"Sinkhorn: {ot_term.last_iterations} iterations, marginal error {ot_term.last_error:.0e} "
@@ -223,7 +243,7 @@ for ax, p, r in zip(axes, plans, records):
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(False)
 fig.colorbar(im, ax=axes, shrink=0.8, label="N_s x P* (each row sums to 1)")
-fig.suptitle("Trained OT plans (entropic, epsilon = 0.05 of the mean cost)", y=1.02)
+fig.suptitle(f"Trained OT plans (entropic, epsilon = {ot_term.epsilon:g} of the mean cost)", y=1.02)
 save_figure(fig, "10_trained_plans")
 plt.show()
 
@@ -240,9 +260,9 @@ from IPython.display import Markdown, display
 capped = ot_term.last_iterations >= ot_term.max_iter
 display(Markdown(
     f"**Reading the plans.** A share of **{diag_share:.2f}** of the mass lies within one step of the time "
-    f"diagonal, against **{uniform_share:.2f}** for a uniform plan; the rest forms beat-to-beat blocks: a "
-    "student token is matched to teacher tokens at the same phase of *other* beats, which a set distance "
-    "is free to do. " + (
+    f"diagonal, against **{uniform_share:.2f}** for a uniform plan; mass off the diagonal in beat-to-beat blocks "
+    "means a student token is matched to teacher tokens at the same phase of *other* beats, which a set "
+    "distance is free to do. " + (
         f"At the training epsilon ({ot_term.epsilon}) the solver stopped at its {ot_term.max_iter}-iteration "
         f"cap on these records with a marginal error of {ot_term.last_error:.0e} (tol {ot_term.tol:g}); the "
         "term logs this once instead of hiding it." if capped else
@@ -296,11 +316,14 @@ display(Markdown(
 #
 # * The OT term is a well-posed set distance between token clouds of different sizes: its entropic
 #   value converges to the exact EMD as $\varepsilon \to 0$, at the price of more iterations.
+# * Only the student's projection learns; the teacher's is a fixed, seeded orthogonal map, so the two
+#   sides cannot agree on a match that keeps only what aligns trivially.
 # * Our batched log-domain solver agrees with POT's `sinkhorn_log` (table above); detaching the plan
 #   is exact by the envelope theorem.
 # * Entropic OT is biased (not zero on identical sets); the Sinkhorn divergence removes the bias.
-# * Non-convergence at the iteration cap is reported, not hidden; the trained plans are only partly
-#   time-aligned, since a set distance may match the same wave of another beat.
+# * Non-convergence at the iteration cap is reported, not hidden; nothing makes the trained plans
+#   time-aligned, since a set distance may match the same wave of another beat (the diagonal share
+#   above measures how much they are).
 # * Its cost grows with the teacher's token count; the next notebook adds the third EVL-ECG term,
 #   relation matching, and the ablation of all three.
 #
@@ -309,8 +332,9 @@ display(Markdown(
 # * **Epsilon and iterations.** In the small case, solve with `sinkhorn_log(cost, eps, max_iter, tol)` at
 #   the recipe's `max_iter` and `tol` for each $\varepsilon$ of the table. Which values stop at the cap?
 #   Expect the iteration count to grow roughly like $1/\varepsilon$.
-# * **Bias on the trained plans.** Rebuild the OT term with `debiased=True` (same projections,
-#   `load_state_dict`) and evaluate it on the two records of the trained-plans section. Compare the
+# * **Bias on the trained plans.** Copy the trained OT term (`copy.deepcopy`), set `debiased = True`
+#   (the student projection is the trained one, $P_t$ the same fixed buffer) and evaluate it on the
+#   two records of the trained-plans section. Compare the
 #   plain and debiased values; expect the debiased one to be smaller, since the self-transport terms
 #   remove the entropic blur.
 # * **Token order.** Shuffle the teacher tokens of one record before the OT term. Expect the value to

@@ -5,14 +5,16 @@
 #
 # * write down EVL-ECG's within-record relation term (normalised distance and cosine matrices) and
 #   check the implementation against it on one record;
+# * explain why its target is built from the teacher's own tokens, resampled to the student's length,
+#   and not from the MHCA summary of notebook 09;
 # * contrast it with RKD's relations, which run *across records* of a batch;
 # * read an ablation with a handful of seeds: which differences are evidence and which are noise;
 # * judge where heterogeneous alignment matters by comparing three differently built teachers.
 #
 # ## Prerequisites
 #
-# This builds on notebook 04 (RKD and the classic baselines), notebook 09 (MHCA alignment, whose
-# attended teacher summary the relation term compares with) and notebook 10 (the OT term).
+# This builds on notebook 04 (RKD and the classic baselines), notebook 09 (MHCA alignment and why a
+# target built with the student's own queries can collapse) and notebook 10 (the OT term).
 #
 # **Idea.** The third EVL-ECG term transfers *geometry inside one record*: which of the student's
 # tokens should be close to each other, and at what angle, as they are in the teacher. Relations
@@ -21,9 +23,10 @@
 #
 # ## The equations (as implemented in `ecgkd_lite/distill/evl/relation.py`)
 #
-# Student tokens $S$ ($N_s \times D_s$) and the teacher **aligned to the student's length**
-# $A = \hat T$, the MHCA summary of notebook 09 ($N_s \times d$; without MHCA, the teacher tokens
-# linearly interpolated to $N_s$). Per record:
+# Student tokens $S$ ($N_s \times D_s$) and the teacher's **own tokens resampled to the student's
+# length**, $A = \operatorname{resample}(\operatorname{sg}(T), N_s)$ ($N_s \times D_t$): linear
+# interpolation along the token axis (`resample_tokens` in `ecgkd_lite/distill/evl/tokens.py`; token
+# order is time order for our models' tokens). Per record:
 #
 # $$ D(X)_{ij} = \frac{\lVert x_i - x_j \rVert}{\operatorname{mean}_{k \ne l} \lVert x_k - x_l \rVert},
 # \qquad K(X)_{ij} = \frac{\langle x_i, x_j\rangle}{\lVert x_i\rVert \lVert x_j\rVert}, $$
@@ -31,7 +34,15 @@
 # $$ \mathcal{L}_{\text{rel}} = \tfrac12 \Big( \operatorname{mean}_{ij} \big(D(S) - D(A)\big)_{ij}^2
 # + \operatorname{mean}_{ij} \big(K(S) - K(A)\big)_{ij}^2 \Big). $$
 #
-# The teacher side carries no gradient.
+# The target $D(A), K(A)$ is computed under `no_grad` from the teacher's tokens alone
+# (`RelationMatching.target`), so it carries no gradient and cannot move with the student.
+#
+# **Why not the MHCA summary.** An earlier version compared with $\hat T$, the teacher as summarised
+# by MHCA (notebook 09). But $\hat T$ is computed with the *student's* queries: when the student's
+# tokens drift together, the attention rows become alike, so do the summary tokens, and the target
+# follows the student into collapse; MHCA and relation together could reach a low loss that way by
+# construction. That option (`teacher_alignment="mhca"`) is now refused with a `ConfigError`; the
+# only alignment is `"interpolate"`.
 #
 # **Contrast with RKD** (Park et al. 2019, notebook 04): RKD relates *records*, not tokens. On the
 # pooled embeddings of a batch it matches the mean-normalised distances $\psi_D(x_i, x_j)$ between
@@ -63,6 +74,7 @@ from ecgkd_lite.distill import METHODS
 from ecgkd_lite.distill.baselines.rkd import pairwise_distances
 from ecgkd_lite.distill.capture import forward_features
 from ecgkd_lite.distill.evl.relation import cosine_matrix, normalised_distances
+from ecgkd_lite.distill.evl.tokens import resample_tokens
 from ecgkd_lite.explain.evl_views import evl_views, trained_distiller
 from ecgkd_lite.plots import mark_axis_break, method_color, save_figure
 
@@ -76,22 +88,30 @@ recipe = METHODS["evl_ecg"]
 print(f"alpha = {recipe['alpha']}; " + ", ".join(f"{k}: weight {v['weight']}" for k, v in recipe["terms"].items()))
 
 # %% [markdown]
-# ## One record: the student's token geometry next to the aligned teacher's
+# ## One record: the student's token geometry next to the teacher's (resampled)
 #
 # The trained EVL-ECG student (`seed=0`, heads restored from its checkpoint as in notebook 09) on the
-# first training crop (`crop_seconds` of the profile) of a test record with atrial fibrillation.
+# first training crop (`crop_seconds` of the profile) of a test record with atrial fibrillation. The
+# teacher's tokens are resampled to the student's length with `resample_tokens`, as the term does;
+# the cell checks that this gives the term's own target (`target`) and its loss.
 
 # %%
 # NBVAL_CHECK_OUTPUT
 crop = int(round(prep.profile.crop_seconds * prep.fs))
 r = int(np.flatnonzero(prep.test.labels[:, prep.classes.index("AFIB")] == 1)[0])
 views = evl_views(distiller, torch.from_numpy(prep.test.signals[[r], :, :crop]))
-S, A = views.student_tokens, views.aligned
-mats = {"D(S) student": normalised_distances(S)[0], "D(A) aligned teacher": normalised_distances(A)[0],
-        "K(S) student": cosine_matrix(S)[0], "K(A) aligned teacher": cosine_matrix(A)[0]}
-mse_d = F.mse_loss(mats["D(S) student"], mats["D(A) aligned teacher"]).item()
-mse_k = F.mse_loss(mats["K(S) student"], mats["K(A) aligned teacher"]).item()
-print(f"record {prep.test.record_ids[r]}: student {tuple(S.shape[1:])}, aligned teacher {tuple(A.shape[1:])}")
+S, T = views.student_tokens, views.teacher_tokens
+A = resample_tokens(T, S.shape[1])  # the teacher's own tokens at the student's length (no MHCA involved)
+mats = {"D(S) student": normalised_distances(S)[0], "D(A) teacher (resampled)": normalised_distances(A)[0],
+        "K(S) student": cosine_matrix(S)[0], "K(A) teacher (resampled)": cosine_matrix(A)[0]}
+mse_d = F.mse_loss(mats["D(S) student"], mats["D(A) teacher (resampled)"]).item()
+mse_k = F.mse_loss(mats["K(S) student"], mats["K(A) teacher (resampled)"]).item()
+d_target, k_target = distiller.terms["relation"].target({"tokens": T}, S.shape[1])
+print(f"record {prep.test.record_ids[r]}: student {tuple(S.shape[1:])}, teacher {tuple(T.shape[1:])} "
+      f"-> teacher (resampled) {tuple(A.shape[1:])}")
+print("same matrices as the term's target:", bool(torch.allclose(d_target[0], mats["D(A) teacher (resampled)"])
+      and torch.allclose(k_target[0], mats["K(A) teacher (resampled)"])),
+      "| target carries no gradient:", not (d_target.requires_grad or k_target.requires_grad))
 print(f"MSE distances {mse_d:.4f}, MSE cosines {mse_k:.4f}, their mean {(mse_d + mse_k) / 2:.4f}")
 print("equals the relation term:", bool(np.isclose((mse_d + mse_k) / 2, views.losses["relation"], atol=1e-6)))
 print("D has zero diagonal and off-diagonal mean 1:", bool(torch.allclose(mats["D(S) student"].diagonal(),
@@ -100,8 +120,8 @@ print("D has zero diagonal and off-diagonal mean 1:", bool(torch.allclose(mats["
 # %%
 fig, axes = plt.subplots(2, 3, figsize=(12, 7), layout="constrained")
 scale_label = {"distance": "distance / mean off-diagonal distance", "cosine": "cosine similarity"}
-for row, kind, (s_key, a_key) in ((0, "distance", ("D(S) student", "D(A) aligned teacher")),
-                                  (1, "cosine", ("K(S) student", "K(A) aligned teacher"))):
+for row, kind, (s_key, a_key) in ((0, "distance", ("D(S) student", "D(A) teacher (resampled)")),
+                                  (1, "cosine", ("K(S) student", "K(A) teacher (resampled)"))):
     for ax, key in zip(axes[row, :2], (s_key, a_key)):
         im = ax.imshow(mats[key], cmap="viridis", vmin=float(min(mats[s_key].min(), mats[a_key].min())),
                        vmax=float(max(mats[s_key].max(), mats[a_key].max())))
@@ -155,8 +175,9 @@ plt.show()
 #
 # From the benchmark runner (`results/bench_quality_quick_evl.json`, tiny 1-lead student,
 # `resnet1d` 12-lead teacher, identical budgets; mean ± std over the stored seeds), with the weights chosen
-# on validation (below). `no_mhca` also changes what the relation term compares with: the teacher
-# tokens interpolated to the student's length instead of the MHCA summary. RKD comes from
+# on validation (below). The relation term's target no longer depends on MHCA, so `no_mhca` removes
+# the MHCA term and nothing else; a file made before that change (its recipe's relation target is
+# printed below) measured the former terms. RKD comes from
 # `results/bench_quality_quick_baselines.json` (same data, teacher and baseline) for reference.
 
 # %%
@@ -171,6 +192,9 @@ assert evl["data"]["fingerprint"] == classic["data"]["fingerprint"], "the two fi
 table = {**evl, "methods": {**{k: evl["methods"][k] for k in ["baseline", "vanilla_kd", *evl_names]},
                             "rkd": classic["methods"]["rkd"]}}
 print("made by:", evl["command"], "|", evl["date"][:10])
+stored_target = evl["methods"]["evl_ecg"].get("recipe", {}).get("terms", {}).get("relation", {}).get("teacher_alignment")
+print(f"relation target in the stored recipe: {stored_target!r} (current: "
+      f"{recipe['terms']['relation']['teacher_alignment']!r})")
 print(markdown_table(table))
 
 # %%
@@ -181,7 +205,7 @@ fig, ax = plt.subplots(figsize=(10, 3.4))
 ax.bar(names, means, yerr=stds, capsize=4, color=[method_color(k) for k in names], edgecolor="black", linewidth=0.5)
 ax.axhline(table["teacher"]["macro_auc"], color="black", ls="--", lw=0.8, label="teacher (12 leads)")
 ax.set_ylim(min(means) - 0.05, 1.0)
-ax.set(ylabel="test macro AUC (mean ± std, 3 seeds)", title="EVL-ECG and its ablations")
+ax.set(ylabel=f"test macro AUC (mean ± std, {evl['seeds']} seeds)", title="EVL-ECG and its ablations")
 mark_axis_break(ax)
 ax.set_xticks(range(len(names)), names, rotation=20, ha="right")
 ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
@@ -278,9 +302,13 @@ display(Markdown(
     + ("Every EVL-ECG variant sits within one standard deviation (the largest, "
        f"{spread:.3f}) of the baseline: no term measurably helps on this data. " if within else
        f"Not every variant is within one standard deviation ({spread:.3f}) of the baseline. ")
-    + f"The best variant is `{best_variant}`" + (", which fits notebook 09's collapsed attention" if best_variant ==
-                                                  "evl_ecg-no_mhca" else "") + ", but the margin is noise-sized. "
-    f"RKD's batch-level relations, by contrast, change macro AUC by "
+    + ("The full recipe is the best variant. " if best_variant == "evl_ecg" else
+       f"The best variant is `{best_variant}`" + (
+           ", but the margin is noise-sized. " if mean[best_variant] - mean["evl_ecg"] <= spread else
+           f", {(mean[best_variant] - mean['evl_ecg']) / spread:.1f} standard deviations above the full recipe. "))
+    + ("" if stored_target == recipe["terms"]["relation"]["teacher_alignment"] else
+       f"(These runs predate the collapse fixes: their relation target is `{stored_target}`.) ")
+    + f"RKD's batch-level relations, by contrast, change macro AUC by "
     f"{mean['rkd'] - mean['baseline']:+.3f} against the baseline: asking one record's embedding to keep the "
     "teacher's distances to *other* records fights the labels, while EVL-ECG's relations stay *inside* a record."))
 
@@ -305,6 +333,9 @@ display(Markdown(
 #
 # * The relation term compares *within-record* token geometry (distances normalised by their mean,
 #   and cosines); it needs no projection, so it bridges any two widths.
+# * Its target is the geometry of the teacher's own tokens resampled to the student's length, computed
+#   without gradient: it cannot follow the student, unlike the MHCA summary, which is built with the
+#   student's queries and can collapse with them.
 # * RKD compares *across-record* geometry of pooled embeddings; on this data that hurts the student,
 #   while EVL-ECG's within-record relations do not.
 # * With a few seeds, every EVL-ECG ablation is within noise of the full recipe and of the baseline:
@@ -318,8 +349,11 @@ display(Markdown(
 # * **Distances only.** Recompute the relation loss of the AFIB record with the distance part alone
 #   and with the cosine part alone (`normalised_distances`, `cosine_matrix`). Which part carries most
 #   of the loss? Expect the cosine part to dominate when the tokens share a large common direction.
-# * **Alignment without MHCA.** Build `build_term("relation", teacher_alignment="interpolate")` and
-#   evaluate it on the same record with the raw teacher tokens. Expect a different (usually larger)
-#   loss, since the interpolated teacher is not trained to resemble the student.
+# * **The former target.** Collapse the student's tokens of the AFIB record to one vector,
+#   `S0 = S[:, :1].expand_as(S)`, run the MHCA term on them (`distiller.terms["mhca"]({"tokens": S0},
+#   {"tokens": T})`, under `torch.no_grad()`) and take its summary `.provides["aligned"]`. Compare the
+#   cosine half of the relation loss of `S0` against $K$ of that summary and against $K(A)$ of the
+#   resampled teacher. Which target rewards the collapse? (Try `build_term("relation",
+#   teacher_alignment="mhca")` too.)
 # * **Noise floor.** From the ablation JSON, compute for each variant the difference to the full recipe
 #   divided by the larger of the two standard deviations. Expect no ratio clearly above one.
