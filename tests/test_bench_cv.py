@@ -85,6 +85,21 @@ def test_phases_parts_resume_and_report(tiny, monkeypatch):
     assert again["methods"]["baseline"]["macro_auc_per_seed"] == out["methods"]["baseline"]["macro_auc_per_seed"]
 
 
+def test_gap_closed_by_what_lead_i_sees(tiny, monkeypatch):
+    """Classes grouped by the per-class gap file; each group gets its own paired interval."""
+    classes = list(cv.load_pool(None).classes)
+    rows = [{"class": c, "seen_by_lead_I": "seen" if i % 2 else "not seen"} for i, c in enumerate(classes)]
+    vis = tiny / "gap.json"
+    vis.write_text(json.dumps({"cv": {"per_class": rows}}))
+    monkeypatch.setattr(cv, "VISIBILITY", vis)
+    out = run(tiny, methods="vanilla_kd", seeds=1, json_out=tiny / "v.json")
+    by = out["by_visibility"]
+    assert by["groups"] == {"seen": classes[1::2], "not seen": classes[0::2]}
+    d = by["methods"]["vanilla_kd"]["not seen"]["paired_delta_macro_auc"]
+    assert d["ci95"][0] <= d["estimate"] <= d["ci95"][1]
+    assert "| vanilla_kd |" in cv.markdown(out).split("By what lead I sees")[1]
+
+
 def test_a_part_made_by_older_term_code_is_trained_again(tiny, monkeypatch):
     """Parts carry the code versions of their recipe; bumping a term's version makes exactly the
     parts of the methods that use it stale (the teacher and the baseline stay)."""

@@ -383,6 +383,43 @@ def _seeds_done(runner: Runner, method: str, seeds: int) -> list[int]:
     return [s for s in range(seeds) if all(runner.done(method, s, f) for f in range(runner.setting.k))]
 
 
+#: which classes lead I sees, from the independent per-class gap benchmark (benchmarks/real_gap_ptbxl2k.py)
+VISIBILITY = REPO_ROOT / "results" / "real_gap_ptbxl2k.json"
+GROUPS = ("seen", "partly seen", "not seen")
+
+
+def lead_i_visibility(classes: Sequence[str], path: Path | None = None) -> dict[str, list[str]]:
+    """``{group: classes}`` for the groups of ``GROUPS`` (empty when the gap file is absent)."""
+    path = VISIBILITY if path is None else path
+    if not Path(path).exists():
+        return {}
+    per = {r["class"]: r["seen_by_lead_I"] for r in json.loads(Path(path).read_text())["cv"]["per_class"]}
+    return {g: [c for c in classes if per.get(c) == g] for g in GROUPS}
+
+
+def _by_visibility(y, oof, classes, names, n_boot) -> dict:
+    """Paired difference to the baseline and gap closed, per group of classes lead I sees."""
+    groups = {g: c for g, c in lead_i_visibility(classes).items() if c}
+    out = {
+        "source": f"{VISIBILITY.name}: per-class 12-lead minus lead-I AUC gaps of independent runs (5 folds x 3 "
+        "seeds); seen: upper bound < 0.05, not seen: lower bound > 0.10, partly seen: lower bound > 0",
+        "groups": groups,
+        "methods": {},
+    }
+    for g, cls in groups.items():
+        idx = [list(classes).index(c) for c in cls]
+        boot = paired_bootstrap(y[:, idx], {m: oof[m][..., idx] for m in names}, "macro_auc", n_boot=n_boot)
+        for m in names:
+            if m in ("teacher", "baseline"):
+                continue
+            out["methods"].setdefault(m, {})[g] = {
+                "paired_delta_macro_auc": boot.delta(m, "baseline"),
+                "paired_gap_closed_macro_auc": boot.gap_closed(m, "baseline", "teacher"),
+            }
+        out.setdefault("teacher_minus_baseline", {})[g] = boot.delta("teacher", "baseline")
+    return out
+
+
 def report(runner: Runner, methods: Sequence[str], seeds: int, *, n_boot: int = 1000, argv=None) -> dict:
     """The result JSON from the finished parts (methods with every fold of at least seed 0)."""
     data, plan = runner.data, runner.plan
@@ -491,8 +528,13 @@ def report(runner: Runner, methods: Sequence[str], seeds: int, *, n_boot: int = 
             "mean over the seeds both models have",
         },
         "methods": rows,
+        "by_visibility": _by_visibility(y, oof, data.classes, names, n_boot),
         "complete": all(not runner.missing(cell) for cell in runner.plan_cells(methods, seeds)) and best is not None,
     }
+
+
+def _pct(x: float) -> str:
+    return "n/a" if x is None or not np.isfinite(x) else f"{x:+.0%}"
 
 
 def markdown(result: dict) -> str:
@@ -533,6 +575,34 @@ def markdown(result: dict) -> str:
         f"method chosen on validation: {result['best_classic']['method'] or 'not yet (phase 1 incomplete)'}; "
         f"complete: {'yes' if result['complete'] else 'no'}.",
     ]
+    vis = result.get("by_visibility") or {}
+    groups = list(vis.get("groups", {}))
+    if groups:
+        lines += [
+            "",
+            "By what lead I sees (classes grouped by the per-class gap table; minus baseline and gap closed, "
+            "paired 95 % CI):",
+            "",
+            "| model | " + " | ".join(f"{g} ({len(vis['groups'][g])} classes)" for g in groups) + " |",
+            "|---|" + "---|" * len(groups),
+        ]
+        t = vis["teacher_minus_baseline"]
+        lines.append(
+            "| teacher minus baseline | "
+            + " | ".join(f"{t[g]['estimate']:+.3f} [{t[g]['ci95'][0]:+.3f}, {t[g]['ci95'][1]:+.3f}]" for g in groups)
+            + " |"
+        )
+        for m, per in vis["methods"].items():
+            cells = []
+            for g in groups:
+                d, c = per[g]["paired_delta_macro_auc"], per[g]["paired_gap_closed_macro_auc"]
+                cells.append(
+                    f"{d['estimate']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]; "
+                    f"{_pct(c['estimate'])} [{_pct(c['ci95'][0])}, {_pct(c['ci95'][1])}]"
+                )
+            lines.append(f"| {m} | " + " | ".join(cells) + " |")
+        lines.append("")
+        lines.append("Groups: " + "; ".join(f"{g}: {', '.join(vis['groups'][g])}" for g in groups) + ".")
     return "\n".join(lines)
 
 

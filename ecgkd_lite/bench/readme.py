@@ -302,7 +302,12 @@ TABLES: dict[str, Callable[[], str]] = {
     "real_gap_ptbxl2k": lambda: _json("real_gap_ptbxl2k.json")["markdown"],
     "ludb_external": lambda: _json("ludb_external.json")["markdown"],
     "bench_quality_ptbxl2k": lambda: cv.markdown(_json("bench_quality_ptbxl2k.json")),
-    "bench_quality_ptbxl2k_labels10": lambda: cv.markdown(_json("bench_quality_ptbxl2k_labels10.json")),
+    "bench_quality_ptbxl2k_labels10_scenario_a": lambda: cv.markdown(
+        _json("bench_quality_ptbxl2k_labels10_scenario_a.json")
+    ),
+    "bench_quality_ptbxl2k_labels10_scenario_b": lambda: cv.markdown(
+        _json("bench_quality_ptbxl2k_labels10_scenario_b.json")
+    ),
 }
 
 
