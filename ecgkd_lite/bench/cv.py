@@ -580,8 +580,8 @@ def markdown(result: dict) -> str:
     if groups:
         lines += [
             "",
-            "By what lead I sees (classes grouped by the per-class gap table; minus baseline and gap closed, "
-            "paired 95 % CI):",
+            "By what lead I sees (classes grouped by the per-class gap table; minus baseline, paired 95 % CI, "
+            "and the share of the teacher's lead over the baseline closed, where the teacher has one):",
             "",
             "| model | " + " | ".join(f"{g} ({len(vis['groups'][g])} classes)" for g in groups) + " |",
             "|---|" + "---|" * len(groups),
@@ -592,14 +592,16 @@ def markdown(result: dict) -> str:
             + " | ".join(f"{t[g]['estimate']:+.3f} [{t[g]['ci95'][0]:+.3f}, {t[g]['ci95'][1]:+.3f}]" for g in groups)
             + " |"
         )
+        # gap closed only where the teacher beats the baseline (its paired interval above zero)
+        has_gap = {g: t[g]["ci95"][0] > 0 for g in groups}
         for m, per in vis["methods"].items():
             cells = []
             for g in groups:
                 d, c = per[g]["paired_delta_macro_auc"], per[g]["paired_gap_closed_macro_auc"]
-                cells.append(
-                    f"{d['estimate']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]; "
-                    f"{_pct(c['estimate'])} [{_pct(c['ci95'][0])}, {_pct(c['ci95'][1])}]"
+                closed = (
+                    f"; {_pct(c['estimate'])} [{_pct(c['ci95'][0])}, {_pct(c['ci95'][1])}] closed" if has_gap[g] else ""
                 )
+                cells.append(f"{d['estimate']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]{closed}")
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
         lines.append("")
         lines.append("Groups: " + "; ".join(f"{g}: {', '.join(vis['groups'][g])}" for g in groups) + ".")
