@@ -174,7 +174,13 @@ METHOD_TABLE: dict[str, Method] = {m.name: m for m in _rows()}
 #: name -> recipe config (what ``build_recipe`` reads)
 METHODS: dict[str, Mapping[str, Any]] = {name: m.recipe for name, m in METHOD_TABLE.items()}
 #: colours of the models that are not methods
-OTHER_COLOURS = {"teacher": "#1b1b1b", "restoration": "#9467bd"}
+OTHER_COLOURS = {
+    "teacher": "#1b1b1b",
+    "restoration": "#9467bd",
+    # the naive feature models beside the real tables (bench/cv.py FEATURE_MODELS)
+    "features-lead_I": "#08306b",
+    "features-12_lead": "#b2abd2",
+}
 
 
 def methods_of(*families: str, kind: str = "headline") -> tuple[str, ...]:
