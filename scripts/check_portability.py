@@ -2,7 +2,9 @@
 
 For every run in ``pretrained/`` the data it was trained on is rebuilt from its recipe (the quick
 synthetic set, or the 12 leads restored from lead I by the shipped restoration net) in a fresh
-process with a fresh cache, under each back-end configuration below, and checked:
+process with a fresh cache (the quick synthetic set, the 12 leads restored from lead I, and the
+teacher and student pools of the semi-supervised scenarios at 10 % labels), under each back-end
+configuration below, and checked:
 
 * **key**: the run's stored data key (``data_fingerprint``) must equal the key of the rebuilt
   train/validation splits: that is what makes ``cached_fit`` find the shipped run;
@@ -70,6 +72,10 @@ def check_here() -> dict:
     restorer = experiment.train_restoration(prep, size="tiny")
     restored = restore_prepared(prep, restorer.model, input_leads=["I"], cache=False)
     candidates["restored from lead I"] = (restored.train, restored.val)
+    for scenario in ("a", "b"):  # notebook 07's semi-supervised runs (10 % labels, seed 0)
+        sd = experiment.scenario_data(prep, 0.1, scenario, seed=0)
+        candidates[f"scenario {scenario} teacher"] = (sd.teacher.train, sd.teacher.val)
+        candidates[f"scenario {scenario} students"] = (sd.student.train, sd.student.val)
     by_key = {fingerprint(tr.fingerprint(), va.fingerprint()): (name, tr, va) for name, (tr, va) in candidates.items()}
     runs = {}
     for sidecar in sorted(PRETRAINED_DIR.glob("*/best.pt.json")):
