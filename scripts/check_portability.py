@@ -1,10 +1,9 @@
 """Do the shipped runs still match their data on another CPU? Emulate other numeric back ends here.
 
 For every run in ``pretrained/`` the data it was trained on is rebuilt from its recipe (the quick
-synthetic set, or the 12 leads restored from lead I by the shipped restoration net) in a fresh
-process with a fresh cache (the quick synthetic set, the 12 leads restored from lead I, and the
-teacher and student pools of the semi-supervised scenarios at 10 % labels), under each back-end
-configuration below, and checked:
+synthetic set, the 12 leads restored from lead I by the shipped restoration net, or the teacher and
+student pools of the semi-supervised scenarios at 10 % labels) in a fresh process with a fresh
+cache, under each back-end configuration below, and checked:
 
 * **key**: the run's stored data key (``data_fingerprint``) must equal the key of the rebuilt
   train/validation splits: that is what makes ``cached_fit`` find the shipped run;
