@@ -25,6 +25,7 @@ from scipy.signal import find_peaks
 
 from ..checks import check_positive
 from ..data.container import ECGData
+from ..data.leads import lead_indices
 from ..errors import ConfigError
 from ..metrics import macro_auc
 
@@ -52,7 +53,8 @@ def r_peaks(x: np.ndarray, fs: float) -> np.ndarray:
 
 def beat_features(data: ECGData, leads) -> np.ndarray:
     """``(N, L * window + 6 + 1)`` features of every record of ``data`` from ``leads`` (names)."""
-    idx = [data.leads.index(lead) for lead in leads] if not isinstance(leads, str) else [data.leads.index(leads)]
+    idx = lead_indices(leads, data.leads)  # ConfigError for an unknown lead
+    data.check_finite("beat features", idx)  # BadSignalError naming the record and lead
     fs = float(data.fs)
     pre, post = int(round(PRE_S * fs)), int(round(POST_S * fs))
     rows = []
