@@ -171,3 +171,72 @@ def test_arguments_are_checked_before_any_work(tiny):
         run(tiny, methods="magic")
     with pytest.raises(ConfigError, match="no finished teacher and baseline parts"):
         run(tiny, report_only=True, json_out=tiny / "x.json")
+
+
+@pytest.fixture()
+def tiny_synthetic(tiny, monkeypatch):
+    """The converged profile at a toy budget: 60 quick records and 40 test records of 5 s."""
+    monkeypatch.setitem(
+        config.PROFILES,
+        "converged",
+        config.PROFILES["converged"].with_(
+            n_records=60, seconds=5.0, teacher_epochs=2, student_epochs=2, batch_size=16, patience=1
+        ),
+    )
+    monkeypatch.setattr(cv, "N_SYNTHETIC_TEST", 40)
+    return tiny
+
+
+def test_synthetic_pool_is_the_quick_data_plus_new_test_records(tiny_synthetic):
+    """Block-seeded generation: the first records are the quick data set itself (same signals, same
+    folds); train / validation / hold-out are its folds 1-8 / 9 / 10 and the test set is new records."""
+    data, plan = cv.synthetic_pool()
+    quick = bandpass(load_synthetic(60, fs=100, seconds=5.0, seed=0), **experiment.BANDPASS)
+    assert len(data) == 100 and (data.signals[:60] == quick.signals).all()
+    (fold,) = plan.folds
+    assert (fold.train == (quick.folds <= 8).nonzero()[0]).all() and (fold.val == (quick.folds == 9).nonzero()[0]).all()
+    assert (plan.holdout == (quick.folds == 10).nonzero()[0]).all()
+    assert (fold.test == range(60, 100)).all() and (plan.pool == fold.test).all()
+    assert not set(data.record_ids[fold.test]) & set(quick.record_ids)
+
+
+def test_converged_synthetic_benchmark_one_split_paired_report(tiny_synthetic):
+    out = cv.run_quality_cv(
+        data="synthetic",
+        methods="vanilla_kd",
+        seeds=2,
+        parts_root=tiny_synthetic / "parts",
+        n_boot=20,
+        json_out=tiny_synthetic / "s.json",
+        log=lambda *a: None,
+    )
+    parts = {p.name for p in tiny_synthetic.glob("parts/bench_quality_synthetic/*/*.json")}
+    assert {"teacher-s1-f0.json", "vanilla_kd-s1-f0.json", "features-lead_I-s0-f0.json"} <= parts
+    assert not any("-f1" in p for p in parts)  # one split
+    assert out["setting"]["data"] == "synthetic" and out["setting"]["profile"]["name"] == "converged"
+    assert out["n_pool"] == 40 and out["methods"]["vanilla_kd"]["seeds"] == [0, 1]
+    d = out["methods"]["vanilla_kd"]["paired_delta_macro_auc"]
+    assert d["ci95"][0] <= d["estimate"] <= d["ci95"][1]
+    # lead-I visibility by construction: the hidden conditions form the "not seen" group
+    assert out["by_visibility"]["groups"]["not seen"] == ["LAFB", "AMI", "IMI"]
+    assert "generator" in out["by_visibility"]["source"]
+
+
+def test_converged_benchmark_arguments(tiny):
+    with pytest.raises(ConfigError, match="data 'mimic' is unknown"):
+        cv.run_quality_cv(data="mimic")
+    with pytest.raises(ConfigError, match="needs root="):
+        cv.run_quality_cv(data="ptbxl2k")
+
+
+def test_every_seed_trains_every_method_at_every_seed(tiny_synthetic):
+    kw = {"data": "synthetic", "methods": "vanilla_kd,fitnets", "seeds": 2, "n_boot": 20, "log": lambda *a: None}
+    out = cv.run_quality_cv(
+        parts_root=tiny_synthetic / "parts", every_seed=True, json_out=tiny_synthetic / "e.json", **kw
+    )
+    assert out["methods"]["vanilla_kd"]["seeds"] == out["methods"]["fitnets"]["seeds"] == [0, 1]
+    assert out["complete"] is True
+    # with the phases (the default) the classic method not chosen on validation keeps seed 0 only
+    out = cv.run_quality_cv(parts_root=tiny_synthetic / "phased", json_out=tiny_synthetic / "p.json", **kw)
+    best = out["best_classic"]["method"]
+    assert out["methods"]["fitnets"]["seeds"] == ([0, 1] if best == "fitnets" else [0])

@@ -100,6 +100,16 @@ def test_reader_stop_says_how_many_more_and_how_to_skip(capsys, challenge_root, 
         (["--methods", "dkd,"], "ConfigError: methods 'dkd,' holds an empty method name"),
         (["--eval-data", "ptbxl"], "ConfigError: --eval-data ptbxl needs --eval-root DIR"),
         (["--data", "ptbxl"], "ConfigError: --data ptbxl needs --root DIR"),
+        (
+            ["--profile", "converged", "--data", "ptbxl", "--root", "x"],
+            "ConfigError: --profile converged is the synthetic converged benchmark",
+        ),
+        (["--profile", "converged", "--tuned"], "ConfigError: --tuned runs the quick synthetic / ptbxl benchmark"),
+        (
+            ["--profile", "converged", "--teacher", "resnet1d/small"],
+            "runs with its own profile and the default teacher",
+        ),
+        (["--shard", "0/2"], "ConfigError: --shard, --every-seed and --report-only belong to the converged benchmark"),
     ],
 )
 def test_bench_quality_checks_arguments_before_training(capsys, no_training, argv, pattern):

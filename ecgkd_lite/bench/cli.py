@@ -16,10 +16,12 @@ def _cmd_quality(args) -> int:
     ):
         if source in ("ptbxl", "ptbxl2k") and not root:
             raise ConfigError(f"{flags} DIR (the data folder); checked before anything is trained")
-    if args.data == "ptbxl2k":
+    if args.data == "ptbxl2k" or args.profile == "converged":
         return _cmd_quality_cv(args)
-    if args.shard or args.report_only:
-        raise ConfigError("--shard and --report-only belong to the cross-validated benchmark (--data ptbxl2k)")
+    if args.shard or args.report_only or args.every_seed:
+        raise ConfigError(
+            "--shard, --every-seed and --report-only belong to the converged benchmark (--data ptbxl2k or --profile converged)"
+        )
     result = run_quality(
         profile=args.profile,
         seeds=args.seeds,
@@ -51,17 +53,23 @@ def _cmd_quality_cv(args) -> int:
     from ..errors import ConfigError
     from .cv import markdown, run_quality_cv
 
-    if args.eval_data or args.teacher or args.profile:
+    data = "synthetic" if args.profile == "converged" else "ptbxl2k"
+    if args.profile == "converged" and args.data != "synthetic":
         raise ConfigError(
-            "--data ptbxl2k runs the cross-validated benchmark with its own profile and the default "
+            f"--profile converged is the synthetic converged benchmark; --data {args.data} does not apply"
+        )
+    if args.eval_data or args.teacher or (args.profile and data == "ptbxl2k"):
+        raise ConfigError(
+            f"the converged benchmark (--data {data}) runs with its own profile and the default "
             "teacher; --eval-data, --teacher and --profile do not apply (LUDB: benchmarks/ludb_external.py)"
         )
     if args.tuned:
         raise ConfigError(
-            "--tuned runs the synthetic / ptbxl benchmark (tune files: `ecgkd bench tune`), not --data ptbxl2k"
+            "--tuned runs the quick synthetic / ptbxl benchmark (tune files: `ecgkd bench tune`), not the converged one"
         )
     result = run_quality_cv(
         root=args.root,
+        data=data,
         methods=args.methods,
         seeds=args.seeds,
         k=args.folds,
@@ -69,6 +77,7 @@ def _cmd_quality_cv(args) -> int:
         scenario=args.scenario,
         student_size=args.student_size,
         shard=args.shard,
+        every_seed=args.every_seed,
         report_only=args.report_only,
         json_out=args.json,
         n_boot=args.n_boot,
@@ -98,7 +107,11 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     bench = sub.add_parser("bench", help="benchmark runners")
     bs = bench.add_subparsers(dest="bench_command", required=True)
     q = bs.add_parser("quality", help="teacher, 1-lead baseline and every KD method with identical budgets")
-    q.add_argument("--profile", default=None, help="quick (default) or full")
+    q.add_argument(
+        "--profile",
+        default=None,
+        help="quick (default), full, or converged (the synthetic benchmark with early stopping, 5,000 test records)",
+    )
     q.add_argument("--seeds", type=int, default=3)
     q.add_argument("--methods", default="all", help="'all', 'baselines', 'families' or a comma-separated list")
     q.add_argument(
@@ -108,10 +121,26 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
         help="ptbxl2k: the cross-validated real benchmark (bench/cv.py)",
     )
     q.add_argument("--root", help="data folder for --data ptbxl / ptbxl2k")
-    q.add_argument("--folds", type=int, default=5, help="cross-validation folds (--data ptbxl2k)")
-    q.add_argument("--shard", help="i/n: run this process's share of the parts (--data ptbxl2k)")
-    q.add_argument("--report-only", action="store_true", help="write the JSON from the finished parts (--data ptbxl2k)")
-    q.add_argument("--n-boot", type=int, default=1000, help="paired bootstrap resamples (--data ptbxl2k)")
+    q.add_argument(
+        "--folds",
+        type=int,
+        default=5,
+        help="cross-validation folds (--data ptbxl2k; the converged synthetic benchmark has one split)",
+    )
+    q.add_argument("--shard", help="i/n: run this process's share of the parts (--data ptbxl2k, --profile converged)")
+    q.add_argument(
+        "--every-seed",
+        action="store_true",
+        help="train every method at every seed (default: every method at seed 0, the main ones at every seed)",
+    )
+    q.add_argument(
+        "--report-only",
+        action="store_true",
+        help="write the JSON from the finished parts (--data ptbxl2k, --profile converged)",
+    )
+    q.add_argument(
+        "--n-boot", type=int, default=1000, help="paired bootstrap resamples (--data ptbxl2k, --profile converged)"
+    )
     q.add_argument("--student-size", default="tiny", choices=["tiny", "small", "base"])
     q.add_argument("--eval-data", choices=["synthetic", "ptbxl"], help="second data set for external validation")
     q.add_argument("--eval-root", help="folder of the second data set")

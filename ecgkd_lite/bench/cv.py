@@ -1,6 +1,8 @@
-"""The cross-validated quality benchmark on a small real set (ptbxl-2k).
+"""The converged quality benchmark: cross-validated on a small real set (ptbxl-2k), or on one large
+synthetic test set.
 
 ``ecgkd bench quality --data ptbxl2k --root ../shared/data/ptbxl-2k --json results/bench_quality_ptbxl2k.json``
+``ecgkd bench quality --profile converged --json results/bench_quality_converged.json`` (synthetic)
 
 1,805 labeled records give a source test split of 194 records with 1-17 positives for most classes:
 one split ranks nothing. So every record of the pool (source train + val) is predicted once by a
@@ -26,6 +28,11 @@ reaches any model; every method trains on the same matched batches (``train/matc
 teacher on epochs as long as the students'; the reference rows (the baseline on every label,
 a lead-I mean teacher, hard pseudo-labels) join the methods.
 
+**Synthetic** (``data="synthetic"``, the ``converged`` profile): the quick profile's 6,000 records
+(its folds: 1-8 train, 9 validation, 10 the small hold-out that the quick benchmark tests on) and
+``N_SYNTHETIC_TEST`` more records of the same generator stream as the test set, so one split (k = 1)
+gives about 500 positives per class; the same training rule, parts, phases and paired report.
+
 Resumable in parts: every finished (method, seed, fold) is a JSON part below ``parts_dir`` (out-of-fold
 and hold-out probabilities, epochs, seconds), skipped on rerun, committed with the results, and
 ``shard="i/n"`` lets ``n`` processes share the work. The report pools the out-of-fold predictions and
@@ -48,9 +55,12 @@ from .. import experiment
 from ..checks import check_fraction, check_int
 from ..config import REPO_ROOT, get_profile
 from ..data import ECGData, StandardScaler, bandpass, load_ptbxl_2k, resample
+from ..data.conditions import CONDITIONS
+from ..data.synthetic import assign_folds
 from ..distill import build_recipe, methods_of
 from ..errors import ConfigError
 from ..evaluate import cv_folds
+from ..evaluate.folds import CVPlan, Fold
 from ..evaluate.features import VERSION as FEATURES_VERSION
 from ..evaluate.features import FeatureLogistic
 from ..evaluate.paired import paired_bootstrap
@@ -63,7 +73,11 @@ from .quality import resolve_methods
 from .stamp import run_stamp
 
 SCHEMA = "ecgkd-bench-quality-cv/1"
-PROFILE = "ptbxl2k"
+#: data set -> its profile (``config.PROFILES``)
+DATASETS = {"ptbxl2k": "ptbxl2k", "synthetic": "converged"}
+PROFILE = DATASETS["ptbxl2k"]
+#: synthetic test records beside the quick data (about 500 positives per class at 10 % prevalence)
+N_SYNTHETIC_TEST = 5000
 #: methods that get every seed (the best classic method is added once chosen)
 MAIN = ("baseline", "vanilla_kd", "liteheart", "evl_ecg")
 #: probabilities are stored as integers in [0, 10000] (4 decimals) to keep the parts small
@@ -74,16 +88,21 @@ SCALE = 10000
 class Setting:
     """What one benchmark is: data, folds, budget, students, teacher, label ratio."""
 
-    root: Path
+    root: Path | None
     k: int = 5
     fold_seed: int = 0
     val_fraction: float = 0.15
     label_ratio: float = 1.0
     student_size: str = "tiny"
     scenario: str | None = None  # None at label_ratio 1, else "a" or "b"
+    data: str = "ptbxl2k"  # a key of DATASETS
+
+    @property
+    def profile(self) -> str:
+        return DATASETS[self.data]
 
     def key(self, data_key: str) -> str:
-        prof = get_profile(PROFILE)
+        prof = get_profile(self.profile)
         return fingerprint(
             prof.to_dict(),
             self.k,
@@ -96,6 +115,7 @@ class Setting:
             experiment.STUDENT_ARCH,
             key_versions("models", "engine"),  # shared by every run; each part adds its recipe's code
             *([] if self.scenario is None else [self.scenario, key_versions("scenarios", "matched_batches")]),
+            *([] if self.data == "ptbxl2k" else [self.data]),  # the real set's key predates other data sets
         )
 
     @property
@@ -129,20 +149,34 @@ def load_pool(root: str | Path) -> ECGData:
     return bandpass(raw, **experiment.BANDPASS)
 
 
-def fold_prep(data: ECGData, fold, holdout: np.ndarray) -> tuple[experiment.Prepared, ECGData]:
+def synthetic_pool(n_test: int | None = None) -> tuple[ECGData, CVPlan]:
+    """The quick profile's synthetic records and ``n_test`` more of the same generator stream (records
+    are block-seeded, so the first ones are the quick data set itself), band-passed, and the one-fold
+    plan: the quick folds 1-8 train, 9 validation, 10 the hold-out; the ``n_test`` new records the test."""
+    prof = get_profile(DATASETS["synthetic"])
+    n_test = check_int("n_test", N_SYNTHETIC_TEST if n_test is None else n_test, low=1)
+    raw = experiment.load_source("synthetic", profile=prof, n_records=prof.n_records + n_test, seed=0)
+    data = bandpass(raw, **experiment.BANDPASS)
+    folds = assign_folds(data.labels[: prof.n_records], 0)  # the quick data set's own folds
+    test = np.arange(prof.n_records, len(data))
+    fold = Fold(0, np.flatnonzero(folds <= 8), np.flatnonzero(folds == 9), test)
+    return data, CVPlan((fold,), test, np.flatnonzero(folds == 10), 1, 0, 0.0)
+
+
+def fold_prep(data: ECGData, fold, holdout: np.ndarray, source: str = "ptbxl2k") -> tuple[experiment.Prepared, ECGData]:
     """The fold as the experiment's ``Prepared`` (train / val / its test part, scaled with the fold's
     training scaler), and the hold-out scaled the same way."""
     train = data.subset(fold.train)
     scaler = StandardScaler(per_lead=True).fit(train)
     prep = experiment.Prepared(
-        PROFILE,
-        get_profile(PROFILE),
+        source,
+        get_profile(DATASETS[source]),
         scaler.transform(train),
         scaler.transform(data.subset(fold.val)),
         scaler.transform(data.subset(fold.test)),
         scaler,
         {
-            "source": "ptbxl2k",
+            "source": source,
             "fold": fold.index,
             "bandpass": experiment.BANDPASS,
             "scaler": "per-lead standard, fitted on the fold's training part",
@@ -173,13 +207,18 @@ def _part(fit, prep, holdout, leads, **info) -> dict:
 class Runner:
     """The parts of one setting: which exist, training the missing ones, reading them back."""
 
-    def __init__(self, setting: Setting, parts_root: str | Path | None = None, log: Callable = print):
-        self.setting, self.log = setting, log
-        self.data = load_pool(setting.root)
-        self.plan = cv_folds(self.data, setting.k, seed=setting.fold_seed, val_fraction=setting.val_fraction)
+    def __init__(
+        self, setting: Setting, parts_root: str | Path | None = None, log: Callable = print, every_seed: bool = False
+    ):
+        self.setting, self.log, self.every_seed = setting, log, every_seed
+        if setting.data == "synthetic":
+            self.data, self.plan = synthetic_pool()
+        else:
+            self.data = load_pool(setting.root)
+            self.plan = cv_folds(self.data, setting.k, seed=setting.fold_seed, val_fraction=setting.val_fraction)
         self.key = setting.key(self.data.key)
         root = Path(parts_root) if parts_root else REPO_ROOT / "results" / "parts"
-        self.dir = root / f"bench_quality_ptbxl2k{setting.tag}" / self.key
+        self.dir = root / f"bench_quality_{setting.data}{setting.tag}" / self.key
         self._stale: set[tuple[str, int, int]] = set()
 
     def path(self, method: str, seed: int, fold: int) -> Path:
@@ -210,7 +249,7 @@ class Runner:
         if not todo:
             return
         fold = self.plan.folds[fold_index]
-        prep, holdout = fold_prep(self.data, fold, self.plan.holdout)
+        prep, holdout = fold_prep(self.data, fold, self.plan.holdout, self.setting.data)
         batch = prep.profile.batch_size
         sset = None
         if self.setting.scenario is not None:
@@ -315,10 +354,10 @@ class Runner:
     def plan_cells(self, methods: Sequence[str], seeds: int) -> list[tuple[int, int, tuple[str, ...]]]:
         """Every (seed, fold, methods) of the benchmark as far as it is known now: every method at seed
         0; the teacher and the main methods at later seeds, and the best classic method there once
-        phase 1 has chosen it."""
+        phase 1 has chosen it (``every_seed``: every method at every seed)."""
         classic = [m for m in methods if m in methods_of("classic")]
         best, _ = self.best_classic(classic) if classic else (None, {})
-        main = tuple(m for m in methods if m in MAIN or m == best or m in semi.REFERENCES)
+        main = tuple(m for m in methods if self.every_seed or m in MAIN or m == best or m in semi.REFERENCES)
         return [(0, f, tuple(methods)) for f in range(self.setting.k)] + [
             (s, f, main) for s in range(1, seeds) for f in range(self.setting.k)
         ]
@@ -334,13 +373,13 @@ class Runner:
         return seeds > 1 and bool(classic) and self.best_classic(classic)[0] is None
 
 
-def owner(seed: int, fold: int, *, k: int, n_methods: int, seeds: int, shards: int) -> int:
+def owner(seed: int, fold: int, *, k: int, n_methods: int, seeds: int, shards: int, every_seed: bool = False) -> int:
     """The shard that runs cell (seed, fold): a fixed longest-first assignment (LPT) of every cell
-    of the benchmark by its expected cost (seed 0 trains every method, later seeds the main ones),
-    so ``shards`` processes split the work without talking to each other, however far each got."""
-    cells = [(0, f, 1 + n_methods) for f in range(k)] + [
-        (s, f, 2 + len(MAIN)) for s in range(1, seeds) for f in range(k)
-    ]
+    of the benchmark by its expected cost (seed 0 trains every method, later seeds the main ones or,
+    with ``every_seed``, every method), so ``shards`` processes split the work without talking to
+    each other, however far each got."""
+    later = 1 + n_methods if every_seed else 2 + len(MAIN)
+    cells = [(0, f, 1 + n_methods) for f in range(k)] + [(s, f, later) for s in range(1, seeds) for f in range(k)]
     loads, where = [0] * shards, {}
     for s, f, cost in sorted(cells, key=lambda c: (-c[2], c[0], c[1])):
         j = loads.index(min(loads))
@@ -388,8 +427,16 @@ VISIBILITY = REPO_ROOT / "results" / "real_gap_ptbxl2k.json"
 GROUPS = ("seen", "partly seen", "not seen")
 
 
-def lead_i_visibility(classes: Sequence[str], path: Path | None = None) -> dict[str, list[str]]:
-    """``{group: classes}`` for the groups of ``GROUPS`` (empty when the gap file is absent)."""
+#: the synthetic conditions' lead-I visibility by construction (``data/conditions.py``) -> group
+SYNTHETIC_GROUPS = {"plain": "seen", "partial": "partly seen", "hidden": "not seen"}
+
+
+def lead_i_visibility(classes: Sequence[str], path: Path | None = None, data: str = "ptbxl2k") -> dict[str, list[str]]:
+    """``{group: classes}`` for the groups of ``GROUPS``: for ptbxl2k from the gap file (empty when it
+    is absent), for the synthetic data from each condition's construction."""
+    if data == "synthetic":
+        per = {c.code: SYNTHETIC_GROUPS[c.lead_I] for c in CONDITIONS}
+        return {g: [c for c in classes if per.get(c) == g] for g in GROUPS}
     path = VISIBILITY if path is None else path
     if not Path(path).exists():
         return {}
@@ -397,12 +444,17 @@ def lead_i_visibility(classes: Sequence[str], path: Path | None = None) -> dict[
     return {g: [c for c in classes if per.get(c) == g] for g in GROUPS}
 
 
-def _by_visibility(y, oof, classes, names, n_boot) -> dict:
+def _by_visibility(y, oof, classes, names, n_boot, data: str = "ptbxl2k") -> dict:
     """Paired difference to the baseline and gap closed, per group of classes lead I sees."""
-    groups = {g: c for g, c in lead_i_visibility(classes).items() if c}
+    groups = {g: c for g, c in lead_i_visibility(classes, data=data).items() if c}
+    source = (
+        "the generator's construction (data/conditions.py: plain, partial, hidden in lead I)"
+        if data == "synthetic"
+        else f"{VISIBILITY.name}: per-class 12-lead minus lead-I AUC gaps of independent runs (5 folds x 3 "
+        "seeds); seen: upper bound < 0.05, not seen: lower bound > 0.10, partly seen: lower bound > 0"
+    )
     out = {
-        "source": f"{VISIBILITY.name}: per-class 12-lead minus lead-I AUC gaps of independent runs (5 folds x 3 "
-        "seeds); seen: upper bound < 0.05, not seen: lower bound > 0.10, partly seen: lower bound > 0",
+        "source": source,
         "groups": groups,
         "methods": {},
     }
@@ -435,7 +487,7 @@ def report(runner: Runner, methods: Sequence[str], seeds: int, *, n_boot: int = 
     boot_hold = paired_bootstrap(y_hold, hold, "macro_auc", n_boot=n_boot)
     classic = [m for m in methods if m in methods_of("classic")]
     best, val_auc = runner.best_classic(classic) if classic else (None, {})
-    prof = get_profile(PROFILE)
+    prof = get_profile(runner.setting.profile)
     cap = {m: prof.teacher_epochs if m == "teacher" else prof.student_epochs for m in names}
     rows = {}
     for m in names:
@@ -483,8 +535,8 @@ def report(runner: Runner, methods: Sequence[str], seeds: int, *, n_boot: int = 
         "schema": SCHEMA,
         **run_stamp("ecgkd " + " ".join(argv or [])),
         "setting": {
-            "data": "ptbxl2k",
-            "root": str(runner.setting.root),
+            "data": runner.setting.data,
+            "root": None if runner.setting.root is None else str(runner.setting.root),
             "data_key": data.key,
             "parts": str(runner.dir.relative_to(REPO_ROOT))
             if runner.dir.is_relative_to(REPO_ROOT)
@@ -528,7 +580,7 @@ def report(runner: Runner, methods: Sequence[str], seeds: int, *, n_boot: int = 
             "mean over the seeds both models have",
         },
         "methods": rows,
-        "by_visibility": _by_visibility(y, oof, data.classes, names, n_boot),
+        "by_visibility": _by_visibility(y, oof, data.classes, names, n_boot, runner.setting.data),
         "complete": all(not runner.missing(cell) for cell in runner.plan_cells(methods, seeds)) and best is not None,
     }
 
@@ -610,7 +662,8 @@ def markdown(result: dict) -> str:
 
 def run_quality_cv(
     *,
-    root: str | Path,
+    root: str | Path | None = None,
+    data: str = "ptbxl2k",
     methods: str | Sequence[str] = "all",
     seeds: int = 3,
     k: int = 5,
@@ -618,6 +671,7 @@ def run_quality_cv(
     scenario: str | None = None,
     student_size: str = "tiny",
     shard: str | None = None,
+    every_seed: bool = False,
     report_only: bool = False,
     json_out: str | Path | None = None,
     parts_root=None,
@@ -627,15 +681,26 @@ def run_quality_cv(
 ) -> dict | None:
     """Run this shard's missing parts (unless ``report_only``), then write the report from every
     finished part when ``json_out`` is given. Returns the report (None when no report was asked)."""
+    if data not in DATASETS:
+        raise ConfigError(f"data {data!r} is unknown; choose one of {sorted(DATASETS)}")
+    if data == "ptbxl2k" and root is None:
+        raise ConfigError("data='ptbxl2k' needs root= (the ptbxl-2k folder); checked before anything is trained")
     seeds = check_int("seeds", seeds, low=1)
-    k = check_int("k", k, low=2)
+    k = 1 if data == "synthetic" else check_int("k", k, low=2)  # synthetic: one split, a large test set
     label_ratio = check_fraction("label_ratio", label_ratio, open_low=True)
     scenario = semi.check(label_ratio, scenario)
     names = resolve_methods(methods)
     names = names if scenario is None else semi.with_references(names)
     where = parse_shard(shard)
-    setting = Setting(Path(root), k=k, label_ratio=label_ratio, student_size=student_size, scenario=scenario)
-    runner = Runner(setting, parts_root, log=log)
+    setting = Setting(
+        None if root is None else Path(root),
+        k=k,
+        label_ratio=label_ratio,
+        student_size=student_size,
+        scenario=scenario,
+        data=data,
+    )
+    runner = Runner(setting, parts_root, log=log, every_seed=every_seed)
     log(
         f"[cv] {len(runner.data)} records at {runner.data.fs:g} Hz; pool {len(runner.plan.pool)}, hold-out "
         f"{len(runner.plan.holdout)}; parts in {runner.dir}"
@@ -645,7 +710,8 @@ def run_quality_cv(
         mine = [
             c
             for c in runner.plan_cells(names, seeds)
-            if runner.missing(c) and owner(c[0], c[1], k=k, n_methods=len(names), seeds=seeds, shards=n) == i
+            if runner.missing(c)
+            and owner(c[0], c[1], k=k, n_methods=len(names), seeds=seeds, shards=n, every_seed=every_seed) == i
         ]
         if mine:
             runner.run_cell(*mine[0])
