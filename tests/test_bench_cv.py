@@ -240,3 +240,14 @@ def test_every_seed_trains_every_method_at_every_seed(tiny_synthetic):
     out = cv.run_quality_cv(parts_root=tiny_synthetic / "phased", json_out=tiny_synthetic / "p.json", **kw)
     best = out["best_classic"]["method"]
     assert out["methods"]["fitnets"]["seeds"] == ([0, 1] if best == "fitnets" else [0])
+
+
+def test_ablation_is_compared_with_its_full_recipe(tiny):
+    out = run(tiny, methods="evl_ecg,evl_ecg-no_ot", seeds=1, json_out=tiny / "a.json")
+    rows = out["methods"]
+    d = rows["evl_ecg-no_ot"]["paired_delta_vs_full_macro_auc"]
+    assert d["seeds_compared"] == 1 and d["ci95"][0] <= d["estimate"] <= d["ci95"][1]
+    expected = rows["evl_ecg-no_ot"]["macro_auc_per_seed"][0] - rows["evl_ecg"]["macro_auc_per_seed"][0]
+    assert d["estimate"] == pytest.approx(expected, abs=2e-4)  # the per-seed values are rounded to 4 places
+    assert "paired_delta_vs_full_macro_auc" not in rows["evl_ecg"]
+    assert "| evl_ecg-no_ot |" in cv.markdown(out).split("Ablations against their full recipe")[1]

@@ -528,6 +528,9 @@ def report(runner: Runner, methods: Sequence[str], seeds: int, *, n_boot: int = 
             row["paired_delta_holdout_macro_auc"] = boot_hold.delta(m, "baseline")
             lo, hi = row["paired_delta_macro_auc"]["ci95"]
             row["verdict"] = "better" if lo > 0 else "worse" if hi < 0 else "level"
+            full = m.split("-no_")[0]
+            if "-no_" in m and full in names:  # an ablation against its full recipe, on the seeds both have
+                row["paired_delta_vs_full_macro_auc"] = boot.delta(m, full)
         if m == "baseline":
             row["paired_gap_to_teacher_macro_auc"] = boot.delta("teacher", "baseline")
         rows[m] = row
@@ -585,6 +588,40 @@ def report(runner: Runner, methods: Sequence[str], seeds: int, *, n_boot: int = 
     }
 
 
+def verdicts(result: dict) -> dict[str, list[str]]:
+    """``{"better" | "level" | "worse": [methods]}`` from a result's paired verdicts."""
+    return {v: [m for m, r in result["methods"].items() if r.get("verdict") == v] for v in ("better", "level", "worse")}
+
+
+def subset(result: dict, names: Sequence[str]) -> dict:
+    """``result`` with only the method rows ``names`` (in that order; absent ones skipped), also in
+    its by-visibility table, e.g. to show the classic methods alone."""
+    out = {**result, "methods": {m: result["methods"][m] for m in names if m in result["methods"]}}
+    vis = result.get("by_visibility")
+    if vis:
+        out["by_visibility"] = {**vis, "methods": {m: vis["methods"][m] for m in names if m in vis["methods"]}}
+    return out
+
+
+def reading(result: dict) -> str:
+    """One sentence of a result's verdicts (paired 95 % interval of each method minus the baseline)
+    and the teacher's lead, for notebooks and the README; says so when the run is incomplete."""
+    v = verdicts(result)
+    gap = result["methods"]["baseline"]["paired_gap_to_teacher_macro_auc"]
+    return (
+        f"The 12-lead teacher leads the 1-lead baseline by {gap['estimate']:.3f} macro AUC (paired 95 % interval "
+        f"{gap['ci95'][0]:.3f} to {gap['ci95'][1]:.3f}). Better than the baseline, by an interval that excludes "
+        f"zero: {', '.join(v['better']) or 'no method'}; level: {', '.join(v['level']) or 'none'}; worse: "
+        f"{', '.join(v['worse']) or 'none'}."
+        + (
+            ""
+            if result["complete"]
+            else " The run is **not complete** yet (see the seeds column): a method with fewer seeds is compared "
+            "on those seeds only, and its verdict may change with the others."
+        )
+    )
+
+
 def _pct(x: float) -> str:
     return "n/a" if x is None or not np.isfinite(x) else f"{x:+.0%}"
 
@@ -615,18 +652,31 @@ def markdown(result: dict) -> str:
             f"| {m} | {len(r['seeds'])} | {r['macro_auc_mean']:.3f}{std} | {r['map_mean']:.3f} | "
             f"{r['holdout_macro_auc_mean']:.3f} | {delta} | {gap} | {verdict} | {epochs} | {stopped} |"
         )
-    verdicts = {
-        v: [m for m, r in result["methods"].items() if r.get("verdict") == v] for v in ("better", "level", "worse")
-    }
+    said = verdicts(result)
     seeds = sorted({len(r["seeds"]) for r in result["methods"].values()})
     lines += [
         "",
         f"Verdicts (paired 95 % interval of the out-of-fold macro AUC minus the baseline's; seeds per method: "
-        f"{', '.join(map(str, seeds))}): better: {', '.join(verdicts['better']) or 'none'}; level: "
-        f"{', '.join(verdicts['level']) or 'none'}; worse: {', '.join(verdicts['worse']) or 'none'}. Best classic "
+        f"{', '.join(map(str, seeds))}): better: {', '.join(said['better']) or 'none'}; level: "
+        f"{', '.join(said['level']) or 'none'}; worse: {', '.join(said['worse']) or 'none'}. Best classic "
         f"method chosen on validation: {result['best_classic']['method'] or 'not yet (phase 1 incomplete)'}; "
         f"complete: {'yes' if result['complete'] else 'no'}.",
     ]
+    ablations = {m: r for m, r in result["methods"].items() if "paired_delta_vs_full_macro_auc" in r}
+    if ablations:
+        lines += [
+            "",
+            "Ablations against their full recipe (paired 95 % CI of the ablation minus the full recipe, on the "
+            "seeds both have; below zero: the removed term helps):",
+            "",
+            "| ablation | minus full recipe | seeds | the removed term |",
+            "|---|---|---:|---|",
+        ]
+        for m, r in ablations.items():
+            d = r["paired_delta_vs_full_macro_auc"]
+            lo, hi = d["ci95"]
+            effect = "helps" if hi < 0 else "hurts" if lo > 0 else "no clear effect"
+            lines.append(f"| {m} | {d['estimate']:+.3f} [{lo:+.3f}, {hi:+.3f}] | {d['seeds_compared']} | {effect} |")
     vis = result.get("by_visibility") or {}
     groups = list(vis.get("groups", {}))
     if groups:
