@@ -220,6 +220,8 @@ def test_converged_synthetic_benchmark_one_split_paired_report(tiny_synthetic):
     # lead-I visibility by construction: the hidden conditions form the "not seen" group
     assert out["by_visibility"]["groups"]["not seen"] == ["LAFB", "AMI", "IMI"]
     assert "generator" in out["by_visibility"]["source"]
+    cost = out["cost"]  # every finished part: 2 teachers, 2 baselines, 2 vanilla KD, 2 feature models
+    assert cost["parts"] == 8 and cost["deep_runs"] == 6 and cost["wall_hours_sum"] >= 0
 
 
 def test_converged_benchmark_arguments(tiny):
@@ -251,3 +253,6 @@ def test_ablation_is_compared_with_its_full_recipe(tiny):
     assert d["estimate"] == pytest.approx(expected, abs=2e-4)  # the per-seed values are rounded to 4 places
     assert "paired_delta_vs_full_macro_auc" not in rows["evl_ecg"]
     assert "| evl_ecg-no_ot |" in cv.markdown(out).split("Ablations against their full recipe")[1]
+    said = cv.ablation_reading(out, "evl_ecg-no_ot")
+    assert f"{d['estimate']:+.3f}" in said and "removing `ot` from evl_ecg" in said
+    assert "no finished `evl_ecg-no_mhca` run" in cv.ablation_reading(out, "evl_ecg-no_mhca")

@@ -472,6 +472,18 @@ def _by_visibility(y, oof, classes, names, n_boot, data: str = "ptbxl2k") -> dic
     return out
 
 
+def _cost(runner: Runner, names: Sequence[str], seeds_of: dict) -> dict:
+    """The training cost of the finished parts: their count, the sum and mean of their wall times
+    (one process each; divide the sum by the number of shards for the wall clock of a sharded run)."""
+    walls = [runner.read(m, s, f)["wall_s"] for m in names for s in seeds_of[m] for f in range(runner.setting.k)]
+    return {
+        "parts": len(walls),
+        "deep_runs": sum(len(seeds_of[m]) * runner.setting.k for m in names if m not in FEATURE_MODELS),
+        "wall_hours_sum": round(sum(walls) / 3600, 2),
+        "wall_minutes_per_part_mean": round(float(np.mean(walls)) / 60, 2),
+    }
+
+
 def report(runner: Runner, methods: Sequence[str], seeds: int, *, n_boot: int = 1000, argv=None) -> dict:
     """The result JSON from the finished parts (methods with every fold of at least seed 0)."""
     data, plan = runner.data, runner.plan
@@ -583,6 +595,7 @@ def report(runner: Runner, methods: Sequence[str], seeds: int, *, n_boot: int = 
             "mean over the seeds both models have",
         },
         "methods": rows,
+        "cost": _cost(runner, names, seeds_of),
         "by_visibility": _by_visibility(y, oof, data.classes, names, n_boot, runner.setting.data),
         "complete": all(not runner.missing(cell) for cell in runner.plan_cells(methods, seeds)) and best is not None,
     }
@@ -619,6 +632,24 @@ def reading(result: dict) -> str:
             else " The run is **not complete** yet (see the seeds column): a method with fewer seeds is compared "
             "on those seeds only, and its verdict may change with the others."
         )
+    )
+
+
+def ablation_reading(result: dict, ablation: str) -> str:
+    """One sentence on ``ablation`` (e.g. ``"liteheart-no_mi"``) against its full recipe: the paired
+    95 % interval of the difference and what it says about the removed term (or that it has not run)."""
+    full, _, term = ablation.partition("-no_")
+    row = result["methods"].get(ablation, {})
+    d = row.get("paired_delta_vs_full_macro_auc")
+    if d is None:
+        return f"The benchmark has no finished `{ablation}` run next to `{full}` yet."
+    lo, hi = d["ci95"]
+    effect = "helps" if hi < 0 else "hurts" if lo > 0 else "has no clear effect"
+    seeds = d["seeds_compared"]
+    return (
+        f"In the converged synthetic benchmark, removing `{term}` from {full} changes the test macro AUC by "
+        f"{d['estimate']:+.3f} (paired 95 % interval {lo:+.3f} to {hi:+.3f}, {seeds} seed{'s' if seeds != 1 else ''}): "
+        f"the term {effect} there."
     )
 
 
