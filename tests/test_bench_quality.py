@@ -61,6 +61,23 @@ def test_gap_closed_follows_its_definition(result):
     assert res["methods"]["baseline"]["gap_closed"]["macro_auc"] == pytest.approx(0.0)
 
 
+def test_paired_difference_to_the_baseline_on_the_same_test_records(result):
+    """Each method's paired interval: the estimate is the difference of the seed-mean test AUCs, the
+    interval holds it, the verdict follows the interval; the baseline has none."""
+    res, _ = result
+    base = res["methods"]["baseline"]
+    assert "paired_delta_macro_auc" not in base
+    for name in ("vanilla_kd", "fitnets"):
+        r = res["methods"][name]
+        d = r["paired_delta_macro_auc"]
+        assert d["estimate"] == pytest.approx(r["mean"]["macro_auc"] - base["mean"]["macro_auc"], abs=1e-9)
+        assert d["ci95"][0] <= d["estimate"] <= d["ci95"][1] and d["seeds_compared"] == 2
+        lo, hi = d["ci95"]
+        assert r["verdict"] == ("better" if lo > 0 else "worse" if hi < 0 else "level")
+        assert "ci95" in r["paired_gap_closed_macro_auc"]
+    assert "minus baseline (paired 95 % CI)" in markdown_table(res).splitlines()[0]
+
+
 def test_markdown_table_and_reload(result):
     res, path = result
     table = markdown_table(res).splitlines()

@@ -187,7 +187,7 @@ def run_quality(
     log(f"[bench] teacher macro AUC {teacher_row['macro_auc']:.4f}")
     cache = experiment.teacher_cache(s_prep, teacher)
     teacher_tag = "" if (t_arch, t_size) == experiment.TEACHER else f"-t_{t_arch}_{t_size}"
-    models, results = {}, {}
+    models, results, probs = {}, {}, {"teacher": report["probs"]}
     for name in names:
         runs = []
         for seed in range(seeds):
@@ -222,6 +222,7 @@ def run_quality(
             )
             runs.append(row)
             models[(name, seed)] = fit.model
+            probs.setdefault(name, []).append(report["probs"])
             log(
                 f"[bench] {name:<20} seed {seed}: macro AUC {row['macro_auc']:.4f}  F1 {row['macro_f1']:.4f}  "
                 f"MAP {row['map']:.4f}  ({row['train_seconds']:.0f} s)"
@@ -239,9 +240,11 @@ def run_quality(
             "train_seconds_mean": float(np.mean([r["train_seconds"] for r in runs])),
         }
     base = results["baseline"]["mean"]
+    paired = _paired(prep.test.labels, probs)
     for name, res in results.items():
         res["gap_closed"] = {m: _gap(res["mean"][m], base[m], teacher_row[m]) for m in METRICS}
         res["time_ratio_vs_baseline"] = res["train_seconds_mean"] / results["baseline"]["train_seconds_mean"]
+        res.update(paired.get(name, {}))
     out = {
         "schema": SCHEMA,
         **_stamp(argv),
@@ -273,6 +276,28 @@ def run_quality(
         json_out = json_out if setting is None else semi.json_path(json_out, scenario)
         atomic_write_json(json_out, out)
         log(f"[bench] wrote {json_out}")
+    return out
+
+
+def _paired(y: np.ndarray, probs: dict, n_boot: int = 1000) -> dict:
+    """Per method (not the baseline): the paired bootstrap of its test macro AUC minus the
+    baseline's and of the gap it closes (``evaluate.paired``: the same resampled test records for
+    every model and seed; seed means), and its verdict ("better" / "worse" only where the 95 %
+    interval excludes zero, else "level")."""
+    from ..evaluate.paired import paired_bootstrap
+
+    boot = paired_bootstrap(y, {k: np.stack(v) if isinstance(v, list) else v for k, v in probs.items()}, n_boot=n_boot)
+    out = {}
+    for name in probs:
+        if name in ("teacher", "baseline"):
+            continue
+        d = boot.delta(name, "baseline")
+        lo, hi = d["ci95"]
+        out[name] = {
+            "paired_delta_macro_auc": d,
+            "paired_gap_closed_macro_auc": boot.gap_closed(name, "baseline", "teacher"),
+            "verdict": "better" if lo > 0 else "worse" if hi < 0 else "level",
+        }
     return out
 
 
@@ -377,13 +402,15 @@ def markdown_table(result: dict) -> str:
     def ci(row):
         return "" if not row.get("macro_auc_ci95") else "{:.3f}-{:.3f}".format(*row["macro_auc_ci95"])
 
+    paired = any("paired_delta_macro_auc" in r for r in result["methods"].values())
+    extra = (" | minus baseline (paired 95 % CI) | verdict", "|---|---", " | |") if paired else ("", "", "")
     lines = [
         "| model | macro AUC | macro F1 | MAP | gap closed (AUC) | gap closed (F1) | AUC 95 % CI (seed 0) | "
-        "params | train s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        f"params | train s{extra[0]} |",
+        f"|---|---|---|---|---|---|---|---|---{extra[1]}|",
         f"| teacher (12 leads) | {t['macro_auc']:.4f} | {t['macro_f1']:.4f} | {t['map']:.4f} | | | {ci(t)} | "
-        f"{t['params']:,} | {t['train_seconds']:.0f} |",
-        f"| naive (prevalence) | {n['macro_auc']:.4f} | {n['macro_f1']:.4f} | {n['map']:.4f} | | | | 0 | 0 |",
+        f"{t['params']:,} | {t['train_seconds']:.0f}{extra[2]} |",
+        f"| naive (prevalence) | {n['macro_auc']:.4f} | {n['macro_f1']:.4f} | {n['map']:.4f} | | | | 0 | 0{extra[2]} |",
     ]
 
     def pct(v):
@@ -397,9 +424,16 @@ def markdown_table(result: dict) -> str:
             f"{s['macro_f1']:.4f} | {m['map']:.4f} ± {s['map']:.4f} | "
             f"{'' if name == 'baseline' else pct(r['gap_closed']['macro_auc'])} | "
             f"{'' if name == 'baseline' else pct(r['gap_closed']['macro_f1'])} | {ci(r['runs'][0])} | "
-            f"{r['params']:,} | {r['train_seconds_mean']:.0f} |"
+            f"{r['params']:,} | {r['train_seconds_mean']:.0f}{_paired_cells(r) if paired else ''} |"
         )
     return "\n".join(lines)
+
+
+def _paired_cells(row: dict) -> str:
+    d = row.get("paired_delta_macro_auc")
+    if d is None:
+        return " | |"
+    return f" | {d['estimate']:+.4f} [{d['ci95'][0]:+.4f}, {d['ci95'][1]:+.4f}] | {row['verdict']}"
 
 
 def load_result(path: str | Path, required_methods: Sequence[str] = ()) -> dict:
