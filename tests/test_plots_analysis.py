@@ -195,7 +195,12 @@ def test_efficiency_scatter_sizes_follow_parameters_and_points_are_labelled():
     np.testing.assert_allclose(offsets, [[6.0, 0.998], [0.5, 0.905], [0.5, 0.93]])
     sizes = [c.get_sizes()[0] for c in ax.collections]
     assert sizes[0] == pytest.approx(430) and sizes[1] == sizes[2] < sizes[0]
-    assert [t.get_text().split("\n")[0] for t in ax.texts] == ["teacher", "baseline", "liteheart"]
+    # the two students share one architecture: their cost is written once, their names in the legend
+    assert [t.get_text().split("\n")[0] for t in ax.texts] == ["teacher", "2 models of one architecture"]
+    assert "0.27 M params, 8 MFLOPs each" in ax.texts[1].get_text()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["baseline", "liteheart"]
+    colours = [tuple(c.get_facecolor()[0][:3]) for c in ax.collections]
+    assert colours[1] != colours[2]  # one colour per method
     assert ax.get_xscale() == "log"  # 12x span
     _assert_nothing_nan_drawn(fig)
 

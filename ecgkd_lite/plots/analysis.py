@@ -214,24 +214,36 @@ def plot_efficiency(rows: Sequence[Mapping]):
         if bad:
             raise ConfigError(f"rows[{i}] ({row['name']!r}) has missing, non-finite or negative {bad}")
     biggest = max(row["params"] for row in rows) or 1
-    fig, ax = plt.subplots(figsize=(6, 4.2))
+    fig, ax = plt.subplots(figsize=(6.6, 4.2))
+    # models of one architecture (the distilled students and their baseline) share their cost: one
+    # point each, told apart by colour in the legend, the cost written once for the group
+    groups: dict[tuple, list] = {}
     for row in rows:
-        ax.scatter(
-            row["latency_ms"],
-            row["macro_auc"],
-            s=30 + 400 * row["params"] / biggest,
-            alpha=0.75,
-            color=method_color(row["name"]),
-            edgecolor="black",
-            linewidth=0.5,
-        )
+        groups.setdefault((row["params"], row["flops"], row["latency_ms"]), []).append(row)
+    for members in groups.values():
+        shared = len(members) > 1
+        for row in members:
+            ax.scatter(
+                row["latency_ms"],
+                row["macro_auc"],
+                s=30 + 400 * row["params"] / biggest,
+                alpha=0.75,
+                color=method_color(row["name"]),
+                edgecolor="black",
+                linewidth=0.5,
+                label=row["name"] if shared else None,
+            )
+        top = max(members, key=lambda r: r["macro_auc"])
+        cost = f"{top['params'] / 1e6:.2f} M params, {top['flops'] / 1e6:.0f} MFLOPs"
         ax.annotate(
-            f"{row['name']}\n{row['params'] / 1e6:.2f} M params, {row['flops'] / 1e6:.0f} MFLOPs",
-            (row["latency_ms"], row["macro_auc"]),
+            f"{len(members)} models of one architecture\n{cost} each" if shared else f"{top['name']}\n{cost}",
+            (top["latency_ms"], top["macro_auc"]),
             xytext=(7, 4),
             textcoords="offset points",
             fontsize=7,
         )
+    if any(len(m) > 1 for m in groups.values()):
+        ax.legend(fontsize=7, title="same architecture", title_fontsize=7, loc="lower right")
     latencies = [row["latency_ms"] for row in rows]
     if min(latencies) > 0 and max(latencies) / min(latencies) > 10:
         ax.set_xscale("log")
