@@ -660,8 +660,12 @@ def _pct(x: float) -> str:
 def markdown(result: dict) -> str:
     """The headline table of a CV result: pooled out-of-fold macro AUC (mean +- std over seeds),
     the paired 95 % interval of each method minus the baseline, and the verdict."""
+    synthetic = result.get("setting", {}).get("data") == "synthetic"
+    score = "test macro AUC" if synthetic else "OOF macro AUC"
+    score_words = "test macro AUC" if synthetic else "out-of-fold macro AUC"
+    grouped_by = "the generator's construction" if synthetic else "the per-class gap table"
     lines = [
-        "| model | seeds | OOF macro AUC | MAP | hold-out AUC | minus baseline (paired 95 % CI) | gap closed "
+        f"| model | seeds | {score} | MAP | hold-out AUC | minus baseline (paired 95 % CI) | gap closed "
         "(95 % CI) | verdict | epochs run (best) | stopped early |",
         "|---|---:|---|---:|---:|---|---|---|---|---:|",
     ]
@@ -687,7 +691,7 @@ def markdown(result: dict) -> str:
     seeds = sorted({len(r["seeds"]) for r in result["methods"].values()})
     lines += [
         "",
-        f"Verdicts (paired 95 % interval of the out-of-fold macro AUC minus the baseline's; seeds per method: "
+        f"Verdicts (paired 95 % interval of the {score_words} minus the baseline's; seeds per method: "
         f"{', '.join(map(str, seeds))}): better: {', '.join(said['better']) or 'none'}; level: "
         f"{', '.join(said['level']) or 'none'}; worse: {', '.join(said['worse']) or 'none'}. Best classic "
         f"method chosen on validation: {result['best_classic']['method'] or 'not yet (phase 1 incomplete)'}; "
@@ -713,7 +717,7 @@ def markdown(result: dict) -> str:
     if groups:
         lines += [
             "",
-            "By what lead I sees (classes grouped by the per-class gap table; minus baseline, paired 95 % CI, "
+            f"By what lead I sees (classes grouped by {grouped_by}; minus baseline, paired 95 % CI, "
             "and the share of the teacher's lead over the baseline closed, where the teacher has one):",
             "",
             "| model | " + " | ".join(f"{g} ({len(vis['groups'][g])} classes)" for g in groups) + " |",

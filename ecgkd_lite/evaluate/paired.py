@@ -62,6 +62,37 @@ def _macro_ap(y: np.ndarray, p: np.ndarray) -> float:
 _FN = {"macro_auc": _macro_auc, "map": _macro_ap}
 
 
+class _SortedAUC:
+    """The macro AUC of one (N, C) prediction on any bootstrap resample, from a sort done once.
+
+    A resample is given by the multiplicity ``w_i`` of every record. With the scores of class ``c``
+    sorted into groups of equal value ``g`` and ``P_g``, ``Q_g`` the weights of the positives and
+    negatives in group ``g``, Mann-Whitney's U with half credit for ties is
+    ``U = sum_g P_g (sum_{h<g} Q_h + Q_g / 2)`` and ``AUC_c = U / (sum P sum Q)``: the midrank AUC of
+    ``_macro_auc`` on the resampled records, in O(N) per class instead of a new O(N log N) ranking.
+    """
+
+    def __init__(self, y: np.ndarray, p: np.ndarray):
+        order = np.argsort(p, axis=0, kind="stable")
+        ranked = np.take_along_axis(p, order, axis=0)
+        self.order = order.T  # (C, N)
+        self.y = np.take_along_axis(y, order, axis=0).T
+        self.groups = [np.flatnonzero(np.r_[True, col[1:] != col[:-1]]) for col in ranked.T]
+
+    def __call__(self, weights: np.ndarray) -> float:
+        aucs = []
+        for order, y, groups in zip(self.order, self.y, self.groups):
+            w = weights[order]
+            pos, neg = w * y, w * (1 - y)
+            total_pos, total_neg = pos.sum(), neg.sum()
+            if total_pos == 0 or total_neg == 0:
+                continue
+            p_g, q_g = np.add.reduceat(pos, groups), np.add.reduceat(neg, groups)
+            below = np.cumsum(q_g) - q_g
+            aucs.append(float((p_g * (below + 0.5 * q_g)).sum() / (total_pos * total_neg)))
+        return float(np.mean(aucs)) if aucs else float("nan")
+
+
 @dataclass(frozen=True)
 class PairedBootstrap:
     """Point scores ``point[name]`` (S,) and resampled scores ``boot[name]`` (n_boot_kept, S) of every
@@ -143,8 +174,15 @@ def paired_bootstrap(
     point = {k: np.array([fn(y, v[s]) for s in range(len(v))]) for k, v in stacks.items()}
     rng = np.random.default_rng(seed)
     boot = {k: np.empty((n_boot, len(v))) for k, v in stacks.items()}
+    # macro AUC: each prediction sorted once, every resample scored by its record multiplicities
+    fast = {k: [_SortedAUC(y, v[s]) for s in range(len(v))] for k, v in stacks.items()} if metric == "macro_auc" else {}
     for b in range(n_boot):
         rows = rng.integers(0, len(y), size=len(y))
+        if fast:
+            counts = np.bincount(rows, minlength=len(y)).astype(np.float64)
+            for k, scorers in fast.items():
+                boot[k][b] = [score(counts) for score in scorers]
+            continue
         yy = y[rows]
         for k, v in stacks.items():
             boot[k][b] = [fn(yy, v[s][rows]) for s in range(len(v))]
