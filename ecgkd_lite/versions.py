@@ -19,6 +19,7 @@ generator          the synthetic records (so the synthetic data key)
 readers            the parsed real records (PTB-XL, CinC, ptbxl-2k, LUDB; WFDB, SNOMED)
 preprocess         resampling, band-pass and scaling (every prepared split's key)
 models             the architectures (every trained model)
+model:<name>       one architecture kept apart from ``models`` (only runs of that model)
 engine             the training loop, crops, objective, validation metric (every trained model)
 distiller          the distiller, feature capture, teacher-output cache and recipes
 kd_helpers         projection heads and token helpers several terms share
@@ -123,6 +124,7 @@ COMPONENTS: dict[str, tuple[int, tuple[str, ...]]] = {
     "term:hard_pseudo_label": (1, ("distill/reference/hard_pseudo_label.py",)),
     "scenarios": (1, ("train/scenarios.py",)),
     "matched_batches": (1, ("train/matched.py",)),
+    "model:printout_cnn": (1, ("models/printout.py",)),
 }
 
 #: files in the versioned folders that shape no data and no weights (so need no version), and why
@@ -194,6 +196,14 @@ def version(name: str) -> int:
 def key_versions(*names: str) -> dict[str, int]:
     """``{component: version}`` for a cache key."""
     return {n: version(n) for n in sorted(set(names))}
+
+
+def model_components(name: str) -> tuple[str, ...]:
+    """The components a run of the registered model ``name`` carries beside ``models``:
+    ``("model:<name>",)`` when the architecture has its own component, else ``()`` (so the keys of
+    runs of every other architecture stay as they were)."""
+    component = f"model:{name}"
+    return (component,) if component in COMPONENTS else ()
 
 
 def term_component(term_cls: type) -> str:

@@ -14,7 +14,7 @@ from ecgkd_lite.models import build_model, list_models
 
 torch.set_num_threads(1)
 
-TEACHERS = {"resnet1d", "patch_transformer"}
+TEACHERS = {"resnet1d", "patch_transformer", "printout_cnn"}
 
 
 def make(name: str, **kwargs):

@@ -16,7 +16,7 @@ from ecgkd_lite.models.patch_transformer import LeadAverageMap, LeadPatchEmbeddi
 
 torch.set_num_threads(1)
 
-TEACHERS = {"resnet1d", "patch_transformer"}
+TEACHERS = {"resnet1d", "patch_transformer", "printout_cnn"}
 CLASSIFIERS = [(n, s) for n, sizes in list_models().items() if n != "unet1d" for s in sizes]
 
 # Exact parameter counts (in_leads 12 for teachers, 1 for students / unet1d; n_classes=15), computed once.
@@ -24,6 +24,7 @@ PINNED_PARAMS = {
     ("resnet1d", "small"): 464_975,
     ("resnet1d", "base"): 1_037_167,
     ("patch_transformer", "small"): 536_975,
+    ("printout_cnn", "small"): 616_455,
     ("cnn_transformer", "tiny"): 265_031,
     ("cnn_transformer", "small"): 1_006_055,
     ("cnn_transformer", "base"): 1_595_271,
@@ -62,6 +63,7 @@ def test_list_models_names_every_model_and_size():
         "cnn": ["small"],
         "cnn_transformer": ["tiny", "small", "base"],
         "patch_transformer": ["small"],
+        "printout_cnn": ["small"],
         "resnet1d": ["small", "base"],
         "unet1d": ["tiny", "small", "base"],
     }
@@ -81,6 +83,7 @@ def test_teacher_and_cnn_sizes_are_in_their_stated_ranges():
     assert 0.4e6 <= n_params(make("resnet1d", "small")) <= 0.6e6
     assert 0.9e6 <= n_params(make("resnet1d", "base")) <= 1.1e6
     assert 0.5e6 <= n_params(make("patch_transformer", "small")) <= 1.0e6
+    assert 0.3e6 <= n_params(make("printout_cnn", "small")) <= 0.8e6
     assert 0.28e6 <= n_params(make("cnn", "small")) <= 0.32e6
 
 
@@ -204,7 +207,13 @@ def test_feature_layers_name_modules_with_the_contracted_shapes(name, size):
 
 def test_token_counts_and_widths_differ_between_teacher_and_students():
     shapes = {}
-    for name, size in [("patch_transformer", "small"), ("cnn_transformer", "tiny"), ("cnn_transformer", "base")]:
+    pairs = [
+        ("patch_transformer", "small"),
+        ("printout_cnn", "small"),
+        ("cnn_transformer", "tiny"),
+        ("cnn_transformer", "base"),
+    ]
+    for name, size in pairs:
         model = make(name, size)
         out = {}
         handle = model.norm.register_forward_hook(lambda _m, _i, o: out.__setitem__("tokens", o))
@@ -213,6 +222,7 @@ def test_token_counts_and_widths_differ_between_teacher_and_students():
         handle.remove()
         shapes[name, size] = tuple(out["tokens"].shape)
     assert shapes["patch_transformer", "small"] == (1, 120, 128)
+    assert shapes["printout_cnn", "small"] == (1, 128, 144)
     assert shapes["cnn_transformer", "tiny"] == (1, 16, 96)
     assert shapes["cnn_transformer", "base"] == (1, 16, 160)
 
@@ -289,6 +299,7 @@ GOLDEN_OUTPUTS = {
     ("cnn_transformer", "tiny"): [0.25361, -0.89249, -1.026, 0.29506],
     ("resnet1d", "small"): [-0.02523, -0.02412, -0.04891, -0.06175],
     ("patch_transformer", "small"): [0.9227, 1.066, 0.30955, -0.22184],
+    ("printout_cnn", "small"): [0.4349, -0.76391, 0.44939, 0.16091],
     ("unet1d", "tiny"): [0.04013, 0.03833, 0.04166, 0.04574],
 }
 

@@ -19,7 +19,7 @@ from ..config import cache_dir
 from ..data.container import ECGData, digest_problems
 from ..errors import CheckpointError, ConfigError, DataError
 from ..utils import fingerprint, seed_everything
-from ..versions import key_versions
+from ..versions import key_versions, model_components
 from .checkpoint import load_checkpoint, model_config, sidecar_path
 from .config import TrainConfig
 from .engine import BEST, FitResult, fit
@@ -43,21 +43,22 @@ def cache_key(
 ) -> str:
     """fingerprint(model config, training config (``TrainConfig.key_dict``: without progress and
     device), the labeled mask, train and val data keys, tag, versions of the model and engine
-    code, objective key).
+    code (plus the architecture's own component, ``versions.model_components``), objective key).
 
     Everything in it is a recipe: data keys come from how the data were made (``ECGData.key``), code
     enters through explicit versions (``ecgkd_lite.versions``), so the key is the same on every
     machine and changes when the code that trains the model changes."""
     if not isinstance(config, TrainConfig):
         raise ConfigError(f"config must be a TrainConfig; got {type(config).__name__}")
+    config_of_model = model_config(model)
     parts = [
-        model_config(model),
+        config_of_model,
         config.key_dict(),
         None if labeled is None else fingerprint(np.asarray(labeled, bool)),
         train.fingerprint(),
         val.fingerprint(),
         tag,
-        key_versions("models", "engine"),
+        key_versions("models", "engine", *model_components(str(config_of_model.get("name")))),
     ]
     if objective_key is not None:
         parts.append(json.loads(json.dumps(objective_key, default=_jsonable)))
