@@ -16,6 +16,7 @@ Components (paths relative to the package):
 component          what a change to it changes
 =================  ========================================================================
 generator          the synthetic records (so the synthetic data key)
+generator_v2       the opt-in v2 synthetic records (``load_synthetic_v2``; their key carries both)
 readers            the parsed real records (PTB-XL, CinC, ptbxl-2k, LUDB; WFDB, SNOMED)
 preprocess         resampling, band-pass and scaling (every prepared split's key)
 models             the architectures (every trained model)
@@ -50,6 +51,10 @@ COMPONENTS: dict[str, tuple[int, tuple[str, ...]]] = {
     "generator": (
         2,
         ("data/synthetic.py", "data/synthetic_conditions.py", "data/conditions.py", "data/dower.py", "data/leads.py"),
+    ),
+    "generator_v2": (
+        1,
+        ("data/synthetic_v2.py", "data/synthetic_v2_render.py", "data/synthetic_v2_tables.py"),
     ),
     "readers": (
         4,
