@@ -8,8 +8,9 @@ budgets: the quick profile's one-cycle schedule over 6 epochs (the quick benchma
 after 10 epochs without a better validation macro AUC, at most 100 epochs). Every run is scored on
 the converged benchmark's test set (5,000 records of the same generator stream, ``bench/cv.py``);
 each run's validation curve (macro AUC per epoch) is kept for the figure in notebook 04. The
-one-cycle runs distil from the quick teacher, the converged runs from the converged teacher, and
-share their cache with the benchmark (``ECGKD_CACHE``): run the benchmark first and it is reused.
+one-cycle runs distil from the quick teacher, the converged runs from the converged teacher. With
+the benchmark's cache (``ECGKD_CACHE``) the converged teacher and baseline are its seed-0 runs;
+vanilla KD here reads the live teacher (no cached teacher outputs), so it is a run of its own.
 """
 
 from __future__ import annotations
