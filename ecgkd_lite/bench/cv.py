@@ -69,7 +69,7 @@ from ..train import predict
 from ..utils import atomic_write_json, fingerprint
 from ..versions import key_versions
 from . import semi
-from .quality import resolve_methods
+from .quality import method_order, resolve_methods
 from .stamp import run_stamp
 
 SCHEMA = "ecgkd-bench-quality-cv/1"
@@ -601,9 +601,18 @@ def report(runner: Runner, methods: Sequence[str], seeds: int, *, n_boot: int = 
     }
 
 
+def table_order(names) -> list[str]:
+    """Rows in reading order: the teacher, the method table's order (baseline, classic methods,
+    families, ablations, reference rows), the feature models last (result JSONs sort their keys)."""
+    names = list(names)
+    deep = [m for m in names if m != "teacher" and m not in FEATURE_MODELS]
+    return [m for m in ("teacher",) if m in names] + method_order(deep) + [m for m in FEATURE_MODELS if m in names]
+
+
 def verdicts(result: dict) -> dict[str, list[str]]:
     """``{"better" | "level" | "worse": [methods]}`` from a result's paired verdicts."""
-    return {v: [m for m, r in result["methods"].items() if r.get("verdict") == v] for v in ("better", "level", "worse")}
+    rows = result["methods"]
+    return {v: [m for m in table_order(rows) if rows[m].get("verdict") == v] for v in ("better", "level", "worse")}
 
 
 def subset(result: dict, names: Sequence[str]) -> dict:
@@ -669,7 +678,8 @@ def markdown(result: dict) -> str:
         "(95 % CI) | verdict | epochs run (best) | stopped early |",
         "|---|---:|---|---:|---:|---|---|---|---|---:|",
     ]
-    for m, r in result["methods"].items():
+    for m in table_order(result["methods"]):
+        r = result["methods"][m]
         std = f" ± {r['macro_auc_std']:.3f}" if r["macro_auc_std"] is not None else " (1 seed)"
         if "paired_delta_macro_auc" in r:
             d, g = r["paired_delta_macro_auc"], r["paired_gap_closed_macro_auc"]
@@ -697,7 +707,11 @@ def markdown(result: dict) -> str:
         f"method chosen on validation: {result['best_classic']['method'] or 'not yet (phase 1 incomplete)'}; "
         f"complete: {'yes' if result['complete'] else 'no'}.",
     ]
-    ablations = {m: r for m, r in result["methods"].items() if "paired_delta_vs_full_macro_auc" in r}
+    ablations = {
+        m: result["methods"][m]
+        for m in table_order(result["methods"])
+        if "paired_delta_vs_full_macro_auc" in result["methods"][m]
+    }
     if ablations:
         lines += [
             "",
@@ -731,7 +745,8 @@ def markdown(result: dict) -> str:
         )
         # gap closed only where the teacher beats the baseline (its paired interval above zero)
         has_gap = {g: t[g]["ci95"][0] > 0 for g in groups}
-        for m, per in vis["methods"].items():
+        for m in table_order(vis["methods"]):
+            per = vis["methods"][m]
             cells = []
             for g in groups:
                 d, c = per[g]["paired_delta_macro_auc"], per[g]["paired_gap_closed_macro_auc"]
