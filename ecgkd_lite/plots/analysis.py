@@ -16,10 +16,11 @@ import seaborn as sns
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+from matplotlib.transforms import ScaledTranslation
 
 from ..errors import ConfigError
 from .ecg import plot_strip
-from .style import method_color
+from .style import mark_axis_break, method_color
 
 SALIENCY_CMAP = "magma_r"  # the colour map of plot_strip's saliency band
 
@@ -222,8 +223,10 @@ def plot_efficiency(rows: Sequence[Mapping]):
         groups.setdefault((row["params"], row["flops"], row["latency_ms"]), []).append(row)
     for members in groups.values():
         shared = len(members) > 1
-        for row in members:
-            ax.scatter(
+        for j, row in enumerate(members):
+            # same-cost models are dodged sideways by a few points on screen (their data are unchanged)
+            dodge = ScaledTranslation((j - (len(members) - 1) / 2) * 6 / 72, 0, fig.dpi_scale_trans)
+            points = ax.scatter(
                 row["latency_ms"],
                 row["macro_auc"],
                 s=30 + 400 * row["params"] / biggest,
@@ -233,6 +236,7 @@ def plot_efficiency(rows: Sequence[Mapping]):
                 linewidth=0.5,
                 label=row["name"] if shared else None,
             )
+            points.set_offset_transform(ax.transData + dodge)  # after autoscaling saw the data
         top = max(members, key=lambda r: r["macro_auc"])
         cost = f"{top['params'] / 1e6:.2f} M params, {top['flops'] / 1e6:.0f} MFLOPs"
         ax.annotate(
@@ -243,7 +247,7 @@ def plot_efficiency(rows: Sequence[Mapping]):
             fontsize=7,
         )
     if any(len(m) > 1 for m in groups.values()):
-        ax.legend(fontsize=7, title="same architecture", title_fontsize=7, loc="lower right")
+        ax.legend(fontsize=7, title="same architecture", title_fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     latencies = [row["latency_ms"] for row in rows]
     if min(latencies) > 0 and max(latencies) / min(latencies) > 10:
         ax.set_xscale("log")
@@ -254,6 +258,7 @@ def plot_efficiency(rows: Sequence[Mapping]):
     ax.set_ylabel("test macro AUC")
     ax.set_title("Efficiency vs accuracy (marker area ∝ parameters)", fontsize=10, loc="left")
     ax.margins(x=0.25, y=0.15)
+    mark_axis_break(ax)
     fig.tight_layout()
     return fig
 
