@@ -256,3 +256,9 @@ def test_ablation_is_compared_with_its_full_recipe(tiny):
     said = cv.ablation_reading(out, "evl_ecg-no_ot")
     assert f"{d['estimate']:+.3f}" in said and "removing `ot` from evl_ecg" in said
     assert "no finished `evl_ecg-no_mhca` run" in cv.ablation_reading(out, "evl_ecg-no_mhca")
+
+
+def test_against_nearly_half():
+    assert cv.against_nearly_half({"ci95": [0.30, 0.60]}) == "inside"
+    assert cv.against_nearly_half({"ci95": [0.50, 0.90]}) == "above"
+    assert cv.against_nearly_half({"ci95": [-0.10, 0.20]}) == "below"

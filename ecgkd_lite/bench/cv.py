@@ -582,6 +582,7 @@ def report(runner: Runner, methods: Sequence[str], seeds: int, *, n_boot: int = 
         "n_pool": int(len(plan.pool)),
         "n_holdout": int(len(plan.holdout)),
         "seeds_asked": seeds,
+        "methods_asked": list(methods),
         "best_classic": {
             "method": best,
             "chosen_on": "mean best validation macro AUC over the folds, seed 0",
@@ -642,6 +643,17 @@ def reading(result: dict) -> str:
             "on those seeds only, and its verdict may change with the others."
         )
     )
+
+
+#: LiteHeart's claim: its recipe closes "nearly half" of the teacher-student gap (read as 45 %)
+NEARLY_HALF = 0.45
+
+
+def against_nearly_half(gap: dict) -> str:
+    """Where LiteHeart's claimed share of the gap (``NEARLY_HALF``) lies against a paired interval of
+    the gap closed: "inside", or the interval lies "above" / "below" it."""
+    lo, hi = gap["ci95"]
+    return "inside" if lo <= NEARLY_HALF <= hi else "above" if lo > NEARLY_HALF else "below"
 
 
 def ablation_reading(result: dict, ablation: str) -> str:
