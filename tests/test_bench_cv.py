@@ -253,6 +253,8 @@ def test_ablation_is_compared_with_its_full_recipe(tiny):
     assert d["estimate"] == pytest.approx(expected, abs=2e-4)  # the per-seed values are rounded to 4 places
     assert "paired_delta_vs_full_macro_auc" not in rows["evl_ecg"]
     assert "| evl_ecg-no_ot |" in cv.markdown(out).split("Ablations against their full recipe")[1]
+    assert cv.deltas(out, "paired_delta_vs_full_macro_auc") == {"evl_ecg-no_ot": d}
+    assert list(cv.deltas(out)) == ["evl_ecg", "evl_ecg-no_ot", *cv.FEATURE_MODELS]  # table order, no teacher/baseline
     said = cv.ablation_reading(out, "evl_ecg-no_ot")
     assert f"{d['estimate']:+.3f}" in said and "removing `ot` from evl_ecg" in said
     assert "no finished `evl_ecg-no_mhca` run" in cv.ablation_reading(out, "evl_ecg-no_mhca")

@@ -616,6 +616,13 @@ def verdicts(result: dict) -> dict[str, list[str]]:
     return {v: [m for m in table_order(rows) if rows[m].get("verdict") == v] for v in ("better", "level", "worse")}
 
 
+def deltas(result: dict, field: str = "paired_delta_macro_auc") -> dict[str, dict]:
+    """``{method: its paired interval}`` of ``field`` (e.g. ``"paired_delta_vs_full_macro_auc"`` for the
+    ablations), in table order, for the methods that have it: what ``plots.plot_paired_deltas`` draws."""
+    rows = result["methods"]
+    return {m: rows[m][field] for m in table_order(rows) if field in rows[m]}
+
+
 def subset(result: dict, names: Sequence[str]) -> dict:
     """``result`` with only the method rows ``names`` (in that order; absent ones skipped), also in
     its by-visibility table, e.g. to show the classic methods alone."""

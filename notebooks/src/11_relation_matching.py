@@ -329,6 +329,25 @@ display(Markdown(
     "above the baseline with any teacher."))
 
 # %% [markdown]
+# ## The verdict at convergence
+#
+# The runs above use the quick budget (`student_epochs=6`) and a few seeds. The converged synthetic benchmark
+# (`results/bench_quality_converged.json`, made by `bench/cv.py`) trains every model until its
+# validation score stops improving and compares this ablation with its full recipe on the same
+# large test set, as a paired interval:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+import json
+
+from IPython.display import Markdown, display
+from ecgkd_lite.bench import cv
+from ecgkd_lite.config import REPO_ROOT
+
+converged = json.loads((REPO_ROOT / "results" / "bench_quality_converged.json").read_text())
+display(Markdown(cv.ablation_reading(converged, "evl_ecg-no_relation")))
+
+# %% [markdown]
 # ## Takeaways
 #
 # * The relation term compares *within-record* token geometry (distances normalised by their mean,

@@ -296,11 +296,12 @@ plt.show()
 # convolutions and attention only; `torch.utils.flop_counter`); CPU latency at batch size one on one
 # thread, the median of `repeats=10` runs after `warmup=3` (timings depend on the machine and its
 # load, so that cell is not checked). The
-# models: the 12-lead teacher, the 1-lead student at each size, and restoration + student (the
-# lead-I -> 12-lead U-Net of notebook 08 feeding a 12-lead tiny student).
+# models: the 12-lead teacher, the 1-lead student at each size, the distilled tiny students (the
+# same architecture as the tiny baseline, so the same cost; told apart by colour), and restoration +
+# student (the lead-I -> 12-lead U-Net of notebook 08 feeding a 12-lead tiny student).
 #
-# Accuracy (test macro AUC) comes from: the headline benchmark (teacher; tiny student = the
-# baseline, mean over its seeds), `results/bench_training_quick.json` (small and base students,
+# Accuracy (test macro AUC) comes from: the quick headline benchmark (teacher; the tiny baseline and
+# distilled students, mean over their seeds), `results/bench_training_quick.json` (small and base students,
 # `seed=0`, made by `python benchmarks/bench_training_time.py`) and the cached models of notebook 08
 # (restoration + student, `seed=0`).
 
@@ -328,6 +329,11 @@ from ecgkd_lite.bench.report import efficiency_rows
 from ecgkd_lite.plots import plot_efficiency
 
 cost = efficiency_rows(lineup, accuracy, threads=1, warmup=3, repeats=10)
+# the distilled tiny students cost what the tiny baseline costs (same architecture): same row, own accuracy
+tiny_cost = cost.set_index("name").loc["baseline/tiny"].to_dict()
+distilled = [{**tiny_cost, "name": f"{m}/tiny", "macro_auc": headline["methods"][m]["mean"]["macro_auc"]}
+             for m in STUDENTS[1:] if m in headline["methods"]]
+cost = pd.concat([cost, pd.DataFrame(distilled)], ignore_index=True)
 print(cost.assign(mflops=cost["flops"] / 1e6).drop(columns="flops").round(3).to_string(index=False))
 fig = plot_efficiency(cost.dropna(subset=["macro_auc"]).to_dict("records"))
 save_figure(fig, "13_efficiency")
