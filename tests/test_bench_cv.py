@@ -264,3 +264,24 @@ def test_against_nearly_half():
     assert cv.against_nearly_half({"ci95": [0.30, 0.60]}) == "inside"
     assert cv.against_nearly_half({"ci95": [0.50, 0.90]}) == "above"
     assert cv.against_nearly_half({"ci95": [-0.10, 0.20]}) == "below"
+
+
+def test_a_part_another_process_finished_meanwhile_is_not_trained_again(tiny, monkeypatch):
+    """Shards re-check each part before training it: a part written by another process while this
+    one was busy (here: fitnets, written during vanilla KD's training) is skipped."""
+    real = experiment.train_student
+    trained = []
+
+    def spy(prep, method, **kw):
+        trained.append(method)
+        fit = real(prep, method, **kw)
+        if method == "vanilla_kd":  # "another process" finishes this fold's fitnets part meanwhile
+            for f in tiny.glob("parts/bench_quality_ptbxl2k/*/baseline-s0-f*.json"):
+                part = json.loads(f.read_text())
+                part.update(method="fitnets", code=cv.method_code("fitnets"))
+                f.with_name(f.name.replace("baseline", "fitnets")).write_text(json.dumps(part))
+        return fit
+
+    monkeypatch.setattr(experiment, "train_student", spy)
+    run(tiny, methods="vanilla_kd,fitnets", seeds=1, k=2)
+    assert trained.count("vanilla_kd") == 2 and "fitnets" not in trained

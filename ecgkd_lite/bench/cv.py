@@ -280,7 +280,7 @@ class Runner:
             )
         cache = experiment.teacher_cache(s_prep, teacher)
         for method in todo:
-            if method == "teacher":
+            if method == "teacher" or self.done(method, seed, fold_index):  # another process may have finished it
                 continue
             t0 = time.perf_counter()
             args = {"labeled": None} if sset is None else sset.student_args(method)
