@@ -60,6 +60,8 @@ def test_phases_parts_resume_and_report(tiny, monkeypatch):
     assert set(parts) == seed0 | seed1
     other = ({"vanilla_kd", "fitnets"} - {best}).pop()
     assert out["methods"][other]["seeds"] == [0] and out["methods"]["baseline"]["seeds"] == [0, 1]
+    # a verdict on one seed says that its interval leaves out the seed-to-seed spread
+    assert f"The verdicts of {other} rest on one seed" in cv.reading(out)
     assert out["complete"] is True and out["n_pool"] + out["n_holdout"] == 60
     for name, row in out["methods"].items():
         assert len(row["macro_auc_per_fold"][0]) == 2
@@ -254,7 +256,8 @@ def test_ablation_is_compared_with_its_full_recipe(tiny):
     assert "paired_delta_vs_full_macro_auc" not in rows["evl_ecg"]
     assert "| evl_ecg-no_ot |" in cv.markdown(out).split("Ablations against their full recipe")[1]
     assert cv.deltas(out, "paired_delta_vs_full_macro_auc") == {"evl_ecg-no_ot": d}
-    assert list(cv.deltas(out)) == ["evl_ecg", "evl_ecg-no_ot", *cv.FEATURE_MODELS]  # table order, no teacher/baseline
+    assert list(cv.deltas(out)) == ["evl_ecg", "evl_ecg-no_ot"]  # table order, deep methods only
+    assert list(cv.deltas(out, features=True)) == ["evl_ecg", "evl_ecg-no_ot", *cv.FEATURE_MODELS]
     said = cv.ablation_reading(out, "evl_ecg-no_ot")
     assert f"{d['estimate']:+.3f}" in said and "removing `ot` from evl_ecg" in said
     assert "no finished `evl_ecg-no_mhca` run" in cv.ablation_reading(out, "evl_ecg-no_mhca")

@@ -616,11 +616,12 @@ def verdicts(result: dict) -> dict[str, list[str]]:
     return {v: [m for m in table_order(rows) if rows[m].get("verdict") == v] for v in ("better", "level", "worse")}
 
 
-def deltas(result: dict, field: str = "paired_delta_macro_auc") -> dict[str, dict]:
+def deltas(result: dict, field: str = "paired_delta_macro_auc", *, features: bool = False) -> dict[str, dict]:
     """``{method: its paired interval}`` of ``field`` (e.g. ``"paired_delta_vs_full_macro_auc"`` for the
-    ablations), in table order, for the methods that have it: what ``plots.plot_paired_deltas`` draws."""
+    ablations), in table order, for the deep methods that have it (``features``: the feature models
+    too, whose large differences squash a forest plot's axis): what ``plots.plot_paired_deltas`` draws."""
     rows = result["methods"]
-    return {m: rows[m][field] for m in table_order(rows) if field in rows[m]}
+    return {m: rows[m][field] for m in table_order(rows) if field in rows[m] and (features or m not in FEATURE_MODELS)}
 
 
 def subset(result: dict, names: Sequence[str]) -> dict:
@@ -649,6 +650,22 @@ def reading(result: dict) -> str:
             else " The run is **not complete** yet (see the seeds column): a method with fewer seeds is compared "
             "on those seeds only, and its verdict may change with the others."
         )
+        + _single_seed_caveat(result)
+    )
+
+
+def _single_seed_caveat(result: dict) -> str:
+    """A sentence for the verdicts that rest on one seed: their interval covers the test records'
+    sampling, not the seed-to-seed spread (the baseline's seed std gives its size)."""
+    rows = result["methods"]
+    single = [m for m in table_order(rows) if rows[m].get("verdict") and len(rows[m]["seeds"]) == 1]
+    single = [m for m in single if m not in FEATURE_MODELS]  # the feature models have no seed
+    std = rows["baseline"].get("macro_auc_std")
+    if not single or std is None:
+        return ""
+    return (
+        f" The verdicts of {', '.join(single)} rest on one seed: their intervals cover the sampling of the test "
+        f"records, not the seed-to-seed spread (the baseline's seed std is {std:.3f})."
     )
 
 

@@ -387,7 +387,7 @@ display(Markdown(cv.markdown(classic)))
 from ecgkd_lite.plots import plot_paired_deltas
 
 fig = plot_paired_deltas(cv.deltas(classic), xlabel="test macro AUC minus the baseline's (paired 95 % interval)",
-                         title="converged synthetic benchmark: each method minus the 1-lead baseline")
+                         title="converged synthetic benchmark: each method minus the 1-lead baseline (feature models: table)")
 save_figure(fig, "04_paired_deltas_classic")
 plt.show()
 

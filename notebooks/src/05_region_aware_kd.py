@@ -303,7 +303,8 @@ display(Markdown(cv.ablation_reading(converged, "liteheart-no_region")))
 #   exactly plain feature KD (checked on a toy map).
 # * The teacher's maps sit above chance against the ground-truth regions, best for short localised
 #   events; a map is the teacher's evidence, not a segmentation.
-# * A method comparison is read against the seed spread: here the map's effect is within it.
+# * A method comparison is read against the seed spread (at the quick budget the map's effect is
+#   within it) or, at convergence, from a paired interval (the verdict cell above).
 #
 # ## Exercises
 #

@@ -357,8 +357,9 @@ display(Markdown(cv.ablation_reading(converged, "evl_ecg-no_relation")))
 #   student's queries and can collapse with them.
 # * RKD compares *across-record* geometry of pooled embeddings; on this data that hurts the student,
 #   while EVL-ECG's within-record relations do not.
-# * With a few seeds, every EVL-ECG ablation is within noise of the full recipe and of the baseline:
-#   no single term is shown to help here.
+# * At the quick budget, with a few seeds, every EVL-ECG ablation is within noise of the full recipe
+#   and of the baseline; at convergence each ablation is compared with its full recipe by a paired
+#   interval (the verdict cell above, one seed so far).
 # * The recipe's weights matter more than its terms: the paper-like weighting loses clearly on
 #   validation; with the chosen weights EVL-ECG is not hurt by a weaker, heterogeneous teacher,
 #   where vanilla KD is.
