@@ -244,3 +244,37 @@ def test_cached_fit_with_an_objective_keys_on_it(splits, tmp_path):
             cache_root=tmp_path,
             objective_factory=objective_factory,
         )
+
+
+def test_cached_fit_resumes_an_interrupted_run_instead_of_loading_its_best_so_far(splits, tmp_path, monkeypatch):
+    """best.pt is written at every improvement, so a run killed mid-training has one; cached_fit must
+    not take it for the finished run (nor one another process is still training) but resume it."""
+    train, val, _ = splits
+    config = TrainConfig(**RUN)
+    full = cached_fit(tiny_net, train, val, tag="full", config=config, cache_root=tmp_path / "a")
+    with monkeypatch.context() as patch:
+        kill_at_step(patch, 2 * 4 + 1)  # in the middle of epoch 3 (4 steps per epoch)
+        with pytest.raises(KeyboardInterrupt):
+            cached_fit(tiny_net, train, val, tag="full", config=config, cache_root=tmp_path / "b")
+    (run_dir,) = (tmp_path / "b").iterdir()
+    assert (run_dir / "best.pt").exists() and not cache_module.run_finished(run_dir)
+    resumed = cached_fit(tiny_net, train, val, tag="full", config=config, cache_root=tmp_path / "b")
+    assert len(resumed.history) == len(full.history) == RUN["epochs"]
+    assert_same_weights(weights(resumed.model), weights(full.model))
+    assert cache_module.run_finished(run_dir)
+
+
+def test_a_run_stopped_early_or_shipped_counts_as_finished(splits, tmp_path):
+    train, val, _ = splits
+    cached_fit(tiny_net, train, val, tag="t", config=TrainConfig(**RUN), cache_root=tmp_path)
+    (run_dir,) = tmp_path.iterdir()
+    summary = json.loads((run_dir / "last.pt.json").read_text())
+    rows = summary["history"]["epochs"]
+    # two epochs, the second worse than the first: finished with patience 1, not with patience 2
+    summary["history"]["epochs"] = [{**rows[0], "val_macro_auc": 0.9}, {**rows[1], "val_macro_auc": 0.8}]
+    for patience, finished in ((1, True), (2, False)):
+        summary["config"]["patience"] = patience
+        (run_dir / "last.pt.json").write_text(json.dumps(summary))
+        assert cache_module.run_finished(run_dir) is finished
+    (run_dir / "last.pt").unlink()  # a shipped run: best.pt (and its JSON) only
+    assert cache_module.run_finished(run_dir)

@@ -22,7 +22,7 @@ from ..utils import fingerprint, seed_everything
 from ..versions import key_versions, model_components
 from .checkpoint import load_checkpoint, model_config, sidecar_path
 from .config import TrainConfig
-from .engine import BEST, FitResult, fit
+from .engine import BEST, LAST, FitResult, fit
 from .history import History
 from .pretrained import fetch_pretrained, record_run
 
@@ -95,6 +95,31 @@ def check_data_digest(path: Path, stored: dict | None, train: ECGData, val: ECGD
             )
 
 
+def run_finished(run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds a *finished* run. ``best.pt`` is written at every improvement, so an
+    interrupted run (or one another process is still training) has one too; the run is finished
+    when its ``last.pt`` history reached the epoch cap or ran ``patience`` epochs past its best
+    epoch (the engine's stopping rule, read from ``last.pt``'s JSON). A folder without ``last.pt``
+    (a shipped run: only finished runs are shipped) counts as finished."""
+    last = sidecar_path(run_dir / LAST)
+    if not (run_dir / LAST).exists() or not last.exists():
+        return True
+    try:
+        summary = json.loads(last.read_text())
+        history, cfg = summary["history"]["epochs"], summary["config"]
+        values = [float(row[cfg["monitor"]]) for row in history]
+        epochs, patience = int(cfg["epochs"]), cfg.get("patience")
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise CheckpointError(f"{last} is unreadable ({err}); delete {run_dir} to train the run again") from err
+    if len(values) >= epochs:
+        return True
+    best = 0  # the engine's rule: the first epoch, then only a strictly better, non-NaN score
+    for i, v in enumerate(values[1:], start=1):
+        if not np.isnan(v) and (np.isnan(values[best]) or v > values[best]):
+            best = i
+    return patience is not None and len(values) - 1 - best >= int(patience)
+
+
 def _jsonable(value):
     if hasattr(value, "tolist"):
         return value.tolist()
@@ -156,11 +181,16 @@ def cached_fit(
     )
     run_dir = Path(cache_root or cache_dir("models")) / f"{tag}-{key}"
     best = run_dir / BEST
-    status = "cached" if best.exists() and not force else "trained"
     if not best.exists() and not force and fetch_pretrained(run_dir):
         status = "shipped"
+    else:
+        status = "cached" if best.exists() and not force else "trained"
+    # an unfinished run (interrupted, or still training elsewhere) resumes from last.pt instead
+    finished = best.exists() and not force and run_finished(run_dir)
+    if status == "cached" and not finished:
+        status = "trained"  # the rest of its epochs
     record_run(run_dir, status)
-    if best.exists() and not force:
+    if finished:
         payload = load_checkpoint(best, model)
         try:
             sidecar = json.loads(sidecar_path(best).read_text())
