@@ -288,3 +288,61 @@ def test_a_part_another_process_finished_meanwhile_is_not_trained_again(tiny, mo
     monkeypatch.setattr(experiment, "train_student", spy)
     run(tiny, methods="vanilla_kd,fitnets", seeds=1, k=2)
     assert trained.count("vanilla_kd") == 2 and "fitnets" not in trained
+
+
+def _tune_file(tmp_path, method, index):
+    """A search result of ``method`` that chose grid point ``index`` (validation AUCs made up)."""
+    from ecgkd_lite.bench import tune as tune_mod
+
+    points = tune_mod.grid(method)
+    rows = [
+        {"index": i, "point": p, "recipe": r, "val_macro_auc": 0.9 + (0.01 if i == index else 0)}
+        for i, (p, r) in enumerate(points)
+    ]
+    body = {
+        "schema": tune_mod.SCHEMA,
+        "grid_size": tune_mod.GRID_SIZE,
+        "rows": rows,
+        "chosen_index": index,
+        "chosen": points[index][0],
+        "chosen_recipe": points[index][1],
+        "default_val_macro_auc": rows[0]["val_macro_auc"],
+    }
+    tune_mod.tune_path(method, "ptbxl2k", tmp_path).write_text(json.dumps(body))
+
+
+def test_tuned_variants_train_the_chosen_config_beside_the_default(tiny, monkeypatch):
+    """``tuned=True`` adds ``<m>-tuned`` (the config the search chose, at every seed, under the
+    method's own cache tag) where the search left the default; a search that kept it adds nothing."""
+    from ecgkd_lite.bench import tune as tune_mod
+
+    monkeypatch.setattr(tune_mod, "RESULTS", tiny)
+    with pytest.raises(ConfigError, match="ecgkd bench tune --methods vanilla_kd --profile ptbxl2k"):
+        run(tiny, tuned=True)  # no search yet: never a silent fallback to the default
+    _tune_file(tiny, "vanilla_kd", 2)
+    _tune_file(tiny, "fitnets", 0)
+    real, calls = experiment.train_student, []
+
+    def spy(prep, method, **kw):
+        calls.append((method, kw["tag"]))
+        return real(prep, method, **kw)
+
+    monkeypatch.setattr(experiment, "train_student", spy)
+    out = run(tiny, tuned=True, every_seed=True, json_out=tiny / "t.json")
+    chosen = tune_mod.grid("vanilla_kd")[2][1]
+    tuned_calls = [tag for method, tag in calls if method == chosen]
+    assert len(tuned_calls) == 4  # 2 seeds x 2 folds
+    assert all(tag.endswith("-vanilla_kd") for tag in tuned_calls)  # the search's seed-0 run is its seed 0
+    rows = out["methods"]
+    assert "fitnets-tuned" not in rows and rows["vanilla_kd-tuned"]["seeds"] == [0, 1]
+    d = rows["vanilla_kd-tuned"]["paired_delta_vs_default_macro_auc"]
+    assert d["seeds_compared"] == 2 and d["ci95"][0] <= d["estimate"] <= d["ci95"][1]
+    t = out["tuning"]
+    assert t["vanilla_kd"]["row"] == "vanilla_kd-tuned" and t["vanilla_kd"]["chosen_index"] == 2
+    assert t["fitnets"]["row"] == "fitnets" and t["fitnets"]["chosen"] == t["fitnets"]["default"]
+    order = cv.table_order(rows)
+    assert order[order.index("vanilla_kd") + 1] == "vanilla_kd-tuned"
+    md = cv.markdown(out)
+    assert "Equal tuning budget" in md and "the default (same runs)" in md
+    part = json.loads(next(tiny.glob("parts/bench_quality_ptbxl2k/*/vanilla_kd-tuned-s0-f0.json")).read_text())
+    assert part["code"] == cv.method_code("vanilla_kd-tuned", "ptbxl2k")

@@ -63,10 +63,6 @@ def _cmd_quality_cv(args) -> int:
             f"the converged benchmark (--data {data}) runs with its own profile and the default "
             "teacher; --eval-data, --teacher and --profile do not apply (LUDB: benchmarks/ludb_external.py)"
         )
-    if args.tuned:
-        raise ConfigError(
-            "--tuned runs the quick synthetic / ptbxl benchmark (tune files: `ecgkd bench tune`), not the converged one"
-        )
     result = run_quality_cv(
         root=args.root,
         data=data,
@@ -82,6 +78,7 @@ def _cmd_quality_cv(args) -> int:
         json_out=args.json,
         n_boot=args.n_boot,
         argv=sys.argv[1:],
+        tuned=args.tuned,
     )
     if result is not None:
         print()
@@ -98,8 +95,17 @@ def _cmd_tune(args) -> int:
         raise ConfigError(f"--json names one output file; --methods gives {len(names)} methods")
     if args.data == "ptbxl" and not args.root:
         raise ConfigError("--data ptbxl needs --root DIR (the data folder)")
+    prep = None
+    if args.profile == "converged":  # the converged benchmark's own split (bench/cv.py)
+        from .cv import converged_prep
+
+        if args.data != "synthetic":
+            raise ConfigError(
+                f"--profile converged tunes on the synthetic benchmark's split; --data {args.data} does not apply"
+            )
+        prep = converged_prep()
     for name in names:
-        tune(name, args.profile, args.data, root=args.root, json_out=args.json)
+        tune(name, args.profile, args.data, root=args.root, json_out=args.json, prep=prep)
     return 0
 
 
@@ -166,7 +172,11 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(func=_cmd_quality)
     t = bs.add_parser("tune", help="the equal validation search of every KD method (bench/tune.py), seed 0")
     t.add_argument("--methods", default="all", help="'all' (every headline KD method) or a comma-separated list")
-    t.add_argument("--profile", default="quick", help="quick (default) or full")
+    t.add_argument(
+        "--profile",
+        default="quick",
+        help="quick (default), full, or converged (the converged synthetic benchmark's split and early-stopping rule)",
+    )
     t.add_argument("--data", choices=["synthetic", "ptbxl"], default="synthetic")
     t.add_argument("--root", help="data folder for --data ptbxl")
     t.add_argument("--json", help="output for a single method (default results/tune_<method>_<profile>.json)")

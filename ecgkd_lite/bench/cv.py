@@ -71,6 +71,7 @@ from ..versions import key_versions
 from . import semi
 from .quality import method_order, resolve_methods
 from .stamp import run_stamp
+from .tune import tunable, tune_path, tuned_recipe
 
 SCHEMA = "ecgkd-bench-quality-cv/1"
 #: data set -> its profile (``config.PROFILES``)
@@ -131,12 +132,46 @@ class Setting:
 FEATURE_MODELS: dict[str, tuple[str, ...] | None] = {"features-lead_I": ("I",), "features-12_lead": None}
 
 
-def method_code(method: str) -> dict[str, int]:
+#: ``<method>-tuned``: the method's config chosen by the equal validation search (``bench/tune.py``,
+#: ``results/tune_<method>_<profile>.json``), beside its table default
+TUNED = "-tuned"
+
+
+def base_method(method: str) -> str:
+    """``"liteheart-tuned"`` -> ``"liteheart"``; any other name unchanged."""
+    return method[: -len(TUNED)] if method.endswith(TUNED) else method
+
+
+def method_recipe(method: str, profile: str) -> str | dict:
+    """What ``experiment.train_student`` trains for ``method``: its name, or for a tuned variant the
+    config its search chose under ``profile`` (ConfigError naming the command when the search is missing)."""
+    return tuned_recipe(base_method(method), profile) if method.endswith(TUNED) else method
+
+
+def with_tuned(names: Sequence[str], profile: str) -> list[str]:
+    """``names`` plus ``<m>-tuned`` for every tunable method among them whose search chose a config
+    other than its table default (a search that kept the default adds nothing: its runs are the
+    default's). ConfigError for a tunable method without its search result."""
+    extra = []
+    for m in names:
+        if m in tunable():
+            chosen = build_recipe(tuned_recipe(m, profile)).to_config()
+            if json.dumps(chosen, sort_keys=True) != json.dumps(build_recipe(m).to_config(), sort_keys=True):
+                extra.append(m + TUNED)
+    return [*names, *extra]
+
+
+def method_code(method: str, profile: str | None = None) -> dict[str, int]:
     """Versions of the code a method's runs depend on (its recipe's terms, the distiller and shared
-    helpers; empty for the teacher and the baseline; the feature models' own), recorded in each part."""
+    helpers; empty for the teacher and the baseline; the feature models' own), recorded in each part.
+    ``profile``: the search whose choice a tuned variant (``<m>-tuned``) trains."""
     if method in FEATURE_MODELS:
         return {"features": FEATURES_VERSION}
-    return {} if method == "teacher" else build_recipe(method).code_versions()
+    if method == "teacher":
+        return {}
+    if method.endswith(TUNED) and profile is None:
+        raise ConfigError(f"{method}: a tuned variant's code needs the profile of its search")
+    return build_recipe(method_recipe(method, profile)).code_versions()
 
 
 def load_pool(root: str | Path) -> ECGData:
@@ -161,6 +196,14 @@ def synthetic_pool(n_test: int | None = None) -> tuple[ECGData, CVPlan]:
     test = np.arange(prof.n_records, len(data))
     fold = Fold(0, np.flatnonzero(folds <= 8), np.flatnonzero(folds == 9), test)
     return data, CVPlan((fold,), test, np.flatnonzero(folds == 10), 1, 0, 0.0)
+
+
+def converged_prep() -> experiment.Prepared:
+    """The converged synthetic benchmark's one split as a ``Prepared`` (train folds 1-8, validation
+    fold 9, the 5,000 new test records), as the benchmark trains it: the validation search of
+    ``ecgkd bench tune --profile converged`` reads its train and validation parts only."""
+    data, plan = synthetic_pool()
+    return fold_prep(data, plan.folds[0], plan.holdout, "synthetic")[0]
 
 
 def fold_prep(data: ECGData, fold, holdout: np.ndarray, source: str = "ptbxl2k") -> tuple[experiment.Prepared, ECGData]:
@@ -231,11 +274,12 @@ class Runner:
         if not path.exists():
             return False
         made_by = json.loads(path.read_text()).get("code")
-        if made_by == method_code(method):
+        now = method_code(method, self.setting.profile)
+        if made_by == now:
             return True
         if (method, seed, fold) not in self._stale:
             self._stale.add((method, seed, fold))
-            self.log(f"[cv] stale part {path.name}: made by code {made_by}, now {method_code(method)}; retraining")
+            self.log(f"[cv] stale part {path.name}: made by code {made_by}, now {now}; retraining")
         return False
 
     def read(self, method: str, seed: int, fold: int) -> dict:
@@ -286,13 +330,14 @@ class Runner:
             args = {"labeled": None} if sset is None else sset.student_args(method)
             fit = experiment.train_student(
                 s_prep,
-                method,
+                method_recipe(method, self.setting.profile),
                 teacher=teacher,
                 size=self.setting.student_size,
                 seed=seed,
                 cache=cache,
                 progress=False,
-                tag=f"student-{experiment.STUDENT_ARCH}-{self.setting.student_size}-{method}{self.setting.tag}",
+                # a tuned variant shares its method's tag: the search's seed-0 run of the chosen point is its seed 0
+                tag=f"student-{experiment.STUDENT_ARCH}-{self.setting.student_size}-{base_method(method)}{self.setting.tag}",
                 **args,
             )
             labeled = args.get("labeled")
@@ -334,7 +379,7 @@ class Runner:
         self._write(name, 0, fold_index, part)
 
     def _write(self, method: str, seed: int, fold: int, part: dict) -> None:
-        part = {"method": method, "seed": seed, "fold": fold, "code": method_code(method), **part}
+        part = {"method": method, "seed": seed, "fold": fold, "code": method_code(method, self.setting.profile), **part}
         atomic_write_json(self.path(method, seed, fold), part)
         self.log(
             f"[cv] {method:<20} seed {seed} fold {fold}: best epoch {part['best_epoch']}/{part['epochs_run']}, "
@@ -357,7 +402,9 @@ class Runner:
         phase 1 has chosen it (``every_seed``: every method at every seed)."""
         classic = [m for m in methods if m in methods_of("classic")]
         best, _ = self.best_classic(classic) if classic else (None, {})
-        main = tuple(m for m in methods if self.every_seed or m in MAIN or m == best or m in semi.REFERENCES)
+        main = tuple(
+            m for m in methods if self.every_seed or m in MAIN or m == best or m in semi.REFERENCES or m.endswith(TUNED)
+        )
         return [(0, f, tuple(methods)) for f in range(self.setting.k)] + [
             (s, f, main) for s in range(1, seeds) for f in range(self.setting.k)
         ]
@@ -484,6 +531,28 @@ def _cost(runner: Runner, names: Sequence[str], seeds_of: dict) -> dict:
     }
 
 
+def _tuning(methods: Sequence[str], profile: str) -> dict:
+    """What each tunable method's equal validation search chose (``bench/tune.py``; seed 0,
+    validation only): the chosen point, its and the default's validation macro AUC, and the row
+    that holds the chosen config (``<m>-tuned``, or the method itself when the default was kept)."""
+    out = {}
+    for m in methods:
+        if m not in tunable():
+            continue
+        t = json.loads(tune_path(m, profile).read_text())
+        out[m] = {
+            "grid_size": t["grid_size"],
+            "chosen_index": t["chosen_index"],
+            "chosen": t["chosen"],
+            "default": t["rows"][0]["point"],
+            "default_val_macro_auc": round(t["default_val_macro_auc"], 5),
+            "chosen_val_macro_auc": round(t["rows"][t["chosen_index"]]["val_macro_auc"], 5),
+            "row": m + TUNED if m + TUNED in methods else m,
+            "file": tune_path(m, profile).name,
+        }
+    return out
+
+
 def report(runner: Runner, methods: Sequence[str], seeds: int, *, n_boot: int = 1000, argv=None) -> dict:
     """The result JSON from the finished parts (methods with every fold of at least seed 0)."""
     data, plan = runner.data, runner.plan
@@ -543,6 +612,8 @@ def report(runner: Runner, methods: Sequence[str], seeds: int, *, n_boot: int = 
             full = m.split("-no_")[0]
             if "-no_" in m and full in names:  # an ablation against its full recipe, on the seeds both have
                 row["paired_delta_vs_full_macro_auc"] = boot.delta(m, full)
+            if m.endswith(TUNED) and base_method(m) in names:  # the chosen config against the table default
+                row["paired_delta_vs_default_macro_auc"] = boot.delta(m, base_method(m))
         if m == "baseline":
             row["paired_gap_to_teacher_macro_auc"] = boot.delta("teacher", "baseline")
         rows[m] = row
@@ -583,6 +654,7 @@ def report(runner: Runner, methods: Sequence[str], seeds: int, *, n_boot: int = 
         "n_holdout": int(len(plan.holdout)),
         "seeds_asked": seeds,
         "methods_asked": list(methods),
+        **({"tuning": _tuning(methods, runner.setting.profile)} if any(m.endswith(TUNED) for m in methods) else {}),
         "best_classic": {
             "method": best,
             "chosen_on": "mean best validation macro AUC over the folds, seed 0",
@@ -606,8 +678,10 @@ def table_order(names) -> list[str]:
     """Rows in reading order: the teacher, the method table's order (baseline, classic methods,
     families, ablations, reference rows), the feature models last (result JSONs sort their keys)."""
     names = list(names)
-    deep = [m for m in names if m != "teacher" and m not in FEATURE_MODELS]
-    return [m for m in ("teacher",) if m in names] + method_order(deep) + [m for m in FEATURE_MODELS if m in names]
+    deep = [m for m in names if m != "teacher" and m not in FEATURE_MODELS and not m.endswith(TUNED)]
+    deep = [x for m in method_order(deep) for x in (m, m + TUNED) if x in names]  # a tuned variant after its default
+    deep += [m for m in names if m.endswith(TUNED) and m not in deep]
+    return [m for m in ("teacher",) if m in names] + deep + [m for m in FEATURE_MODELS if m in names]
 
 
 def verdicts(result: dict) -> dict[str, list[str]]:
@@ -706,6 +780,46 @@ def _pct(x: float) -> str:
     return "n/a" if x is None or not np.isfinite(x) else f"{x:+.0%}"
 
 
+def _tuning_table(result: dict) -> list[str]:
+    """Markdown lines on what each method's equal validation search chose (none without a search)."""
+    tuning = result.get("tuning") or {}
+    if not tuning:
+        return []
+    lines = [
+        "",
+        f"Equal tuning budget ({next(iter(tuning.values()))['grid_size']} configurations per method, seed 0, "
+        "chosen on validation only; `ecgkd bench tune`). The tuned row trains the chosen config at every seed:",
+        "",
+        "| method | chosen (default) | validation AUC: default -> chosen | tuned minus default (paired 95 % CI) "
+        "| tuned minus baseline | verdict |",
+        "|---|---|---|---|---|---|",
+    ]
+    for m in table_order(tuning):
+        t = tuning[m]
+        point = ", ".join(f"{k} {v:g}" for k, v in t["chosen"].items())
+        default = ", ".join(f"{k} {v:g}" for k, v in t["default"].items())
+        row = result["methods"].get(t["row"])
+        if t["row"] == m:  # the search kept the table default: its runs are the default's
+            vs_default = "the default (same runs)"
+        elif row is None:
+            vs_default = "not run yet"
+        else:
+            d = row["paired_delta_vs_default_macro_auc"]
+            vs_default = (
+                f"{d['estimate']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}] ({d['seeds_compared']} seeds)"
+            )
+        if row is not None and "paired_delta_macro_auc" in row:
+            d = row["paired_delta_macro_auc"]
+            vs_base, verdict = f"{d['estimate']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]", row["verdict"]
+        else:
+            vs_base = verdict = ""
+        lines.append(
+            f"| {m} | {point} ({default}) | {t['default_val_macro_auc']:.4f} -> {t['chosen_val_macro_auc']:.4f} | "
+            f"{vs_default} | {vs_base} | {verdict} |"
+        )
+    return lines
+
+
 def markdown(result: dict) -> str:
     """The headline table of a CV result: pooled out-of-fold macro AUC (mean +- std over seeds),
     the paired 95 % interval of each method minus the baseline, and the verdict."""
@@ -766,6 +880,7 @@ def markdown(result: dict) -> str:
             lo, hi = d["ci95"]
             effect = "helps" if hi < 0 else "hurts" if lo > 0 else "no clear effect"
             lines.append(f"| {m} | {d['estimate']:+.3f} [{lo:+.3f}, {hi:+.3f}] | {d['seeds_compared']} | {effect} |")
+    lines += _tuning_table(result)
     vis = result.get("by_visibility") or {}
     groups = list(vis.get("groups", {}))
     if groups:
@@ -818,9 +933,12 @@ def run_quality_cv(
     n_boot: int = 1000,
     argv: Sequence[str] | None = None,
     log: Callable = print,
+    tuned: bool = False,
 ) -> dict | None:
     """Run this shard's missing parts (unless ``report_only``), then write the report from every
-    finished part when ``json_out`` is given. Returns the report (None when no report was asked)."""
+    finished part when ``json_out`` is given. Returns the report (None when no report was asked).
+    ``tuned``: add ``<m>-tuned``, the config each method's search chose (``with_tuned``), trained at
+    every seed."""
     if data not in DATASETS:
         raise ConfigError(f"data {data!r} is unknown; choose one of {sorted(DATASETS)}")
     if data == "ptbxl2k" and root is None:
@@ -831,6 +949,8 @@ def run_quality_cv(
     scenario = semi.check(label_ratio, scenario)
     names = resolve_methods(methods)
     names = names if scenario is None else semi.with_references(names)
+    if tuned:  # each method's config chosen on validation beside its default (bench/tune.py)
+        names = with_tuned(names, DATASETS[data])
     where = parse_shard(shard)
     setting = Setting(
         None if root is None else Path(root),
