@@ -266,3 +266,33 @@ def test_paired_deltas_fill_only_the_rows_whose_interval_excludes_zero():
         plot_paired_deltas({"x": {"estimate": 0.1}})
     with pytest.raises(ConfigError, match="deltas is empty"):
         plot_paired_deltas({})
+
+
+def test_class_deltas_golden_cells_groups_and_missing():
+    from ecgkd_lite.plots import plot_class_deltas
+
+    panels = {
+        "all labels": {
+            "baseline": {"A": 0.80, "B": 0.70, "C": 0.60},
+            "kd": {"A": 0.85, "B": 0.60, "C": None},  # no AUC for C: a blank, hatched cell
+        },
+        "few labels": {"baseline": {"A": 0.50, "B": 0.50, "C": 0.50}, "kd": {"A": 0.52, "B": 0.50, "C": 0.70}},
+    }
+    fig = plot_class_deltas(panels, groups={"seen": ["B"], "not seen": ["C"]})
+    top, bottom = fig.axes[0], fig.axes[1]
+    image = top.images[0].get_array()
+    assert np.ma.is_masked(image[0, 1])  # C (second column: groups first) has no AUC
+    assert image[0, 0] == pytest.approx(-0.10) and image[0, 2] == pytest.approx(0.05)  # B, then A under "other"
+    assert [t.get_text() for t in top.texts if t.get_text().startswith(("+", "-"))] == ["-.10", "+.05"]
+    assert {"seen", "not seen", "other"} <= {t.get_text() for t in top.texts}
+    assert [t.get_text() for t in bottom.get_xticklabels()] == ["B", "C", "A"]
+    assert not [t.get_text() for t in top.get_xticklabels() if t.get_text()]  # names under the last panel only
+    norm = top.images[0].norm
+    assert norm.vmin == -norm.vmax == pytest.approx(-0.20)  # one symmetric scale: the largest |difference|
+    assert "per-class AUC minus baseline" in fig.axes[-1].get_ylabel()
+    with pytest.raises(ConfigError, match="no 'baseline' row"):
+        plot_class_deltas({"p": {"kd": {"A": 0.5}}})
+    with pytest.raises(ConfigError, match="nothing to compare"):
+        plot_class_deltas({"p": {"baseline": {"A": 0.5}}})
+    with pytest.raises(ConfigError, match="panels is empty"):
+        plot_class_deltas({})

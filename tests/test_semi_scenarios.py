@@ -216,3 +216,23 @@ def test_a_label_ratio_run_is_always_a_scenario_and_its_json_says_which(tmp_path
         "mean_teacher",
         "hard_pseudo_label",
     ]
+
+
+def test_setting_trains_teacher_and_students_as_the_benchmark_does(monkeypatch):
+    """``SemiSetting.train``: the scenario's teacher (epochs as long as the students'), then each
+    student on the pool with matched batches and the benchmark's cache tag."""
+    prep = experiment.prepare("synthetic", profile=TINY)
+    st = semi.setting(prep, RATIO, "a", TINY.batch_size, log=lambda *a: None)
+    calls = []
+    monkeypatch.setattr(experiment, "train_teacher", lambda p, **kw: calls.append(("teacher", p, kw)) or "T")
+    monkeypatch.setattr(experiment, "teacher_cache", lambda p, t: ("C", p, t))
+    monkeypatch.setattr(experiment, "train_student", lambda p, m, **kw: calls.append((m, p, kw)) or m.upper())
+    teacher, students = st.train(["baseline", "liteheart"], seed=1)
+    assert teacher == "T" and students == {"baseline": "BASELINE", "liteheart": "LITEHEART"}
+    (_, tp, tkw), (_, sp, skw), (name, _, lkw) = calls
+    assert tp is st.data.teacher and tkw == {"seed": 1, "progress": None, **st.teacher_args(TINY.batch_size)}
+    assert "steps_per_epoch" in tkw  # scenario a: the teacher reads fewer records than the pool
+    assert sp is st.data.student and skw["cache"] == ("C", st.data.student, "T") and skw["teacher"] == "T"
+    assert skw["tag"] == f"student-{experiment.STUDENT_ARCH}-tiny-baseline{st.suffix}" and skw["seed"] == 1
+    assert skw["labeled"] is st.data.labeled and skw["labeled_per_batch"] == st.k
+    assert name == "liteheart" and lkw["tag"].endswith(f"-liteheart{st.suffix}")

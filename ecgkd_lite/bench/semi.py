@@ -62,6 +62,29 @@ class SemiSetting:
         n_teacher, n_pool = len(self.data.teacher.train), len(self.data.student.train)
         return {"steps_per_epoch": -(-n_pool // batch_size)} if n_teacher < n_pool else {}
 
+    def train(self, methods, *, size: str = "tiny", seed: int = 0, progress: bool | None = None):
+        """The scenario's 12-lead teacher and the lead-I students ``methods``, as the benchmark and
+        notebook 07 train them (matched batches, the benchmark's cache tags, so cached or shipped
+        runs load): ``(teacher FitResult, {method: FitResult})``."""
+        batch = self.data.student.profile.batch_size
+        teacher = experiment.train_teacher(self.data.teacher, seed=seed, progress=progress, **self.teacher_args(batch))
+        cache = experiment.teacher_cache(self.data.student, teacher)
+        students = {
+            m: experiment.train_student(
+                self.data.student,
+                m,
+                teacher=teacher,
+                size=size,
+                seed=seed,
+                cache=cache,
+                progress=progress,
+                tag=f"student-{experiment.STUDENT_ARCH}-{size}-{m}{self.suffix}",
+                **self.student_args(m),
+            )
+            for m in methods
+        }
+        return teacher, students
+
     def record(self) -> dict:
         """The JSON fields of the setting."""
         mask = self.data.labeled

@@ -4,6 +4,7 @@ figures (per-class AUC beside prevalence, LUDB wave boundaries, Grad-CAM over LU
 
 from .analysis import (
     plot_auc_violins,
+    plot_class_deltas,
     plot_efficiency,
     plot_embeddings,
     plot_gap_closed,
@@ -26,6 +27,7 @@ __all__ = [
     "series_colors",
     "REGION_COLOR",
     "plot_auc_violins",
+    "plot_class_deltas",
     "plot_embeddings",
     "plot_gap_closed",
     "plot_efficiency",

@@ -349,3 +349,106 @@ def plot_paired_deltas(
     ax.set_title(title or f"each method minus {reference}: filled = interval excludes 0", fontsize=10, loc="left")
     fig.tight_layout()
     return fig
+
+
+#: the diverging colour map of per-class differences (blue: above the reference, red: below)
+DELTA_CMAP = "RdBu"
+
+
+def plot_class_deltas(
+    panels: Mapping[str, Mapping[str, Mapping[str, float | None]]],
+    *,
+    reference: str = "baseline",
+    groups: Mapping[str, Sequence[str]] | None = None,
+    title: str | None = None,
+):
+    """Per-class AUC differences to ``reference``, one heatmap per panel (e.g. one per setting).
+
+    ``panels[p][method][class]`` is an AUC (None / NaN: no AUC, the cell is left blank and hatched);
+    each panel must hold ``reference``. Rows: the other methods; columns: the classes, ordered by
+    ``groups`` (``{group name: classes}``, e.g. what lead I sees; the group is named over its
+    columns) then the rest; cell = method minus reference, written in the cell. Diverging colours
+    centred at zero, one symmetric scale and colour bar for every panel. The values are point
+    estimates (e.g. means over seeds) without intervals: a pattern across classes, not a verdict."""
+    if not panels:
+        raise ConfigError("panels is empty: give {panel: {method: {class: AUC}}}")
+    for p, rows in panels.items():
+        if reference not in rows:
+            raise ConfigError(f"panel {p!r} has no {reference!r} row to subtract; it holds {sorted(rows)}")
+        if len(rows) < 2:
+            raise ConfigError(f"panel {p!r} holds only {reference!r}: nothing to compare")
+    classes = list(dict.fromkeys(c for rows in panels.values() for auc in rows.values() for c in auc))
+    grouped = [c for cls in (groups or {}).values() for c in cls if c in classes]
+    classes = grouped + [c for c in classes if c not in grouped]  # the ungrouped ones under "other"
+    grids = {}
+    for p, rows in panels.items():
+        ref = rows[reference]
+        methods = [m for m in rows if m != reference]
+        grid = np.full((len(methods), len(classes)), np.nan)
+        for i, m in enumerate(methods):
+            for j, c in enumerate(classes):
+                a, b = rows[m].get(c), ref.get(c)
+                if a is not None and b is not None:
+                    grid[i, j] = float(a) - float(b)
+        grids[p] = (methods, grid)
+    finite = np.concatenate([g[np.isfinite(g)] for _, g in grids.values()])
+    span = max(float(np.abs(finite).max()) if finite.size else 0.0, 0.01)
+    norm = Normalize(-span, span)
+    heights = [len(m) + 1.6 for m, _ in grids.values()]
+    fig, axes = plt.subplots(
+        len(panels),
+        1,
+        figsize=(max(6.0, 0.5 * len(classes) + 2.5), 0.38 * sum(heights) + 1.0),
+        gridspec_kw={"height_ratios": heights},
+        squeeze=False,
+    )
+    for ax, (p, (methods, grid)) in zip(axes[:, 0], grids.items()):
+        ax.imshow(np.ma.masked_invalid(grid), cmap=DELTA_CMAP, norm=norm, aspect="auto")
+        for i, j in zip(*np.nonzero(~np.isfinite(grid))):
+            ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", lw=0, color="0.7"))
+        for i, j in zip(*np.nonzero(np.isfinite(grid))):
+            v = grid[i, j]
+            ax.text(
+                j,
+                i,
+                f"{v:+.2f}".replace("0.", "."),
+                ha="center",
+                va="center",
+                fontsize=6.5,
+                color="white" if abs(v) > 0.6 * span else "black",
+            )
+        ax.set_yticks(range(len(methods)), methods, fontsize=8)
+        last = ax is axes[-1, 0]  # the panels share their columns: class names under the last one only
+        ax.set_xticks(range(len(classes)), classes if last else [], rotation=60, ha="right", fontsize=7.5)
+        ax.set_xticks(np.arange(len(classes) + 1) - 0.5, minor=True)
+        ax.set_yticks(np.arange(len(methods) + 1) - 0.5, minor=True)
+        ax.grid(which="minor", color="white", lw=1.0)
+        ax.grid(which="major", visible=False)
+        ax.tick_params(which="minor", length=0)
+        start = 0
+        named = {
+            **(groups or {}),
+            **({"other": classes[len(grouped) :]} if groups and len(grouped) < len(classes) else {}),
+        }
+        for g, cls in named.items():
+            n = sum(c in classes for c in cls)
+            if n:
+                ax.axvline(start + n - 0.5, color="black", lw=1.2)
+                ax.annotate(
+                    g,
+                    ((start + start + n - 1) / 2, 1.0),
+                    xycoords=("data", "axes fraction"),
+                    xytext=(0, 2),
+                    textcoords="offset points",
+                    ha="center",
+                    va="bottom",
+                    fontsize=7.5,
+                )
+                start += n
+        ax.set_title(p, fontsize=9.5, loc="left", pad=12 if groups else 4)
+    fig.colorbar(
+        ScalarMappable(norm, DELTA_CMAP), ax=list(axes[:, 0]), fraction=0.025, label=f"per-class AUC minus {reference}"
+    )
+    if title:
+        fig.suptitle(title, fontsize=10.5, x=0.02, ha="left")
+    return fig
