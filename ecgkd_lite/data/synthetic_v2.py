@@ -8,14 +8,18 @@ Label model, per record (``sample_v2_labels``; no signal is needed, so large lab
 1. **Latent correlation**: ``z ~ N(0, R)`` over ``LATENT`` (``synthetic_v2_tables``: tetrachoric
    correlations estimated from ptbxl-2k, plus stated assumptions), ``u = Phi(z)``.
 2. **Severity**: each latent maps to a physical quantity by a monotone piecewise-linear quantile
-   function (``severity_knots``) whose threshold sits at the quantile that gives the class its true
-   prevalence; ``SEVERITY`` names the quantity, unit, threshold and source of every class.
+   function (``severity_knots``; a truncated normal on the unaffected side where ``Severity.sd``
+   is set) whose threshold sits at the quantile ``true_prevalence`` solves for;
+   ``SEVERITY`` names the quantity, unit, threshold and source of every class.
 3. **Truth** = the severity beyond its threshold (``true_<code>`` in ``meta``).
 4. **Measured** = severity + N(0, ``measurement_sd``) beyond the threshold: what a careful reader
    codes (``measured_<code>``); records near a threshold flip, so the 12-lead Bayes error is > 0.
 5. **Observed** ``labels`` = measured labels through per-class omission (``false_negative``) and
-   flip (``false_positive``) noise. The true prevalence is set so that the *observed* prevalence
-   equals ``prevalence``: ``p_true = (p_obs - fp) / (1 - fp - fn)``.
+   flip (``false_positive``) noise. The measured prevalence must be ``(p_obs - fp) / (1 - fp - fn)``
+   for the *observed* prevalence to equal ``prevalence``; ``true_prevalence`` solves the threshold
+   quantiles for it, counting the records measurement error moves across each threshold and the
+   records the rules below remove (observed = target within about 2 % relative on a large sample,
+   ``tests/test_synthetic_v2.py``).
 
 Rules applied to truth and measured labels (not to observed ones: label noise may break them): a
 record in atrial fibrillation is not coded SBRAD / STACH (rate rules are for sinus rhythm), one in
@@ -25,7 +29,7 @@ absence of every other finding (truth, measured and observed alike).
 The container: the classes, leads and tables of ``load_synthetic``; ``labels`` are the observed
 labels; ``meta`` adds ``sev_<latent>``, ``true_<code>``, ``measured_<code>``, ``axis_deg``,
 ``location_AMI``/``location_IMI`` (used where the severity is above 0), ``misplaced``, ``af_start_s``/``af_end_s`` and ``pvc_start_s``/``pvc_end_s``
-(the episodes), ``pvc_rendered`` and ``habitus_limb``. ``ECGData.subset``/``save``/``load`` keep
+(the episodes), ``pvc_rendered``, ``habitus_limb`` and ``limb_qrs_pp_mV`` (rendered). ``ECGData.subset``/``save``/``load`` keep
 ``meta``. Regions follow the *true* findings (the paroxysmal AF region is its episode).
 Rendering: ``synthetic_v2_render``.
 """
@@ -38,7 +42,7 @@ from typing import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr
+from scipy.special import ndtr, ndtri
 
 from ..checks import check_fraction, check_number
 from ..errors import ConfigError
@@ -65,7 +69,10 @@ class Severity:
     """What a class's latent severity is: ``quantity`` in ``unit``; the finding is present when the
     severity is ``above`` (else below) ``threshold``; ``low``/``high`` bound the range; ``mid`` is
     the median of the unaffected side (None: a ``band`` of width ``band`` in probability below the
-    threshold ramps from 0, the rest is 0)."""
+    threshold ramps from 0, the rest is 0). ``sd``: the unaffected side is a normal distribution
+    ``N(mid, sd)`` truncated at the threshold (and clipped to ``low``/``high``), so its density
+    thins out towards the threshold as in a real population; None: linear from ``mid`` to the
+    threshold (a flat density up to the threshold)."""
 
     quantity: str
     unit: str
@@ -75,6 +82,7 @@ class Severity:
     mid: float | None
     above: bool = True
     band: float = 0.0
+    sd: float | None = None
 
 
 #: latent -> severity. Sources: SBRAD/STACH rate < 60 / > 100 bpm, 1AVB PR > 200 ms, complete
@@ -82,29 +90,36 @@ class Severity:
 #: AHA/ACCF/HRS recommendations for the standardization and interpretation of the ECG, part III
 #: (J Am Coll Cardiol 53:976-981, 2009); QTc: Rautaharju et al., part IV (Circulation 119:e241, 2009),
 #: prolonged at >= 450 ms (men) / 460 ms (women): the label uses the sex-specific value, the quantile
-#: map their mean; LVH: Sokolow-Lyon index S(V1) + max R(V5, V6) >= 3.5 mV (Sokolow & Lyon, Am Heart J
+#: map their mean and each sex's QTc is shifted by its threshold minus that mean (women's QTc is longer
+#: than men's by about this much), so the sex-specific label is the same latent tail in both; LVH: Sokolow-Lyon index S(V1) + max R(V5, V6) >= 3.5 mV (Sokolow & Lyon, Am Heart J
 #: 37:161, 1949); LVOLT: every limb lead's QRS < 0.5 mV peak-to-peak (Surawicz 2009); infarction: a
 #: Q-wave dipole >= 0.15 mV (assumption: about the 0.1 mV Q-wave criterion of the Fourth Universal
 #: Definition of MI, Thygesen et al., Circulation 138:e618, 2018, in the best-aligned leads, whose
 #: Dower rows have norms 0.9-1.5); NST_: lateral ST depression >= 0.05 mV (the same definition's
 #: ischaemic ST-depression level); PVC: count >= 1 (0.5 on the continuous latent, rounded);
 #: AFIB: AF burden (fraction of the 10 s) >= 0.25 (assumption: the shortest run a reader codes).
-#: Ranges (low, mid, high) are assumptions of plausible adult values.
+#: Ranges (low, mid, high) are assumptions of plausible adult values. ``sd`` (population spread of the
+#: unaffected side): heart rate 12 bpm, PR 22 ms, QTc 20 ms: of the order of the adult normal-value
+#: distributions of Rijnbeek et al. (J Electrocardiol 47:914-921, 2014; 2nd-98th percentiles about
+#: +-2 SD around the mean); Sokolow-Lyon 0.7 mV and limb-lead QRS peak-to-peak 0.35 mV: assumptions
+#: of the same order (population spreads of QRS voltage). Without them (a flat density up to the
+#: threshold) the measurement error alone pushed more records over SB, 1AVB, LVH, LQT and LQRSV
+#: thresholds than their targets allow.
 SEVERITY: Mapping[str, Severity] = MappingProxyType(
     {
-        "rate": Severity("heart rate", "bpm", 60.0, 40.0, 150.0, 72.0),  # two-tailed: STACH > 100
+        "rate": Severity("heart rate", "bpm", 60.0, 40.0, 150.0, 72.0, sd=12.0),  # two-tailed: STACH > 100
         "AFIB": Severity("AF burden", "fraction", 0.25, 0.0, 1.0, None, band=0.005),
-        "1AVB": Severity("PR interval", "s", 0.200, 0.120, 0.320, 0.160),
+        "1AVB": Severity("PR interval", "s", 0.200, 0.120, 0.320, 0.160, sd=0.022),
         "CRBBB": Severity("QRS duration (right bundle delay)", "s", 0.120, 0.0, 0.170, None, band=0.05),
         "CLBBB": Severity("QRS duration (left bundle delay)", "s", 0.120, 0.0, 0.170, None, band=0.01),
         "LAFB": Severity("frontal QRS axis", "deg", -45.0, -90.0, 150.0, 50.0, above=False),
         "AMI": Severity("anterior Q-wave dipole", "mV", 0.15, 0.0, 0.6, None, band=0.03),
         "IMI": Severity("inferior/posterior Q-wave dipole", "mV", 0.15, 0.0, 0.6, None, band=0.03),
-        "LVH": Severity("Sokolow-Lyon index", "mV", 3.5, 1.0, 5.5, 2.3),
+        "LVH": Severity("Sokolow-Lyon index", "mV", 3.5, 1.0, 5.5, 2.3, sd=0.7),
         "NST_": Severity("lateral ST depression", "mV", 0.05, 0.0, 0.15, None, band=0.08),
         "PVC": Severity("PVC count", "beats", 0.5, 0.0, 5.49, None),
-        "LNGQT": Severity("QTc", "s", 0.455, 0.370, 0.550, 0.410),
-        "LVOLT": Severity("largest limb-lead QRS peak-to-peak", "mV", 0.5, 0.25, 2.4, 1.1, above=False),
+        "LNGQT": Severity("QTc", "s", 0.455, 0.370, 0.550, 0.410, sd=0.020),
+        "LVOLT": Severity("largest limb-lead QRS peak-to-peak", "mV", 0.5, 0.25, 2.4, 1.1, above=False, sd=0.35),
     }
 )
 RATE_STACH_BPM = 100.0
@@ -116,10 +131,11 @@ INCOMPLETE_BLOCK_S = 0.110
 #: measurement error (SD, severity units). Assumptions of the order of the disagreement between
 #: automated interval programs (Kligfield et al., Am Heart J 200:1-10, 2018: differences of several
 #: ms in PR, QRS and QT) and between readers (QT: Viskin et al., Heart Rhythm 2:569, 2005). PVC: a
-#: count is exact (misses are label noise).
+#: count is exact (misses are label noise). Rate: 1 bpm (the rate of a 10 s record is counted from
+#: 8-16 RR intervals; 2 bpm made the SB prevalence target unreachable: ``true_prevalence``).
 DEFAULT_MEASUREMENT_SD: Mapping[str, float] = MappingProxyType(
     {
-        "rate": 2.0,
+        "rate": 1.0,
         "AFIB": 0.03,
         "1AVB": 0.008,
         "CRBBB": 0.006,
@@ -153,12 +169,16 @@ DEFAULT_FALSE_NEGATIVE: Mapping[str, float] = MappingProxyType(
         "LVH": 0.20,
         "NST_": 0.30,
         "PVC": 0.10,
-        "LNGQT": 0.30,
+        "LNGQT": 0.85,
         "LVOLT": 0.25,
     }
 )
+#: LNGQT: omission 0.85 and flip 0.001. With a population QTc spread of 20 ms and a 12 ms measurement
+#: error, some 2-5 % of records measure above the sex-specific limit, while PTB-XL codes LQT in
+#: 0.5 % (ptbxl-2k; PTB-XL's LNGQT statement is similarly rare): its readers leave most long QTc
+#: uncoded. A 0.3 omission made the 0.5 % target unreachable (``true_prevalence``).
 DEFAULT_FALSE_POSITIVE: Mapping[str, float] = MappingProxyType(
-    {c: (0.01 if c in ("LAFB", "LVH", "NST_", "AMI", "IMI") else 0.003) for c in FINDINGS}
+    {c: (0.01 if c in ("LAFB", "LVH", "NST_", "AMI", "IMI") else 0.001 if c == "LNGQT" else 0.003) for c in FINDINGS}
 )
 #: observed prevalence: ptbxl-2k where it has the class, else the documented default
 DEFAULT_PREVALENCE: Mapping[str, float] = MappingProxyType({**DEFAULT_PREVALENCE_NO_DATA, **PTBXL2K_PREVALENCE})
@@ -303,8 +323,9 @@ def latent_correlation(scale: float = 1.0) -> np.ndarray:
     return (1 - scale) * np.eye(len(LATENT)) + scale * r
 
 
-def true_prevalence(cfg: V2Config) -> dict[str, float]:
-    """The prevalence of the true findings that gives the observed ``cfg.prevalence`` after noise."""
+def measured_prevalence_target(cfg: V2Config) -> dict[str, float]:
+    """The prevalence of the measured findings (after the exclusion rules) that gives the observed
+    ``cfg.prevalence`` after label noise: ``(p_obs - fp) / (1 - fp - fn)``."""
     out = {}
     for c in FINDINGS:
         fp, fn = cfg.false_positive[c], cfg.false_negative[c]
@@ -312,18 +333,138 @@ def true_prevalence(cfg: V2Config) -> dict[str, float]:
     return out
 
 
+_TAILS_CACHE: dict[str, dict[str, float]] = {}
+#: the exclusion rules: finding -> the finding that removes it (``_apply_rules``); 1AVB's is
+#: permanent AF (burden 1), handled in ``_exclusion``
+_EXCLUDED_BY = {"SBRAD": "AFIB", "STACH": "AFIB", "CRBBB": "CLBBB", "1AVB": "AFIB"}
+
+
+def true_prevalence(cfg: V2Config) -> dict[str, float]:
+    """The latent tail mass beyond each threshold (the prevalence of the true findings before the
+    exclusion rules), solved so that the MEASURED prevalence after measurement error and the rules
+    equals ``measured_prevalence_target`` (hence the observed one ``cfg.prevalence``).
+
+    Measurement error moves records across a threshold in both directions; where the unaffected
+    side is denser at the threshold than the affected side, more records cross into the finding
+    than out of it, so the measured prevalence exceeds the true one. ``measured_prevalence`` gives
+    that exactly (a numerical integral over the quantile function); each tail mass is found by
+    root finding. The rules (``_apply_rules``) remove a share of a finding's records; that share is
+    taken from the latent bivariate normal (an approximation: measured findings are not exact
+    thresholds of the latent), and the measured target divided by what the rule leaves.
+    ConfigError when a target is unreachable (the measurement error alone pushes more records over
+    the threshold than the target allows)."""
+    cfg = cfg.checked()
+    key = repr(sorted(cfg.recipe().items()))
+    if key not in _TAILS_CACHE:
+        _TAILS_CACHE[key] = _solve_tails(cfg)
+    return dict(_TAILS_CACHE[key])
+
+
+def _tail_key(latent: str) -> tuple[str, ...]:
+    return ("SBRAD", "STACH") if latent == "rate" else (latent,)
+
+
+def measured_prevalence(latent: str, q: dict[str, float], cfg: V2Config) -> dict[str, float]:
+    """Prevalence of the measured finding(s) of ``latent`` before the exclusion rules, for tail
+    masses ``q`` (``severity_knots``): the integral over ``u`` of P(severity(u) + error beyond the
+    threshold), error ~ N(0, ``cfg.measurement_sd[latent]``)."""
+    from scipy.integrate import trapezoid
+
+    knots_u, knots_v = severity_knots(latent, q, cfg)
+    u = np.union1d(np.linspace(0.0, 1.0, 20001), knots_u)
+    v = np.interp(u, knots_u, knots_v)
+    sd = cfg.measurement_sd[latent]
+    s = SEVERITY[latent]
+
+    def beyond(threshold: float, above: bool) -> float:
+        d = (v - threshold) if above else (threshold - v)
+        p = ndtr(d / sd) if sd > 0 else (d >= 0).astype(float)
+        return float(trapezoid(p, u))
+
+    if latent == "rate":
+        return {"SBRAD": beyond(s.threshold, False), "STACH": beyond(RATE_STACH_BPM, True)}
+    return {latent: beyond(s.threshold, s.above)}
+
+
+def _exclusion(c: str, p_c: float, q: dict[str, float], m: dict[str, float], cfg: V2Config) -> float:
+    """P(the rule removes a measured ``c`` record), from the latent bivariate normal."""
+    from scipy.stats import multivariate_normal
+
+    other = _EXCLUDED_BY[c]
+    p_other = q["AFIB"] * (1 - cfg.af_paroxysmal_fraction) if c == "1AVB" else m[other]
+    if p_other <= 0 or p_c <= 0:
+        return 0.0
+    lat_c, lat_o = ("rate" if c in ("SBRAD", "STACH") else c), other
+    r = latent_correlation(cfg.correlation_scale)[LATENT.index(lat_c), LATENT.index(lat_o)]
+    r = -r if c == "SBRAD" else r  # SBRAD is the low tail of the rate latent
+    a, b = ndtri(1 - p_c), ndtri(1 - p_other)
+    both = multivariate_normal.cdf([-a, -b], cov=[[1, r], [r, 1]])
+    return float(min(both / p_c, 0.999))
+
+
+def _solve_tails(cfg: V2Config) -> dict[str, float]:
+    from scipy.optimize import brentq
+
+    target = measured_prevalence_target(cfg)
+    q = dict(target)
+    m = dict(target)  # measured prevalences before the rules (the excluders' are their targets)
+    for _ in range(3):
+        for latent in LATENT:
+            for c in _tail_key(latent):
+                keep = 1.0 - (_exclusion(c, m[c], q, m, cfg) if c in _EXCLUDED_BY else 0.0)
+                goal = target[c] / keep
+
+                def gap(x: float, c=c, latent=latent) -> float:
+                    return measured_prevalence(latent, {**q, c: x}, cfg)[c] - goal
+
+                low, high = (
+                    1e-7,
+                    (
+                        1.0 - q["STACH"] - 1e-6
+                        if c == "SBRAD"
+                        else 1.0 - q["SBRAD"] - 1e-6
+                        if c == "STACH"
+                        else 1 - 1e-6
+                    ),
+                )
+                if gap(low) > 0:
+                    raise ConfigError(
+                        f"V2Config: the measured prevalence of {c} cannot reach {goal:.4f} (observed target "
+                        f"{cfg.prevalence[c]}): measurement error alone (measurement_sd[{latent!r}]="
+                        f"{cfg.measurement_sd[latent]}) gives {gap(low) + goal:.4f}; lower measurement_sd "
+                        f"or false_positive, or raise false_negative"
+                    )
+                q[c] = float(brentq(gap, low, high, xtol=1e-9))
+                m[c] = goal
+    return q
+
+
+def _normal_part(u0: float, u1: float, v0: float, v1: float, mid: float, sd: float, n: int = 257):
+    """Knots of the quantile function of ``N(mid, sd)`` truncated to ``[v0, v1]``, spread over ``[u0, u1]``
+    (denser near both ends, where the normal quantile bends most)."""
+    f0, f1 = ndtr((v0 - mid) / sd), ndtr((v1 - mid) / sd)
+    w = 0.5 - 0.5 * np.cos(np.pi * np.linspace(0.0, 1.0, n))
+    v = np.clip(mid + sd * ndtri(f0 + w * (f1 - f0)), v0, v1)
+    v[0], v[-1] = v0, v1
+    return u0 + w * (u1 - u0), v
+
+
 def severity_knots(latent: str, p: dict[str, float], cfg: V2Config) -> tuple[np.ndarray, np.ndarray]:
     """Quantile function knots ``(u, value)`` of a latent, with the threshold at ``1 - p`` (or ``p``
-    where the finding lies below it)."""
+    where the finding lies below it); ``p``: tail masses (``true_prevalence``)."""
     s = SEVERITY[latent]
     if latent == "rate":
         lo, hi = p["SBRAD"], 1.0 - p["STACH"]
-        return np.array([0, lo, (lo + hi) / 2, hi, 1]), np.array([s.low, s.threshold, s.mid, RATE_STACH_BPM, s.high])
+        u, v = _normal_part(lo, hi, s.threshold, RATE_STACH_BPM, s.mid, s.sd)
+        return np.concatenate([[0], u, [1]]), np.concatenate([[s.low], v, [s.high]])
     q = p[latent]
     if latent == "LAFB":
         lo, hi = cfg.axis_range_deg
         return np.array([0, q, (q + 1) / 2, 1]), np.array([lo, s.threshold, s.mid, hi])
     if not s.above:
+        if s.sd is not None:
+            u, v = _normal_part(q, 1.0, s.threshold, s.high, s.mid, s.sd)
+            return np.concatenate([[0], u]), np.concatenate([[s.low], v])
         return np.array([0, q, (q + 1) / 2, 1]), np.array([s.low, s.threshold, s.mid, s.high])
     if latent == "AFIB":  # permanent AF (burden 1) beyond the paroxysmal share
         par = 1 - q + q * cfg.af_paroxysmal_fraction
@@ -334,6 +475,9 @@ def severity_knots(latent: str, p: dict[str, float], cfg: V2Config) -> tuple[np.
         low_edge = INCOMPLETE_BLOCK_S if latent in ("CRBBB", "CLBBB") else 0.0
         u = np.array([0, start, np.nextafter(start, 1), 1 - q, 1])
         return u, np.array([0, 0, low_edge, s.threshold, s.high])
+    if s.sd is not None:
+        u, v = _normal_part(0.0, 1.0 - q, s.low, s.threshold, s.mid, s.sd)
+        return np.concatenate([u, [1]]), np.concatenate([v, [s.high]])
     return np.array([0, (1 - q) / 2, 1 - q, 1]), np.array([s.low, s.mid, s.threshold, s.high])
 
 
@@ -372,6 +516,8 @@ def sample_v2_labels(n: int, rng: np.random.Generator, cfg: V2Config, sex: np.nd
         value = np.interp(u[:, j], *severity_knots(d, p, cfg))
         if d == "PVC":
             value = np.round(value)
+        if d == "LNGQT":  # women's QTc runs longer (Rautaharju 2009): each sex sits at its own threshold
+            value = value + np.where(sex == "M", QTC_THRESHOLD_S["M"], QTC_THRESHOLD_S["F"]) - SEVERITY[d].threshold
         out[f"sev_{d}"] = value
         true.update(_positive(d, value, sex))
         measured.update(_positive(d, value + cfg.measurement_sd[d] * err[:, j], sex))

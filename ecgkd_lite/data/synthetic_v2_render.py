@@ -14,7 +14,9 @@ width of a bundle branch block, QTc, heart rate, ST depth); then, in the body fr
   ``sev``, R loss 0.4 ``sev``, ST and T along the direction scaled with ``sev``;
 * **voltage**: one QRS gain sets the Sokolow-Lyon index to the LVH severity exactly; the limb
   leads' common gain then sets the largest limb-lead QRS peak-to-peak to the LVOLT severity (a
-  volume-conductor attenuation of the whole limb-lead signal, so Einthoven's identities hold);
+  volume-conductor attenuation of the whole limb-lead signal, so Einthoven's identities hold),
+  within ``LIMB_GAIN_RANGE`` (where the bound binds, the rendered amplitude ``limb_qrs_pp_mV``
+  differs from the severity);
 * **projection** per record: ``LIMB_EXPANSION @ diag(h) (DOWER_8 + E)``, ``h`` the habitus gains,
   ``E`` the lead-vector perturbation (``nondipolar_sd``); the noise of v1 is added at the electrodes;
 * **misplacement**: left/right arm reversal of the finished 12 leads where drawn;
@@ -67,6 +69,17 @@ ARM_REVERSAL = (np.array([0, 2, 1, 4, 3, 5, 6, 7, 8, 9, 10, 11]), np.array([-1.0
 LAFB_MORPHOLOGY_DEG = -30.0
 LVH_MORPHOLOGY_MV = 3.0
 LNGQT_MORPHOLOGY_S = 0.44
+#: bounds of the limb leads' common gain (``habitus_limb``), the volume-conductor factor that sets
+#: the limb-lead QRS amplitude to the LVOLT severity. ASSUMPTION, informed by Madias (J Electrocardiol
+#: 41:498-500, 2008: low QRS voltage from extracardiac causes, e.g. oedema, effusion, obesity,
+#: emphysema, which attenuate the limb leads by a factor of up to a few, reversibly) and by the
+#: precordial habitus spread (``V2Config.habitus_sd``): at most a factor 4 of attenuation and 2.5 of
+#: amplification. Unbounded, the factor reached 0.004-7 (a record's model QRS had to be scaled by
+#: 250 to be "low voltage"). Where a bound binds, the rendered limb QRS (``limb_qrs_pp_mV`` in
+#: ``meta``) differs from the severity the label follows: the reader's call is not in the signal,
+#: as with label noise (about 17 % of default records at the lower bound, 3 % at the upper one; the
+#: model's QRS times the LVH gain is often larger than a real limb QRS).
+LIMB_GAIN_RANGE = (0.25, 2.5)
 _LIMB = [LEADS12.index(x) for x in ("I", "II", "III", "aVR", "aVL", "aVF")]
 _V1, _V5, _V6 = (LEADS12.index(x) for x in ("V1", "V5", "V6"))
 
@@ -224,13 +237,14 @@ def _lesions(w: Waves, params: pd.DataFrame, rot: np.ndarray) -> None:
 
 
 def _voltage(w: Waves, m8: np.ndarray, params: pd.DataFrame, fs: float) -> tuple[np.ndarray, np.ndarray]:
-    """QRS gain (Sokolow-Lyon = LVH severity) and limb gain (limb QRS peak-to-peak = LVOLT severity)."""
+    """QRS gain (Sokolow-Lyon = LVH severity), limb gain (limb QRS peak-to-peak = LVOLT severity, within
+    ``LIMB_GAIN_RANGE``) and the limb QRS peak-to-peak before the limb gain."""
     qrs, _ = _gaussians(w, fs, QRS_INDEX)
     leads = np.matmul((LIMB_EXPANSION[None] @ m8).astype(np.float32), qrs)
     sokolow = np.maximum(-leads[:, _V1].min(-1), 0) + np.maximum(leads[:, _V5].max(-1), leads[:, _V6].max(-1))
     gain = params["sev_LVH"].to_numpy() / np.maximum(sokolow, 1e-6)
     limb = gain * np.maximum(np.ptp(leads[:, _LIMB], axis=-1).max(-1), 1e-6)
-    return gain, params["sev_LVOLT"].to_numpy() / limb
+    return gain, np.clip(params["sev_LVOLT"].to_numpy() / limb, *LIMB_GAIN_RANGE), limb
 
 
 def render_v2(params, cfg, fs, seconds, noise, ids, out) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -251,7 +265,7 @@ def render_v2(params, cfg, fs, seconds, noise, ids, out) -> tuple[pd.DataFrame, 
         _turn(w, phi[rows])
         _lesions(w, params.iloc[rows].reset_index(drop=True), rot[rows])
         _place_repolarisation(w, p, ivs)
-    gain, h_limb = _voltage(beats[1][0], m8, params, fs)
+    gain, h_limb, limb_pp = _voltage(beats[1][0], m8, params, fs)
     m8[:, :2] *= h_limb[:, None, None]
     for w, rows, _, _ in beats.values():
         w.amp[:, QRS_INDEX] *= gain[rows, None, None]
@@ -305,6 +319,7 @@ def render_v2(params, cfg, fs, seconds, noise, ids, out) -> tuple[pd.DataFrame, 
             "pvc_end_s": np.clip(pvc_win[:, 1], 0, seconds),
             "pvc_rendered": ((kind == 2) & (r >= 0) & (r < n_samples)).sum(1),
             "habitus_limb": h_limb,
+            "limb_qrs_pp_mV": h_limb * limb_pp,
         }
     )
     return fiducials, regions, extra
