@@ -75,6 +75,7 @@ def setup_notebook(seed: int = 0, profile: str | None = None, threads: int = 2) 
             "savefig.dpi": 150,
             "figure.figsize": (9, 4),
             "axes.grid": True,
+            "axes.axisbelow": True,  # the grid under bars and heatmap cells, never across them
             "grid.alpha": 0.3,
             "axes.spines.top": False,
             "axes.spines.right": False,

@@ -20,6 +20,9 @@ def test_setup_seeds_and_fixes_threads(monkeypatch, tmp_path):
         b = (np.random.rand(), torch.rand(1).item())
         assert a == b and torch.get_num_threads() == 1
         assert ctx.profile.name == "quick" and (tmp_path / "figures").is_dir()
+        import matplotlib
+
+        assert matplotlib.rcParams["axes.axisbelow"] is True  # the grid under bars and heatmap cells
     finally:
         torch.set_num_threads(before)
         torch.use_deterministic_algorithms(False)

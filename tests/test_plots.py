@@ -56,6 +56,33 @@ def test_12lead_grid_is_at_clinical_scale():
     assert np.isclose(x[100] - x[0], 25.0)  # 25 mm per second
 
 
+def test_12lead_lead_names_sit_on_a_white_patch_above_the_traces():
+    fig = plot_12lead(_record() * 8, 100)  # tall traces run through the name positions
+    ax = fig.axes[0]
+    names = [t for t in ax.texts if (t.get_gid() or "").startswith("lead-name:")]
+    assert len(names) == 13  # 12 grid cells + the rhythm strip
+    top_trace = max(line.get_zorder() for line in ax.get_lines())
+    for text in names:
+        patch = text.get_bbox_patch()
+        assert patch is not None and matplotlib.colors.to_rgb(patch.get_facecolor()) == (1.0, 1.0, 1.0)
+        assert text.get_zorder() > top_trace
+
+
+def test_strip_legend_sits_above_the_axes_and_covers_no_trace():
+    y = _record()[0]
+    regions = np.zeros_like(y, dtype=bool)
+    regions[800:900] = True  # a region at the right end, where an in-axes legend would sit
+    fig = plot_strip(y, 100, regions=regions, saliency=np.linspace(0, 1, y.size), title="x")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    legend = ax.get_legend().get_window_extent(renderer)
+    frame = ax.get_window_extent(renderer)
+    assert legend.y0 >= frame.y1 - 1  # above the data area...
+    title = ax.title if ax.title.get_text() else ax._left_title
+    assert not legend.overlaps(title.get_window_extent(renderer))  # ...and beside the title
+
+
 @pytest.mark.parametrize("bad, match", [(np.zeros((11, 1000)), "12 leads"), (np.zeros(1000), r"\(leads, T\)")])
 def test_12lead_grid_rejects_bad_shape(bad, match):
     with pytest.raises(ConfigError, match=match):

@@ -296,3 +296,90 @@ def test_class_deltas_golden_cells_groups_and_missing():
         plot_class_deltas({"p": {"baseline": {"A": 0.5}}})
     with pytest.raises(ConfigError, match="panels is empty"):
         plot_class_deltas({})
+
+
+def _extents(fig, texts):
+    """The texts' own boxes on screen (an annotation's leader line left out)."""
+    from matplotlib.text import Text
+
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    return [Text.get_window_extent(t, renderer) for t in texts]
+
+
+def _overlapping_pairs(boxes, names):
+    return [
+        (names[i], names[j]) for i in range(len(boxes)) for j in range(i + 1, len(boxes)) if boxes[i].overlaps(boxes[j])
+    ]
+
+
+def test_violins_axis_above_zero_carries_the_break_mark():
+    fig = plot_auc_violins(PER_CLASS)
+    ax = fig.axes[0]
+    assert ax.get_ylim()[0] > 0
+    assert "axis-break:y" in [line.get_gid() for line in ax.get_lines()]
+    assert "axis starts at" in ax.get_ylabel()
+
+
+def test_violins_names_of_close_dots_do_not_overlap_and_the_legend_hides_no_dot():
+    # three conditions within 0.002 AUC of each other (the teacher at 1.0, IMI/AMI in one violin)
+    per_class = {
+        "teacher": {"AMI": 1.0, "IMI": 0.999, "LAFB": 0.998, "NORM": 1.0},
+        "baseline": {"AMI": 0.690, "IMI": 0.686, "LAFB": 0.75, "NORM": 0.97, "PVC": 0.95},
+    }
+    fig = plot_auc_violins(per_class, label_conditions=("IMI", "AMI", "LAFB"))
+    ax = fig.axes[0]
+    labels = [t for t in ax.texts if (t.get_gid() or "").startswith("condition-label:")]
+    assert len(labels) == 6
+    boxes = _extents(fig, labels)
+    assert _overlapping_pairs(boxes, [t.get_gid() for t in labels]) == []
+    renderer = fig.canvas.get_renderer()
+    legend = ax.get_legend().get_window_extent(renderer)
+    assert legend.x0 >= ax.get_window_extent(renderer).x1 - 1  # beside the axes, not over the dots
+
+
+EFFICIENCY_13 = [  # the line-up of notebook 13: one architecture shared by four models, labels near the legend
+    {"name": "teacher", "params": 460_000, "flops": 60e6, "latency_ms": 4.39, "macro_auc": 0.9985},
+    {"name": "restoration/tiny+student", "params": 630_000, "flops": 203e6, "latency_ms": 4.05, "macro_auc": 0.9265},
+    {"name": "baseline/small", "params": 1_010_000, "flops": 138e6, "latency_ms": 2.58, "macro_auc": 0.9135},
+    {"name": "baseline/base", "params": 1_600_000, "flops": 227e6, "latency_ms": 4.33, "macro_auc": 0.9105},
+] + [
+    {"name": f"{m}/tiny", "params": 270_000, "flops": 40e6, "latency_ms": 1.2, "macro_auc": auc}
+    for m, auc in (("baseline", 0.9045), ("vanilla_kd", 0.8975), ("liteheart", 0.9045), ("evl_ecg", 0.899))
+]
+
+
+def test_efficiency_labels_overlap_nothing_and_stay_inside_the_axes():
+    fig = plot_efficiency(EFFICIENCY_13)
+    ax = fig.axes[0]
+    labels = [t for t in ax.texts if t.get_gid() == "point-label"]
+    assert len(labels) == 5  # four single models and one shared architecture
+    boxes = _extents(fig, labels)
+    renderer = fig.canvas.get_renderer()
+    assert _overlapping_pairs(boxes, [t.get_text() for t in labels]) == []
+    frame = ax.get_window_extent(renderer)
+    legend = ax.get_legend().get_window_extent(renderer)
+    for text, box in zip(labels, boxes):
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1, text.get_text()
+        assert not box.overlaps(legend), text.get_text()
+        anchor = ax.transData.transform(text.xy)
+        for marker in ax.collections:
+            extent = marker.get_window_extent(renderer)
+            if not extent.contains(*anchor):  # another model's marker
+                assert not box.overlaps(extent), (text.get_text(), marker.get_label())
+
+
+def test_embeddings_titles_are_black_where_colour_means_the_condition():
+    rng = np.random.default_rng(0)
+    labels = np.array(["NORM", "AMI", "LVH"] * 4)
+    fig = plot_embeddings({"baseline": rng.normal(size=(12, 2)), "vanilla_kd": rng.normal(size=(12, 2))}, labels)
+    for ax in fig.axes:
+        assert matplotlib.colors.to_rgb(ax.title.get_color()) == (0.0, 0.0, 0.0)
+
+
+def test_class_deltas_name_the_class_axis_under_the_last_panel():
+    from ecgkd_lite.plots import plot_class_deltas
+
+    panels = {p: {"baseline": {"A": 0.5, "B": 0.6}, "kd": {"A": 0.55, "B": 0.6}} for p in ("one", "two")}
+    fig = plot_class_deltas(panels)
+    assert [ax.get_xlabel() for ax in fig.axes[:2]] == ["", "class"]

@@ -67,6 +67,7 @@ def plot_auc_violins(
         )
     jitter = np.random.default_rng(0)
     named = set(label_conditions)
+    labels: list[tuple[str, str, float, float]] = []  # (method, condition, x, y) of the named dots
     for i, method in enumerate(methods):
         rows_m = data.loc[data["method"] == method]
         auc, conditions = rows_m["auc"].to_numpy(), rows_m["condition"].to_numpy()
@@ -84,15 +85,7 @@ def plot_auc_violins(
         for xi, yi, condition in zip(x, auc, conditions):
             if condition in named:
                 ax.scatter(xi, yi, s=40, facecolor="none", edgecolor="black", lw=0.9, zorder=4)
-                ax.annotate(
-                    str(condition),
-                    (xi, yi),
-                    xytext=(6, -3),
-                    textcoords="offset points",
-                    fontsize=7,
-                    zorder=5,
-                    gid=f"condition-label:{method}:{condition}",
-                )
+                labels.append((method, condition, xi, yi))
         if macro is not None and method in macro and macro[method] is not None and np.isfinite(macro[method]):
             ax.hlines(
                 macro[method],
@@ -108,9 +101,47 @@ def plot_auc_violins(
     ax.set_xlabel("method")
     ax.set_ylabel("test AUC per condition")
     ax.set_title(title, fontsize=10, loc="left")
-    ax.legend(loc="lower left", fontsize=7)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7)  # beside the axes: it hides no dot
+    mark_axis_break(ax)  # AUCs sit far above 0: the axis starts where the data do, and says so
     fig.tight_layout()
+    _place_condition_labels(ax, labels)  # after the layout: the spacing is in final screen points
     return fig
+
+
+#: font size (points) of the condition names beside the violins' dots
+_LABEL_PT = 7.0
+
+
+def _place_condition_labels(ax, labels: Sequence[tuple[str, str, float, float]]) -> None:
+    """Name each dot right of it; names of one violin closer than a line height are pushed apart
+    vertically (downwards from the highest), with a thin leader line to a name moved off its dot."""
+    fig = ax.figure
+    step = (1.25 * _LABEL_PT + 2.0) * fig.dpi / 72  # one line of text and its patch, in pixels
+    by_method: dict[str, list[tuple[str, float, float]]] = {}
+    for method, condition, x, y in labels:
+        by_method.setdefault(method, []).append((condition, x, y))
+    to_px = ax.transData.transform
+    for method, items in by_method.items():
+        items.sort(key=lambda item: -item[2])  # highest first
+        placed: list[float] = []  # the names' y in pixels
+        for condition, x, y in items:
+            y_px = to_px((x, y))[1]
+            target = min(y_px, placed[-1] - step) if placed else y_px
+            placed.append(target)
+            dy = (target - y_px) * 72 / fig.dpi  # points
+            moved = abs(dy) > 1.0
+            ax.annotate(
+                str(condition),
+                (x, y),
+                xytext=(8, dy),
+                textcoords="offset points",
+                va="center",
+                fontsize=_LABEL_PT,
+                zorder=5,
+                bbox=dict(facecolor="white", edgecolor="none", alpha=0.75, pad=0.6),  # readable on a dark violin
+                arrowprops=dict(arrowstyle="-", lw=0.5, color="0.3", shrinkA=0, shrinkB=2) if moved else None,
+                gid=f"condition-label:{method}:{condition}",
+            )
 
 
 def _with_missing(method: str, missing: Sequence[str], per_line: int = 3) -> str:
@@ -121,7 +152,10 @@ def _with_missing(method: str, missing: Sequence[str], per_line: int = 3) -> str
 
 
 def plot_embeddings(embeddings: Mapping[str, np.ndarray], labels: Sequence, *, title: str | None = None):
-    """Side-by-side 2-D scatter panels (one per model), the same colour per label, one shared legend."""
+    """Side-by-side 2-D scatter panels (one per model), the same colour per label, one shared legend.
+
+    Colour means the label (condition) only: the panel titles stay black, not in the model's method
+    colour, so no colour in the figure means two things."""
     if not embeddings:
         raise ConfigError("embeddings is empty: give {model: (N, 2) coordinates}")
     labels = np.asarray(labels)
@@ -139,7 +173,7 @@ def plot_embeddings(embeddings: Mapping[str, np.ndarray], labels: Sequence, *, t
         for cls in classes:
             keep = labels == cls
             ax.scatter(xy[keep, 0], xy[keep, 1], s=6, color=colours[cls], label=str(cls), alpha=0.8)
-        ax.set_title(name, fontsize=10, color=method_color(name))
+        ax.set_title(name, fontsize=10)  # black: here colour means the condition, not the method
         ax.set_xlabel("dim 1")
         ax.set_ylabel("dim 2")
         ax.set_xticks([])
@@ -239,13 +273,15 @@ def plot_efficiency(rows: Sequence[Mapping]):
             points.set_offset_transform(ax.transData + dodge)  # after autoscaling saw the data
         top = max(members, key=lambda r: r["macro_auc"])
         cost = f"{top['params'] / 1e6:.2f} M params, {top['flops'] / 1e6:.0f} MFLOPs"
-        ax.annotate(
+        label = ax.annotate(
             f"{len(members)} models of one architecture\n{cost} each" if shared else f"{top['name']}\n{cost}",
             (top["latency_ms"], top["macro_auc"]),
             xytext=(7, 4),
             textcoords="offset points",
             fontsize=7,
+            gid="point-label",
         )
+        label._ecgkd_radius = math.sqrt(30 + 400 * top["params"] / biggest) / 2  # its marker's radius (pt)
     if any(len(m) > 1 for m in groups.values()):
         ax.legend(fontsize=7, title="same architecture", title_fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     latencies = [row["latency_ms"] for row in rows]
@@ -260,7 +296,62 @@ def plot_efficiency(rows: Sequence[Mapping]):
     ax.margins(x=0.25, y=0.15)
     mark_axis_break(ax)
     fig.tight_layout()
+    _place_point_labels(ax)
     return fig
+
+
+#: where a point's name may go, as (dx, dy, ha, va) in points from the point: right-above first
+_LABEL_SPOTS = (
+    (7, 4, "left", "bottom"),
+    (-7, 4, "right", "bottom"),
+    (7, -4, "left", "top"),
+    (-7, -4, "right", "top"),
+    (0, 10, "center", "bottom"),
+    (0, -10, "center", "top"),
+    (12, 16, "left", "bottom"),
+    (-12, 16, "right", "bottom"),
+    (12, -16, "left", "top"),
+    (-12, -16, "right", "top"),
+)
+
+
+def _overlap(a, b) -> float:
+    w = min(a.x1, b.x1) - max(a.x0, b.x0)
+    h = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return w * h if w > 0 and h > 0 else 0.0
+
+
+def _place_point_labels(ax) -> None:
+    """Move each point label (``gid="point-label"``) to the first spot of ``_LABEL_SPOTS`` where it
+    stays inside the axes and covers neither another label nor a marker (else the spot that covers
+    least): the names and costs never run into each other, the markers or the legend beside the axes."""
+    fig = ax.figure
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    markers = [c.get_window_extent(renderer) for c in ax.collections]
+    placed = []
+    for text in [t for t in ax.texts if t.get_gid() == "point-label"]:
+        anchor = ax.transData.transform(text.xy)
+        others = [m for m in markers if not m.contains(*anchor)]  # its own marker(s) excepted...
+        grow = 0.7 * getattr(text, "_ecgkd_radius", 0.0)  # ...which the spots clear by its radius
+        best, best_cost = None, None
+        for dx, dy, ha, va in _LABEL_SPOTS:
+            dx, dy = dx + np.sign(dx) * grow, dy + np.sign(dy) * grow
+            text.set_position((dx, dy))
+            text.set_ha(ha)
+            text.set_va(va)
+            box = text.get_window_extent(renderer)
+            outside = box.width * box.height - _overlap(box, frame)
+            cost = 10 * outside + sum(_overlap(box, other) for other in placed + others)
+            if best_cost is None or cost < best_cost:
+                best, best_cost = (dx, dy, ha, va), cost
+            if cost == 0:
+                break
+        dx, dy, ha, va = best
+        text.set_position((dx, dy))
+        text.set_ha(ha)
+        text.set_va(va)
+        placed.append(text.get_window_extent(renderer))
 
 
 def plot_saliency_strip(
@@ -446,6 +537,8 @@ def plot_class_deltas(
                 )
                 start += n
         ax.set_title(p, fontsize=9.5, loc="left", pad=12 if groups else 4)
+        if last:
+            ax.set_xlabel("class")
     fig.colorbar(
         ScalarMappable(norm, DELTA_CMAP), ax=list(axes[:, 0]), fraction=0.025, label=f"per-class AUC minus {reference}"
     )

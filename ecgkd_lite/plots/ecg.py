@@ -116,7 +116,16 @@ def plot_12lead(
             y = signal[idx[name], lo:hi]
             x = cal_mm + (np.arange(lo, hi) / fs) * MM_PER_S
             ax.plot(x, base + (y - np.median(y)) * MM_PER_MV, color=_PAPER["trace"], lw=0.7)
-            ax.text(x[0] + 1, base + 0.35 * row_h, name, fontsize=8, fontweight="bold")
+            ax.text(  # on a white patch above the trace: a tall complex never runs through the name
+                x[0] + 1,
+                base + 0.35 * row_h,
+                name,
+                fontsize=8,
+                fontweight="bold",
+                zorder=5,
+                bbox=dict(facecolor="white", edgecolor="none", alpha=0.85, pad=1.0),
+                gid=f"lead-name:{name}",
+            )
             if r < len(GRID_LAYOUT) and c > 0:
                 ax.vlines(x[0], base - 2, base + 2, color=_PAPER["trace"], lw=0.8)
     ax.set_title(title or "12-lead ECG", fontsize=10, loc="left")
@@ -152,7 +161,8 @@ def plot_strip(
     """One lead (shape (T,), in ``unit``: pass ``data.unit``) with optional shaded ``regions``
     (bool (T,)) and a ``saliency`` curve (T,) in [0, 1] drawn as coloured dots. The saliency's scale
     is a colour bar labelled ``saliency_label`` (``colorbar=False`` when the caller draws one shared
-    bar); the legend names only the region. Returns the figure."""
+    bar); the legend names only the region and sits above the axes at the right (the title is on
+    the left), so it never covers the trace. Returns the figure."""
     _check_unit(unit)
     y = np.asarray(signal, dtype=float)
     if y.ndim != 1:
@@ -191,6 +201,6 @@ def plot_strip(
     ax.set_ylabel(f"lead {lead} ({unit})")
     if title:
         ax.set_title(title, fontsize=10, loc="left")
-    if regions is not None:
-        ax.legend(loc="upper right", fontsize=7)
+    if regions is not None:  # above the axes, right of the title: the legend never covers the trace
+        ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False, borderaxespad=0.1)
     return fig
