@@ -262,6 +262,8 @@ if real2k is not None:
     for ax in axes:
         ax.axhline(flat, color="black", lw=0.8, ls="--", label=f"synthetic target {flat:.0f} %")
         ax.tick_params(axis="x", rotation=90, labelsize=8)
+    axes[0].set_xlabel("class (PhysioNet/CinC scored label)")
+    axes[1].set_xlabel("condition")
     axes[0].set_ylabel("records with the label (%)")
     axes[1].legend(loc="upper right", fontsize=8)
     fig.suptitle("Class prevalence: a real cohort against the flat synthetic design")

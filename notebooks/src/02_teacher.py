@@ -41,7 +41,7 @@ import pandas as pd
 import matplotlib.pyplot as plt
 from ecgkd_lite import experiment
 from ecgkd_lite.edge import count_parameters
-from ecgkd_lite.plots import save_figure
+from ecgkd_lite.plots import mark_axis_break, method_color, save_figure, series_colors
 
 prep = experiment.prepare("synthetic", profile=ctx.profile)
 print(prep)
@@ -64,12 +64,16 @@ print("feature layers (hooked by name):", model.feature_layers)
 # %%
 hist = teacher.history.to_frame()
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.5))
-ax1.plot(hist.index, hist["train_bce"], marker="o")
-ax1.set(xlabel="epoch", ylabel="training BCE", title="training loss")
-ax2.plot(hist.index, hist["val_macro_auc"], marker="o", label="macro AUC")
-ax2.plot(hist.index, hist["val_map"], marker="s", label="MAP")
+ax1.plot(hist.index, hist["train_bce"], marker="o", color=method_color("teacher"))  # the teacher's one loss curve
+ax1.set(xlabel="epoch", ylabel="training BCE (mean over labels)", title="training loss")
+ax1.set_ylim(bottom=0)
+metric_colours = series_colors(2)  # metrics, not methods
+ax2.plot(hist.index, hist["val_macro_auc"], marker="o", color=metric_colours[0], label="macro AUC")
+ax2.plot(hist.index, hist["val_map"], marker="s", color=metric_colours[1], label="MAP")
 ax2.set(xlabel="epoch", ylabel="validation score", title="validation (fold 9)")
+mark_axis_break(ax2)  # the scores start far above 0
 ax2.legend()
+fig.tight_layout()
 save_figure(fig, "02_teacher_learning_curves")
 plt.show()
 
@@ -102,8 +106,10 @@ auc = report["per_class_auc"]
 fig, ax = plt.subplots(figsize=(9, 3))
 ax.bar(auc.index, auc.values, color="#1b1b1b")
 ax.set_ylim(0.8, 1.005)
-ax.set(ylabel="test AUC", title="Teacher: per-class AUC on the test fold")
+ax.set(xlabel="condition", ylabel="test AUC", title="Teacher: per-class AUC on the test fold")
+mark_axis_break(ax)  # the bars start at 0.8, not 0
 plt.xticks(rotation=45)
+fig.tight_layout()
 save_figure(fig, "02_teacher_per_class_auc")
 plt.show()
 
@@ -128,6 +134,8 @@ drop = lead_drop(model, prep.test, predict_kwargs=window)
 fig, ax = plt.subplots(figsize=(10, 4.5))
 sns.heatmap(drop.drop(columns="macro"), cmap="rocket_r", vmin=0, ax=ax, cbar_kws={"label": "AUC drop"})
 ax.set(xlabel="condition", ylabel="zeroed lead", title="Teacher: AUC lost when one lead is removed")
+ax.tick_params(axis="y", rotation=0)  # lead names side by side, not stacked into each other
+ax.grid(False)  # grid lines would cross the cells
 save_figure(fig, "02_teacher_lead_drop")
 plt.show()
 

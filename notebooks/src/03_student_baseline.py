@@ -101,7 +101,8 @@ ax.bar(x + 0.2, student_auc[order], 0.4, label="student small (lead I)", color=m
 tags = {c.code: c.lead_I for c in CONDITIONS}
 ax.set_xticks(x, [f"{c}\n{tags[c]}" for c in order], fontsize=8)
 ax.set_ylim(0.5, 1.01)
-ax.set(ylabel="test AUC", title="Teacher versus 1-lead baseline, per condition (largest gap first)")
+ax.set(xlabel="condition (tag: what lead I sees, notebook 01)", ylabel="test AUC",
+       title="Teacher versus 1-lead baseline, per condition (largest gap first)")
 mark_axis_break(ax)
 ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
 fig.tight_layout()
@@ -154,7 +155,7 @@ TAG_COLORS = dict(zip(["plain", "partial", "hidden"], series_colors(3)))
 fig, (ax_syn, ax_real) = plt.subplots(1, 2, figsize=(13, 4.2), gridspec_kw={"width_ratios": [14, 19]})
 ax_syn.bar(gap_table.index, gap_table["gap"], color=[TAG_COLORS[t] for t in gap_table["lead I"]],
            edgecolor="black", linewidth=0.5)
-ax_syn.set(title="synthetic (test fold, small student)", ylabel="AUC gap: 12 leads - lead I")
+ax_syn.set(title="synthetic (test fold, small student)", xlabel="condition", ylabel="AUC gap: 12 leads - lead I")
 ax_syn.legend(handles=[Patch(facecolor=c, edgecolor="black", lw=0.5, label=f"tagged {t}")
                        for t, c in TAG_COLORS.items()],
               loc="upper right", fontsize=8)
@@ -164,7 +165,7 @@ ax_real.bar(real.index, real["gap"], yerr=yerr, capsize=2, ecolor="black",
 ax_real.legend(handles=[Patch(facecolor=c, edgecolor="black", lw=0.5, label=v) for v, c in VERDICT_COLORS.items()],
                loc="upper right", fontsize=8)
 ax_real.set(title=f"ptbxl-2k (out-of-fold, {len(real_gap['seeds'])} seeds, paired 95 % interval)",
-            ylabel="AUC gap: 12 leads - lead I")
+            xlabel="class", ylabel="AUC gap: 12 leads - lead I")
 for ax in (ax_syn, ax_real):
     ax.axhline(0, color="black", lw=0.6)
     ax.tick_params(axis="x", rotation=90, labelsize=8)
@@ -251,7 +252,7 @@ for ax, lead in zip(axes, ("I", "II", "aVF", "V2")):
     ax.plot(t, prep.test.signals[i, k] * std[k], color="black", lw=0.8, label="real")
     ax.plot(t, rebuilt.signals[i, k] * std[k], color=method_color("restoration"), lw=0.8, label="restored from lead I")
     ax.set_ylabel(f"{lead} (mV, centred)")
-axes[0].legend(loc="upper right", fontsize=8)
+axes[0].legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, fontsize=8, frameon=False)  # above the trace
 axes[-1].set_xlabel("time (s)")
 fig.suptitle(f"Restored versus real leads, test record {prep.test.record_ids[i]} (IMI)")
 save_figure(fig, "03_restoration_example")

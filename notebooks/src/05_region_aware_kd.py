@@ -190,7 +190,7 @@ ax.bar(xs - 0.2, loc["pointing_game"], 0.4, label="pointing game", color=score_c
 ax.bar(xs + 0.2, loc["energy_inside"], 0.4, label="energy inside", color=score_colours[1], edgecolor="black", lw=0.4)
 ax.scatter(xs, loc["chance"], marker="_", s=900, color="black", zorder=3, label="chance (region share)")
 ax.set_xticks(xs, loc.index)
-ax.set(ylim=(0, 1.2), ylabel="score (share, 0 to 1)",
+ax.set(ylim=(0, 1.2), xlabel="condition (its ground-truth region: notebook 01)", ylabel="score (share, 0 to 1)",
        title=f"Teacher Grad-CAM against the ground-truth regions (test, {PER_CLASS} records per class)")
 ax.legend(fontsize=8, ncol=3, markerscale=0.4)
 save_figure(fig, "05_localisation")

@@ -94,8 +94,8 @@ fig, axes = plt.subplots(6, 2, figsize=(12, 9), sharex=True)
 for k, ax in enumerate(axes.T.flat):
     ax.plot(t[window], real_mv[k, window], color="black", lw=0.9, label="real")
     ax.plot(t[window], rest_mv[k, window], color=method_color("restoration"), lw=0.9, ls="--", label="restored")
-    ax.set_ylabel(LEADS12[k], rotation=0, labelpad=14, fontweight="bold")
-axes[0, 0].legend(fontsize=8, ncol=2, loc="upper right")
+    ax.set_ylabel(f"{LEADS12[k]}\n(mV)", rotation=0, labelpad=16, va="center", fontweight="bold")
+axes[0, 0].legend(fontsize=8, ncol=2, loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False)  # above the trace
 for ax in axes[-1]:
     ax.set_xlabel("time (s)")
 fig.suptitle(f"Test record {prep.test.record_ids[k_rec]} (anterior MI): real leads vs leads restored from lead I (mV)",

@@ -186,7 +186,7 @@ if external is not None:
             color=[method_color(m) for m in ext_table["model"]], edgecolor="black", linewidth=0.5)
     ax1.axhline(0.5, color="black", ls=":", lw=0.9, label="chance")
     ax1.set_xticks(xs, ext_table["model"], rotation=30, ha="right")
-    ax1.set(ylim=(0, 1), ylabel="macro AUC on PTB-XL\n(mean ± std over seeds)",
+    ax1.set(ylim=(0, 1), xlabel="model", ylabel="macro AUC on PTB-XL\n(mean ± std over seeds)",
             title="trained on synthetic, tested on PTB-XL")
     ax1.legend(fontsize=8)
     per_class = external["teacher"]["per_class_auc"]

@@ -509,6 +509,8 @@ if records_i is not None:
         ax0.text(j * record_len + 0.3, 0.98, f"#{name}\n" + ("/".join(labels) or "(none)"), fontsize=6, va="top",
                  transform=ax0.get_xaxis_transform())
     ax0.set(ylabel="lead I (scaled)", title="LUDB lead I, records joined (grey lines); LUDB diagnosis on top")
+    low0, high0 = ax0.get_ylim()
+    ax0.set_ylim(low0, high0 + 0.5 * (high0 - low0))  # headroom: the record names sit above the trace
     for row, cls in enumerate(shown):
         for j, labels in enumerate(truth):
             if cls in labels:
@@ -517,8 +519,8 @@ if records_i is not None:
             ax1.barh(row, ep["end_s"] - ep["start_s"], left=ep["start_s"], height=0.4, color=DETECTION_COLOUR)
     ax1.set_yticks(range(len(shown)), shown, fontsize=8)
     ax1.set(xlim=ax0.get_xlim(), ylim=(-0.6, len(shown) - 0.4), xlabel="time (s)", ylabel="condition",
-            title="detections of the streamed ONNX student (thin dark bars) and LUDB's diagnosis mapped to our "
-                  "classes (wide grey bars)")
+            title="detections of the streamed ONNX student (narrow coloured bars) and LUDB's diagnosis mapped to "
+                  "our classes (wide grey bars)")
     zoom = slice(0, int(20 * prep.fs))
     plot_strip(long[zoom], prep.fs, ax=ax2, lead="I", title="first 20 s: each emitted window and its detections")
     ax2.set_ylabel("lead I (scaled)")
@@ -528,7 +530,9 @@ if records_i is not None:
             y = low - (0.08 + 0.06 * (o.index % 3)) * (high - low)
             hit = [c for c, d in zip(prep.classes, o.detected) if d]
             ax2.hlines(y, o.start / prep.fs, o.end / prep.fs, color=DETECTION_COLOUR, lw=2)
-            ax2.text(o.end / prep.fs, y, " " + ",".join(hit), fontsize=6, va="center")
+            # on its own window's line (windows of one row never overlap), not past its end into the next
+            ax2.text((o.start + o.end) / 2 / prep.fs, y, ",".join(hit) or "none", fontsize=6, ha="center",
+                     va="center", bbox=dict(facecolor="white", edgecolor="none", pad=0.6))
     ax2.set_ylim(low - 0.3 * (high - low), high)
     fig.tight_layout()
     save_figure(fig, "14_streaming_ludb")
