@@ -53,7 +53,7 @@ COMPONENTS: dict[str, tuple[int, tuple[str, ...]]] = {
         ("data/synthetic.py", "data/synthetic_conditions.py", "data/conditions.py", "data/dower.py", "data/leads.py"),
     ),
     "generator_v2": (
-        2,
+        3,
         ("data/synthetic_v2.py", "data/synthetic_v2_render.py", "data/synthetic_v2_tables.py"),
     ),
     "readers": (
@@ -129,7 +129,7 @@ COMPONENTS: dict[str, tuple[int, tuple[str, ...]]] = {
     "term:hard_pseudo_label": (1, ("distill/reference/hard_pseudo_label.py",)),
     "scenarios": (1, ("train/scenarios.py",)),
     "matched_batches": (1, ("train/matched.py",)),
-    "model:printout_cnn": (1, ("models/printout.py",)),
+    "model:printout_cnn": (2, ("models/printout.py",)),
 }
 
 #: files in the versioned folders that shape no data and no weights (so need no version), and why

@@ -346,3 +346,37 @@ def test_tuned_variants_train_the_chosen_config_beside_the_default(tiny, monkeyp
     assert "Equal tuning budget" in md and "the default (same runs)" in md
     part = json.loads(next(tiny.glob("parts/bench_quality_ptbxl2k/*/vanilla_kd-tuned-s0-f0.json")).read_text())
     assert part["code"] == cv.method_code("vanilla_kd-tuned", "ptbxl2k")
+
+
+def test_evl_ecg_from_the_printout_image_teacher_beside_the_default_teacher(tiny, monkeypatch):
+    """``hetero_teacher="printout"``: a second 12-lead teacher (the ECG-image CNN) per (seed, fold),
+    its own row ``teacher@printout``, and ``evl_ecg@printout`` distilled from it, compared with the
+    default teacher's EVL-ECG student and with the gap to its own teacher."""
+    real, archs = experiment.train_teacher, []
+
+    def spy(prep, **kw):
+        archs.append(kw.get("arch", experiment.TEACHER[0]))
+        return real(prep, **kw)
+
+    monkeypatch.setattr(experiment, "train_teacher", spy)
+    out = run(tiny, methods="evl_ecg", seeds=1, hetero_teacher="printout", json_out=tiny / "h.json")
+    assert archs.count("printout_cnn") == 2  # one per fold (seed 0)
+    parts = {p.name for p in tiny.glob("parts/bench_quality_ptbxl2k/*/*.json")}
+    assert {"teacher@printout-s0-f0.json", "evl_ecg@printout-s0-f1.json", "evl_ecg-s0-f0.json"} <= parts
+    part = json.loads(next(tiny.glob("parts/bench_quality_ptbxl2k/*/teacher@printout-s0-f0.json")).read_text())
+    assert part["arch"] == "printout_cnn" and part["code"] == {"model:printout_cnn": cv.version("model:printout_cnn")}
+    rows = out["methods"]
+    row = rows["evl_ecg@printout"]
+    for field in (
+        "paired_delta_macro_auc",
+        "paired_delta_vs_default_teacher_macro_auc",
+        "paired_gap_closed_own_teacher_macro_auc",
+    ):
+        d = row[field]
+        assert d["ci95"][0] <= d["estimate"] <= d["ci95"][1], field
+    order = cv.table_order(rows)
+    assert order[:2] == ["teacher", "teacher@printout"]
+    assert order[order.index("evl_ecg") + 1] == "evl_ecg@printout"
+    assert cv.base_method("evl_ecg@printout") == "evl_ecg" and cv.method_recipe("evl_ecg@printout", "x") == "evl_ecg"
+    with pytest.raises(ConfigError, match="teacher variant 'crayon' is unknown"):
+        cv.with_teacher(["evl_ecg"], "crayon")

@@ -25,6 +25,7 @@ PINNED_PARAMS = {
     ("resnet1d", "base"): 1_037_167,
     ("patch_transformer", "small"): 536_975,
     ("printout_cnn", "small"): 616_455,
+    ("printout_cnn", "tiny"): 297_071,
     ("cnn_transformer", "tiny"): 265_031,
     ("cnn_transformer", "small"): 1_006_055,
     ("cnn_transformer", "base"): 1_595_271,
@@ -63,7 +64,7 @@ def test_list_models_names_every_model_and_size():
         "cnn": ["small"],
         "cnn_transformer": ["tiny", "small", "base"],
         "patch_transformer": ["small"],
-        "printout_cnn": ["small"],
+        "printout_cnn": ["small", "tiny"],
         "resnet1d": ["small", "base"],
         "unet1d": ["tiny", "small", "base"],
     }
@@ -300,6 +301,7 @@ GOLDEN_OUTPUTS = {
     ("resnet1d", "small"): [-0.02523, -0.02412, -0.04891, -0.06175],
     ("patch_transformer", "small"): [0.9227, 1.066, 0.30955, -0.22184],
     ("printout_cnn", "small"): [0.4349, -0.76391, 0.44939, 0.16091],
+    ("printout_cnn", "tiny"): [-0.72906, -0.24785, -0.39006, 0.30252],
     ("unet1d", "tiny"): [0.04013, 0.03833, 0.04166, 0.04574],
 }
 

@@ -79,6 +79,7 @@ def _cmd_quality_cv(args) -> int:
         n_boot=args.n_boot,
         argv=sys.argv[1:],
         tuned=args.tuned,
+        hetero_teacher=args.hetero_teacher,
     )
     if result is not None:
         print()
@@ -168,6 +169,12 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
         "--tuned",
         action="store_true",
         help="run each KD method's config chosen on validation (results/tune_<method>_<profile>.json, `ecgkd bench tune`)",
+    )
+    q.add_argument(
+        "--hetero-teacher",
+        choices=["printout"],
+        help="converged benchmark: add EVL-ECG distilled from this other 12-lead teacher (printout: a CNN on the "
+        "rendered ECG image, bench/cv.py TEACHERS) and that teacher's own row",
     )
     q.set_defaults(func=_cmd_quality)
     t = bs.add_parser("tune", help="the equal validation search of every KD method (bench/tune.py), seed 0")

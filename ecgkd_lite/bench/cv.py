@@ -67,7 +67,7 @@ from ..evaluate.paired import paired_bootstrap
 from ..metrics import macro_auc, per_class_auc
 from ..train import predict
 from ..utils import atomic_write_json, fingerprint
-from ..versions import key_versions
+from ..versions import key_versions, version
 from . import semi
 from .quality import method_order, resolve_methods
 from .stamp import run_stamp
@@ -137,15 +137,42 @@ FEATURE_MODELS: dict[str, tuple[str, ...] | None] = {"features-lead_I": ("I",), 
 TUNED = "-tuned"
 
 
+#: ``<method>@<variant>``: the method distilled from another 12-lead teacher, ``TEACHERS[variant]``
+#: (arch, size); its own scores are the row ``teacher@<variant>``. ``printout``: EVL-ECG's
+#: heterogeneous teacher, a 2-D CNN + Transformer on the rendered 12-lead printout image
+#: (``models/printout.py``; 32 image tokens of width 112 against the tiny student's 16 of width 96)
+TEACHERS = {"printout": ("printout_cnn", "tiny")}
+#: the methods a teacher variant is run for (``hetero_teacher=``): the family whose premise it is
+HETERO_METHODS = ("evl_ecg",)
+
+
 def base_method(method: str) -> str:
-    """``"liteheart-tuned"`` -> ``"liteheart"``; any other name unchanged."""
+    """``"liteheart-tuned"`` -> ``"liteheart"``, ``"evl_ecg@printout"`` -> ``"evl_ecg"``; any other name unchanged."""
+    method = method.partition("@")[0]
     return method[: -len(TUNED)] if method.endswith(TUNED) else method
+
+
+def teacher_variant(method: str) -> str:
+    """The teacher variant of ``method`` (``""``: the default teacher); ConfigError for an unknown one."""
+    variant = method.partition("@")[2]
+    if variant and variant not in TEACHERS:
+        raise ConfigError(f"{method}: teacher variant {variant!r} is unknown; known: {sorted(TEACHERS)}")
+    return variant
+
+
+def with_teacher(names: Sequence[str], variant: str | None) -> list[str]:
+    """``names`` plus ``<m>@<variant>`` for the methods of ``HETERO_METHODS`` among them (none for None)."""
+    if variant is None:
+        return list(names)
+    teacher_variant(f"x@{variant}")
+    return [*names, *(f"{m}@{variant}" for m in names if m in HETERO_METHODS)]
 
 
 def method_recipe(method: str, profile: str) -> str | dict:
     """What ``experiment.train_student`` trains for ``method``: its name, or for a tuned variant the
     config its search chose under ``profile`` (ConfigError naming the command when the search is missing)."""
-    return tuned_recipe(base_method(method), profile) if method.endswith(TUNED) else method
+    name = method.partition("@")[0]  # a teacher variant trains its method's recipe
+    return tuned_recipe(base_method(name), profile) if name.endswith(TUNED) else name
 
 
 def with_tuned(names: Sequence[str], profile: str) -> list[str]:
@@ -169,9 +196,13 @@ def method_code(method: str, profile: str | None = None) -> dict[str, int]:
         return {"features": FEATURES_VERSION}
     if method == "teacher":
         return {}
+    variant = teacher_variant(method)
+    teacher = {f"model:{TEACHERS[variant][0]}": version(f"model:{TEACHERS[variant][0]}")} if variant else {}
+    if base_method(method) == "teacher":
+        return teacher
     if method.endswith(TUNED) and profile is None:
         raise ConfigError(f"{method}: a tuned variant's code needs the profile of its search")
-    return build_recipe(method_recipe(method, profile)).code_versions()
+    return {**build_recipe(method_recipe(method.partition("@")[0], profile)).code_versions(), **teacher}
 
 
 def load_pool(root: str | Path) -> ECGData:
@@ -322,10 +353,18 @@ class Runner:
                     n_train=len(t_prep.train),
                 ),
             )
-        cache = experiment.teacher_cache(s_prep, teacher)
+        teachers = {"": (teacher, experiment.teacher_cache(s_prep, teacher))}
         for method in todo:
-            if method == "teacher" or self.done(method, seed, fold_index):  # another process may have finished it
+            if base_method(method) == "teacher" or self.done(
+                method, seed, fold_index
+            ):  # another process may have finished it
                 continue
+            variant = teacher_variant(method)
+            if variant not in teachers:
+                teachers[variant] = self._variant_teacher(
+                    variant, seed, fold_index, prep, holdout, t_prep, s_prep, sset
+                )
+            teacher, cache = teachers[variant]
             t0 = time.perf_counter()
             args = {"labeled": None} if sset is None else sset.student_args(method)
             fit = experiment.train_student(
@@ -336,8 +375,7 @@ class Runner:
                 seed=seed,
                 cache=cache,
                 progress=False,
-                # a tuned variant shares its method's tag: the search's seed-0 run of the chosen point is its seed 0
-                tag=f"student-{experiment.STUDENT_ARCH}-{self.setting.student_size}-{base_method(method)}{self.setting.tag}",
+                tag=self._student_tag(method),
                 **args,
             )
             labeled = args.get("labeled")
@@ -355,6 +393,35 @@ class Runner:
                     n_labeled=int(len(s_prep.train) if labeled is None else labeled.sum()),
                 ),
             )
+
+    def _student_tag(self, method: str) -> str:
+        """A tuned variant shares its method's cache tag (the search's seed-0 run of the chosen point is
+        its seed 0); a teacher variant's runs are tagged with the teacher (``...-evl_ecg-teacher_printout``)."""
+        variant = teacher_variant(method)
+        return (
+            f"student-{experiment.STUDENT_ARCH}-{self.setting.student_size}-{base_method(method)}"
+            f"{f'-teacher_{variant}' if variant else ''}{self.setting.tag}"
+        )
+
+    def _variant_teacher(self, variant, seed, fold_index, prep, holdout, t_prep, s_prep, sset):
+        """The teacher variant's fit (trained on the default teacher's records under the same rule)
+        and its output cache; its own part ``teacher@<variant>`` is written when missing."""
+        t0 = time.perf_counter()
+        arch, size = TEACHERS[variant]
+        batch = prep.profile.batch_size
+        fit = experiment.train_teacher(
+            t_prep,
+            arch=arch,
+            size=size,
+            seed=seed,
+            progress=False,
+            **({} if sset is None else sset.teacher_args(batch)),
+        )
+        name = f"teacher@{variant}"
+        if not self.done(name, seed, fold_index):
+            part = _part(fit, prep, holdout, list(prep.train.leads), wall_s=round(time.perf_counter() - t0, 1))
+            self._write(name, seed, fold_index, {**part, "n_train": len(t_prep.train), "arch": arch, "size": size})
+        return fit, experiment.teacher_cache(s_prep, fit)
 
     def _features(self, name, fold_index, prep, holdout, pool: ECGData, labeled) -> None:
         """The feature model ``name`` of one fold, on the pool's labeled records."""
@@ -403,7 +470,9 @@ class Runner:
         classic = [m for m in methods if m in methods_of("classic")]
         best, _ = self.best_classic(classic) if classic else (None, {})
         main = tuple(
-            m for m in methods if self.every_seed or m in MAIN or m == best or m in semi.REFERENCES or m.endswith(TUNED)
+            m
+            for m in methods
+            if self.every_seed or m in MAIN or m == best or m in semi.REFERENCES or m.endswith(TUNED) or "@" in m
         )
         return [(0, f, tuple(methods)) for f in range(self.setting.k)] + [
             (s, f, main) for s in range(1, seeds) for f in range(self.setting.k)
@@ -412,7 +481,8 @@ class Runner:
     def missing(self, cell) -> list[str]:
         seed, fold, methods = cell
         extra = tuple(FEATURE_MODELS) if seed == 0 else ()
-        return [m for m in ("teacher", *methods, *extra) if not self.done(m, seed, fold)]
+        variants = tuple(dict.fromkeys(f"teacher@{teacher_variant(m)}" for m in methods if teacher_variant(m)))
+        return [m for m in ("teacher", *variants, *methods, *extra) if not self.done(m, seed, fold)]
 
     def waiting_for_phase_1(self, methods: Sequence[str], seeds: int) -> bool:
         """True while later seeds still wait for the best classic method (seed-0 parts of another shard)."""
@@ -557,7 +627,8 @@ def report(runner: Runner, methods: Sequence[str], seeds: int, *, n_boot: int = 
     """The result JSON from the finished parts (methods with every fold of at least seed 0)."""
     data, plan = runner.data, runner.plan
     y, y_hold = data.labels[plan.pool], data.labels[plan.holdout]
-    names = [m for m in ("teacher", *methods, *FEATURE_MODELS) if _seeds_done(runner, m, seeds)]
+    variants = tuple(dict.fromkeys(f"teacher@{teacher_variant(m)}" for m in methods if teacher_variant(m)))
+    names = [m for m in ("teacher", *variants, *methods, *FEATURE_MODELS) if _seeds_done(runner, m, seeds)]
     if "teacher" not in names or "baseline" not in names:
         raise ConfigError(f"no finished teacher and baseline parts below {runner.dir}: run the benchmark first")
     seeds_of = {m: _seeds_done(runner, m, seeds) for m in names}
@@ -569,7 +640,7 @@ def report(runner: Runner, methods: Sequence[str], seeds: int, *, n_boot: int = 
     classic = [m for m in methods if m in methods_of("classic")]
     best, val_auc = runner.best_classic(classic) if classic else (None, {})
     prof = get_profile(runner.setting.profile)
-    cap = {m: prof.teacher_epochs if m == "teacher" else prof.student_epochs for m in names}
+    cap = {m: prof.teacher_epochs if base_method(m) == "teacher" else prof.student_epochs for m in names}
     rows = {}
     for m in names:
         parts = [runner.read(m, s, f) for s in seeds_of[m] for f in range(runner.setting.k)]
@@ -614,6 +685,11 @@ def report(runner: Runner, methods: Sequence[str], seeds: int, *, n_boot: int = 
                 row["paired_delta_vs_full_macro_auc"] = boot.delta(m, full)
             if m.endswith(TUNED) and base_method(m) in names:  # the chosen config against the table default
                 row["paired_delta_vs_default_macro_auc"] = boot.delta(m, base_method(m))
+            own = f"teacher@{teacher_variant(m)}"
+            if teacher_variant(m) and not m.startswith("teacher@") and own in names:
+                # against the default teacher's student, and the gap to its own teacher closed
+                row["paired_delta_vs_default_teacher_macro_auc"] = boot.delta(m, base_method(m))
+                row["paired_gap_closed_own_teacher_macro_auc"] = boot.gap_closed(m, "baseline", own)
         if m == "baseline":
             row["paired_gap_to_teacher_macro_auc"] = boot.delta("teacher", "baseline")
         rows[m] = row
@@ -678,10 +754,14 @@ def table_order(names) -> list[str]:
     """Rows in reading order: the teacher, the method table's order (baseline, classic methods,
     families, ablations, reference rows), the feature models last (result JSONs sort their keys)."""
     names = list(names)
-    deep = [m for m in names if m != "teacher" and m not in FEATURE_MODELS and not m.endswith(TUNED)]
-    deep = [x for m in method_order(deep) for x in (m, m + TUNED) if x in names]  # a tuned variant after its default
-    deep += [m for m in names if m.endswith(TUNED) and m not in deep]
-    return [m for m in ("teacher",) if m in names] + deep + [m for m in FEATURE_MODELS if m in names]
+    teachers = [m for m in names if base_method(m) == "teacher"]
+    teachers = [m for m in ("teacher", *sorted(teachers)) if m in teachers]
+    deep = [m for m in names if m not in teachers and m not in FEATURE_MODELS and base_method(m) != m]
+    plain = [m for m in names if m not in teachers and m not in FEATURE_MODELS and base_method(m) == m]
+    # a variant (tuned, another teacher) right after its default
+    order = [x for m in method_order(plain) for x in (m, *sorted(v for v in deep if base_method(v) == m)) if x in names]
+    order += [m for m in deep if m not in order]
+    return list(dict.fromkeys(teachers)) + order + [m for m in FEATURE_MODELS if m in names]
 
 
 def verdicts(result: dict) -> dict[str, list[str]]:
@@ -934,11 +1014,13 @@ def run_quality_cv(
     argv: Sequence[str] | None = None,
     log: Callable = print,
     tuned: bool = False,
+    hetero_teacher: str | None = None,
 ) -> dict | None:
     """Run this shard's missing parts (unless ``report_only``), then write the report from every
     finished part when ``json_out`` is given. Returns the report (None when no report was asked).
     ``tuned``: add ``<m>-tuned``, the config each method's search chose (``with_tuned``), trained at
-    every seed."""
+    every seed. ``hetero_teacher`` (a key of ``TEACHERS``): add ``<m>@<variant>`` for EVL-ECG, the
+    method distilled from that teacher, and the teacher's own row ``teacher@<variant>``, at every seed."""
     if data not in DATASETS:
         raise ConfigError(f"data {data!r} is unknown; choose one of {sorted(DATASETS)}")
     if data == "ptbxl2k" and root is None:
@@ -951,6 +1033,7 @@ def run_quality_cv(
     names = names if scenario is None else semi.with_references(names)
     if tuned:  # each method's config chosen on validation beside its default (bench/tune.py)
         names = with_tuned(names, DATASETS[data])
+    names = with_teacher(names, hetero_teacher)
     where = parse_shard(shard)
     setting = Setting(
         None if root is None else Path(root),
