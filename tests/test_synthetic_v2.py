@@ -49,6 +49,8 @@ def test_every_config_field_changes_the_key():
         "false_positive": {"NST_": 0.05},
         "infarct_location": {"posterior": 0.5},
         "axis_range_deg": (-80.0, 140.0),
+        "axis_median_deg": 30.0,
+        "axis_sd_deg": 50.0,
         "habitus_sd": 0.1,
         "nondipolar_sd": 0.0,
         "misplacement_rate": 0.02,
@@ -170,7 +172,10 @@ def test_anterolateral_infarct_shows_in_lead_i_more_than_inferior():
 
 
 def test_axis_range_bounds_the_rendered_axis():
-    data = load_synthetic_v2(48, fs=500, seed=6, noise=False, config=V2Config(axis_range_deg=(-60.0, 60.0)))
+    # a near-flat axis distribution over the range (as before the calibrated median/SD existed), so
+    # the median error below is over the whole range, not concentrated near the default median
+    flat = V2Config(axis_range_deg=(-60.0, 60.0), axis_median_deg=10.0, axis_sd_deg=100.0)
+    data = load_synthetic_v2(48, fs=500, seed=6, noise=False, config=flat)
     axis = data.meta["axis_deg"].to_numpy()
     assert axis.min() >= -60 and axis.max() <= 60
     fid = data.fiducials[data.fiducials["beat"] == 1].set_index("record_id")
@@ -184,6 +189,17 @@ def test_axis_range_bounds_the_rendered_axis():
     assert np.degrees(np.median(gap)) < 12
     wide = load_synthetic_v2(48, fs=FS, seed=6, noise=False).meta["axis_deg"]
     assert wide.max() - wide.min() > 120
+
+
+def test_axis_median_and_sd_set_the_axis_distribution():
+    y = _labels(50000, seed=12)
+    axis = y["sev_LAFB"].to_numpy()
+    above = axis[axis > -45]
+    assert abs(np.median(above) - 20) < 3 and 25 < above.std() < 35  # N(20, 35) truncated at -45
+    assert (axis > 90).mean() < 0.04  # the former linear law put about 30 % right of +90 deg
+    wide = _labels(50000, seed=12, axis_median_deg=50.0, axis_sd_deg=60.0)["sev_LAFB"].to_numpy()
+    assert np.median(wide[wide > -45]) > 40 and (wide > 90).mean() > 0.2
+    assert abs((axis <= -45).mean() - (wide <= -45).mean()) < 0.01  # the LAFB share stays
 
 
 def test_misplacement_reverses_the_arm_leads():
