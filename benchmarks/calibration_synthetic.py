@@ -23,13 +23,13 @@ synthetic records get the same (``experiment.BANDPASS``, then z-score per record
 both: resample to 100 Hz, band-pass ``experiment.BANDPASS``, per-lead standard scaler fitted on each
 fold's training part.
 
-**Protocol** (both): ``--k``-fold multi-label stratified cross-validation (``evaluate.cv_folds``,
+**Protocol** (both; the synthetic records in replicates of the real pool's size, ``replicates``): ``--k``-fold multi-label stratified cross-validation (``evaluate.cv_folds``,
 a stratified validation part carved from each fold's training part for ``C``); out-of-fold
 probabilities pooled, per-class AUC and the paired bootstrap interval of the gap
 ``teacher AUC - lead-I AUC`` (``evaluate.paired_class_delta_ci``). Targets (issue 15): synthetic gap
 within +-0.05 of the real gap, synthetic teacher AUC within +-0.05 of the real one.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/calibration_synthetic.py [--n-records 4000] [--seed 0]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/calibration_synthetic.py [--n-records 4800] [--seed 0]
 """
 
 from __future__ import annotations
@@ -66,7 +66,36 @@ FAMILY = (
 )
 DEEP_GAPS = REPO_ROOT / "results" / "real_gap_ptbxl2k.json"
 #: why a class still misses a target after tuning (judged from the full-size run; printed where it misses)
-MISS_REASONS: dict[str, str] = {}
+MISS_REASONS: dict[str, str] = {
+    "SBRAD": "the 12-lead probe overfits this rare rate class (847 features, about 30 positives per replicate): "
+    "synthetic teacher 0.83-0.86 over the tuning runs against a real 0.89 whose own SE is 0.04; lead I and the "
+    "gap match",
+    "1AVB": "synthetic lead I sees the PR interval less than real lead I (lead-I AUC about 0.87 vs 0.92): the P "
+    "wave's size and direction in lead I come from the v1 wave model, which no v2 parameter reaches; label noise "
+    "and measurement error move both AUCs together",
+    "CRBBB": "synthetic lead I sees RBBB less (about 0.85 vs 0.95): the v1 terminal R' vector (mostly anterior, "
+    "U_RBBB_TERMINAL) leaves lead I a small wide S; not a v2 parameter",
+    "LAFB": "synthetic lead I sees LAFB more (about 0.78 vs 0.71); axis SD and lead-vector perturbation "
+    "(nondipolar_sd up to 0.1) moved it by < 0.02. Likely cause: ptbxl-2k has 22 % LAD (-30 to -45 deg, negatives "
+    "that lead I confuses with LAFB), the generator about 13 %",
+    "LNGQT": "7 real positives: real teacher AUC 0.47 (SE 0.11) and lead-I AUC 0.69 are indistinguishable from "
+    "chance and the real gap's interval spans about -0.46 to +0.05: no target to calibrate to",
+    "LVOLT": "z-scored per record and lead, a synthetic low-voltage record differs from a normal one only by its "
+    "signal-to-noise ratio (the limb gain scales P, QRS and T alike and is bounded to 0.25-2.5, so about a third "
+    "of the positives are not rendered low); the real class (21 positives, SE 0.07) carries correlates the "
+    "generator lacks (QRS-specific attenuation, obesity, effusion)",
+}
+
+
+def _json_ready(x):
+    """NaN -> None (strict JSON), recursively."""
+    if isinstance(x, dict):
+        return {k: _json_ready(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json_ready(v) for v in x]
+    if isinstance(x, float) and not np.isfinite(x):
+        return None
+    return x
 
 
 def calibrated_classes(real_classes) -> dict[str, tuple[str, ...]]:
@@ -120,7 +149,11 @@ def synthetic_pool(n_records: int, seed: int, classes, config: V2Config | None =
 
 def out_of_fold(data: ECGData, k: int, seed: int) -> dict[str, np.ndarray]:
     """Pooled out-of-fold probabilities of the teacher (12 leads) and the lead-I model."""
-    plan = cv_folds(data, k, seed=seed, val_fraction=0.15, holdout_splits=())
+    # stratify on the classes with at least k positives (a rarer class cannot be in every test fold;
+    # its AUC is then taken over the pooled out-of-fold predictions all the same)
+    keep = np.flatnonzero(data.labels.sum(0) >= k)
+    strata = data.derive({"step": "strata"}, labels=data.labels[:, keep], classes=tuple(np.asarray(data.classes)[keep]))
+    plan = cv_folds(strata, k, seed=seed, val_fraction=0.15, holdout_splits=())
     probs = {r: np.full(data.labels.shape, np.nan) for r in ROLES}
     for fold in plan.folds:
         scaler = StandardScaler(per_lead=True).fit(data.subset(fold.train))
@@ -140,9 +173,23 @@ def hanley_mcneil_se(auc: float, n_pos: int, n_neg: int) -> float:
     return float(np.sqrt(max(var, 0.0)))
 
 
-def measure(data: ECGData, k: int, seed: int, n_boot: int) -> dict[str, dict]:
-    """Per class: positives, teacher and lead-I AUC, gap with its paired 95 % interval, teacher AUC SE."""
-    probs = out_of_fold(data, k, seed)
+def replicates(n_records: int, n_real: int) -> list[np.ndarray]:
+    """The synthetic records cut into replicates of about the real pool's size (at least one): the
+    probe's finite-sample behaviour (e.g. the 12-lead model's overfitting on a rare class) depends on
+    the training-set size, so each replicate is cross-validated on its own at the real size and the
+    out-of-fold predictions of all replicates are pooled (more positives, the same training size)."""
+    return np.array_split(np.arange(n_records), max(1, int(round(n_records / n_real))))
+
+
+def measure(data: ECGData, k: int, seed: int, n_boot: int, parts: list[np.ndarray] | None = None) -> dict[str, dict]:
+    """Per class: positives, teacher and lead-I AUC, gap with its paired 95 % interval, teacher AUC
+    SE; ``parts``: cross-validate each index set on its own and pool the out-of-fold predictions."""
+    parts = parts if parts is not None else [np.arange(len(data))]
+    probs = {r: np.empty(data.labels.shape) for r in ROLES}
+    for ix in parts:
+        got = out_of_fold(data.subset(ix), k, seed)
+        for r in ROLES:
+            probs[r][ix] = got[r]
     table = paired_class_delta_ci(data.labels, probs["lead_I"], probs["teacher"], data.classes, n_boot=n_boot, seed=0)
     out = {}
     for c, r in table.iterrows():
@@ -200,10 +247,10 @@ def compare(real: dict, syn: dict, mapping, deep) -> list[dict]:
     return rows
 
 
-def markdown(rows, n_real: int, n_syn: int) -> str:
+def markdown(rows, n_real: int, n_syn: str) -> str:
     lines = [
         f"Feature-logistic probe (12 leads vs lead I), out-of-fold; real: {n_real} ptbxl-2k training-part records; "
-        f"synthetic: {n_syn} v2 records. Targets: |synthetic - real| <= {TOLERANCE} for the teacher AUC and for "
+        f"synthetic: {n_syn}. Targets: |synthetic - real| <= {TOLERANCE} for the teacher AUC and for "
         "the gap (teacher - lead I).",
         "",
         "| class | CinC | positives real / syn | teacher AUC real | teacher AUC syn | within | gap real | gap syn "
@@ -226,7 +273,7 @@ def main(argv=None, *, config: V2Config | None = None, real: dict | None = None)
     other than the default (tuning); ``real``: the real measurement of an earlier call (same data,
     ``--k``, ``--fold-seed`` and ``--n-boot``) to skip recomputing it."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n-records", type=int, default=4000, help="synthetic records")
+    ap.add_argument("--n-records", type=int, default=4800, help="synthetic records (replicates of the real size)")
     ap.add_argument("--seed", type=int, default=0, help="synthetic data seed")
     ap.add_argument("--k", type=int, default=5, help="cross-validation folds (both data sets)")
     ap.add_argument("--fold-seed", type=int, default=0)
@@ -242,7 +289,8 @@ def main(argv=None, *, config: V2Config | None = None, real: dict | None = None)
         real = measure(real_data, args.k, args.fold_seed, args.n_boot)
     t_real = time.perf_counter() - t0
     syn_data = synthetic_pool(args.n_records, args.seed, list(mapping), config)
-    syn = measure(syn_data, args.k, args.fold_seed, args.n_boot)
+    parts = replicates(args.n_records, len(real_data))
+    syn = measure(syn_data, args.k, args.fold_seed, args.n_boot, parts)
     rows = compare(real, syn, mapping, deep_gaps(mapping))
     stamp = run_stamp(None if argv is None else "python benchmarks/calibration_synthetic.py " + " ".join(argv))
     out = {
@@ -269,6 +317,7 @@ def main(argv=None, *, config: V2Config | None = None, real: dict | None = None)
             "generator": "load_synthetic_v2",
             "config": (config or V2Config()).recipe(),
             "records": args.n_records,
+            "replicates": [len(ix) for ix in parts],
             "seed": args.seed,
             "key": syn_data.key,
         },
@@ -284,9 +333,11 @@ def main(argv=None, *, config: V2Config | None = None, real: dict | None = None)
         "real_measurement": real,
         "wall_s": {"real": round(t_real, 1), "total": round(time.perf_counter() - t0, 1)},
     }
-    out["markdown"] = markdown(rows, len(real_data), args.n_records)
+    what = f"{args.n_records} v2 records (seed {args.seed}) in {len(parts)} replicate(s) cross-validated at about the real size"
+    out["markdown"] = markdown(rows, len(real_data), what)
+    out = _json_ready(out)
     if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=1) + "\n")
+        Path(args.json).write_text(json.dumps(out, indent=1, allow_nan=False) + "\n")
     if not args.quiet:
         print(out["markdown"])
         for c, why in out["misses"].items():
