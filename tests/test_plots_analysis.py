@@ -383,3 +383,23 @@ def test_class_deltas_name_the_class_axis_under_the_last_panel():
     panels = {p: {"baseline": {"A": 0.5, "B": 0.6}, "kd": {"A": 0.55, "B": 0.6}} for p in ("one", "two")}
     fig = plot_class_deltas(panels)
     assert [ax.get_xlabel() for ax in fig.axes[:2]] == ["", "class"]
+
+
+def test_tuning_marks_the_default_and_the_chosen_point():
+    from ecgkd_lite.plots import plot_tuning
+
+    fig = plot_tuning(
+        {"vanilla_kd": {"val": [0.90, 0.93, 0.91], "chosen": 1}, "rkd": {"val": [0.8, np.nan], "chosen": 0}}
+    )
+    ax = fig.axes[0]
+    marks = {line.get_gid(): line.get_xdata()[0] for line in ax.lines if (line.get_gid() or "").count(":") == 1}
+    marks.pop("axis-break:x")  # the truncated axis is marked
+    assert marks == {"default:vanilla_kd": 0.90, "chosen:vanilla_kd": 0.93, "default:rkd": 0.8, "chosen:rkd": 0.8}
+    assert "1 NaN" in [t.get_text() for t in ax.texts]
+    assert ax.get_xlabel().startswith("validation macro AUC")
+    assert ax.get_xlim()[0] > 0 and "axis starts at" in ax.get_xlabel()
+    plt.close(fig)
+    with pytest.raises(ConfigError, match="chosen 1 is not a finite point"):
+        plot_tuning({"rkd": {"val": [0.8, np.nan], "chosen": 1}})
+    with pytest.raises(ConfigError, match="searches is empty"):
+        plot_tuning({})

@@ -10,6 +10,7 @@ from .analysis import (
     plot_gap_closed,
     plot_paired_deltas,
     plot_saliency_strip,
+    plot_tuning,
 )
 from .ecg import GRID_LAYOUT, plot_12lead, plot_strip
 from .real import WAVE_COLORS, plot_class_auc, plot_gradcam_examples, plot_ludb_waves
@@ -33,6 +34,7 @@ __all__ = [
     "plot_efficiency",
     "plot_saliency_strip",
     "plot_paired_deltas",
+    "plot_tuning",
     "WAVE_COLORS",
     "plot_class_auc",
     "plot_ludb_waves",

@@ -545,3 +545,48 @@ def plot_class_deltas(
     if title:
         fig.suptitle(title, fontsize=10.5, x=0.02, ha="left")
     return fig
+
+
+def plot_tuning(searches: Mapping[str, Mapping]):
+    """An equal validation search at a glance: one row per method, one dot per configuration of its
+    grid at its validation macro AUC, the default (grid point 0) as a black ring, the chosen point
+    filled in the method's colour. ``searches[m] = {"val": [AUC per point], "chosen": index}``
+    (``bench/tune.py``'s ``rows`` and ``chosen_index``); a NaN point is left out and counted."""
+    if not searches:
+        raise ConfigError("searches is empty: give {method: {'val': [...], 'chosen': i}}")
+    names = list(searches)
+    fig, ax = plt.subplots(figsize=(7.5, 0.42 * len(names) + 1.4))
+    for i, m in enumerate(names):
+        val = np.asarray(searches[m]["val"], dtype=float)
+        chosen = int(searches[m]["chosen"])
+        if not 0 <= chosen < len(val) or not np.isfinite(val[chosen]):
+            raise ConfigError(f"searches[{m!r}]: chosen {chosen} is not a finite point of its {len(val)}")
+        ok = np.isfinite(val)
+        colour = method_color(m)
+        ax.plot(val[ok], np.full(ok.sum(), i), "o", ms=5, color=colour, alpha=0.45, mec="none")
+        if ok[0]:
+            ax.plot(val[0], i, "o", ms=10, mfc="none", mec="black", mew=1.2, gid=f"default:{m}")
+        ax.plot(val[chosen], i, "*", ms=12, color=colour, mec="black", mew=0.6, gid=f"chosen:{m}")
+        if not ok.all():
+            ax.annotate(
+                f"{(~ok).sum()} NaN",
+                (1.0, i),
+                xycoords=("axes fraction", "data"),
+                xytext=(4, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=7,
+            )
+    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("validation macro AUC (seed 0)")
+    handles = [
+        plt.Line2D([], [], ls="", marker="o", ms=5, color="0.5", alpha=0.45, label="a configuration"),
+        plt.Line2D([], [], ls="", marker="o", ms=10, mfc="none", mec="black", label="the default"),
+        plt.Line2D([], [], ls="", marker="*", ms=12, color="0.5", mec="black", label="chosen on validation"),
+    ]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    ax.set_title("the same search for every method: each configuration's validation score", fontsize=10, loc="left")
+    fig.tight_layout()
+    mark_axis_break(ax, "x")
+    return fig
