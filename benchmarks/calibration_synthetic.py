@@ -29,7 +29,7 @@ probabilities pooled, per-class AUC and the paired bootstrap interval of the gap
 ``teacher AUC - lead-I AUC`` (``evaluate.paired_class_delta_ci``). Targets (issue 15): synthetic gap
 within +-0.05 of the real gap, synthetic teacher AUC within +-0.05 of the real one.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/calibration_synthetic.py [--n-records 4800] [--seed 0]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/calibration_synthetic.py [--n-records 8000] [--seed 0]
 """
 
 from __future__ import annotations
@@ -132,9 +132,11 @@ def real_pool(root: Path) -> tuple[ECGData, dict[str, tuple[str, ...]]]:
 
 def zscore_records(data: ECGData) -> ECGData:
     """Per record and lead: subtract the mean, divide by the SD (ptbxl-2k's source step)."""
-    x = data.signals.astype(np.float64)
-    x = (x - x.mean(-1, keepdims=True)) / np.maximum(x.std(-1, keepdims=True), 1e-8)
-    return data.derive({"step": "zscore_per_record_lead"}, signals=x.astype(np.float32), unit="z")
+    x = np.empty_like(data.signals, dtype=np.float32)
+    for i in range(0, len(data), 256):  # chunks of float64: memory stays small for large samples
+        c = data.signals[i : i + 256].astype(np.float64)
+        x[i : i + 256] = (c - c.mean(-1, keepdims=True)) / np.maximum(c.std(-1, keepdims=True), 1e-8)
+    return data.derive({"step": "zscore_per_record_lead"}, signals=x, unit="z")
 
 
 def synthetic_pool(n_records: int, seed: int, classes, config: V2Config | None = None) -> ECGData:
@@ -273,7 +275,7 @@ def main(argv=None, *, config: V2Config | None = None, real: dict | None = None)
     other than the default (tuning); ``real``: the real measurement of an earlier call (same data,
     ``--k``, ``--fold-seed`` and ``--n-boot``) to skip recomputing it."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n-records", type=int, default=4800, help="synthetic records (replicates of the real size)")
+    ap.add_argument("--n-records", type=int, default=8000, help="synthetic records (replicates of the real size)")
     ap.add_argument("--seed", type=int, default=0, help="synthetic data seed")
     ap.add_argument("--k", type=int, default=5, help="cross-validation folds (both data sets)")
     ap.add_argument("--fold-seed", type=int, default=0)
