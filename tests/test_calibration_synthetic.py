@@ -37,7 +37,20 @@ def test_small_calibration_run_schema_and_loose_tolerance(tmp_path):
         pytest.skip(f"ptbxl-2k is not at {ROOT} (the real calibration data; see ../shared/data/README.md)")
     out_path = tmp_path / "cal.json"
     mod = _script()
-    out = mod.main(["--n-records", "400", "--k", "3", "--n-boot", "50", "--json", str(out_path), "--quiet"])
+    argv = [
+        "--n-records",
+        "400",
+        "--k",
+        "3",
+        "--n-boot",
+        "50",
+        "--check-seeds",
+        "1",
+        "--json",
+        str(out_path),
+        "--quiet",
+    ]
+    out = mod.main(argv)
     assert json.loads(out_path.read_text()) == out  # strict JSON (no NaN) and what main returned
     assert out["family"].startswith("FeatureLogistic")
     assert out["real"]["records"] == 1615  # the labelled train + val records; the 190 test records are never read
@@ -64,6 +77,10 @@ def test_small_calibration_run_schema_and_loose_tolerance(tmp_path):
         assert ("miss_reason" in r) == (not r["meets_both"])
         if r["real_gap"] is not None and r["real_teacher_auc"] is not None:
             assert r["real_gap"] == pytest.approx(r["real_teacher_auc"] - r["real_lead_I_auc"], abs=2e-4)
+    assert set(out["seed_check"]) == {"1"} and set(out["seed_check"]["1"]) == set(classes)
+    for r in out["per_class"]:
+        again = out["seed_check"]["1"][r["class"]]
+        assert r["meets_both_every_seed"] == (r["meets_both"] and again["teacher_within"] and again["gap_within"])
     assert "| class |" in out["markdown"] and all(c in out["markdown"] for c in classes)
     rows = {r["class"]: r for r in out["per_class"]}
     # loose tolerance on a small sample: the common, well-seen classes land near the real teacher AUC
