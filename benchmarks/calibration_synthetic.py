@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -382,4 +381,4 @@ def main(argv=None, *, config: V2Config | None = None, real: dict | None = None)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or None)
+    main()  # argv from sys.argv: the stamp records the command as typed, with OMP_NUM_THREADS
