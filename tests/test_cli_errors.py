@@ -104,12 +104,18 @@ def test_reader_stop_says_how_many_more_and_how_to_skip(capsys, challenge_root, 
             ["--profile", "converged", "--data", "ptbxl", "--root", "x"],
             "ConfigError: --profile converged is the synthetic converged benchmark",
         ),
-        (["--profile", "converged", "--tuned"], "ConfigError: --tuned runs the quick synthetic / ptbxl benchmark"),
+        (
+            ["--hetero-teacher", "printout"],
+            "ConfigError: --shard, --every-seed, --report-only and --hetero-teacher belong",
+        ),
         (
             ["--profile", "converged", "--teacher", "resnet1d/small"],
             "runs with its own profile and the default teacher",
         ),
-        (["--shard", "0/2"], "ConfigError: --shard, --every-seed and --report-only belong to the converged benchmark"),
+        (
+            ["--shard", "0/2"],
+            "ConfigError: --shard, --every-seed, --report-only and --hetero-teacher belong to the converged benchmark",
+        ),
     ],
 )
 def test_bench_quality_checks_arguments_before_training(capsys, no_training, argv, pattern):

@@ -18,9 +18,10 @@ def _cmd_quality(args) -> int:
             raise ConfigError(f"{flags} DIR (the data folder); checked before anything is trained")
     if args.data == "ptbxl2k" or args.profile == "converged":
         return _cmd_quality_cv(args)
-    if args.shard or args.report_only or args.every_seed:
+    if args.shard or args.report_only or args.every_seed or args.hetero_teacher:
         raise ConfigError(
-            "--shard, --every-seed and --report-only belong to the converged benchmark (--data ptbxl2k or --profile converged)"
+            "--shard, --every-seed, --report-only and --hetero-teacher belong to the converged benchmark "
+            "(--data ptbxl2k or --profile converged)"
         )
     result = run_quality(
         profile=args.profile,
