@@ -48,6 +48,7 @@ from ecgkd_lite.data.container import SPLIT_FOLDS, ECGData
 from ecgkd_lite.data.leads import LEADS12
 from ecgkd_lite.data.synthetic_v2 import V2Config, load_synthetic_v2
 from ecgkd_lite.data.synthetic_v2_tables import CINC_MAP
+from ecgkd_lite.data.zscore import like_ptbxl_2k
 from ecgkd_lite.errors import MissingFileError
 from ecgkd_lite.evaluate import cv_folds, paired_class_delta_ci
 from ecgkd_lite.evaluate.features import C_GRID, VERSION as FEATURES_VERSION, FeatureLogistic
@@ -129,20 +130,11 @@ def real_pool(root: Path) -> tuple[ECGData, dict[str, tuple[str, ...]]]:
     return bandpass(resample(data, FS), **BANDPASS), mapping
 
 
-def zscore_records(data: ECGData) -> ECGData:
-    """Per record and lead: subtract the mean, divide by the SD (ptbxl-2k's source step)."""
-    x = np.empty_like(data.signals, dtype=np.float32)
-    for i in range(0, len(data), 256):  # chunks of float64: memory stays small for large samples
-        c = data.signals[i : i + 256].astype(np.float64)
-        x[i : i + 256] = (c - c.mean(-1, keepdims=True)) / np.maximum(c.std(-1, keepdims=True), 1e-8)
-    return data.derive({"step": "zscore_per_record_lead"}, signals=x, unit="z")
-
-
 def synthetic_pool(n_records: int, seed: int, classes, config: V2Config | None = None) -> ECGData:
     """v2 records at 250 Hz, band-passed and z-scored per record and lead as ptbxl-2k, then at 100 Hz
     band-passed, with the observed labels of ``classes``."""
     raw = load_synthetic_v2(n_records, fs=SOURCE_FS, seed=seed, config=config)
-    raw = zscore_records(bandpass(raw, **BANDPASS))
+    raw = like_ptbxl_2k(raw, BANDPASS)  # at 250 Hz already: band-pass, z-score per record and lead
     cols = [raw.labels[:, raw.classes.index(c)] for c in classes]
     data = _mapped(raw, cols, list(classes), {"step": "calibration_labels", "classes": list(classes)})
     return bandpass(resample(data, FS), **BANDPASS)

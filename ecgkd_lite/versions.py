@@ -139,6 +139,7 @@ UNVERSIONED: dict[str, str] = {
     "data/container.py": "the container; data keys are derived explicitly by each step",
     "data/download.py": "downloads (checked by SHA-256)",
     "data/visibility.py": "analysis only",
+    "data/zscore.py": "benchmark-side comparison with ptbxl-2k (calibration and realism scripts); no cached data",
     "models/__init__.py": "re-exports",
     "train/__init__.py": "re-exports",
     "train/cache.py": "builds the keys",
