@@ -366,6 +366,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "bench_ot_cost": _ot_cost,
     "bench_gradcam": _gradcam,
     "realism_synthetic": _realism,
+    "realism_extended": lambda: _json("realism_synthetic.json")["markdown_extended"],
     "real_gap_ptbxl2k": lambda: _json("real_gap_ptbxl2k.json")["markdown"],
     "calibration_synthetic": lambda: _json("calibration_synthetic.json")["markdown"],
     "ludb_external": lambda: _json("ludb_external.json")["markdown"],
