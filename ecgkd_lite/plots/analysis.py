@@ -393,6 +393,19 @@ def plot_saliency_strip(
     return fig
 
 
+def _row_note(ax, row: float, text: str) -> None:
+    """A small note just right of the axes, level with row ``row`` (data y)."""
+    ax.annotate(
+        text,
+        (1.0, row),
+        xycoords=("axes fraction", "data"),
+        xytext=(4, 0),
+        textcoords="offset points",
+        va="center",
+        fontsize=7,
+    )
+
+
 def plot_paired_deltas(
     deltas: Mapping[str, Mapping], *, reference: str = "baseline", xlabel: str | None = None, title: str | None = None
 ):
@@ -424,15 +437,7 @@ def plot_paired_deltas(
             gid=f"delta:{m}:{'sure' if sure else 'level'}",
         )
         if "seeds_compared" in d:
-            ax.annotate(
-                f"{d['seeds_compared']} seed{'s' if d['seeds_compared'] != 1 else ''}",
-                (1.0, i),
-                xycoords=("axes fraction", "data"),
-                xytext=(4, 0),
-                textcoords="offset points",
-                va="center",
-                fontsize=7,
-            )
+            _row_note(ax, i, f"{d['seeds_compared']} seed{'s' if d['seeds_compared'] != 1 else ''}")
     ax.axvline(0, color="black", lw=0.9, ls=":")
     ax.set_yticks(range(len(names)), names, fontsize=8)
     ax.invert_yaxis()
@@ -568,15 +573,7 @@ def plot_tuning(searches: Mapping[str, Mapping]):
             ax.plot(val[0], i, "o", ms=10, mfc="none", mec="black", mew=1.2, gid=f"default:{m}")
         ax.plot(val[chosen], i, "*", ms=12, color=colour, mec="black", mew=0.6, gid=f"chosen:{m}")
         if not ok.all():
-            ax.annotate(
-                f"{(~ok).sum()} NaN",
-                (1.0, i),
-                xycoords=("axes fraction", "data"),
-                xytext=(4, 0),
-                textcoords="offset points",
-                va="center",
-                fontsize=7,
-            )
+            _row_note(ax, i, f"{(~ok).sum()} NaN")
     ax.set_yticks(range(len(names)), names, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("validation macro AUC (seed 0)")
