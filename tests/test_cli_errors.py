@@ -130,3 +130,12 @@ def test_bench_quality_reads_the_external_set_before_training(capsys, no_trainin
 
     with pytest.raises(ConfigError, match="eval_root='x' is given without eval_data"):
         run_quality(eval_root="x", log=lambda *a: None)
+
+
+def test_bench_tune_converged_checks_its_data_before_training(capsys, no_training):
+    """The converged search runs on the synthetic benchmark's own split only: --data ptbxl is named."""
+    rc, err = _run(
+        capsys, "bench", "tune", "--methods", "fitnets", "--profile", "converged", "--data", "ptbxl", "--root", "x"
+    )
+    assert rc != 0
+    assert "--profile converged tunes on the synthetic benchmark's split; --data ptbxl does not apply" in _one_line(err)
