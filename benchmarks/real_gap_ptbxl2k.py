@@ -38,6 +38,8 @@ from ecgkd_lite.config import REPO_ROOT, cache_dir, shared_data_dir
 from ecgkd_lite.data import StandardScaler, bandpass, load_ptbxl_2k, resample
 from ecgkd_lite.edge.quantize import paired_delta_ci
 from ecgkd_lite.evaluate import cv_folds, paired_class_delta_ci
+from ecgkd_lite.evaluate.paired import VISIBILITY_RULE as RULE
+from ecgkd_lite.evaluate.paired import visibility_group as classify
 from ecgkd_lite.metrics import per_class_auc
 from ecgkd_lite.experiment import BANDPASS
 from ecgkd_lite.models import build_model
@@ -51,14 +53,6 @@ STUDENT = ("cnn_transformer", "tiny")
 STUDENT_LEADS = ["I"]
 FS = 100
 CROP = 2.5
-#: gap thresholds of the seen / partly seen / not seen rule (AUC points, 12-lead minus lead I)
-SEEN_HIGH, NOT_SEEN_LOW = 0.05, 0.10
-RULE = (
-    f"on the paired 95 % interval [lo, hi] of gap = AUC(12 leads) - AUC(lead I): 'seen' if hi < {SEEN_HIGH} "
-    f"(lead I loses less than {SEEN_HIGH}); 'not seen' if lo > {NOT_SEEN_LOW} (lead I surely loses more than "
-    f"{NOT_SEEN_LOW}); 'partly seen' if lo > 0 otherwise (a certain loss, not surely large); 'undetermined' "
-    f"if the interval holds 0 and reaches {SEEN_HIGH} (too few positives to tell)"
-)
 PUBLISHED = {
     "note": "different label sets and models: only the SIZE of the gap compares, not the AUC levels",
     "lead_minimal_ecg": {
@@ -76,18 +70,6 @@ PUBLISHED = {
         "statement": "lead I about 8.7 % below 12 leads in mean AUC",
     },
 }
-
-
-def classify(lo: float, hi: float) -> str:
-    if not (np.isfinite(lo) and np.isfinite(hi)):
-        return "undefined"
-    if hi < SEEN_HIGH:
-        return "seen"
-    if lo > NOT_SEEN_LOW:
-        return "not seen"
-    if lo > 0:
-        return "partly seen"
-    return "undetermined"
 
 
 def train_one(arch, size, leads, train, val, *, seed, args) -> tuple[torch.nn.Module, dict]:

@@ -47,7 +47,7 @@ STUDENT_ARCH = "cnn_transformer"
 STUDENT_SIZE = "small"
 STUDENT_LEADS = ("I",)
 BANDPASS = {"low": 0.5, "high": 40.0, "order": 3}
-SOURCES = ("synthetic", "ptbxl")
+SOURCES = ("synthetic", "synthetic_v2", "ptbxl")
 
 
 @dataclass
@@ -95,17 +95,23 @@ def load_source(
     seed: int = 0,
     n_records: int | None = None,
 ) -> ECGData:
-    """The raw (unscaled) data set: synthetic (cached on disk) or PTB-XL below ``root``."""
+    """The raw (unscaled) data set: synthetic, generator v1 or v2 (``data/synthetic_v2.py``: label
+    noise, graded visibility, co-occurrence; both cached on disk by their recipe), or PTB-XL below ``root``."""
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
-    if source == "synthetic":
+    if source in ("synthetic", "synthetic_v2"):
+        from .data.synthetic_v2 import load_synthetic_v2, synthetic_v2_recipe
+
         n = n_records or profile.n_records
-        key = fingerprint(synthetic_recipe(n, fs=profile.fs, seconds=profile.seconds, seed=seed))
-        path = cache_dir("datasets") / f"synthetic-n{n}-fs{profile.fs}-s{profile.seconds:g}-seed{seed}-{key}.npz"
+        recipe, load = (
+            (synthetic_recipe, load_synthetic) if source == "synthetic" else (synthetic_v2_recipe, load_synthetic_v2)
+        )
+        key = fingerprint(recipe(n, fs=profile.fs, seconds=profile.seconds, seed=seed))
+        path = cache_dir("datasets") / f"{source}-n{n}-fs{profile.fs}-s{profile.seconds:g}-seed{seed}-{key}.npz"
         if path.exists():
             data = ECGData.load(path)
             if data.key == key:
                 return data
-        data = load_synthetic(n, fs=profile.fs, seconds=profile.seconds, seed=seed)
+        data = load(n, fs=profile.fs, seconds=profile.seconds, seed=seed)
         data.save(path)
         return data
     if source == "ptbxl":

@@ -227,6 +227,60 @@ def test_converged_synthetic_benchmark_one_split_paired_report(tiny_synthetic):
     assert cost["parts"] == 8 and cost["deep_runs"] == 6 and cost["wall_hours_sum"] >= 0
 
 
+def test_converged_benchmark_on_generator_v2_noisy_labels_measured_groups(tiny_synthetic):
+    """--generator v2: the same split rule on v2 records (their own parts folder and key), the models
+    trained and scored on the noisy labels, a noise-free block scored on the generator's truth, and the
+    lead-I groups measured on the hold-out by the real-gap rule (never by construction)."""
+    out = cv.run_quality_cv(
+        data="synthetic_v2",
+        methods="vanilla_kd",
+        seeds=1,
+        parts_root=tiny_synthetic / "parts",
+        n_boot=20,
+        json_out=tiny_synthetic / "v2.json",
+        log=lambda *a: None,
+    )
+    assert list(tiny_synthetic.glob("parts/bench_quality_synthetic_v2/*/vanilla_kd-s0-f0.json"))
+    assert not list(tiny_synthetic.glob("parts/bench_quality_synthetic/*"))  # v1's parts untouched
+    data, plan = cv.synthetic_pool(data="synthetic_v2")
+    assert out["setting"]["data"] == "synthetic_v2" and out["classes"] == list(data.classes)
+    truth = data.meta[[f"true_{c}" for c in data.classes]].to_numpy()[plan.pool]
+    changed = float((truth != data.labels[plan.pool]).mean())
+    clean = out["noise_free"]
+    assert clean["labels_changed_by_noise"] == pytest.approx(changed, abs=1e-4) and changed > 0
+    assert set(clean["methods"]) >= {"teacher", "baseline", "vanilla_kd"}
+    assert "paired_delta_macro_auc" in clean["methods"]["vanilla_kd"]
+    vis = out["by_visibility"]
+    assert "hold-out" in vis["source"] and set(vis["per_class"]) == set(data.classes)
+    assert set(vis["per_class"].values()) <= {"seen", "partly seen", "not seen", "undetermined", "undefined"}
+    for group, classes in vis["groups"].items():
+        assert all(vis["per_class"][c] == group for c in classes)
+    text = cv.markdown(out)
+    assert "noise-free labels" in text and "measured on the hold-out" in text
+
+
+def test_measured_visibility_follows_the_real_gap_rule():
+    """A class the teacher ranks perfectly and the baseline at chance is 'not seen'; a class both rank
+    alike is 'seen'; the thresholds are the ones of the real gap table."""
+    from ecgkd_lite.evaluate.paired import visibility_group
+
+    rng = np.random.default_rng(0)
+    y = (rng.random((400, 2)) < 0.3).astype(np.float32)
+    signal = y + 0.1 * rng.standard_normal(y.shape)
+    teacher = signal.copy()
+    baseline = np.stack([rng.random(400), signal[:, 1]], 1)
+    assert cv.measured_visibility(y, teacher, baseline, ["hidden", "plain"], n_boot=200) == {
+        "hidden": "not seen",
+        "plain": "seen",
+    }
+    assert visibility_group(0.01, 0.04) == "seen" and visibility_group(0.02, 0.2) == "partly seen"
+    assert visibility_group(-0.01, 0.2) == "undetermined" and visibility_group(float("nan"), 0.1) == "undefined"
+    with pytest.raises(ConfigError, match="measured="):
+        cv.lead_i_visibility(["AMI"], data="synthetic_v2")
+    with pytest.raises(ConfigError, match="not a synthetic set"):
+        cv.synthetic_pool(data="ptbxl2k")
+
+
 def test_converged_benchmark_arguments(tiny):
     with pytest.raises(ConfigError, match="data 'mimic' is unknown"):
         cv.run_quality_cv(data="mimic")

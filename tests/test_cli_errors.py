@@ -106,15 +106,23 @@ def test_reader_stop_says_how_many_more_and_how_to_skip(capsys, challenge_root, 
         ),
         (
             ["--hetero-teacher", "printout"],
-            "ConfigError: --shard, --every-seed, --report-only and --hetero-teacher belong",
+            "ConfigError: --shard, --every-seed, --report-only, --hetero-teacher and --generator belong",
         ),
         (
             ["--profile", "converged", "--teacher", "resnet1d/small"],
             "runs with its own profile and the default teacher",
         ),
         (
+            ["--generator", "v2"],
+            "ConfigError: --shard, --every-seed, --report-only, --hetero-teacher and --generator belong",
+        ),
+        (
+            ["--profile", "converged", "--generator", "v2", "--tuned"],
+            "ConfigError: --generator v2 runs the converged synthetic benchmark on generator v2 data",
+        ),
+        (
             ["--shard", "0/2"],
-            "ConfigError: --shard, --every-seed, --report-only and --hetero-teacher belong to the converged benchmark",
+            "ConfigError: --shard, --every-seed, --report-only, --hetero-teacher and --generator belong to the converged benchmark",
         ),
     ],
 )

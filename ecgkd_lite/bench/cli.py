@@ -18,9 +18,9 @@ def _cmd_quality(args) -> int:
             raise ConfigError(f"{flags} DIR (the data folder); checked before anything is trained")
     if args.data == "ptbxl2k" or args.profile == "converged":
         return _cmd_quality_cv(args)
-    if args.shard or args.report_only or args.every_seed or args.hetero_teacher:
+    if args.shard or args.report_only or args.every_seed or args.hetero_teacher or args.generator != "v1":
         raise ConfigError(
-            "--shard, --every-seed, --report-only and --hetero-teacher belong to the converged benchmark "
+            "--shard, --every-seed, --report-only, --hetero-teacher and --generator belong to the converged benchmark "
             "(--data ptbxl2k or --profile converged)"
         )
     result = run_quality(
@@ -54,10 +54,16 @@ def _cmd_quality_cv(args) -> int:
     from ..errors import ConfigError
     from .cv import markdown, run_quality_cv
 
-    data = "synthetic" if args.profile == "converged" else "ptbxl2k"
+    data = ("synthetic" if args.generator == "v1" else "synthetic_v2") if args.profile == "converged" else "ptbxl2k"
     if args.profile == "converged" and args.data != "synthetic":
         raise ConfigError(
             f"--profile converged is the synthetic converged benchmark; --data {args.data} does not apply"
+        )
+    if args.generator == "v2" and (args.profile != "converged" or args.tuned or args.hetero_teacher):
+        raise ConfigError(
+            "--generator v2 runs the converged synthetic benchmark on generator v2 data with each method's "
+            "table default: it needs --profile converged, and --tuned / --hetero-teacher (chosen and run on "
+            "the v1 split) do not apply"
         )
     if args.eval_data or args.teacher or (args.profile and data == "ptbxl2k"):
         raise ConfigError(
@@ -176,6 +182,13 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
         choices=["printout"],
         help="converged benchmark: add EVL-ECG distilled from this other 12-lead teacher (printout: a CNN on the "
         "rendered ECG image, bench/cv.py TEACHERS) and that teacher's own row",
+    )
+    q.add_argument(
+        "--generator",
+        choices=["v1", "v2"],
+        default="v1",
+        help="converged benchmark: the synthetic generator (v2: label noise, graded lead-I visibility, "
+        "co-occurrence; data/synthetic_v2.py); results/bench_quality_converged_v2.json",
     )
     q.set_defaults(func=_cmd_quality)
     t = bs.add_parser("tune", help="the equal validation search of every KD method (bench/tune.py), seed 0")

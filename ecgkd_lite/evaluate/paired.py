@@ -192,3 +192,27 @@ def paired_bootstrap(
     return PairedBootstrap(
         point, {k: v[ok] for k, v in boot.items()}, metric, n_boot, int((~ok).sum()), int(keep.sum())
     )
+
+
+#: thresholds of the lead-I visibility rule (AUC points of gap = AUC(12 leads) - AUC(lead I))
+SEEN_HIGH, NOT_SEEN_LOW = 0.05, 0.10
+VISIBILITY_RULE = (
+    f"on the paired 95 % interval [lo, hi] of gap = AUC(12 leads) - AUC(lead I): 'seen' if hi < {SEEN_HIGH} "
+    f"(lead I loses less than {SEEN_HIGH}); 'not seen' if lo > {NOT_SEEN_LOW} (lead I surely loses more than "
+    f"{NOT_SEEN_LOW}); 'partly seen' if lo > 0 otherwise (a certain loss, not surely large); 'undetermined' "
+    f"if the interval holds 0 and reaches {SEEN_HIGH} (too few positives to tell)"
+)
+
+
+def visibility_group(lo: float, hi: float) -> str:
+    """How well lead I sees a class, from the paired 95 % interval ``[lo, hi]`` of its 12-lead minus
+    lead-I AUC gap (``VISIBILITY_RULE``); ``"undefined"`` for a non-finite bound."""
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return "undefined"
+    if hi < SEEN_HIGH:
+        return "seen"
+    if lo > NOT_SEEN_LOW:
+        return "not seen"
+    if lo > 0:
+        return "partly seen"
+    return "undetermined"
