@@ -25,3 +25,81 @@ def test_a_drifted_number_is_caught_and_an_unknown_block_refused():
     assert readme.render(changed) == readme.render(text)
     with pytest.raises(ConfigError, match="README table block 'nope' has no renderer"):
         readme.render("<!-- table: nope -->\nx\n<!-- /table -->")
+
+
+# ---- the prose readings: each must carry numbers read from its JSON, not typed ones ---------------------------
+
+
+def _methods(*names: str) -> dict:
+    return readme._merged(*names)["methods"]
+
+
+def test_tune_liteheart_reading_names_the_chosen_weights():
+    d = readme._json("tune_liteheart_quick.json")
+    text = readme.TABLES["tune_liteheart_reading"]()
+    assert f"region {d['chosen']['l_region']:g}, MI {d['chosen']['l_mi']:g}" in text
+    assert f"{next(r for r in d['rows'] if r['point'] == d['chosen'])['val_macro_auc']:.4f}" in text
+
+
+def test_liteheart_quick_reading_quotes_gap_closed_and_the_sd_count():
+    m = _methods("bench_quality_quick_liteheart.json", "bench_quality_quick_baselines.json")
+    text = readme.TABLES["liteheart_quick_reading"]()
+    assert f"LiteHeart closes {readme._pct(m['liteheart']['gap_closed']['macro_auc'])} of the gap" in text
+    assert readme._vs(m["cross_layer_mi-same_depth"], m["cross_layer_mi"]) in text
+    assert readme._vs(m["region_aware"], m["region_aware-uniform"]) in text
+
+
+def test_labels10_quick_reading_quotes_gap_closed_and_the_target():
+    m = _methods("bench_quality_quick_labels10.json", "bench_quality_quick_labels10_classic.json")
+    lh = m["liteheart"]
+    text = readme.TABLES["labels10_quick_reading"]()
+    assert f"closed {readme._pct(lh['gap_closed']['macro_auc'])} of the macro-AUC gap" in text
+    assert f"{m['baseline']['mean']['macro_auc']:.3f} -> {lh['mean']['macro_auc']:.3f}" in text
+    assert f"CRD {readme._pct(m['crd']['gap_closed']['macro_auc'])}" in text
+    auc_met = lh["gap_closed"]["macro_auc"] >= readme.LITEHEART_TARGET["gap_closed"]
+    assert f"AUC-gap part is **{'met' if auc_met else 'not met'}**" in text
+
+
+def test_ptbxl_liteheart_reading_quotes_the_teacher_and_the_paired_verdicts():
+    r = readme.load_result(readme.RESULTS / "bench_quality_ptbxl_liteheart.json")
+    text = readme.TABLES["ptbxl_liteheart_reading"]()
+    assert f"teacher {r['teacher']['macro_auc']:.3f}" in text
+    assert f"same {r['data']['n_test']} test records" in text
+    for method, entry in r["methods"].items():
+        if entry.get("verdict") in ("better", "worse"):
+            assert readme._name(method) in text and f"{entry['verdict']} than the baseline" in text
+
+
+def test_evl_tune_reading_names_the_chosen_weights():
+    c = readme._json("tune_evl_ecg_quick.json")["chosen"]
+    text = readme.TABLES["evl_tune_reading"]()
+    assert f"a = {c['alpha']:g}, l_m = {c['l_m']:g}, l_r = {c['l_r']:g}, l_ot = {c['l_ot']:g}" in text
+
+
+def test_evl_quick_reading_quotes_the_difference_to_vanilla_kd():
+    m = readme.load_result(readme.RESULTS / "bench_quality_quick_evl.json")["methods"]
+    text = readme.TABLES["evl_quick_reading"]()
+    assert readme._vs(m["evl_ecg"], m["vanilla_kd"]) in text
+    assert readme._vs(m["evl_ecg"], m["vanilla_kd"], "macro_f1") in text
+
+
+def test_evl_teachers_reading_quotes_each_teachers_difference():
+    text = readme.TABLES["evl_teachers_reading"]()
+    for name, _, _ in readme.EVL_TEACHERS:
+        m = readme.load_result(readme.RESULTS / name)["methods"]
+        assert f"{readme._vs(m['evl_ecg'], m['vanilla_kd'])} with {readme.EVL_TEACHER_NAMES[name]}" in text
+
+
+def test_sd_count_is_computed_not_typed():
+    a = {"mean": {"macro_auc": 0.9}, "std": {"macro_auc": 0.01}}
+    b = {"mean": {"macro_auc": 0.86}, "std": {"macro_auc": 0.01}}
+    assert readme._vs(a, b) == "+0.040 (4.0 SD)"
+    assert not readme._level(a, b) and readme._level(a, a)
+
+
+def test_targets_evl_ot_quotes_the_ot_cost_and_the_evl_differences():
+    text = readme.TABLES["targets_evl_ot"]()
+    d = readme._json("bench_ot_cost.json")
+    assert f"{readme._pct(d['ratio'] - 1)} with the {d['teacher_tokens']}-token teacher" in text
+    m = readme.load_result(readme.RESULTS / "bench_quality_quick_evl_patch_teacher.json")["methods"]
+    assert readme._vs(m["evl_ecg"], m["vanilla_kd"]) in text

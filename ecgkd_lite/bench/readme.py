@@ -346,6 +346,340 @@ def _realism() -> str:
     )
 
 
+# ---- prose readings of the LiteHeart and EVL-ECG sections (issue 5, issue 6) ----------------------------------
+# The quick-profile JSONs hold seed means and standard deviations, no paired interval: a comparison between two
+# rows is stated as the difference of their means in pooled seed standard deviations, and called "level" below
+# LEVEL_SD of them. "better" / "worse" is used only for rows with a paired bootstrap interval (their verdict).
+
+#: below this many pooled seed standard deviations two rows are called level
+LEVEL_SD = 2.0
+
+#: method key -> the README's name for it
+METHOD_NAMES = {
+    "baseline": "the baseline",
+    "vanilla_kd": "vanilla KD",
+    "fitnets": "FitNets",
+    "attention_transfer": "attention transfer",
+    "rkd": "RKD",
+    "crd": "CRD",
+    "dkd": "DKD",
+    "liteheart": "LiteHeart",
+    "liteheart-no_region": "LiteHeart without region-aware KD",
+    "liteheart-no_mi": "LiteHeart without cross-layer MI",
+    "liteheart-no_semi": "LiteHeart without the semi-supervised component",
+    "region_aware": "region-aware KD alone",
+    "region_aware-uniform": "region-aware KD with uniform weights",
+    "cross_layer_mi": "cross-layer MI alone",
+    "cross_layer_mi-same_depth": "same-depth MI pairs",
+    "evl_ecg": "EVL-ECG",
+    "evl_ecg-no_mhca": "removing MHCA",
+    "evl_ecg-no_relation": "removing the relation term",
+    "evl_ecg-no_ot": "removing OT",
+}
+
+
+def _name(method: str) -> str:
+    return METHOD_NAMES.get(method, method)
+
+
+def _sds(a: dict, b: dict, metric: str = "macro_auc") -> tuple[float, float]:
+    """Row ``a``'s mean minus row ``b``'s, and its size in pooled seed standard deviations."""
+    diff = a["mean"][metric] - b["mean"][metric]
+    pooled = ((a["std"][metric] ** 2 + b["std"][metric] ** 2) / 2) ** 0.5
+    return diff, abs(diff) / pooled if pooled > 0 else float("inf")
+
+
+def _level(a: dict, b: dict, metric: str = "macro_auc") -> bool:
+    return _sds(a, b, metric)[1] < LEVEL_SD
+
+
+def _vs(a: dict, b: dict, metric: str = "macro_auc", digits: int = 3) -> str:
+    """``+0.010 (1.6 SD)``: the difference of two rows' means and its size in pooled seed standard deviations."""
+    diff, k = _sds(a, b, metric)
+    return f"{diff:+.{digits}f} ({k:.1f} SD)"
+
+
+def _share(v: float) -> str:
+    return f"{100 * v:.0f} %"
+
+
+def _and(items: list[str]) -> str:
+    return ", ".join(items[:-1]) + (" and " if len(items) > 1 else "") + items[-1] if items else ""
+
+
+def _seed0_ci(entry: dict) -> str:
+    run = next((r for r in entry["runs"] if r.get("seed") == 0), entry["runs"][0])
+    lo, hi = run["macro_auc_ci95"]
+    return f"{lo:.3f}-{hi:.3f}"
+
+
+def _merged(*names: str) -> dict:
+    (merged,) = merge_results({n: load_result(RESULTS / n) for n in names})
+    return merged
+
+
+#: the issue-5 target: share of the macro-AUC gap closed, macro-F1 lead over the best classic method
+LITEHEART_TARGET = {"gap_closed": 0.5, "f1_over_classic": 0.02}
+
+
+def _liteheart_target(m: dict) -> tuple[bool, bool, str, float]:
+    """(AUC part met, F1 part met, best classic method by mean F1, LiteHeart's F1 lead over it)."""
+    lh = m["liteheart"]
+    best = max((k for k in CLASSIC if k in m), key=lambda k: m[k]["mean"]["macro_f1"])
+    lead = lh["mean"]["macro_f1"] - m[best]["mean"]["macro_f1"]
+    return (
+        lh["gap_closed"]["macro_auc"] >= LITEHEART_TARGET["gap_closed"],
+        lead >= LITEHEART_TARGET["f1_over_classic"],
+        best,
+        lead,
+    )
+
+
+def _tune_liteheart_reading() -> str:
+    d = _json("tune_liteheart_quick.json")
+    points = [r["point"] for r in d["rows"]]
+    grid = lambda key: "{" + ", ".join(f"{v:g}" for v in sorted({p[key] for p in points}, reverse=True)) + "}"  # noqa: E731
+    chosen = d["chosen"]
+    best = next(r for r in d["rows"] if r["point"] == chosen)
+    return (
+        f"Weights were chosen on the **validation** fold (`{d['command']}`, seed 0: region {chosen['l_region']:g}, "
+        f"MI {chosen['l_mi']:g} from {grid('l_region')} x {grid('l_mi')}; validation macro AUC "
+        f"{best['val_macro_auc']:.4f}; `results/tune_liteheart_quick.json`)."
+    )
+
+
+def _liteheart_quick_reading() -> str:
+    """The reading of the all-labels LiteHeart table (``bench_quality_quick_liteheart.json``)."""
+    r = _merged("bench_quality_quick_liteheart.json", "bench_quality_quick_baselines.json")
+    m = r["methods"]
+    base, lh = m["baseline"], m["liteheart"]
+    parts = [k for k in m if k.startswith(("liteheart", "region_aware", "cross_layer_mi"))]
+    far = max(parts, key=lambda k: _sds(m[k], base)[1])
+    far_k = _sds(m[far], base)[1]
+    parts_text = (
+        f"every part is level with it{' too' if _level(lh, base) else ''}: all LiteHeart variants and single parts are within {far_k:.1f} pooled "
+        f"seed standard deviations (SD) of the baseline on macro AUC, the farthest being {_name(far)} at "
+        f"{_vs(m[far], base)}"
+        if far_k < LEVEL_SD
+        else f"the farthest of its variants and single parts from the baseline is {_name(far)}, {_vs(m[far], base)} "
+        "macro AUC (SD: pooled seed standard deviations)"
+    )
+    same, cross = m["cross_layer_mi-same_depth"], m["cross_layer_mi"]
+    sal, uni = m["region_aware"], m["region_aware-uniform"]
+    auc_met, f1_met, best, lead = _liteheart_target(m)
+    target_met = auc_met and f1_met
+    return (
+        f"With every record labeled, LiteHeart closes {_pct(lh['gap_closed']['macro_auc'])} of the gap on macro AUC "
+        f"({lh['mean']['macro_auc']:.3f} against the baseline's {base['mean']['macro_auc']:.3f}, a difference of "
+        f"{_vs(lh, base)}): it is {'level with' if _level(lh, base) else 'not level with'} the baseline, and "
+        f"{parts_text}. Same-depth MI pairs against all cross pairs: {_vs(same, cross)} macro AUC"
+        f"{', level' if _level(same, cross) else ''}; the teacher's Grad-CAM map against uniform weights: "
+        f"{_vs(sal, uni)}{', inside the noise' if _level(sal, uni) else ''}. **The issue-5 target (>= "
+        f"{_share(LITEHEART_TARGET['gap_closed'])} of the gap closed, +{100 * LITEHEART_TARGET['f1_over_classic']:g} F1 "
+        f"points over the best classic method) is {'met' if target_met else 'not met'} with all labels** (gap "
+        f"closed {_pct(lh['gap_closed']['macro_auc'])}; macro F1 {100 * lead:+.1f} points against {_name(best)}, the "
+        "best of the classic methods in `bench_quality_quick_baselines.json` on F1)."
+    )
+
+
+def _labels10_quick_reading() -> str:
+    """The reading of the superseded 10 %-label table (the leaky teacher) and of the 5 % row."""
+    r = _merged("bench_quality_quick_labels10.json", "bench_quality_quick_labels10_classic.json")
+    m = r["methods"]
+    base, lh, no_semi = m["baseline"], m["liteheart"], m["liteheart-no_semi"]
+    classic = sorted((k for k in CLASSIC if k in m), key=lambda k: -m[k]["gap_closed"]["macro_auc"])
+    top = classic[0]
+    level = [k for k in classic if _level(m[k], base)]
+    listed = ", ".join(f"{_name(k)} {_pct(m[k]['gap_closed']['macro_auc'])}" for k in classic)
+    highest = lh["mean"]["macro_auc"] > max(m[k]["mean"]["macro_auc"] for k in classic)
+    auc_met, f1_met, best, lead = _liteheart_target(m)
+    lh5 = load_result(RESULTS / "bench_quality_quick_labels5.json", required_methods=["liteheart"])
+    gap5 = lh5["methods"]["liteheart"]["gap_closed"]["macro_auc"]
+    return (
+        f"With the leaky teacher, LiteHeart closed {_pct(lh['gap_closed']['macro_auc'])} of the macro-AUC gap "
+        f"({base['mean']['macro_auc']:.3f} -> {lh['mean']['macro_auc']:.3f}; 95 % CI of seed 0: {_seed0_ci(lh)}) "
+        f"and {_pct(lh['gap_closed']['macro_f1'])} of the F1 gap. "
+        + (
+            f"Its mean is the highest of every method here; the best classic method, {_name(top)}, is "
+            f"{_sds(lh, m[top])[0]:.3f} macro AUC or {_sds(lh, m[top])[1]:.1f} pooled seed standard deviations (SD) "
+            "behind"
+            if highest
+            else f"The best classic method, {_name(top)}, reaches {_pct(m[top]['gap_closed']['macro_auc'])} "
+            f"({_vs(m[top], lh)} against LiteHeart; SD: pooled seed standard deviations)"
+        )
+        + f" (classic methods by gap closed: {listed}"
+        + (
+            f"; {_and([_name(k) for k in level])} {'is' if len(level) == 1 else 'are'} within {LEVEL_SD:g} SD of "
+            "the baseline"
+            if level
+            else ""
+        )
+        + "). Removing the semi-supervised component (soft targets + pseudo-labels) moves LiteHeart "
+        f"{no_semi['mean']['macro_auc'] - lh['mean']['macro_auc']:+.3f} macro AUC to "
+        f"{no_semi['mean']['macro_auc']:.3f}, "
+        + (
+            f"level with vanilla KD ({_vs(no_semi, m['vanilla_kd'])} against it)."
+            if _level(no_semi, m["vanilla_kd"])
+            else f"{_vs(no_semi, m['vanilla_kd'])} from vanilla KD, not level with it."
+        )
+        + f" On macro F1 LiteHeart {'leads' if lead > 0 else 'trails'} the best classic method, {_name(best)}, by "
+        f"{100 * lead:+.1f} points ({m[best]['mean']['macro_f1']:.3f} -> {lh['mean']['macro_f1']:.3f}, "
+        f"{_sds(lh, m[best], 'macro_f1')[1]:.1f} SD): the +{100 * LITEHEART_TARGET['f1_over_classic']:g}-point F1 part "
+        f"of the target is **{'met' if f1_met else 'not met'}**; the "
+        f"{_share(LITEHEART_TARGET['gap_closed'])}-of-the-AUC-gap part is **{'met' if auc_met else 'not met'}** "
+        f"({_share(lh['gap_closed']['macro_auc'])}; {_share(gap5)} at {_share(lh5['label_ratio'])} labels)."
+    )
+
+
+def _ptbxl_liteheart_reading() -> str:
+    """The reading of the 400-record real PTB-XL sample (paired verdicts from the JSON)."""
+    r = load_result(RESULTS / "bench_quality_ptbxl_liteheart.json")
+    m, data = r["methods"], r["data"]
+    stds = [e["std"]["macro_auc"] for e in m.values()]
+    means = [e["mean"]["macro_auc"] for e in m.values()]
+    by = {v: [k for k in m if m[k].get("verdict") == v] for v in ("better", "worse", "level")}
+    named = [
+        f"{_and([_name(k) for k in by[v]])} {'is' if len(by[v]) == 1 else 'are'} {v} than the baseline"
+        for v in ("worse", "better")
+        if by[v]
+    ]
+    rest = "every other row is level" if named else "every row is level with the baseline"
+    return (
+        f"On {data['n_train']} training records the seed standard deviation of every student's macro AUC is "
+        f"{min(stds):.2f}-{max(stds):.2f}. Paired over the seeds on the same {data['n_test']} test records, "
+        f"{'; '.join(named + [rest])} (last two columns); the sample is too small to rank the rest. It shows that the "
+        f"recipe runs on real records and where the numbers sit (teacher {r['teacher']['macro_auc']:.3f}, 1-lead "
+        f"students {min(means):.2f}-{max(means):.2f})."
+    )
+
+
+def _evl_tune_reading() -> str:
+    d = _json("tune_evl_ecg_quick.json")
+    c = d["chosen"]
+    unit = [
+        r for r in d["rows"] if r["point"]["alpha"] == 0.5 and all(r["point"][k] == 1 for k in ("l_m", "l_r", "l_ot"))
+    ]
+    chosen_val = next(r["val_macro_auc"] for r in d["rows"] if r["point"] == c)
+    text = f"Chosen: a = {c['alpha']:g}, l_m = {c['l_m']:g}, l_r = {c['l_r']:g}, l_ot = {c['l_ot']:g} (validation macro AUC {chosen_val:.3f})."
+    if unit:
+        v = unit[0]["val_macro_auc"]
+        text += (
+            " With the paper-like a = 0.5 and unit weights the MHCA + relation pair pulls the student's tokens onto "
+            f"a few teacher tokens (notebook 09 shows the collapsed attention) and validation AUC "
+            f"{'falls' if v < chosen_val else 'is'} {'to ' if v < chosen_val else ''}{v:.2f}."
+        )
+    return text
+
+
+def _evl_quick_reading() -> str:
+    r = load_result(RESULTS / "bench_quality_quick_evl.json", required_methods=["vanilla_kd", "evl_ecg"])
+    m = r["methods"]
+    evl, vkd, base = m["evl_ecg"], m["vanilla_kd"], m["baseline"]
+    variants = [k for k in m if k.startswith("evl_ecg")]
+    top = max(variants, key=lambda k: m[k]["mean"]["macro_auc"])
+    lvl = lambda a, b, metric="macro_auc": "level with" if _level(a, b, metric) else "not level with"  # noqa: E731
+    return (
+        f"EVL-ECG is {lvl(evl, vkd)} vanilla KD ({_vs(evl, vkd)} macro AUC, {_vs(evl, vkd, 'macro_f1')} F1; SD: "
+        f"pooled seed standard deviations) and {lvl(evl, base)} the baseline ({_vs(evl, base)} macro AUC); "
+        + (
+            f"the variant with the highest mean is {_name(top)} ({m[top]['mean']['macro_auc']:.3f}, "
+            f"{_vs(m[top], evl)} against the full recipe)."
+            if top != "evl_ecg"
+            else "the full recipe has the highest mean of its variants."
+        )
+    )
+
+
+#: EVL_TEACHERS' files -> the teacher as the reading names it
+EVL_TEACHER_NAMES = {
+    "bench_quality_quick_evl_patch_teacher.json": "the patch-Transformer teacher",
+    "bench_quality_quick_evl.json": "the default ResNet teacher",
+    "bench_quality_quick_evl_same_arch.json": "the student's own architecture",
+}
+
+
+def _evl_teacher_rows() -> tuple[list[tuple], list[str]]:
+    """(teacher name, teacher AUC, baseline, vanilla KD, EVL-ECG) per teacher, and the teachers with which
+    EVL-ECG "beats" vanilla KD: no paired interval in these runs, so a mean lead of at least LEVEL_SD pooled
+    seed SD."""
+    rows = []
+    for name, _, _ in EVL_TEACHERS:
+        res = load_result(RESULTS / name, required_methods=["vanilla_kd", "evl_ecg"])
+        m = res["methods"]
+        rows.append(
+            (EVL_TEACHER_NAMES[name], res["teacher"]["macro_auc"], m["baseline"], m["vanilla_kd"], m["evl_ecg"])
+        )
+    return rows, [label for label, _, _, v, e in rows if _sds(e, v)[0] > 0 and not _level(e, v)]
+
+
+def _evl_teachers_reading() -> str:
+    rows, beats = _evl_teacher_rows()
+    (patch, t_patch, base, vkd, evl), *others = rows
+    weaker = t_patch < min(t for _, t, *_ in others)
+    above_base = [label for label, _, b, _, e in rows if _sds(e, b)[0] > 0 and not _level(e, b)]
+    diffs = _and([f"{_vs(e, v)} with {label}" for label, _, _, v, e in rows])
+    return (
+        f"With the heterogeneous 120-token patch-Transformer teacher ({'a weaker teacher, ' if weaker else ''}"
+        f"{t_patch:.3f}), vanilla KD sits {_vs(vkd, base)} macro AUC from the baseline (SD: pooled seed standard "
+        f"deviations) while EVL-ECG is {'level with it' if _level(evl, base) else _vs(evl, base) + ' from it'}. "
+        f"EVL-ECG minus vanilla KD, macro AUC: {diffs}. Read as a mean lead of at least {LEVEL_SD:g} SD (these runs have no paired "
+        'interval), the EVL-ECG target "beats vanilla KD" is '
+        + (
+            f"met with {_and(beats)} only"
+            if beats and len(beats) < len(rows)
+            else "met with every teacher"
+            if beats
+            else "not met with any teacher"
+        )
+        + ", and EVL-ECG "
+        + (
+            f"is above the 1-lead baseline with {_and(above_base)}."
+            if above_base
+            else "does not beat the 1-lead baseline with any teacher."
+        )
+    )
+
+
+def _targets_evl_ot() -> str:
+    """The EVL-ECG and OT-cost bullets of "What is not done yet, and targets not met"."""
+    rows, beats = _evl_teacher_rows()
+    diffs = _and([f"{_vs(e, v)} with {label}" for label, _, _, v, e in rows])
+    patch, resnet = _json("bench_ot_cost.json"), _json("bench_ot_cost_resnet_teacher.json")
+    ot = _and(
+        [
+            f"{_pct(d['ratio'] - 1)} with the {d['teacher_tokens']}-token teacher "
+            f"({'met' if d['target_met'] else 'not met'})"
+            for d in (patch, resnet)
+        ]
+    )
+    return (
+        "- **EVL-ECG target** (beats vanilla KD on macro AUC): at the quick 6-epoch budget "
+        + (f"met with {_and(beats)} only" if beats else "not met with any teacher")
+        + f' (EVL-ECG minus vanilla KD: {diffs}; "beats" read as a mean lead of at least {LEVEL_SD:g} pooled seed '
+        "standard deviations, SD); at convergence see the converged synthetic table (paired intervals)"
+        + _printout_reading()
+        + ".\n"
+        f"- **OT cost** (<= {_pct(patch['target_ratio'] - 1)} of a step): {ot}."
+    )
+
+
+def _ci(d: dict) -> str:
+    return f"{d['estimate']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]"
+
+
+def _printout_reading() -> str:
+    """EVL-ECG from the ECG-image teacher in the converged benchmark, if that row was run."""
+    row = _json("bench_quality_converged.json")["methods"].get("evl_ecg@printout")
+    if row is None:
+        return "; the heterogeneous ECG-image teacher has not been run at convergence"
+    vs_default = row.get("paired_delta_vs_default_teacher_macro_auc")
+    return (
+        f"; from the heterogeneous ECG-image teacher ({len(row['seeds'])} seeds) EVL-ECG minus the baseline is "
+        f"{_ci(row['paired_delta_macro_auc'])} ({row['verdict']})"
+        + (f" and minus EVL-ECG from the default teacher {_ci(vs_default)}" if vs_default else "")
+    )
+
+
 #: block name -> the markdown it holds (without the markers)
 TABLES: dict[str, Callable[[], str]] = {
     "bench_quality_quick_baselines": lambda: _quality("bench_quality_quick_baselines.json"),
@@ -380,6 +714,14 @@ TABLES: dict[str, Callable[[], str]] = {
     "bench_quality_ptbxl2k_labels10_scenario_b": lambda: cv.markdown(
         _json("bench_quality_ptbxl2k_labels10_scenario_b.json")
     ),
+    "tune_liteheart_reading": _tune_liteheart_reading,
+    "liteheart_quick_reading": _liteheart_quick_reading,
+    "labels10_quick_reading": _labels10_quick_reading,
+    "ptbxl_liteheart_reading": _ptbxl_liteheart_reading,
+    "evl_tune_reading": _evl_tune_reading,
+    "evl_quick_reading": _evl_quick_reading,
+    "evl_teachers_reading": _evl_teachers_reading,
+    "targets_evl_ot": _targets_evl_ot,
 }
 
 
