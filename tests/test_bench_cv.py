@@ -252,11 +252,10 @@ def test_converged_benchmark_on_generator_v2_noisy_labels_measured_groups(tiny_s
     assert "paired_delta_macro_auc" in clean["methods"]["vanilla_kd"]
     vis = out["by_visibility"]
     assert "hold-out" in vis["source"] and set(vis["per_class"]) == set(data.classes)
-    assert set(vis["per_class"].values()) <= {"seen", "partly seen", "not seen", "undetermined", "undefined"}
-    for group, classes in vis["groups"].items():
-        assert all(vis["per_class"][c] == group for c in classes)
+    # a toy hold-out of a few records has no class with enough positives to group: none is grouped
+    assert set(vis["per_class"].values()) == {"undetermined"} and vis["groups"] == {}
     text = cv.markdown(out)
-    assert "noise-free labels" in text and "measured on the hold-out" in text
+    assert "noise-free labels" in text and "| teacher | " in text.split("noise-free labels")[-1]
 
 
 def test_measured_visibility_follows_the_real_gap_rule():
@@ -265,13 +264,16 @@ def test_measured_visibility_follows_the_real_gap_rule():
     from ecgkd_lite.evaluate.paired import visibility_group
 
     rng = np.random.default_rng(0)
-    y = (rng.random((400, 2)) < 0.3).astype(np.float32)
+    y = (rng.random((400, 3)) < 0.3).astype(np.float32)
+    y[:, 2] = 0
+    y[:3, 2] = 1  # three positives: too few to group, however wide the measured gap
     signal = y + 0.1 * rng.standard_normal(y.shape)
     teacher = signal.copy()
-    baseline = np.stack([rng.random(400), signal[:, 1]], 1)
-    assert cv.measured_visibility(y, teacher, baseline, ["hidden", "plain"], n_boot=200) == {
+    baseline = np.stack([rng.random(400), signal[:, 1], rng.random(400)], 1)
+    assert cv.measured_visibility(y, teacher, baseline, ["hidden", "plain", "rare"], n_boot=200) == {
         "hidden": "not seen",
         "plain": "seen",
+        "rare": "undetermined",
     }
     assert visibility_group(0.01, 0.04) == "seen" and visibility_group(0.02, 0.2) == "partly seen"
     assert visibility_group(-0.01, 0.2) == "undetermined" and visibility_group(float("nan"), 0.1) == "undefined"

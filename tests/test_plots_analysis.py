@@ -103,6 +103,26 @@ def test_embeddings_share_colours_and_one_legend():
     _assert_nothing_nan_drawn(fig)
 
 
+def test_embeddings_highlight_conditions_in_non_method_colours():
+    """Highlighted conditions get a shade and a marker of their own, none of them a method's colour;
+    the rest are drawn once, in grey, as "other conditions"; an unknown condition is named."""
+    from ecgkd_lite.plots import METHOD_COLORS
+
+    rng = np.random.default_rng(0)
+    labels = np.array(["NORM", "AMI", "IMI", "LVH", "PVC", "AMI"] * 3)
+    fig = plot_embeddings({"teacher": rng.normal(size=(18, 2))}, labels, highlight=["NORM", "AMI", "IMI"])
+    names = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert names == ["other conditions", "AMI", "IMI", "NORM"]
+    (ax,) = fig.axes
+    assert [len(c.get_offsets()) for c in ax.collections] == [6, 6, 3, 3]
+    methods = {matplotlib.colors.to_hex(c) for c in METHOD_COLORS.values()}
+    faces = [matplotlib.colors.to_hex(c.get_facecolor()[0], keep_alpha=False) for c in ax.collections]
+    assert len(set(faces)) == 4 and not set(faces) & methods
+    assert len({c.get_paths()[0].vertices.shape for c in ax.collections[1:]}) == 3  # three marker shapes
+    with pytest.raises(ConfigError, match=r"highlight names \['LAFB'\]"):
+        plot_embeddings({"teacher": rng.normal(size=(18, 2))}, labels, highlight=["LAFB"])
+
+
 def test_embeddings_reject_bad_shapes():
     with pytest.raises(ConfigError, match=r"embeddings\['student'\] must be finite with shape \(3, 2\)"):
         plot_embeddings({"student": np.zeros((4, 2))}, [0, 1, 2])

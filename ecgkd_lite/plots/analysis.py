@@ -20,7 +20,7 @@ from matplotlib.transforms import ScaledTranslation
 
 from ..errors import ConfigError
 from .ecg import plot_strip
-from .style import mark_axis_break, method_color
+from .style import mark_axis_break, method_color, series_colors
 
 SALIENCY_CMAP = "magma_r"  # the colour map of plot_strip's saliency band
 
@@ -151,11 +151,21 @@ def _with_missing(method: str, missing: Sequence[str], per_line: int = 3) -> str
     return method + "\nmissing: " + ",\n".join(lines)
 
 
-def plot_embeddings(embeddings: Mapping[str, np.ndarray], labels: Sequence, *, title: str | None = None):
+#: marker shapes that, with a shade of ``SERIES_CMAP``, tell the conditions apart in an embedding
+CONDITION_MARKERS = ("o", "^", "s", "D", "v", "P", "X", "*")
+#: the tint of the conditions an embedding does not highlight
+OTHER_CONDITIONS = "#dcdcdc"
+
+
+def plot_embeddings(
+    embeddings: Mapping[str, np.ndarray], labels: Sequence, *, title: str | None = None, highlight: Sequence | None = None
+):
     """Side-by-side 2-D scatter panels (one per model), the same colour per label, one shared legend.
 
-    Colour means the label (condition) only: the panel titles stay black, not in the model's method
-    colour, so no colour in the figure means two things."""
+    Colour and marker mean the label (condition) only, drawn from the non-method series shades
+    (``style.SERIES_CMAP``) with a marker shape per condition, so no colour here also means a method;
+    the panel titles stay black. ``highlight``: the conditions to draw in colour (the others in a light
+    grey, behind them, as "other conditions"); default every condition."""
     if not embeddings:
         raise ConfigError("embeddings is empty: give {model: (N, 2) coordinates}")
     labels = np.asarray(labels)
@@ -166,13 +176,25 @@ def plot_embeddings(embeddings: Mapping[str, np.ndarray], labels: Sequence, *, t
                 f"embeddings[{name!r}] must be finite with shape ({len(labels)}, 2) like labels; got {xy.shape}"
             )
     classes = sorted(set(labels.tolist()), key=str)
-    colours = dict(zip(classes, sns.color_palette("tab10" if len(classes) <= 10 else "tab20", len(classes))))
+    if highlight is not None:
+        unknown = [c for c in highlight if c not in classes]
+        if unknown or not highlight:
+            raise ConfigError(f"highlight names {unknown or 'no condition'}; the labels hold {classes}")
+    shown = classes if highlight is None else [c for c in classes if c in set(highlight)]
+    others = [c for c in classes if c not in shown]
+    shades = series_colors(len(shown))
+    style = {c: (shades[i], CONDITION_MARKERS[i % len(CONDITION_MARKERS)]) for i, c in enumerate(shown)}
     fig, axes = plt.subplots(1, len(embeddings), figsize=(3.6 * len(embeddings), 3.8), squeeze=False)
     for ax, (name, xy) in zip(axes[0], embeddings.items()):
         xy = np.asarray(xy, dtype=float)
-        for cls in classes:
+        if others:
+            keep = np.isin(labels, others)
+            ax.scatter(xy[keep, 0], xy[keep, 1], s=5, color=OTHER_CONDITIONS, label="other conditions")
+        for cls in shown:
             keep = labels == cls
-            ax.scatter(xy[keep, 0], xy[keep, 1], s=6, color=colours[cls], label=str(cls), alpha=0.8)
+            colour, marker = style[cls]
+            ax.scatter(xy[keep, 0], xy[keep, 1], s=9, color=colour, marker=marker, label=str(cls), alpha=0.85,
+                       edgecolors="0.25", linewidths=0.2)
         ax.set_title(name, fontsize=10)  # black: here colour means the condition, not the method
         ax.set_xlabel("dim 1")
         ax.set_ylabel("dim 2")

@@ -1,0 +1,52 @@
+"""What a model's probabilities say where the labels are wrong (generator v2's label noise).
+
+v2 keeps the generator's truth ``y_true`` beside the labels the models see, ``y_seen``. Per class,
+the records fall into four cells of (truth, label): labelled positives (1, 1), **omitted** positives
+(1, 0), **false** positives (0, 1) and labelled negatives (0, 0). A model whose probabilities on the
+omitted positives sit far above those on the labelled negatives has learnt the finding, not the
+coder's slip: its soft targets then carry information that the hard labels lack ("dark knowledge",
+Hinton et al. 2015), which is what a distilled student can inherit and a label-trained one cannot.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConfigError
+from ..metrics import per_class_auc
+
+CELLS = {"labelled positive": (1, 1), "omitted positive": (1, 0), "false positive": (0, 1), "labelled negative": (0, 0)}
+
+
+def label_noise_view(y_seen, y_true, probs, classes: Sequence[str]) -> pd.DataFrame:
+    """Per class (rows): the record count and the mean probability in each cell of ``CELLS``
+    (NaN for an empty cell), and the AUC against the seen and against the true labels.
+
+    ``y_seen``, ``y_true``: (N, C) 0/1; ``probs``: (N, C) in [0, 1]. ConfigError on other shapes,
+    non-binary labels or probabilities outside [0, 1] / NaN."""
+    y_seen, y_true, probs = (np.asarray(a, dtype=np.float64) for a in (y_seen, y_true, probs))
+    if not (y_seen.ndim == 2 and y_seen.shape == y_true.shape == probs.shape and y_seen.shape[1] == len(classes)):
+        raise ConfigError(
+            f"y_seen, y_true and probs must share one (N, C) shape with C = {len(classes)} classes; got "
+            f"{y_seen.shape}, {y_true.shape}, {probs.shape}"
+        )
+    for name, y in (("y_seen", y_seen), ("y_true", y_true)):
+        if not np.isin(y, (0.0, 1.0)).all():
+            raise ConfigError(f"{name} must hold only 0 and 1")
+    if not (np.isfinite(probs).all() and probs.min() >= 0 and probs.max() <= 1):
+        raise ConfigError("probs must be finite probabilities in [0, 1]")
+    rows = {}
+    for j, c in enumerate(classes):
+        row = {}
+        for cell, (t, s) in CELLS.items():
+            keep = (y_true[:, j] == t) & (y_seen[:, j] == s)
+            row[f"n {cell}"] = int(keep.sum())
+            row[f"p {cell}"] = float(probs[keep, j].mean()) if keep.any() else np.nan
+        rows[c] = row
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out["AUC seen labels"] = per_class_auc(y_seen, probs, classes)
+    out["AUC true labels"] = per_class_auc(y_true, probs, classes)
+    return out

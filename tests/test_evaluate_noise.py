@@ -1,0 +1,39 @@
+"""evaluate/noise.py: a model's probabilities in the four (truth, label) cells of noisy labels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ecgkd_lite.errors import ConfigError
+from ecgkd_lite.evaluate.noise import label_noise_view
+
+
+def test_cells_counts_means_and_both_aucs():
+    y_true = np.array([[1], [1], [1], [0], [0], [0]])
+    y_seen = np.array([[1], [1], [0], [1], [0], [0]])  # one omission, one false positive
+    probs = np.array([[0.9], [0.8], [0.7], [0.2], [0.1], [0.3]])
+    view = label_noise_view(y_seen, y_true, probs, ["AMI"]).loc["AMI"]
+    assert view["n labelled positive"] == 2 and view["n omitted positive"] == 1
+    assert view["n false positive"] == 1 and view["n labelled negative"] == 2
+    assert view["p labelled positive"] == pytest.approx(0.85) and view["p omitted positive"] == pytest.approx(0.7)
+    assert view["p false positive"] == pytest.approx(0.2) and view["p labelled negative"] == pytest.approx(0.2)
+    assert view["AUC true labels"] == pytest.approx(1.0)  # the model ranks the truth perfectly
+    # against the noisy labels: positives {0.9, 0.8, 0.2}, negatives {0.7, 0.1, 0.3}: 7 of 9 pairs
+    assert view["AUC seen labels"] == pytest.approx(7 / 9)
+
+
+def test_an_empty_cell_is_nan_not_zero():
+    y = np.array([[1], [0]])
+    view = label_noise_view(y, y, np.array([[0.6], [0.4]]), ["X"]).loc["X"]
+    assert view["n omitted positive"] == 0 and np.isnan(view["p omitted positive"])
+
+
+def test_bad_input_is_named():
+    y = np.zeros((3, 2))
+    with pytest.raises(ConfigError, match="share one"):
+        label_noise_view(y, y, np.zeros((3, 1)), ["a", "b"])
+    with pytest.raises(ConfigError, match="y_true must hold only 0 and 1"):
+        label_noise_view(y, y + 0.5, np.zeros((3, 2)), ["a", "b"])
+    with pytest.raises(ConfigError, match="probs must be finite"):
+        label_noise_view(y, y, np.full((3, 2), np.nan), ["a", "b"])
