@@ -250,6 +250,13 @@ def test_converged_benchmark_on_generator_v2_noisy_labels_measured_groups(tiny_s
     assert clean["labels_changed_by_noise"] == pytest.approx(changed, abs=1e-4) and changed > 0
     assert set(clean["methods"]) >= {"teacher", "baseline", "vanilla_kd"}
     assert "paired_delta_macro_auc" in clean["methods"]["vanilla_kd"]
+    cells = clean["teacher_cells"]["per_class"]
+    assert set(cells) == set(data.classes)
+    for j, c in enumerate(data.classes):  # the cell counts add up to the test records
+        n = sum(cells[c][f"n {cell}"] for cell in ("labelled positive", "omitted positive", "false positive", "labelled negative"))
+        assert n == len(plan.pool)
+        omitted = int(((truth[:, j] == 1) & (data.labels[plan.pool][:, j] == 0)).sum())
+        assert cells[c]["n omitted positive"] == omitted
     vis = out["by_visibility"]
     assert "hold-out" in vis["source"] and set(vis["per_class"]) == set(data.classes)
     # a toy hold-out of a few records has no class with enough positives to group: none is grouped

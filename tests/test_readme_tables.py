@@ -103,3 +103,15 @@ def test_targets_evl_ot_quotes_the_ot_cost_and_the_evl_differences():
     assert f"{readme._pct(d['ratio'] - 1)} with the {d['teacher_tokens']}-token teacher" in text
     m = readme.load_result(readme.RESULTS / "bench_quality_quick_evl_patch_teacher.json")["methods"]
     assert readme._vs(m["evl_ecg"], m["vanilla_kd"]) in text
+
+
+def test_converged_v2_reading_quotes_the_teacher_on_noisy_and_clean_labels():
+    v2 = readme._json("bench_quality_converged_v2.json")
+    text = readme.TABLES["converged_v2_reading"]()
+    nf = v2["noise_free"]
+    assert f"{v2['methods']['teacher']['macro_auc_mean']:.3f} against the noisy labels" in text
+    assert f"{nf['methods']['teacher']['macro_auc_mean']:.3f} against the noise-free ones" in text
+    assert f"changed {nf['labels_changed_by_noise']:.1%}" in text
+    for m, r in nf["methods"].items():
+        if "paired_delta_macro_auc" in r:
+            assert f"{m} {readme._ci(r['paired_delta_macro_auc'])}" in text

@@ -64,6 +64,7 @@ from ..evaluate.folds import CVPlan, Fold
 from ..evaluate.features import VERSION as FEATURES_VERSION
 from ..evaluate.features import FeatureLogistic
 from ..evaluate.folds import paired_class_delta_ci
+from ..evaluate.noise import label_noise_view
 from ..evaluate.paired import VISIBILITY_RULE, paired_bootstrap, visibility_group
 from ..metrics import macro_auc, per_class_auc
 from ..train import predict
@@ -631,7 +632,13 @@ def _noise_free(data: ECGData, rows: np.ndarray, oof: dict, names: Sequence[str]
     baseline and the share of labels that noise changed."""
     truth = data.meta[[f"true_{c}" for c in data.classes]].to_numpy(np.float32)[rows]
     boot = paired_bootstrap(truth, {m: oof[m] for m in names}, "macro_auc", n_boot=n_boot)
+    cells = label_noise_view(data.labels[rows], truth, oof["teacher"].mean(0), data.classes)
     return {
+        "teacher_cells": {
+            "what": "the teacher's seed-mean test probability per (truth, label) cell and its AUC against the noisy "
+            "and the noise-free labels (evaluate/noise.py)",
+            "per_class": {c: {k: _round_or_none(v) for k, v in row.items()} for c, row in cells.to_dict("index").items()},
+        },
         "what": "test records scored against the generator's noise-free labels (the models trained on the noisy ones)",
         "labels_changed_by_noise": round(float((truth != data.labels[rows]).mean()), 4),
         "per_class_flipped": {
@@ -650,6 +657,13 @@ def _noise_free(data: ECGData, rows: np.ndarray, oof: dict, names: Sequence[str]
             for m in names
         },
     }
+
+
+def _round_or_none(v, digits: int = 4):
+    """A JSON-ready number: rounded, None for NaN (an empty cell), ints kept."""
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    return None if not np.isfinite(v) else round(float(v), digits)
 
 
 def _cost(runner: Runner, names: Sequence[str], seeds_of: dict) -> dict:
