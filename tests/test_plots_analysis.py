@@ -423,3 +423,12 @@ def test_tuning_marks_the_default_and_the_chosen_point():
         plot_tuning({"rkd": {"val": [0.8, np.nan], "chosen": 1}})
     with pytest.raises(ConfigError, match="searches is empty"):
         plot_tuning({})
+
+
+def test_series_colors_span_is_checked_and_widens_the_spread():
+    from ecgkd_lite.plots import series_colors
+
+    narrow, wide = series_colors(2), series_colors(2, span=(0.15, 1.0))
+    assert np.abs(np.subtract(*wide)).sum() > np.abs(np.subtract(*narrow)).sum()
+    with pytest.raises(ConfigError, match="span must be"):
+        series_colors(3, span=(0.9, 0.1))

@@ -182,7 +182,7 @@ def plot_embeddings(
             raise ConfigError(f"highlight names {unknown or 'no condition'}; the labels hold {classes}")
     shown = classes if highlight is None else [c for c in classes if c in set(highlight)]
     others = [c for c in classes if c not in shown]
-    shades = series_colors(len(shown))
+    shades = series_colors(len(shown), span=(0.15, 1.0))  # the widest spread: many categories
     style = {c: (shades[i], CONDITION_MARKERS[i % len(CONDITION_MARKERS)]) for i, c in enumerate(shown)}
     fig, axes = plt.subplots(1, len(embeddings), figsize=(3.6 * len(embeddings), 3.8), squeeze=False)
     for ax, (name, xy) in zip(axes[0], embeddings.items()):

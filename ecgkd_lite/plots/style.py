@@ -38,14 +38,17 @@ SERIES_CMAP = "YlOrBr"
 REGION_COLOR = "#c7c7c7"
 
 
-def series_colors(n: int) -> list[tuple[float, float, float, float]]:
-    """``n`` distinct colours for non-method series (metrics, temperatures, categories), light to dark."""
+def series_colors(n: int, span: tuple[float, float] = (0.35, 0.8)) -> list[tuple[float, float, float, float]]:
+    """``n`` distinct colours for non-method series (metrics, temperatures, categories), light to dark;
+    ``span``: the part of ``SERIES_CMAP`` they spread over (wider for many categories)."""
     import matplotlib.pyplot as plt
     import numpy as np
 
     if n < 1:
         raise ConfigError(f"n must be at least 1; got {n}")
-    stops = np.linspace(0.35, 0.8, n) if n > 1 else [0.6]
+    if not 0 <= span[0] < span[1] <= 1:
+        raise ConfigError(f"span must be (low, high) with 0 <= low < high <= 1; got {span}")
+    stops = np.linspace(*span, n) if n > 1 else [0.6]
     return [tuple(float(v) for v in c) for c in plt.get_cmap(SERIES_CMAP)(stops)]
 
 

@@ -75,8 +75,10 @@ for name, model in models.items():
 # %% [markdown]
 # ## 1 · Geometry of the outputs
 #
-# **Records.** The test records with exactly one label, coloured by that condition (multi-label
-# records have no single colour; they are left out of the pictures and of the numbers).
+# **Records.** The test records with exactly one label (multi-label records have no single
+# condition; they are left out of the pictures and of the numbers). The pictures mark `NORM`, the
+# conditions lead I does not see and two it sees plainly, each with a shade and a marker of its own
+# (shades no method uses); the other conditions are drawn in grey behind them.
 #
 # **Features.** Each model's logits and its penultimate (pooled) features, averaged over the same
 # sliding windows the evaluation uses (`window=2.5`, `stride=1.25` seconds); the averaged logits are exactly what
@@ -115,14 +117,18 @@ for name, out in outputs.items():
 
 # %%
 from ecgkd_lite.evaluate.embedding import embed_2d, knn_agreement, trustworthiness
+from ecgkd_lite.bench.cv import lead_i_visibility
 from ecgkd_lite.plots import plot_embeddings
+
+MARKED = ["NORM", *lead_i_visibility(prep.classes, data="synthetic")["not seen"], "AFIB", "CLBBB"]
 
 VIEWS = (("tsne", "logits"), ("umap", "logits"), ("umap", "penultimate"))
 PROJECTION = {"tsne": "t-SNE", "umap": "UMAP"}
 embeddings = {(method, feature): {name: embed_2d(out[feature], method, seed=0) for name, out in outputs.items()}
               for method, feature in VIEWS}
 for (method, feature), views in embeddings.items():
-    fig = plot_embeddings(views, condition, title=f"{PROJECTION[method]} of test {feature} (single-label records, seed 0)")
+    fig = plot_embeddings(views, condition, highlight=MARKED,
+                          title=f"{PROJECTION[method]} of test {feature} (single-label records, seed 0)")
     save_figure(fig, f"13_{method}_{feature}")
     plt.show()
 
@@ -536,7 +542,7 @@ print(few_agreement.round(3).to_string())
 
 # %%
 few_tsne = {name: embed_2d(out["logits"], "tsne", seed=0) for name, out in few_outputs.items()}
-fig = plot_embeddings(few_tsne, condition,
+fig = plot_embeddings(few_tsne, condition, highlight=MARKED,
                       title=f"t-SNE of test logits, few labels (scenario a, {RATIO:.0%} labeled, single-label records, seed 0)")
 save_figure(fig, "13_tsne_logits_few_labels")
 plt.show()
@@ -569,8 +575,6 @@ save_figure(fig, "13_auc_violins_few_labels")
 plt.show()
 
 # %%
-from ecgkd_lite.bench.cv import lead_i_visibility
-
 hidden = lead_i_visibility(prep.classes, data="synthetic")["not seen"]  # by the generator's construction
 shown = [c for c in prep.classes if c not in hidden]
 
