@@ -368,7 +368,18 @@ def _converged_v2_reading() -> str:
                 else ": for most findings its soft targets follow the noisy labels."
             ),
             f"**Verdicts on v2.** {cv.reading(v2)} Against the noise-free labels, each model minus the baseline "
-            f"(paired 95 % CI): {deltas}.",
+            f"(paired 95 % CI): {deltas}."
+            + (
+                f" LiteHeart closes {lh['estimate']:.0%} of the teacher's lead (95 % interval {lh['ci95'][0]:.0%} to "
+                f"{lh['ci95'][1]:.0%}); "
+                + (
+                    f"the paper's \"nearly half\" ({cv.NEARLY_HALF:.0%}) is inside that interval."
+                    if cv.against_nearly_half(lh) == "inside"
+                    else f"the interval lies {cv.against_nearly_half(lh)} the paper's \"nearly half\" ({cv.NEARLY_HALF:.0%})."
+                )
+                if (lh := v2["methods"].get("liteheart", {}).get("paired_gap_closed_macro_auc"))
+                else ""
+            ),
         ]
     )
 
