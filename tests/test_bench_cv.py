@@ -253,7 +253,10 @@ def test_converged_benchmark_on_generator_v2_noisy_labels_measured_groups(tiny_s
     cells = clean["teacher_cells"]["per_class"]
     assert set(cells) == set(data.classes)
     for j, c in enumerate(data.classes):  # the cell counts add up to the test records
-        n = sum(cells[c][f"n {cell}"] for cell in ("labelled positive", "omitted positive", "false positive", "labelled negative"))
+        n = sum(
+            cells[c][f"n {cell}"]
+            for cell in ("labelled positive", "omitted positive", "false positive", "labelled negative")
+        )
         assert n == len(plan.pool)
         omitted = int(((truth[:, j] == 1) & (data.labels[plan.pool][:, j] == 0)).sum())
         assert cells[c]["n omitted positive"] == omitted

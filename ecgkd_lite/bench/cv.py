@@ -637,7 +637,9 @@ def _noise_free(data: ECGData, rows: np.ndarray, oof: dict, names: Sequence[str]
         "teacher_cells": {
             "what": "the teacher's seed-mean test probability per (truth, label) cell and its AUC against the noisy "
             "and the noise-free labels (evaluate/noise.py)",
-            "per_class": {c: {k: _round_or_none(v) for k, v in row.items()} for c, row in cells.to_dict("index").items()},
+            "per_class": {
+                c: {k: _round_or_none(v) for k, v in row.items()} for c, row in cells.to_dict("index").items()
+            },
         },
         "what": "test records scored against the generator's noise-free labels (the models trained on the noisy ones)",
         "labels_changed_by_noise": round(float((truth != data.labels[rows]).mean()), 4),
@@ -827,7 +829,11 @@ def report(runner: Runner, methods: Sequence[str], seeds: int, *, n_boot: int = 
         "methods": rows,
         "cost": _cost(runner, names, seeds_of),
         "by_visibility": _by_visibility(y, oof, data.classes, names, n_boot, runner.setting.data, measured),
-        **({"noise_free": _noise_free(data, plan.pool, oof, names, n_boot)} if runner.setting.data == "synthetic_v2" else {}),
+        **(
+            {"noise_free": _noise_free(data, plan.pool, oof, names, n_boot)}
+            if runner.setting.data == "synthetic_v2"
+            else {}
+        ),
         # complete: every planned part exists, and the best classic method was chosen where any was asked
         "complete": all(not runner.missing(cell) for cell in runner.plan_cells(methods, seeds))
         and (best is not None or not classic),

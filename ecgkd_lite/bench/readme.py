@@ -345,7 +345,10 @@ def _converged_v2_reading() -> str:
     cells = nf["teacher_cells"]["per_class"]
     findings = [c for c in v2["classes"] if c != "NORM" and (cells[c]["n omitted positive"] or 0) >= 10]
     lifted = [c for c in findings if cells[c]["p omitted positive"] > cells[c]["p labelled negative"]]
-    mean = {k: sum(cells[c][f"p {k}"] for c in findings) / len(findings) for k in ("labelled positive", "omitted positive", "labelled negative")}
+    mean = {
+        k: sum(cells[c][f"p {k}"] for c in findings) / len(findings)
+        for k in ("labelled positive", "omitted positive", "labelled negative")
+    }
     t, b = v2["methods"]["teacher"], v2["methods"]["baseline"]
     deltas = "; ".join(
         f"{m} {_ci(r['paired_delta_macro_auc'])}"
@@ -373,9 +376,9 @@ def _converged_v2_reading() -> str:
                 f" LiteHeart closes {lh['estimate']:.0%} of the teacher's lead (95 % interval {lh['ci95'][0]:.0%} to "
                 f"{lh['ci95'][1]:.0%}); "
                 + (
-                    f"the paper's \"nearly half\" ({cv.NEARLY_HALF:.0%}) is inside that interval."
+                    f'the paper\'s "nearly half" ({cv.NEARLY_HALF:.0%}) is inside that interval.'
                     if cv.against_nearly_half(lh) == "inside"
-                    else f"the interval lies {cv.against_nearly_half(lh)} the paper's \"nearly half\" ({cv.NEARLY_HALF:.0%})."
+                    else f'the interval lies {cv.against_nearly_half(lh)} the paper\'s "nearly half" ({cv.NEARLY_HALF:.0%}).'
                 )
                 if (lh := v2["methods"].get("liteheart", {}).get("paired_gap_closed_macro_auc"))
                 else ""

@@ -158,7 +158,11 @@ OTHER_CONDITIONS = "#dcdcdc"
 
 
 def plot_embeddings(
-    embeddings: Mapping[str, np.ndarray], labels: Sequence, *, title: str | None = None, highlight: Sequence | None = None
+    embeddings: Mapping[str, np.ndarray],
+    labels: Sequence,
+    *,
+    title: str | None = None,
+    highlight: Sequence | None = None,
 ):
     """Side-by-side 2-D scatter panels (one per model), the same colour per label, one shared legend.
 
@@ -193,8 +197,17 @@ def plot_embeddings(
         for cls in shown:
             keep = labels == cls
             colour, marker = style[cls]
-            ax.scatter(xy[keep, 0], xy[keep, 1], s=9, color=colour, marker=marker, label=str(cls), alpha=0.85,
-                       edgecolors="0.25", linewidths=0.2)
+            ax.scatter(
+                xy[keep, 0],
+                xy[keep, 1],
+                s=9,
+                color=colour,
+                marker=marker,
+                label=str(cls),
+                alpha=0.85,
+                edgecolors="0.25",
+                linewidths=0.2,
+            )
         ax.set_title(name, fontsize=10)  # black: here colour means the condition, not the method
         ax.set_xlabel("dim 1")
         ax.set_ylabel("dim 2")
