@@ -60,10 +60,9 @@ from ..data.synthetic import assign_folds
 from ..distill import build_recipe, methods_of
 from ..errors import ConfigError
 from ..evaluate import cv_folds
-from ..evaluate.folds import CVPlan, Fold
+from ..evaluate.folds import CVPlan, Fold, paired_class_delta_ci
 from ..evaluate.features import VERSION as FEATURES_VERSION
 from ..evaluate.features import FeatureLogistic
-from ..evaluate.folds import paired_class_delta_ci
 from ..evaluate.noise import label_noise_view
 from ..evaluate.paired import VISIBILITY_RULE, paired_bootstrap, visibility_group
 from ..metrics import macro_auc, per_class_auc
