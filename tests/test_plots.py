@@ -171,3 +171,54 @@ def test_save_figure_writes_png(tmp_path):
     assert path.exists() and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ConfigError, match="plain stem"):
         save_figure(fig, "a/b.png", folder=tmp_path)
+
+
+def test_variants_take_their_methods_label_and_colour():
+    from ecgkd_lite.plots import method_label
+
+    assert (
+        method_label("fitnets-tuned") == "FitNets (tuned)" and method_color("fitnets-tuned") == METHOD_COLORS["fitnets"]
+    )
+    assert method_label("evl_ecg@printout") == "EVL-ECG (ECG-image teacher)"
+    assert method_color("evl_ecg@printout") == METHOD_COLORS["evl_ecg"]
+    assert method_label("teacher@printout") == "ECG-image teacher"
+    assert method_label("vanilla_kd/tiny") == "Vanilla KD, tiny"
+    assert method_label("features-lead_I").startswith("Features, lead I")
+    assert method_label("something_new") == "something_new"
+
+
+def _lab(rgb):
+    """CIE L*a*b* (D65) of sRGB colours in [0, 1], shape (..., 3)."""
+    rgb = np.asarray(rgb, dtype=float)
+    lin = np.where(rgb > 0.04045, ((rgb + 0.055) / 1.055) ** 2.4, rgb / 12.92)
+    m = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
+    xyz = lin @ m.T / np.array([0.9505, 1.0, 1.089])
+    f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
+    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], -1)
+
+
+def test_no_method_colour_is_a_shade_of_the_non_method_series():
+    """One meaning per colour: the series shades (metrics, temperatures, conditions) stay far from every
+    method's colour (CIE76 distance; 15 is a clearly visible difference)."""
+    shades = _lab([c[:3] for c in series_colors(50, span=(0.15, 1.0))])
+    close = {
+        name: round(float(np.linalg.norm(shades - _lab(matplotlib.colors.to_rgb(c)), axis=1).min()), 1)
+        for name, c in METHOD_COLORS.items()
+    }
+    assert {n: d for n, d in close.items() if d < 15} == {}
+
+
+def test_12lead_gain_follows_the_unit_and_a_bad_gain_is_refused():
+    import matplotlib.pyplot as plt
+
+    record = _record()
+    footers = {}
+    for unit, gain in (("mV", None), ("z", None), ("mV", 5.0)):
+        fig = plot_12lead(record, 100, unit=unit, gain_mm=gain)
+        footers[unit, gain] = [t.get_text() for t in fig.axes[0].texts if t.get_text().startswith("25 mm/s")][0]
+        plt.close(fig)
+    assert footers["mV", None] == "25 mm/s, 10 mm/mV"
+    assert footers["z", None].startswith("25 mm/s, 4 mm per z-unit")
+    assert footers["mV", 5.0] == "25 mm/s, 5 mm/mV"
+    with pytest.raises(ConfigError, match="gain_mm must be positive"):
+        plot_12lead(record, 100, gain_mm=0)

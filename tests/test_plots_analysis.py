@@ -58,7 +58,7 @@ def test_violins_draw_one_point_per_known_condition_and_list_the_missing():
     assert sorted(_points(ax, "baseline")[:, 1]) == pytest.approx([0.7, 0.8, 0.9, 0.95])
     assert sorted(_points(ax, "vanilla_kd")[:, 1]) == pytest.approx([0.85, 0.97])  # no 0.5, no NaN
     labels = [t.get_text() for t in ax.get_xticklabels()]
-    assert labels == ["baseline", "vanilla_kd\nmissing: AMI, LVH"]
+    assert labels == ["Baseline\n(lead I, BCE)", "Vanilla KD\nmissing: AMI, LVH"]  # display names, wrapped
     macro = [c for c in ax.collections if isinstance(c, LineCollection)]
     assert sorted(seg[0][1] for c in macro for seg in c.get_segments()) == pytest.approx([0.8375, 0.91])
     _assert_nothing_nan_drawn(fig)
@@ -79,7 +79,7 @@ def test_violins_without_macro_and_with_an_all_missing_method():
     fig = plot_auc_violins({"teacher": {"AMI": 1.0, "NORM": 0.99}, "crd": {"AMI": None, "NORM": None}})
     ax = fig.axes[0]
     assert len(_points(ax, "crd")) == 0
-    assert ax.get_xticklabels()[1].get_text() == "crd\nmissing: AMI, NORM"
+    assert ax.get_xticklabels()[1].get_text() == "CRD\nmissing: AMI, NORM"
     assert not [c for c in ax.collections if isinstance(c, LineCollection)]
     _assert_nothing_nan_drawn(fig)
     with pytest.raises(ConfigError, match="per_class is empty"):
@@ -99,7 +99,7 @@ def test_embeddings_share_colours_and_one_legend():
         assert [len(c.get_offsets()) for c in ax.collections] == [2, 2, 2]
     colours = [[tuple(c.get_facecolor()[0]) for c in ax.collections] for ax in fig.axes]
     assert colours[0] == colours[1] and len(set(colours[0])) == 3
-    assert fig.axes[0].get_title() == "teacher"
+    assert fig.axes[0].get_title() == "Teacher (12 leads)"
     _assert_nothing_nan_drawn(fig)
 
 
@@ -216,9 +216,9 @@ def test_efficiency_scatter_sizes_follow_parameters_and_points_are_labelled():
     sizes = [c.get_sizes()[0] for c in ax.collections]
     assert sizes[0] == pytest.approx(430) and sizes[1] == sizes[2] < sizes[0]
     # the two students share one architecture: their cost is written once, their names in the legend
-    assert [t.get_text().split("\n")[0] for t in ax.texts] == ["teacher", "2 models of one architecture"]
+    assert [t.get_text().split("\n")[0] for t in ax.texts] == ["Teacher", "2 models of one architecture"]
     assert "0.27 M params, 8 MFLOPs each" in ax.texts[1].get_text()
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["baseline", "liteheart"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Baseline", "LiteHeart"]  # short names
     colours = [tuple(c.get_facecolor()[0][:3]) for c in ax.collections]
     assert colours[1] != colours[2]  # one colour per method
     assert ax.get_xscale() == "log"  # 12x span
@@ -281,7 +281,16 @@ def test_paired_deltas_fill_only_the_rows_whose_interval_excludes_zero():
     assert gids == ["delta:liteheart:sure", "delta:rkd:sure", "delta:vanilla_kd:level"]
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert "1 seed" in texts and texts.count("3 seeds") == 2
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["Vanilla KD", "LiteHeart", "RKD"]  # display names
+    styles = [c.get_linestyle()[0][1] for c in ax.collections]  # one interval line per row, in row order
+    assert styles[0] is None and styles[1] is None and styles[2] is not None  # the one-seed row is dashed
+    assert "filled = interval excludes 0" in ax.get_title(loc="left") and "dashed = 1 seed" in ax.get_title(loc="left")
     plt.close(fig)
+    titled = plot_paired_deltas({k: {**v, "seeds_compared": 3} for k, v in deltas.items()}, title="my title")
+    assert titled.axes[0].get_title(loc="left").startswith("my title\nfilled = interval excludes 0")  # the key stays
+    assert "dashed" not in titled.axes[0].get_title(loc="left")
+    plt.close(titled)
     with pytest.raises(ConfigError, match="needs 'estimate' and 'ci95'"):
         plot_paired_deltas({"x": {"estimate": 0.1}})
     with pytest.raises(ConfigError, match="deltas is empty"):
@@ -309,7 +318,7 @@ def test_class_deltas_golden_cells_groups_and_missing():
     assert not [t.get_text() for t in top.get_xticklabels() if t.get_text()]  # names under the last panel only
     norm = top.images[0].norm
     assert norm.vmin == -norm.vmax == pytest.approx(-0.20)  # one symmetric scale: the largest |difference|
-    assert "per-class AUC minus baseline" in fig.axes[-1].get_ylabel()
+    assert "per-class AUC minus Baseline (lead I, BCE)" in fig.axes[-1].get_ylabel()
     with pytest.raises(ConfigError, match="no 'baseline' row"):
         plot_class_deltas({"p": {"kd": {"A": 0.5}}})
     with pytest.raises(ConfigError, match="nothing to compare"):

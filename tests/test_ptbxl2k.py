@@ -384,7 +384,7 @@ def test_clinical_grid_is_labelled_in_z_units_without_calibration_pulse():
     z = plot_12lead(sig, 100, unit="z")
     assert "25 mm/s, 10 mm/mV" in [t.get_text() for t in mv.axes[0].texts]
     texts = [t.get_text() for t in z.axes[0].texts]
-    assert "25 mm/s, 10 mm per z-unit (z-scored: no mV scale)" in texts and "25 mm/s, 10 mm/mV" not in texts
+    assert "25 mm/s, 4 mm per z-unit (z-scored: no mV scale)" in texts and "25 mm/s, 10 mm/mV" not in texts
     assert len(mv.axes[0].get_lines()) == 12 + 1 + 4 and len(z.axes[0].get_lines()) == 12 + 1  # no 1 mV pulses
     with pytest.raises(ConfigError, match="unit must be one of"):
         plot_12lead(sig, 100, unit="uV")

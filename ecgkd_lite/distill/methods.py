@@ -154,7 +154,7 @@ def _rows() -> list[Method]:
             "mean_teacher",
             "reference",
             "Mean teacher (lead I, no 12-lead teacher)",
-            "#ff7f0e",
+            "#cc00cc",
             {"mean_teacher": {"weight": 1.0, "decay": 0.99}},
             "reference",
         ),

@@ -15,12 +15,14 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
+from matplotlib.patheffects import withStroke
+from matplotlib.text import Text
 from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
 from matplotlib.transforms import ScaledTranslation
 
 from ..errors import ConfigError
 from .ecg import plot_strip
-from .style import mark_axis_break, method_color, series_colors
+from .style import mark_axis_break, method_color, method_label, series_colors
 
 SALIENCY_CMAP = "magma_r"  # the colour map of plot_strip's saliency band
 
@@ -75,16 +77,27 @@ def plot_auc_violins(
         ax.scatter(
             x,
             auc,
-            s=12,
+            s=14,
             color="black",
-            alpha=0.7,
+            edgecolors="white",  # the white rim keeps the dots visible on a dark violin
+            linewidths=0.5,
+            alpha=0.85,
             zorder=3,
             label="one condition" if i == 0 else None,
             gid=f"conditions:{method}",
         )
         for xi, yi, condition in zip(x, auc, conditions):
             if condition in named:
-                ax.scatter(xi, yi, s=40, facecolor="none", edgecolor="black", lw=0.9, zorder=4)
+                ax.scatter(
+                    xi,
+                    yi,
+                    s=40,
+                    facecolor="none",
+                    edgecolor="black",
+                    lw=0.9,
+                    zorder=4,
+                    path_effects=[withStroke(linewidth=2.2, foreground="white")],
+                )
                 labels.append((method, condition, xi, yi))
         if macro is not None and method in macro and macro[method] is not None and np.isfinite(macro[method]):
             ax.hlines(
@@ -95,6 +108,7 @@ def plot_auc_violins(
                 lw=2,
                 zorder=4,
                 label="macro AUC" if i == 0 else None,
+                path_effects=[withStroke(linewidth=4, foreground="white")],  # visible on a dark violin
             )
     ax.set_xticks(range(len(methods)), [_with_missing(m, missing[m]) for m in methods], fontsize=8)
     ax.set_xlim(-0.6, len(methods) - 0.4)
@@ -145,10 +159,24 @@ def _place_condition_labels(ax, labels: Sequence[tuple[str, str, float, float]])
 
 
 def _with_missing(method: str, missing: Sequence[str], per_line: int = 3) -> str:
+    name = _wrap(method_label(method))
     if not missing:
-        return method
+        return name
     lines = [", ".join(missing[i : i + per_line]) for i in range(0, len(missing), per_line)]
-    return method + "\nmissing: " + ",\n".join(lines)
+    return name + "\nmissing: " + ",\n".join(lines)
+
+
+def _wrap(text: str, width: int = 14) -> str:
+    """``text`` broken before each parenthesis and at spaces into lines of about ``width`` characters
+    (tick labels under narrow columns)."""
+    lines: list[str] = []
+    for k, part in enumerate(text.split(" (")):
+        for i, word in enumerate(("(" + part if k else part).split(" ")):
+            if i and len(lines[-1]) + 1 + len(word) <= width:
+                lines[-1] += " " + word
+            else:
+                lines.append(word)
+    return "\n".join(lines)
 
 
 #: marker shapes that, with a shade of ``SERIES_CMAP``, tell the conditions apart in an embedding
@@ -186,35 +214,35 @@ def plot_embeddings(
             raise ConfigError(f"highlight names {unknown or 'no condition'}; the labels hold {classes}")
     shown = classes if highlight is None else [c for c in classes if c in set(highlight)]
     others = [c for c in classes if c not in shown]
-    shades = series_colors(len(shown), span=(0.15, 1.0))  # the widest spread: many categories
+    shades = series_colors(len(shown), span=(0.3, 1.0))  # a wide spread without the palest yellows
     style = {c: (shades[i], CONDITION_MARKERS[i % len(CONDITION_MARKERS)]) for i, c in enumerate(shown)}
     fig, axes = plt.subplots(1, len(embeddings), figsize=(3.6 * len(embeddings), 3.8), squeeze=False)
     for ax, (name, xy) in zip(axes[0], embeddings.items()):
         xy = np.asarray(xy, dtype=float)
         if others:
             keep = np.isin(labels, others)
-            ax.scatter(xy[keep, 0], xy[keep, 1], s=5, color=OTHER_CONDITIONS, label="other conditions")
+            ax.scatter(xy[keep, 0], xy[keep, 1], s=6, color=OTHER_CONDITIONS, label="other conditions")
         for cls in shown:
             keep = labels == cls
             colour, marker = style[cls]
             ax.scatter(
                 xy[keep, 0],
                 xy[keep, 1],
-                s=9,
+                s=20,
                 color=colour,
                 marker=marker,
                 label=str(cls),
                 alpha=0.85,
-                edgecolors="0.25",
-                linewidths=0.2,
+                edgecolors="0.2",
+                linewidths=0.4,
             )
-        ax.set_title(name, fontsize=10)  # black: here colour means the condition, not the method
+        ax.set_title(method_label(name), fontsize=10)  # black: here colour means the condition, not the method
         ax.set_xlabel("dim 1")
         ax.set_ylabel("dim 2")
         ax.set_xticks([])
         ax.set_yticks([])
     handles, names = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="center right", fontsize=7, markerscale=2, title="condition")
+    fig.legend(handles, names, loc="center right", fontsize=8, markerscale=1.5, title="condition")
     if title:
         fig.suptitle(title, fontsize=11)
     fig.tight_layout(rect=(0, 0, 0.86, 1))
@@ -294,7 +322,7 @@ def plot_efficiency(rows: Sequence[Mapping]):
         shared = len(members) > 1
         for j, row in enumerate(members):
             # same-cost models are dodged sideways by a few points on screen (their data are unchanged)
-            dodge = ScaledTranslation((j - (len(members) - 1) / 2) * 6 / 72, 0, fig.dpi_scale_trans)
+            dodge = ScaledTranslation((j - (len(members) - 1) / 2) * 3 / 72, 0, fig.dpi_scale_trans)
             points = ax.scatter(
                 row["latency_ms"],
                 row["macro_auc"],
@@ -303,22 +331,31 @@ def plot_efficiency(rows: Sequence[Mapping]):
                 color=method_color(row["name"]),
                 edgecolor="black",
                 linewidth=0.5,
-                label=row["name"] if shared else None,
+                label=method_label(row["name"], short=True) if shared else None,
             )
             points.set_offset_transform(ax.transData + dodge)  # after autoscaling saw the data
         top = max(members, key=lambda r: r["macro_auc"])
         cost = f"{top['params'] / 1e6:.2f} M params, {top['flops'] / 1e6:.0f} MFLOPs"
         label = ax.annotate(
-            f"{len(members)} models of one architecture\n{cost} each" if shared else f"{top['name']}\n{cost}",
+            f"{len(members)} models of one architecture\n{cost} each"
+            if shared
+            else f"{method_label(top['name'], short=True)}\n{cost}",
             (top["latency_ms"], top["macro_auc"]),
             xytext=(7, 4),
             textcoords="offset points",
             fontsize=7,
             gid="point-label",
+            arrowprops=dict(arrowstyle="-", lw=0.5, color="0.4", shrinkA=0, shrinkB=2),  # a leader line to its point
         )
         label._ecgkd_radius = math.sqrt(30 + 400 * top["params"] / biggest) / 2  # its marker's radius (pt)
     if any(len(m) > 1 for m in groups.values()):
-        ax.legend(fontsize=7, title="same architecture", title_fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+        ax.legend(
+            fontsize=7,
+            title="same architecture and latency\n(dodged sideways to be seen)",
+            title_fontsize=7,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+        )
     latencies = [row["latency_ms"] for row in rows]
     if min(latencies) > 0 and max(latencies) / min(latencies) > 10:
         ax.set_xscale("log")
@@ -335,6 +372,8 @@ def plot_efficiency(rows: Sequence[Mapping]):
     return fig
 
 
+#: a label further than this (points, beyond its marker's radius) from its point gets a leader line
+_LEADER_PT = 9.0
 #: where a point's name may go, as (dx, dy, ha, va) in points from the point: right-above first
 _LABEL_SPOTS = (
     (7, 4, "left", "bottom"),
@@ -356,6 +395,12 @@ def _overlap(a, b) -> float:
     return w * h if w > 0 and h > 0 else 0.0
 
 
+def _text_box(text, renderer):
+    """An annotation's text box on screen, without its leader line (positions updated first)."""
+    text.update_positions(renderer)
+    return Text.get_window_extent(text, renderer)
+
+
 def _place_point_labels(ax) -> None:
     """Move each point label (``gid="point-label"``) to the first spot of ``_LABEL_SPOTS`` where it
     stays inside the axes and covers neither another label nor a marker (else the spot that covers
@@ -375,7 +420,7 @@ def _place_point_labels(ax) -> None:
             text.set_position((dx, dy))
             text.set_ha(ha)
             text.set_va(va)
-            box = text.get_window_extent(renderer)
+            box = _text_box(text, renderer)
             outside = box.width * box.height - _overlap(box, frame)
             cost = 10 * outside + sum(_overlap(box, other) for other in placed + others)
             if best_cost is None or cost < best_cost:
@@ -386,7 +431,9 @@ def _place_point_labels(ax) -> None:
         text.set_position((dx, dy))
         text.set_ha(ha)
         text.set_va(va)
-        placed.append(text.get_window_extent(renderer))
+        if text.arrow_patch is not None:  # a leader line only where the label had to move off its point
+            text.arrow_patch.set_visible(bool(np.hypot(dx, dy) > _LEADER_PT + grow))
+        placed.append(_text_box(text, renderer))
 
 
 def plot_saliency_strip(
@@ -447,7 +494,8 @@ def plot_paired_deltas(
     """A forest plot of paired differences to ``reference``: one row per method, the point estimate
     and its 95 % interval (``deltas[m] = {"estimate", "ci95": [lo, hi], "seeds_compared"}``), a line
     at 0; a row whose interval excludes 0 is filled ("better" / "worse"), the others hollow ("level").
-    Colours from the method table; the seed count is written beside each row."""
+    Colours from the method table; the seed count is written beside each row, and a one-seed row's
+    interval is dashed (it covers the sampling of the test records, not the seed-to-seed spread)."""
     if not deltas:
         raise ConfigError("deltas is empty: nothing to draw")
     for m, d in deltas.items():
@@ -460,7 +508,8 @@ def plot_paired_deltas(
         lo, hi = d["ci95"]
         sure = lo > 0 or hi < 0
         colour = method_color(m)
-        ax.hlines(i, lo, hi, color=colour, lw=2)
+        one_seed = d.get("seeds_compared") == 1
+        ax.hlines(i, lo, hi, color=colour, lw=2, linestyles="--" if one_seed else "-")
         ax.plot(
             d["estimate"],
             i,
@@ -468,16 +517,22 @@ def plot_paired_deltas(
             ms=7,
             color=colour,
             mfc=colour if sure else "white",
-            mew=1.5,
+            mec="black",  # a black rim: pale method colours stay visible
+            mew=1.0,
             gid=f"delta:{m}:{'sure' if sure else 'level'}",
         )
         if "seeds_compared" in d:
             _row_note(ax, i, f"{d['seeds_compared']} seed{'s' if d['seeds_compared'] != 1 else ''}")
     ax.axvline(0, color="black", lw=0.9, ls=":")
-    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.set_yticks(range(len(names)), [method_label(m) for m in names], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel(xlabel or f"difference to {reference} (paired 95 % interval)")
-    ax.set_title(title or f"each method minus {reference}: filled = interval excludes 0", fontsize=10, loc="left")
+    key = "filled = interval excludes 0" + (
+        "; dashed = 1 seed (test-record sampling only)"
+        if any(d.get("seeds_compared") == 1 for d in deltas.values())
+        else ""
+    )
+    ax.set_title(f"{title or f'each method minus {reference}'}\n{key}", fontsize=10, loc="left")
     fig.tight_layout()
     return fig
 
@@ -545,10 +600,10 @@ def plot_class_deltas(
                 f"{v:+.2f}".replace("0.", "."),
                 ha="center",
                 va="center",
-                fontsize=6.5,
+                fontsize=7.5,
                 color="white" if abs(v) > 0.6 * span else "black",
             )
-        ax.set_yticks(range(len(methods)), methods, fontsize=8)
+        ax.set_yticks(range(len(methods)), [method_label(m) for m in methods], fontsize=8)
         last = ax is axes[-1, 0]  # the panels share their columns: class names under the last one only
         ax.set_xticks(range(len(classes)), classes if last else [], rotation=60, ha="right", fontsize=7.5)
         ax.set_xticks(np.arange(len(classes) + 1) - 0.5, minor=True)
@@ -580,7 +635,10 @@ def plot_class_deltas(
         if last:
             ax.set_xlabel("class")
     fig.colorbar(
-        ScalarMappable(norm, DELTA_CMAP), ax=list(axes[:, 0]), fraction=0.025, label=f"per-class AUC minus {reference}"
+        ScalarMappable(norm, DELTA_CMAP),
+        ax=list(axes[:, 0]),
+        fraction=0.025,
+        label=f"per-class AUC minus {method_label(reference)}\n(colour: size and sign, not a method)",
     )
     if title:
         fig.suptitle(title, fontsize=10.5, x=0.02, ha="left")
@@ -609,7 +667,7 @@ def plot_tuning(searches: Mapping[str, Mapping]):
         ax.plot(val[chosen], i, "*", ms=12, color=colour, mec="black", mew=0.6, gid=f"chosen:{m}")
         if not ok.all():
             _row_note(ax, i, f"{(~ok).sum()} NaN")
-    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.set_yticks(range(len(names)), [method_label(m) for m in names], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("validation macro AUC (seed 0)")
     handles = [

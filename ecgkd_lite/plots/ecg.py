@@ -5,9 +5,13 @@ Clinical conventions: paper speed 25 mm/s, gain 10 mm/mV, 1 mm minor and 5 mm ma
 V2 V5 / III aVF V3 V6, 2.5 s each) and a 10 s rhythm strip of lead II below.
 
 Units: the drawings take the signal's ``unit`` (``ECGData.unit``: ``"mV"`` or ``"z"``). Signals
-z-scored per record and lead (e.g. ptbxl-2k) have no voltage: the grid then draws 10 mm per
+z-scored per record and lead (e.g. ptbxl-2k) have no voltage: the grid then draws 4 mm per
 z-unit, leaves out the 1 mV calibration pulses and says so in its footer, and the strip's axis is
 labelled in z-units, so a z-scored trace is never passed off as millivolts.
+
+Z-scored leads swing further than a lead does in mV (a QRS often reaches 6-9 z-units, against 1-2 mV),
+so the grid draws them at 4 mm per z-unit (``MM_PER_Z``), not 10, and its footer says so; otherwise
+the spikes of one row run through the next.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from .style import REGION_COLOR
 
 MM_PER_S = 25.0
 MM_PER_MV = 10.0
+MM_PER_Z = 4.0  # gain for z-scored leads: a 6-9 z QRS stays inside its row
 GRID_LAYOUT = (("I", "aVR", "V1", "V4"), ("II", "aVL", "V2", "V5"), ("III", "aVF", "V3", "V6"))
 _PAPER = {"minor": "#f6c8c8", "major": "#e48a8a", "trace": "black"}
 
@@ -61,8 +66,8 @@ def _paper(ax, width_mm: float, height_mm: float, y0_mm: float) -> None:
     ax.grid(False)
 
 
-def _calibration(ax, x_mm: float, base_mm: float) -> None:
-    w, h = 0.2 * MM_PER_S, 1.0 * MM_PER_MV
+def _calibration(ax, x_mm: float, base_mm: float, mm_per_mv: float = MM_PER_MV) -> None:
+    w, h = 0.2 * MM_PER_S, 1.0 * mm_per_mv
     ax.plot(
         [x_mm, x_mm + 1, x_mm + 1, x_mm + 1 + w, x_mm + 1 + w, x_mm + 2 + w],
         [base_mm, base_mm, base_mm + h, base_mm + h, base_mm, base_mm],
@@ -81,16 +86,25 @@ def plot_12lead(
     row_height_mv: float = 3.0,
     scale: float = 0.04,
     unit: str = "mV",
+    gain_mm: float | None = None,
 ):
     """Draw one 12-lead record (shape (12, T), in ``unit``) on ECG paper; returns the figure.
 
     ``scale`` is inches per mm (0.04 in/mm is a readable screen size; 1/25.4 is true size).
-    ``unit="z"`` (pass ``data.unit``): 10 mm per z-unit, no calibration pulse (module docstring).
+    ``row_height_mv``: the height of each row, in units of 10 mm (3.0 -> 30 mm rows) whatever ``unit``.
+    ``unit="z"`` (pass ``data.unit``): 4 mm per z-unit, no calibration pulse (module docstring).
+    ``gain_mm``: mm per signal unit, overriding the default (10 mm/mV, ``MM_PER_Z`` mm per z-unit);
+    the footer states the gain used. Half a row of paper is left above the first row, so a tall
+    complex there is not cut at the top edge.
     """
     signal = _check_record(signal, 12)
     _check_unit(unit)
     if fs <= 0:
         raise ConfigError(f"fs must be positive; got {fs}")
+    if gain_mm is None:
+        gain_mm = MM_PER_MV if unit == "mV" else MM_PER_Z
+    if not gain_mm > 0:
+        raise ConfigError(f"gain_mm must be positive; got {gain_mm}")
     idx = {name: i for name, i in zip(leads, lead_indices(list(leads), LEADS12))}
     seg_s = 2.5
     seg_n = int(round(seg_s * fs))
@@ -99,13 +113,14 @@ def plot_12lead(
     width = cal_mm + total_s * MM_PER_S
     row_h = row_height_mv * MM_PER_MV
     n_rows = len(GRID_LAYOUT) + 1
-    height = n_rows * row_h
+    headroom = 0.5 * row_h  # above the first row: its tall complexes (V1 of a PVC) are not cut off
+    height = n_rows * row_h + headroom
     fig, ax = plt.subplots(figsize=(width * scale, height * scale))
     _paper(ax, width, height, 0.0)
     for r, row in enumerate(list(GRID_LAYOUT) + [(rhythm_lead,)]):
-        base = height - (r + 0.5) * row_h
+        base = height - headroom - (r + 0.5) * row_h
         if unit == "mV":
-            _calibration(ax, 0.5, base)
+            _calibration(ax, 0.5, base, gain_mm)
         for c, name in enumerate(row):
             if r < len(GRID_LAYOUT):
                 lo, hi = c * seg_n, min((c + 1) * seg_n, signal.shape[1])
@@ -115,7 +130,7 @@ def plot_12lead(
                 continue
             y = signal[idx[name], lo:hi]
             x = cal_mm + (np.arange(lo, hi) / fs) * MM_PER_S
-            ax.plot(x, base + (y - np.median(y)) * MM_PER_MV, color=_PAPER["trace"], lw=0.7)
+            ax.plot(x, base + (y - np.median(y)) * gain_mm, color=_PAPER["trace"], lw=0.7)
             ax.text(  # on a white patch above the trace: a tall complex never runs through the name
                 x[0] + 1,
                 base + 0.35 * row_h,
@@ -129,7 +144,10 @@ def plot_12lead(
             if r < len(GRID_LAYOUT) and c > 0:
                 ax.vlines(x[0], base - 2, base + 2, color=_PAPER["trace"], lw=0.8)
     ax.set_title(title or "12-lead ECG", fontsize=10, loc="left")
-    footer = "25 mm/s, 10 mm/mV" if unit == "mV" else "25 mm/s, 10 mm per z-unit (z-scored: no mV scale)"
+    if unit == "mV":
+        footer = f"25 mm/s, {gain_mm:g} mm/mV"
+    else:
+        footer = f"25 mm/s, {gain_mm:g} mm per z-unit (z-scored: no mV scale)"
     ax.text(
         width - 1,
         1,

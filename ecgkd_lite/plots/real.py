@@ -36,7 +36,8 @@ def plot_class_auc(panels: Mapping[str, pd.DataFrame], *, title: str | None = No
     """Per-class AUC (top row) above the class prevalence (bottom row), one column per panel.
 
     ``panels``: ``{panel title: table indexed by class}``; the column ``prevalence`` (% of records
-    with the label) is drawn as bars on a log axis shared by the panels, every other column is an
+    with the label) is drawn as points on a log axis shared by the panels (points, not bars: a bar on
+    a log axis that starts above 0 has no meaningful length), every other column is an
     AUC series drawn as dots (the first filled, the others hollow), classes sorted by the first
     series, best first. A NaN AUC is not drawn."""
     if not panels:
@@ -84,8 +85,19 @@ def plot_class_auc(panels: Mapping[str, pd.DataFrame], *, title: str | None = No
         ax_auc.grid(axis="y", lw=0.4, alpha=0.6)
         ax_auc.legend(loc="lower left", fontsize=8)
         ax_auc.tick_params(axis="x", labelbottom=False)
-        ax_prev.bar(x, table["prevalence"].to_numpy(dtype=float), color="#bdbdbd", edgecolor="black", lw=0.5)
+        ax_prev.plot(
+            x,
+            table["prevalence"].to_numpy(dtype=float),
+            "o",
+            ms=5,
+            color="#636363",
+            mec="black",
+            mew=0.6,
+            linestyle="none",
+            label="prevalence",
+        )
         ax_prev.set_yscale("log")
+        ax_prev.grid(axis="y", lw=0.4, alpha=0.6)
         ax_prev.set_xticks(x, table.index, rotation=90, fontsize=8)
         ax_prev.set_xlabel("class (sorted by AUC)")
         for ax in (ax_auc, ax_prev):

@@ -15,14 +15,49 @@ METHOD_COLORS: dict[str, str] = {**{name: m.colour for name, m in METHOD_TABLE.i
 _FALLBACK = ["#9edae5", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2"]
 
 
-def method_label(name: str) -> str:
-    """The display name of ``name`` from the method table (``name`` itself when it is no method)."""
-    return METHOD_TABLE[name].label if name in METHOD_TABLE else name
+#: display names of the rows that are not KD methods
+OTHER_LABELS = {
+    "teacher": "Teacher (12 leads)",
+    "restoration": "Restoration + student",
+    "restoration/tiny+student": "Restoration + student (tiny)",
+    "features-lead_I": "Features, lead I (log. regression)",
+    "features-12_lead": "Features, 12 leads (log. regression)",
+}
+#: display names of the teacher variants after "@" (``bench/cv.py`` TEACHERS)
+TEACHER_VARIANT_LABELS = {"printout": "ECG-image teacher"}
+
+
+def method_label(name: str, short: bool = False) -> str:
+    """The display name of ``name`` from the method table: ``"liteheart-no_mi"`` -> "LiteHeart − MI",
+    ``"fitnets-tuned"`` -> "FitNets (tuned)", ``"evl_ecg@printout"`` -> "EVL-ECG (ECG-image teacher)",
+    ``"vanilla_kd/tiny"`` -> "Vanilla KD, tiny"; a trailing note is kept (``"teacher (seed 0)"`` ->
+    "Teacher (12 leads) (seed 0)"); ``short``: without the table label's own parenthesis ("Baseline",
+    not "Baseline (lead I, BCE)"). ``name`` itself when it is neither a method nor a known row."""
+    core, sep, note = name.partition(" (")
+    if sep:
+        return f"{method_label(core, short)} ({note}"
+    base, _, variant = name.partition("@")
+    if variant:
+        teacher = TEACHER_VARIANT_LABELS.get(variant, f"{variant} teacher")
+        return teacher[0].upper() + teacher[1:] if base == "teacher" else f"{method_label(base, short)} ({teacher})"
+    if base.endswith("-tuned"):
+        return f"{method_label(base[: -len('-tuned')], short)} (tuned)"
+    head, _, size = base.partition("/")
+    if base in METHOD_TABLE or base in OTHER_LABELS:
+        label = METHOD_TABLE[base].label if base in METHOD_TABLE else OTHER_LABELS[base]
+    elif size and head in METHOD_TABLE:  # "vanilla_kd/tiny": a method at a model size
+        return f"{method_label(head, short)}, {size}"
+    else:
+        return base
+    return label.split(" (")[0] if short else label
 
 
 def method_color(name: str) -> str:
-    """The colour of ``name`` from the method table; an unknown variant (``liteheart-x``) takes
-    its family's colour."""
+    """The colour of ``name`` from the method table; a variant (``liteheart-x``, ``evl_ecg@printout``,
+    ``fitnets-tuned``) takes its method's or its family's colour; a trailing note (``" (seed 0)"``) is ignored."""
+    name = name.split(" (")[0].split("@")[0]
+    if name.endswith("-tuned"):
+        name = name[: -len("-tuned")]
     if name in METHOD_COLORS:
         return METHOD_COLORS[name]
     family = name.split("-")[0].split("/")[0]

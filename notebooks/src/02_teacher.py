@@ -193,7 +193,7 @@ real_auc = pd.DataFrame({f"out-of-fold ({n_pool:,} records)": oof["auc_12"],
                          "prevalence": 100 * oof["positives"] / n_pool})
 syn_auc = pd.DataFrame({f"test fold ({len(prep.test):,} records)": auc,
                         "prevalence": 100 * pd.Series(prep.test.labels.mean(0), index=list(prep.classes))})
-fig = plot_class_auc({"synthetic teacher (this notebook)": syn_auc,
+fig = plot_class_auc({"synthetic teacher (this notebook, 1 seed: seed 0)": syn_auc,
                       f"real teacher on ptbxl-2k ({len(real_gap['seeds'])} seeds averaged)": real_auc},
                      title="The 12-lead teacher per class: synthetic conditions against real ptbxl-2k classes")
 save_figure(fig, "02_teacher_real_vs_synthetic_auc")

@@ -102,7 +102,7 @@ tags = {c.code: c.lead_I for c in CONDITIONS}
 ax.set_xticks(x, [f"{c}\n{tags[c]}" for c in order], fontsize=8)
 ax.set_ylim(0.5, 1.01)
 ax.set(xlabel="condition (tag: what lead I sees, notebook 01)", ylabel="test AUC",
-       title="Teacher versus 1-lead baseline, per condition (largest gap first)")
+       title="Teacher versus 1-lead baseline, per condition (largest gap first), 1 seed (seed 0)")
 mark_axis_break(ax)
 ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
 fig.tight_layout()
@@ -155,7 +155,7 @@ TAG_COLORS = dict(zip(["plain", "partial", "hidden"], series_colors(3)))
 fig, (ax_syn, ax_real) = plt.subplots(1, 2, figsize=(13, 4.2), gridspec_kw={"width_ratios": [14, 19]})
 ax_syn.bar(gap_table.index, gap_table["gap"], color=[TAG_COLORS[t] for t in gap_table["lead I"]],
            edgecolor="black", linewidth=0.5)
-ax_syn.set(title="synthetic (test fold, small student)", xlabel="condition", ylabel="AUC gap: 12 leads - lead I")
+ax_syn.set(title="synthetic (test fold, small student, 1 seed: seed 0)", xlabel="condition", ylabel="AUC gap: 12 leads - lead I")
 ax_syn.legend(handles=[Patch(facecolor=c, edgecolor="black", lw=0.5, label=f"tagged {t}")
                        for t, c in TAG_COLORS.items()],
               loc="upper right", fontsize=8)

@@ -48,7 +48,7 @@ import torch
 import matplotlib.pyplot as plt
 from ecgkd_lite import experiment
 from ecgkd_lite.distill import build_term
-from ecgkd_lite.plots import mark_axis_break, method_color, save_figure, series_colors
+from ecgkd_lite.plots import mark_axis_break, method_color, method_label, save_figure, series_colors
 
 prep = experiment.prepare("synthetic", profile=ctx.profile)
 teacher = experiment.train_teacher(prep)
@@ -201,17 +201,17 @@ hist = pd.DataFrame({"baseline": base.history.to_frame()["val_macro_auc"],
 per_class = pd.DataFrame({k: reports[k]["per_class_auc"] for k in ("teacher", "baseline", "vanilla_kd")})
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 3.6), gridspec_kw={"width_ratios": [1, 2.2]})
 for name in hist:
-    ax1.plot(hist.index, hist[name], marker="o", color=method_color(name), label=name)
-ax1.set(xlabel="epoch", ylabel="validation macro AUC", title="learning curves")
+    ax1.plot(hist.index, hist[name], marker="o", color=method_color(name), label=method_label(name))
+ax1.set(xlabel="epoch", ylabel="validation macro AUC", title="learning curves (seed 0)")
 mark_axis_break(ax1)
 ax1.legend()
 order = (per_class["teacher"] - per_class["baseline"]).sort_values(ascending=False).index
 xs = np.arange(len(order))
 for k, name in enumerate(("teacher", "baseline", "vanilla_kd")):
-    ax2.bar(xs + (k - 1) * 0.27, per_class.loc[order, name], 0.27, color=method_color(name), label=name)
+    ax2.bar(xs + (k - 1) * 0.27, per_class.loc[order, name], 0.27, color=method_color(name), label=method_label(name))
 ax2.set_xticks(xs, order, rotation=45)
 ax2.set_ylim(0.5, 1.01)
-ax2.set(xlabel="condition", ylabel="test AUC", title="per condition (largest teacher-baseline gap first)")
+ax2.set(xlabel="condition", ylabel="test AUC", title="per condition (largest teacher-baseline gap first, seed 0)")
 mark_axis_break(ax2)
 ax2.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0))
 fig.tight_layout()
@@ -312,20 +312,21 @@ print(runs.set_index(["method", "budget"])[["epochs_run", "best_epoch", "best_va
 # %%
 budgets = list(dict.fromkeys(runs["budget"]))
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 3.8), gridspec_kw={"width_ratios": [1.6, 1]})
-for colour, budget in zip(series_colors(len(budgets)), budgets):  # colour = budget, line style = method
+# colour = budget (light to dark over the whole colour map, so neighbouring budgets differ), line style = method
+for colour, budget in zip(series_colors(len(budgets), span=(0.3, 1.0)), budgets):
     for method, style in (("baseline", "-"), ("vanilla_kd", "--")):
         row = runs[(runs["method"] == method) & (runs["budget"] == budget)].iloc[0]
         curve = row["val_macro_auc_curve"]
         ax1.plot(range(1, len(curve) + 1), curve, style, color=colour, lw=1.3,
-                 label=f"{method}, {budget}{' epochs' if budget.isdigit() else ''}")
+                 label=f"{method_label(method)}, {budget}{' epochs' if budget.isdigit() else ''}")
 ax1.set(xlabel="epoch", ylabel="validation macro AUC", title="validation curves (colour: budget; dashed: vanilla KD)")
 ax1.set_ylim(0.85, 1.0)
 mark_axis_break(ax1)
-ax1.legend(fontsize=7, ncol=2, loc="lower right")
+ax1.legend(fontsize=8, ncol=2, loc="lower right")
 xs = np.arange(len(budgets))
 for k, method in enumerate(("baseline", "vanilla_kd")):
     sub = runs[runs["method"] == method].set_index("budget").loc[budgets]
-    ax2.bar(xs + (k - 0.5) * 0.38, sub["test_macro_auc"], 0.38, color=method_color(method), label=method)
+    ax2.bar(xs + (k - 0.5) * 0.38, sub["test_macro_auc"], 0.38, color=method_color(method), label=method_label(method))
 ax2.set_xticks(xs, [b if not b.isdigit() else f"{b} epochs" for b in budgets])
 ax2.set_ylim(0.85, 1.0)
 ax2.set(xlabel="budget", ylabel="test macro AUC (5,000 records)", title="test score by budget (seed 0)")

@@ -70,7 +70,7 @@ from IPython.display import Markdown, display
 from ecgkd_lite.distill import METHODS, Distiller, build_recipe
 from ecgkd_lite.distill.baselines.adapters import symmetric_info_nce
 from ecgkd_lite.models import build_model
-from ecgkd_lite.plots import method_color, save_figure, series_colors
+from ecgkd_lite.plots import method_color, method_label, save_figure, series_colors
 
 prep = experiment.prepare("synthetic", profile=ctx.profile)
 teacher = experiment.train_teacher(prep)
@@ -151,12 +151,21 @@ for name, frame in bounds.items():
 fig, axes = plt.subplots(1, len(bounds), figsize=(13, 3.4), sharey=True)
 all_pairs = sorted({pair for frame in bounds.values() for pair in frame.columns})
 pair_colours = dict(zip(all_pairs, series_colors(len(all_pairs))))  # layer pairs are no methods
+
+
+def pair_label(pair: str) -> str:
+    """``"s2-t3"`` -> "stage2 – stage3": the student's layer, then the teacher's."""
+    student, teacher = pair.split("-")
+    return f"stage{student[1:]} – stage{teacher[1:]}"
+
+
 for ax, (name, frame) in zip(axes, bounds.items()):
     for pair in frame:
-        ax.plot(frame.index, frame[pair], marker="o", label=pair, color=pair_colours[pair], mec="black", mew=0.4)
-    ax.axhline(math.log(B), color="black", ls="--", lw=0.8, label="log B (ceiling)")
-    ax.set(title=name, xlabel="epoch")
-    ax.legend(fontsize=7, loc="lower right")
+        ax.plot(frame.index, frame[pair], marker="o", label=pair_label(pair), color=pair_colours[pair],
+                mec="black", mew=0.4)
+    ax.axhline(math.log(B), color="black", ls="--", lw=0.8, label=r"$\log B$ (ceiling)")
+    ax.set(title=method_label(name), xlabel="epoch")
+    ax.legend(title="student layer – teacher layer", title_fontsize=7.5, fontsize=7.5, loc="lower right")
 axes[0].set_ylabel("InfoNCE bound (nats)")
 axes[0].set_ylim(bottom=0)
 fig.suptitle("Lower bound on I(student layer; teacher layer) per pair, seed 0", y=1.02)

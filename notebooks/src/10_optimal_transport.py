@@ -121,16 +121,17 @@ print("gap shrinks monotonically with epsilon:", bool(np.all(np.diff(table["gap 
 # %%
 fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(13, 3.4))
 ax1.loglog(table.index, table["gap to EMD"], marker="o", color="black")
-ax1.set(xlabel="epsilon (relative to the mean cost)", ylabel="<P*, C> - EMD", title="entropic cost -> exact cost")
+ax1.set(xlabel=r"$\varepsilon$ (relative to the mean cost)",
+        ylabel=r"$\langle P^*, C\rangle$ − EMD" "\n(in units of the mean cost)", title=r"entropic cost $\to$ exact cost")
 plan_eps, _, _ = sinkhorn_log(cost, 0.05, 20000, 1e-10)
 shown = (("exact EMD plan (ot.emd)", np.asarray(ot.emd(a, b, cost[0]))),
-         ("entropic plan, epsilon 0.05", np.asarray(plan_eps[0])))
+         (r"entropic plan, $\varepsilon$ = 0.05", np.asarray(plan_eps[0])))
 top = float(max(p.max() for _, p in shown))  # one colour scale for both plans
 for ax, (name, p) in zip((ax2, ax3), shown):
     im = ax.imshow(p, cmap="viridis", aspect="auto", vmin=0, vmax=top)
     ax.set(title=name, xlabel="teacher token", ylabel="student token")
     ax.grid(False)
-fig.colorbar(im, ax=[ax2, ax3], shrink=0.8, label="transported mass P*")
+fig.colorbar(im, ax=[ax2, ax3], shrink=0.8, label=r"transported mass $P^*$")
 save_figure(fig, "10_entropic_vs_emd")
 plt.show()
 
@@ -242,8 +243,8 @@ for ax, p, r in zip(axes, plans, records):
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # tokens are whole numbers
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(False)
-fig.colorbar(im, ax=axes, shrink=0.8, label="N_s x P* (each row sums to 1)")
-fig.suptitle(f"Trained OT plans (entropic, epsilon = {ot_term.epsilon:g} of the mean cost)", y=1.02)
+fig.colorbar(im, ax=axes, shrink=0.8, label=r"$N_s \times P^*$ (each row sums to 1)")
+fig.suptitle(rf"Trained OT plans (entropic, $\varepsilon$ = {ot_term.epsilon:g} of the mean cost)", y=1.02)
 save_figure(fig, "10_trained_plans")
 plt.show()
 

@@ -76,7 +76,7 @@ from ecgkd_lite.distill.capture import forward_features
 from ecgkd_lite.distill.evl.relation import cosine_matrix, normalised_distances
 from ecgkd_lite.distill.evl.tokens import resample_tokens
 from ecgkd_lite.explain.evl_views import evl_views, trained_distiller
-from ecgkd_lite.plots import mark_axis_break, method_color, save_figure
+from ecgkd_lite.plots import mark_axis_break, method_color, method_label, save_figure
 
 logging.getLogger("ecgkd_lite.distill.evl.optimal_transport").setLevel(logging.ERROR)  # OT: notebook 10
 prep = experiment.prepare("synthetic", profile=ctx.profile)
@@ -163,7 +163,7 @@ top = float(max(m.max() for m in psi.values()))  # one colour scale for both pan
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
 for ax, (name, m) in zip(axes, psi.items()):
     im = ax.imshow(m, cmap="viridis", vmin=0, vmax=top)
-    ax.set(title=f"RKD psi_D, {name}", xlabel="record")
+    ax.set(title=rf"RKD $\psi_D$, {name}", xlabel="record")
     ax.grid(False)
 axes[0].set_ylabel("record")
 fig.colorbar(im, ax=axes, shrink=0.8, label="distance / mean off-diagonal distance")
@@ -207,7 +207,7 @@ ax.axhline(table["teacher"]["macro_auc"], color="black", ls="--", lw=0.8, label=
 ax.set_ylim(min(means) - 0.05, 1.0)
 ax.set(ylabel=f"test macro AUC (mean ± std, {evl['seeds']} seeds)", title="EVL-ECG and its ablations")
 mark_axis_break(ax)
-ax.set_xticks(range(len(names)), names, rotation=20, ha="right")
+ax.set_xticks(range(len(names)), [method_label(k) for k in names], rotation=20, ha="right")
 ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
 fig.tight_layout()
 save_figure(fig, "11_evl_ablation")

@@ -278,13 +278,20 @@ if external is not None:
 
 # %%
 if external is not None:
+    from ecgkd_lite.plots import method_label
+
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.6), gridspec_kw={"width_ratios": [1.2, 1]})
     xs = np.arange(len(ext_table))
-    ax1.bar(xs, ext_table["macro_auc_mean"], yerr=ext_table["macro_auc_std"], capsize=3,
-            color=[method_color(m) for m in ext_table["model"]], edgecolor="black", linewidth=0.5)
+    ext_mean = ext_table["macro_auc_mean"].to_numpy(dtype=float)
+    ext_std = ext_table["macro_auc_std"].to_numpy(dtype=float)
+    spread = np.isfinite(ext_std) & (ext_std > 0)  # std 0 or NaN: one model (the teacher, one seed): no bar
+    ax1.bar(xs, ext_mean, color=[method_color(m) for m in ext_table["model"]], edgecolor="black", linewidth=0.5)
+    if spread.any():
+        ax1.errorbar(xs[spread], ext_mean[spread], yerr=ext_std[spread], fmt="none", ecolor="black", capsize=3)
     ax1.axhline(0.5, color="black", ls=":", lw=0.9, label="chance")
-    ax1.set_xticks(xs, ext_table["model"], rotation=30, ha="right")
-    ax1.set(ylim=(0, 1), xlabel="model", ylabel="macro AUC on PTB-XL\n(mean ± std over seeds)",
+    ax1.set_xticks(xs, [method_label(m) for m in ext_table["model"]], rotation=30, ha="right")
+    ax1.set(ylim=(0, 1), xlabel="model",
+            ylabel="macro AUC on PTB-XL\n" + ("(mean ± std over seeds)" if spread.any() else "(1 seed: seed 0)"),
             title="trained on synthetic, tested on PTB-XL")
     ax1.legend(fontsize=8)
     per_class = external["teacher"]["per_class_auc"]

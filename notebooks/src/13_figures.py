@@ -345,7 +345,9 @@ distilled = [{**tiny_cost, "name": f"{m}/tiny", "macro_auc": headline["methods"]
              for m in STUDENTS[1:] if m in headline["methods"]]
 cost = pd.concat([cost, pd.DataFrame(distilled)], ignore_index=True)
 print(cost.assign(mflops=cost["flops"] / 1e6).drop(columns="flops").round(3).to_string(index=False))
-fig = plot_efficiency(cost.dropna(subset=["macro_auc"]).to_dict("records"))
+# the tiny rows are means over the benchmark's seeds; the other accuracies come from one run each
+shown = cost.assign(name=[n if n.endswith("/tiny") else f"{n} (seed 0)" for n in cost["name"]])
+fig = plot_efficiency(shown.dropna(subset=["macro_auc"]).to_dict("records"))
 save_figure(fig, "13_efficiency")
 plt.show()
 
@@ -626,7 +628,8 @@ all_classes = list(real_panels["all labels"]["baseline"])
 groups = {g: vis_groups.get(g, []) for g in ("seen", "partly seen", "not seen")}
 groups["undetermined"] = [c for c in all_classes if not any(c in v for v in groups.values())]
 fig = plot_class_deltas(real_panels, groups=groups,
-                        title="ptbxl-2k: per-class out-of-fold AUC minus the baseline's (mean over seeds)")
+                        title="ptbxl-2k: per-class out-of-fold AUC minus the baseline's (mean over seeds; "
+                              "the feature model has one)")
 save_figure(fig, "13_class_deltas_ptbxl2k")
 plt.show()
 group_rows = []
@@ -643,10 +646,12 @@ print(pd.DataFrame(group_rows).pivot_table(index=["setting", "model"], columns="
 
 # %%
 few_real = real["10 % labels, scenario a"]
+few_seeds = {m: len(few_real["methods"][m].get("seeds", [0])) for m in REAL_ROWS if m in few_real["methods"]}
 fig = plot_auc_violins({m: few_real["methods"][m]["per_class_auc"] for m in REAL_ROWS if m in few_real["methods"]},
                        {m: few_real["methods"][m]["macro_auc_mean"] for m in REAL_ROWS if m in few_real["methods"]},
                        label_conditions=groups["not seen"],
-                       title="ptbxl-2k, 10 % labels (scenario a): per-condition out-of-fold AUC, macro AUC as a black bar")
+                       title="ptbxl-2k, 10 % labels (scenario a): per-condition out-of-fold AUC, macro AUC as a black bar\n"
+                             "seeds per model: " + ", ".join(f"{m} {n}" for m, n in few_seeds.items()))
 save_figure(fig, "13_auc_violins_ptbxl2k_scenario_a")
 plt.show()
 

@@ -501,16 +501,17 @@ if records_i is not None:
     t = np.arange(len(long)) / prep.fs
     record_len = records_i.shape[1] / prep.fs
     shown = [c for c in prep.classes if c in set(episodes["class"]) or any(c in tr for tr in truth)]
-    fig, (ax0, ax1, ax2) = plt.subplots(3, 1, figsize=(13, 2.2 + 0.28 * len(shown) + 4.4),
-                                        gridspec_kw={"height_ratios": [1.3, max(1.0, 0.3 * len(shown)), 1.6]})
+    fig, (ax0, ax1, ax2) = plt.subplots(3, 1, figsize=(13, 2.2 + 0.28 * len(shown) + 5.6),
+                                        gridspec_kw={"height_ratios": [1.6, max(1.0, 0.3 * len(shown)), 2.0]})
     ax0.plot(t, long, color="black", lw=0.3)
     for j, (name, labels) in enumerate(zip(names, truth)):
         ax0.axvline(j * record_len, color="0.7", lw=0.6)
-        ax0.text(j * record_len + 0.3, 0.98, f"#{name}\n" + ("/".join(labels) or "(none)"), fontsize=6, va="top",
-                 transform=ax0.get_xaxis_transform())
-    ax0.set(ylabel="lead I (scaled)", title="LUDB lead I, records joined (grey lines); LUDB diagnosis on top")
+        ax0.text(j * record_len + 0.3, 0.98, f"#{name}\n" + ("\n".join(labels) or "(none)"), fontsize=7.5,
+                 va="top", transform=ax0.get_xaxis_transform())
+    ax0.set(xlabel="time (s)", ylabel="lead I (scaled)",
+            title="LUDB lead I, records joined (grey lines); LUDB diagnosis on top")
     low0, high0 = ax0.get_ylim()
-    ax0.set_ylim(low0, high0 + 0.5 * (high0 - low0))  # headroom: the record names sit above the trace
+    ax0.set_ylim(low0, high0 + 1.0 * (high0 - low0))  # headroom: the record names sit above the trace
     for row, cls in enumerate(shown):
         for j, labels in enumerate(truth):
             if cls in labels:
@@ -527,14 +528,15 @@ if records_i is not None:
     low, high = ax2.get_ylim()
     for o in stream.outputs:
         if o.end <= zoom.stop:
-            y = low - (0.08 + 0.06 * (o.index % 3)) * (high - low)
+            y = low - (0.1 + 0.11 * (o.index % 3)) * (high - low)
             hit = [c for c, d in zip(prep.classes, o.detected) if d]
             ax2.hlines(y, o.start / prep.fs, o.end / prep.fs, color=DETECTION_COLOUR, lw=2)
             # on its own window's line (windows of one row never overlap), not past its end into the next
-            ax2.text((o.start + o.end) / 2 / prep.fs, y, ",".join(hit) or "none", fontsize=6, ha="center",
+            ax2.text((o.start + o.end) / 2 / prep.fs, y, ",".join(hit) or "none", fontsize=7.5, ha="center",
                      va="center", bbox=dict(facecolor="white", edgecolor="none", pad=0.6))
-    ax2.set_ylim(low - 0.3 * (high - low), high)
+    ax2.set_ylim(low - 0.42 * (high - low), high)
     fig.tight_layout()
+    fig.subplots_adjust(hspace=0.45)  # the top panel's time axis clear of the middle panel's title
     save_figure(fig, "14_streaming_ludb")
     plt.show()
 
