@@ -1056,6 +1056,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "realism_extended": lambda: _json("realism_synthetic.json")["markdown_extended"],
     "real_gap_ptbxl2k": lambda: _json("real_gap_ptbxl2k.json")["markdown"],
     "calibration_synthetic": lambda: _json("calibration_synthetic.json")["markdown"],
+    "calibration_synthetic_deep": lambda: _json("calibration_synthetic_deep.json")["markdown"],
     "ludb_external": lambda: _json("ludb_external.json")["markdown"],
     "bench_quality_ptbxl2k": lambda: cv.markdown(_json("bench_quality_ptbxl2k.json")),
     "bench_quality_converged": lambda: cv.markdown(_json("bench_quality_converged.json")),
