@@ -313,6 +313,16 @@ def test_every_seed_trains_every_method_at_every_seed(tiny_synthetic):
     assert out["methods"]["fitnets"]["seeds"] == ([0, 1] if best == "fitnets" else [0])
 
 
+def test_deltas_leave_other_teachers_and_feature_models_out_unless_asked():
+    d = {"estimate": 0.01, "ci95": [0.0, 0.02]}
+    rows = {
+        m: {"paired_delta_macro_auc": d} for m in ("evl_ecg", "teacher@printout", "evl_ecg@printout", "features-lead_I")
+    }
+    out = {"methods": {"teacher": {}, "baseline": {}, **rows}}
+    assert list(cv.deltas(out)) == ["evl_ecg", "evl_ecg@printout"]
+    assert set(cv.deltas(out, teachers=True, features=True)) == set(rows)
+
+
 def test_ablation_is_compared_with_its_full_recipe(tiny):
     out = run(tiny, methods="evl_ecg,evl_ecg-no_ot", seeds=1, json_out=tiny / "a.json")
     rows = out["methods"]

@@ -859,12 +859,19 @@ def verdicts(result: dict) -> dict[str, list[str]]:
     return {v: [m for m in table_order(rows) if rows[m].get("verdict") == v] for v in ("better", "level", "worse")}
 
 
-def deltas(result: dict, field: str = "paired_delta_macro_auc", *, features: bool = False) -> dict[str, dict]:
+def deltas(
+    result: dict, field: str = "paired_delta_macro_auc", *, features: bool = False, teachers: bool = False
+) -> dict[str, dict]:
     """``{method: its paired interval}`` of ``field`` (e.g. ``"paired_delta_vs_full_macro_auc"`` for the
-    ablations), in table order, for the deep methods that have it (``features``: the feature models
-    too, whose large differences squash a forest plot's axis): what ``plots.plot_paired_deltas`` draws."""
+    ablations), in table order, for the deep students that have it (``features`` / ``teachers``: the
+    feature models / another teacher's own row too, whose large differences squash a forest plot's
+    axis): what ``plots.plot_paired_deltas`` draws."""
     rows = result["methods"]
-    return {m: rows[m][field] for m in table_order(rows) if field in rows[m] and (features or m not in FEATURE_MODELS)}
+    return {
+        m: rows[m][field]
+        for m in table_order(rows)
+        if field in rows[m] and (features or m not in FEATURE_MODELS) and (teachers or base_method(m) != "teacher")
+    }
 
 
 def subset(result: dict, names: Sequence[str]) -> dict:

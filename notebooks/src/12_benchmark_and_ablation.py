@@ -76,7 +76,8 @@ display(Markdown(cv.markdown(bench)))
 
 # %%
 fig = plot_paired_deltas(cv.deltas(bench), xlabel="test macro AUC minus the baseline's (paired 95 % interval)",
-                         title="converged synthetic benchmark: each method minus the 1-lead baseline (feature models: table)")
+                         title="converged synthetic benchmark: each student minus the 1-lead baseline "
+                               "(teachers and feature models: table)")
 save_figure(fig, "12_paired_deltas")
 plt.show()
 
