@@ -186,3 +186,17 @@ def test_check_mode_names_the_stale_file(tmp_path, capsys):
     assert readme.main(["--check", "--readme", str(stale_copy)]) == 1
     assert f"stale tables in {stale_copy}: ['reviewer_path']" in capsys.readouterr().out
     assert readme.main(["--check", "--readme", str(readme.NOTEBOOKS_README)]) == 0
+
+
+@pytest.mark.parametrize("scenario", ["a", "b"])
+def test_scenario_reading_quotes_liteheart_share_and_the_references(scenario):
+    name = f"bench_quality_ptbxl2k_labels10_scenario_{scenario}.json"
+    rows = readme._json(name)["methods"]
+    text = readme._scenario_reading(name)
+    g = rows["liteheart"]["paired_gap_closed_macro_auc"]
+    assert f"LiteHeart closes {g['estimate']:.0%} of the teacher's lead" in text
+    assert (
+        f"The mean teacher (the same unlabeled pool, no 12-lead teacher) is {rows['mean_teacher']['verdict']}" in text
+    )
+    assert readme._ci(rows["baseline-full_labels"]["paired_delta_macro_auc"]) in text
+    assert readme._ci(rows["features-lead_I"]["paired_delta_macro_auc"]) in text

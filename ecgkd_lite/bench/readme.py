@@ -428,6 +428,9 @@ METHOD_NAMES = {
     "evl_ecg-no_mhca": "removing MHCA",
     "evl_ecg-no_relation": "removing the relation term",
     "evl_ecg-no_ot": "removing OT",
+    "hard_pseudo_label": "hard pseudo-labels",
+    "mean_teacher": "the mean teacher",
+    "baseline-full_labels": "the baseline with every label",
 }
 
 
@@ -852,6 +855,62 @@ def _ludb_reading() -> str:
     )
 
 
+#: the distilled students a scenario reading compares (in this order), and its reference rows
+SCENARIO_STUDENTS = ("vanilla_kd", "fitnets", "liteheart", "evl_ecg", "hard_pseudo_label")
+
+
+def _scenario_reading(name: str) -> str:
+    """The reading of one semi-supervised scenario file (real or synthetic): the verdicts, LiteHeart's
+    share of the gap against the paper's "nearly half", and what the reference rows say (the mean
+    teacher: the unlabeled pool without a 12-lead teacher; every label; the lead-I feature model)."""
+    r = _json(name)
+    rows = r["methods"]
+    est = lambda m: rows[m]["paired_delta_macro_auc"]["estimate"]  # noqa: E731
+    students = [m for m in SCENARIO_STUDENTS if "paired_delta_macro_auc" in rows.get(m, {})]
+    better = [m for m in students if rows[m]["verdict"] == "better"]
+    text = [cv.reading(r)]
+    lh = rows.get("liteheart", {}).get("paired_gap_closed_macro_auc")
+    if lh:
+        where = cv.against_nearly_half(lh)
+        text.append(
+            f"LiteHeart closes {lh['estimate']:.0%} of the teacher's lead (95 % interval {lh['ci95'][0]:.0%} to "
+            f'{lh["ci95"][1]:.0%}): the paper\'s "nearly half" ({cv.NEARLY_HALF:.0%}) is '
+            + ("inside that interval." if where == "inside" else f"{'below' if where == 'above' else 'above'} it.")
+        )
+    mt = rows.get("mean_teacher", {}).get("verdict")
+    if mt:
+        text.append(
+            f"The mean teacher (the same unlabeled pool, no 12-lead teacher) is {mt}"
+            + (
+                f": the unlabeled pool alone does not explain the gains of {_and([_name(m) for m in better])}."
+                if better and mt != "better"
+                else "."
+            )
+        )
+    full = rows.get("baseline-full_labels", {}).get("paired_delta_macro_auc")
+    if full and students:
+        top = max(students, key=est)
+        text.append(
+            f"The baseline with every label of the students' pool gains {_ci(full)}; the best distilled student "
+            f"({_name(top)}) {est(top):+.3f}: "
+            + (
+                "labels are worth more than distillation here."
+                if full["estimate"] > est(top)
+                else "as high as what every label gives (point estimates)."
+            )
+        )
+    feat = rows.get("features-lead_I", {}).get("paired_delta_macro_auc")
+    if feat and students:
+        top = max(students, key=est)
+        text.append(
+            f"The lead-I logistic regression on beat and rhythm features, trained on the same labeled records, "
+            f"gains {_ci(feat)}, "
+            + ("above" if feat["estimate"] > est(top) else "below")
+            + f" the best distilled student's point estimate."
+        )
+    return " ".join(text)
+
+
 # ---- notebooks/README.md: the reviewer's path, each paper claim with what the suite found -------------------
 
 
@@ -1083,6 +1142,12 @@ TABLES: dict[str, Callable[[], str]] = {
     "real_gap_reading": _real_gap_reading,
     "ludb_reading": _ludb_reading,
     "reviewer_path": _reviewer_path,
+    "scenario_reading_ptbxl2k_a": lambda: (
+        "**Reading scenario a.** " + _scenario_reading("bench_quality_ptbxl2k_labels10_scenario_a.json")
+    ),
+    "scenario_reading_ptbxl2k_b": lambda: (
+        "**Reading scenario b.** " + _scenario_reading("bench_quality_ptbxl2k_labels10_scenario_b.json")
+    ),
 }
 
 

@@ -5,13 +5,10 @@ Clinical conventions: paper speed 25 mm/s, gain 10 mm/mV, 1 mm minor and 5 mm ma
 V2 V5 / III aVF V3 V6, 2.5 s each) and a 10 s rhythm strip of lead II below.
 
 Units: the drawings take the signal's ``unit`` (``ECGData.unit``: ``"mV"`` or ``"z"``). Signals
-z-scored per record and lead (e.g. ptbxl-2k) have no voltage: the grid then draws 4 mm per
-z-unit, leaves out the 1 mV calibration pulses and says so in its footer, and the strip's axis is
-labelled in z-units, so a z-scored trace is never passed off as millivolts.
-
-Z-scored leads swing further than a lead does in mV (a QRS often reaches 6-9 z-units, against 1-2 mV),
-so the grid draws them at 4 mm per z-unit (``MM_PER_Z``), not 10, and its footer says so; otherwise
-the spikes of one row run through the next.
+z-scored per record and lead (e.g. ptbxl-2k) have no voltage: the grid then draws ``MM_PER_Z`` = 4 mm
+per z-unit (a z-scored QRS reaches 6-9 z-units, against 1-2 mV: at 10 mm its spikes would run through
+the next row), leaves out the 1 mV calibration pulses and says so in its footer, and the strip's axis
+is labelled in z-units, so a z-scored trace is never passed off as millivolts.
 """
 
 from __future__ import annotations
