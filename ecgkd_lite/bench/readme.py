@@ -950,6 +950,13 @@ def _reviewer_path() -> str:
     conv, real = _json("bench_quality_converged.json"), _json("bench_quality_ptbxl2k.json")
     sa = _json("bench_quality_ptbxl2k_labels10_scenario_a.json")
     sb = _json("bench_quality_ptbxl2k_labels10_scenario_b.json")
+    syn_a, syn_b = (
+        _json(f) if (RESULTS / f).exists() else None
+        for f in (
+            "bench_quality_converged_labels10_scenario_a.json",
+            "bench_quality_converged_labels10_scenario_b.json",
+        )
+    )
     v2, edge, gap, ludb = (
         _json("bench_quality_converged_v2.json"),
         _json("bench_edge.json"),
@@ -980,9 +987,14 @@ def _reviewer_path() -> str:
             "LiteHeart: semi-supervised training",
             '07 · "Where labels can leak", "Real data: scenarios a and b on `ptbxl-2k`"; 12 · "Where a '
             'teacher pays off: scarce labels"',
-            "ptbxl-2k, 10 % labeled, scenarios a and b (5-fold CV)",
-            f"LiteHeart minus the baseline on the same batches: scenario a {_verdict(sa, 'liteheart')}; scenario b "
-            f"{_verdict(sb, 'liteheart')}. Removing the semi-supervised part, minus LiteHeart: scenario a "
+            "10 % labeled, scenarios a and b: ptbxl-2k (5-fold CV), converged synthetic",
+            f"LiteHeart minus the baseline on the same batches, ptbxl-2k: scenario a {_verdict(sa, 'liteheart')}; "
+            f"scenario b {_verdict(sb, 'liteheart')}"
+            + "".join(
+                f"; converged synthetic scenario {k}: " + (_verdict(r, "liteheart") if r else "not run yet")
+                for k, r in (("a", syn_a), ("b", syn_b))
+            )
+            + f". Removing the semi-supervised part, minus LiteHeart (ptbxl-2k): scenario a "
             f"{_verdict(sa, 'liteheart-no_semi', 'paired_delta_vs_full_macro_auc')}; scenario b "
             f"{_verdict(sb, 'liteheart-no_semi', 'paired_delta_vs_full_macro_auc')}. The old synthetic sweep's "
             "teacher had seen every label; 07 shows it once, labelled as the leak",
@@ -998,11 +1010,16 @@ def _reviewer_path() -> str:
             'LiteHeart: "closes nearly half of the gap"',
             '12 · "Each method against the baseline", "Where a teacher pays off: scarce labels", "The same '
             'benchmark on generator v2"',
-            "converged synthetic v1 and v2; ptbxl-2k",
+            "converged synthetic v1 and v2 (and its scenarios); ptbxl-2k",
             "LiteHeart's share of the teacher's lead closed (paired 95 % interval): converged synthetic v1 "
             f"{_gap_closed(conv, 'liteheart')}; v2 {_gap_closed(v2, 'liteheart')}; ptbxl-2k all labels "
-            f"{_gap_closed(real, 'liteheart')}; scenario a {_gap_closed(sa, 'liteheart')}; scenario b "
-            f"{_gap_closed(sb, 'liteheart')}",
+            f"{_gap_closed(real, 'liteheart')}; ptbxl-2k scenario a {_gap_closed(sa, 'liteheart')}; scenario b "
+            f"{_gap_closed(sb, 'liteheart')}"
+            + "".join(
+                f"; converged synthetic scenario {k} {_gap_closed(r, 'liteheart')}"
+                for k, r in (("a", syn_a), ("b", syn_b))
+                if r and "paired_gap_closed_macro_auc" in r["methods"].get("liteheart", {})
+            ),
         ),
         (
             "LiteHeart: edge efficiency",
@@ -1092,6 +1109,9 @@ def _reviewer_path() -> str:
     return "\n".join(lines)
 
 
+#: the semi-supervised scenario files of each data set (``<prefix>_scenario_{a,b}.json``)
+SCENARIO_FILES = {"ptbxl2k": "bench_quality_ptbxl2k_labels10", "converged": "bench_quality_converged_labels10"}
+
 #: block name -> the markdown it holds (without the markers)
 TABLES: dict[str, Callable[[], str]] = {
     "bench_quality_quick_baselines": lambda: _quality("bench_quality_quick_baselines.json"),
@@ -1142,12 +1162,19 @@ TABLES: dict[str, Callable[[], str]] = {
     "real_gap_reading": _real_gap_reading,
     "ludb_reading": _ludb_reading,
     "reviewer_path": _reviewer_path,
-    "scenario_reading_ptbxl2k_a": lambda: (
-        "**Reading scenario a.** " + _scenario_reading("bench_quality_ptbxl2k_labels10_scenario_a.json")
-    ),
-    "scenario_reading_ptbxl2k_b": lambda: (
-        "**Reading scenario b.** " + _scenario_reading("bench_quality_ptbxl2k_labels10_scenario_b.json")
-    ),
+    **{
+        f"scenario_reading_{data}_{k}": functools.partial(
+            lambda f, k: f"**Reading scenario {k}.** " + _scenario_reading(f), f"{prefix}_scenario_{k}.json", k
+        )
+        for data, prefix in SCENARIO_FILES.items()
+        for k in "ab"
+    },
+    **{
+        f"bench_quality_converged_labels10_scenario_{k}": functools.partial(
+            lambda f: cv.markdown(_json(f)), f"bench_quality_converged_labels10_scenario_{k}.json"
+        )
+        for k in "ab"
+    },
 }
 
 
