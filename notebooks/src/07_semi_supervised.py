@@ -442,21 +442,22 @@ if leaky is not None:
 
 # %%
 # NBVAL_CHECK_OUTPUT
-REAL = {"full labels": "bench_quality_ptbxl2k.json",
-        "scenario a": "bench_quality_ptbxl2k_labels10_scenario_a.json",
-        "scenario b": "bench_quality_ptbxl2k_labels10_scenario_b.json"}
-real = {}
-for name, file in REAL.items():
-    path = REPO_ROOT / "results" / file
-    if not path.exists():
-        print(f"not run yet: {file}")
-        continue
-    real[name] = json.loads(path.read_text())
-    st = real[name]["setting"]
-    print(f"{name}: {file} | {real[name]['command']} | commit {(real[name]['git_commit'] or '?')[:8]} | "
-          f"{real[name]['date'][:10]} | label ratio {st['label_ratio']:g}, scenario {st['scenario']}, "
-          f"{st['k']} folds, pool {real[name]['n_pool']} | complete: {real[name]['complete']}")
-    print(f"  teacher: {st['teacher_labels']}")
+def load_runs(files):
+    """{setting: result JSON} for the files that exist, each with its provenance printed; a missing file is named."""
+    runs = {}
+    for name, file in files.items():
+        path = REPO_ROOT / "results" / file
+        if not path.exists():
+            print(f"not run yet: {file}")
+            continue
+        runs[name] = json.loads(path.read_text())
+        st = runs[name]["setting"]
+        print(f"{name}: {file} | {runs[name]['command']} | commit {(runs[name]['git_commit'] or '?')[:8]} | "
+              f"{runs[name]['date'][:10]} | label ratio {st['label_ratio']:g}, scenario {st['scenario']}, "
+              f"{st['k']} fold(s), pool {runs[name]['n_pool']} | complete: {runs[name]['complete']}")
+        if "teacher_labels" in st:
+            print(f"  teacher: {st['teacher_labels']}")
+    return runs
 
 
 def verdict(delta):
@@ -477,32 +478,49 @@ def auc_text(row):
                                              else " (1 seed)")
 
 
-scenario_runs = {k: v for k, v in real.items() if k != "full labels"}
 ORDER = ["teacher", "baseline", "baseline-full_labels", "vanilla_kd", "liteheart", "evl_ecg", "mean_teacher",
          "hard_pseudo_label"]
-extra = [m for r in scenario_runs.values() for m in r["methods"] if m not in ORDER]
-rows = [m for m in dict.fromkeys(ORDER + extra) if any(m in r["methods"] for r in (scenario_runs or real).values())]
-table = pd.DataFrame({
-    (name, col): {m: (auc_text(r["methods"][m]) if col == "OOF macro AUC"
-                      else delta_text(r["methods"][m]) if "paired_delta_macro_auc" in r["methods"][m] else "")
-                  if m in r["methods"] else "not in this run" for m in rows}
-    for name, r in real.items() for col in ("OOF macro AUC", "minus baseline [95 % CI], verdict")})
-pd.set_option("display.max_colwidth", 60, "display.width", 250)
-print()
-print(table.to_string())
+
+
+def scenario_table(runs):
+    """The rows every scenario run shares, each setting's macro AUC and paired difference to its baseline."""
+    scenario_runs = {k: v for k, v in runs.items() if k != "full labels"}
+    extra = [m for r in scenario_runs.values() for m in r["methods"] if m not in ORDER]
+    rows = [m for m in dict.fromkeys(ORDER + extra) if any(m in r["methods"] for r in (scenario_runs or runs).values())]
+    table = pd.DataFrame({
+        (name, col): {m: (auc_text(r["methods"][m]) if col == "macro AUC"
+                          else delta_text(r["methods"][m]) if "paired_delta_macro_auc" in r["methods"][m] else "")
+                      if m in r["methods"] else "not in this run" for m in rows}
+        for name, r in runs.items() for col in ("macro AUC", "minus baseline [95 % CI], verdict")})
+    pd.set_option("display.max_colwidth", 60, "display.width", 250)
+    print(table.to_string())
+    return scenario_runs, rows
+
+
+REAL = {"full labels": "bench_quality_ptbxl2k.json",
+        "scenario a": "bench_quality_ptbxl2k_labels10_scenario_a.json",
+        "scenario b": "bench_quality_ptbxl2k_labels10_scenario_b.json"}
+real = load_runs(REAL)
+print(f"\nout-of-fold macro AUC ({real['full labels']['setting']['k']}-fold cross-validation on the "
+      f"{real['full labels']['n_pool']:,}-record pool):")
+scenario_runs, rows = scenario_table(real)
 
 # %%
-for name, r in scenario_runs.items():
-    deltas = {m: r["methods"][m]["paired_delta_macro_auc"] for m in rows
-              if m in r["methods"] and "paired_delta_macro_auc" in r["methods"][m]}
-    fig = plot_paired_deltas(deltas, xlabel="out-of-fold macro AUC minus the baseline's (paired 95 % interval)",
-                             title=f"ptbxl-2k, {name}, label ratio {r['setting']['label_ratio']:g}: "
-                                   "each model minus the 1-lead baseline (filled: interval excludes 0)")
-    save_figure(fig, f"07_real_paired_deltas_{name.replace(' ', '_')}")
-    plt.show()
+def scenario_figures(scenario_runs, rows, data_name, stem, metric):
+    for name, r in scenario_runs.items():
+        deltas = {m: r["methods"][m]["paired_delta_macro_auc"] for m in rows
+                  if m in r["methods"] and "paired_delta_macro_auc" in r["methods"][m]}
+        fig = plot_paired_deltas(deltas, xlabel=f"{metric} macro AUC minus the baseline's (paired 95 % interval)",
+                                 title=f"{data_name}, {name}, label ratio {r['setting']['label_ratio']:g}: "
+                                       "each model minus the 1-lead baseline")
+        save_figure(fig, f"07_{stem}_paired_deltas_{name.replace(' ', '_')}")
+        plt.show()
+
+
+scenario_figures(scenario_runs, rows, "ptbxl-2k", "real", "out-of-fold")
 
 # %%
-def reading(name, r, full=None):
+def reading(name, r, full=None, metric="out-of-fold"):
     rows_ = r["methods"]
     get = lambda m: f"{m} {delta_text(rows_[m])}" if m in rows_ and "paired_delta_macro_auc" in rows_[m] else None
     groups = {v: [m for m, x in rows_.items() if "paired_delta_macro_auc" in x and verdict(x["paired_delta_macro_auc"]) == v]
@@ -511,13 +529,16 @@ def reading(name, r, full=None):
     mt = rows_.get("mean_teacher", {}).get("paired_delta_macro_auc")
     above_mt = [m for m in teacher_methods if verdict(rows_[m]["paired_delta_macro_auc"]) == "better"
                 and (mt is None or rows_[m]["paired_delta_macro_auc"]["estimate"] > mt["estimate"])]
-    text = (f"**{name}** ({r['setting']['teacher_labels']}): the teacher reaches **{rows_['teacher']['macro_auc_mean']:.3f}** "
-            f"out-of-fold macro AUC"
+    lh = rows_.get("liteheart", {}).get("paired_gap_closed_macro_auc")
+    text = (f"**{name}** ({r['setting'].get('teacher_labels', 'teacher on the labeled records')}): the teacher reaches "
+            f"**{rows_['teacher']['macro_auc_mean']:.3f}** {metric} macro AUC"
             + (f" (**{full['methods']['teacher']['macro_auc_mean']:.3f}** with every label)" if full else "")
             + f", the 1-lead baseline **{auc_text(rows_['baseline'])}**. Against that baseline: "
             + "; ".join(t for t in map(get, ["baseline-full_labels", *teacher_methods, "mean_teacher"]) if t)
             + f". Better: {', '.join(groups['better']) or 'none'}; level: {', '.join(groups['level']) or 'none'}; "
             f"worse: {', '.join(groups['worse']) or 'none'}. "
+            + (f"LiteHeart closes **{lh['estimate']:.0%}** of the teacher's lead (95 % interval {lh['ci95'][0]:.0%} to "
+               f"{lh['ci95'][1]:.0%}) against the paper's \"nearly half\". " if lh else "")
             + ("The 12-lead teacher shows its worth only where a method that reads it is better than the baseline "
                "*and* above the mean teacher, which uses the same unlabeled pool without it: "
                + (", ".join(above_mt) if above_mt else "no such method here")
@@ -534,6 +555,35 @@ if scenario_runs:
 else:
     display(Markdown("**Reading.** No scenario file yet: nothing to read. The leaky synthetic numbers above "
                      "are not a substitute."))
+
+# %% [markdown]
+# ## The same scenarios on the converged synthetic benchmark
+#
+# The real set is small (about a hundred labels per fold at a tenth). The converged synthetic
+# benchmark (notebook 12: one split of the synthetic generator, a large test set, every model until
+# validation stops improving) runs the same two scenarios on the same code path
+# (`ecgkd bench quality --profile converged --label-ratio 0.1 --scenario a|b`): more records, no
+# folds, a teacher that reads only what its scenario allows, the same reference rows and the same
+# paired rule. Its all-labels run is the full-label reference.
+
+# %%
+# NBVAL_CHECK_OUTPUT
+SYNTHETIC = {"full labels": "bench_quality_converged.json",
+             "scenario a": "bench_quality_converged_labels10_scenario_a.json",
+             "scenario b": "bench_quality_converged_labels10_scenario_b.json"}
+synthetic = load_runs(SYNTHETIC)
+synthetic["full labels"]["methods"] = {m: r for m, r in synthetic["full labels"]["methods"].items()
+                                       if m in ORDER}  # the main rows only (notebook 12 has the rest)
+print("\ntest macro AUC (the converged benchmark's synthetic test set):")
+syn_runs, syn_rows = scenario_table(synthetic)
+
+# %%
+scenario_figures(syn_runs, syn_rows, "converged synthetic", "synthetic", "test")
+if syn_runs:
+    display(Markdown("**Reading.**\n\n" + "\n\n".join(
+        f"* {reading(n, r, synthetic.get('full labels'), metric='test')}" for n, r in syn_runs.items())))
+else:
+    display(Markdown("**Reading.** The synthetic scenario files have not been run yet: nothing to read."))
 
 # %% [markdown]
 # ## Takeaways
