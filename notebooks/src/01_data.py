@@ -179,7 +179,7 @@ if ptbxl_root.exists():
     real = load_ptbxl(ptbxl_root, fs=100, task="superdiagnostic")
     print(real)
     i_real = int(np.flatnonzero((real.labels[:, real.classes.index("NORM")] == 1) & (real.labels.sum(1) == 1))[0])
-    fig = plot_12lead(real.signals[i_real], real.fs, title=f"PTB-XL ecg_id {real.record_ids[i_real]} (NORM)")
+    fig = plot_12lead(real.signals[i_real], real.fs, title=f"PTB-XL record {real.record_ids[i_real]} (NORM)")
     save_figure(fig, "01_ptbxl_norm")
     plt.show()
     fig = plot_12lead(raw.signals[pure["NORM"]], raw.fs, title=f"synthetic {raw.record_ids[pure['NORM']]} (NORM)")
@@ -221,7 +221,7 @@ if ptbxl2k_root.exists():
     i_2k = int(cand[np.argmin(real2k.labels[cand].sum(1))])
     labels_2k = "+".join(c for c, y in zip(real2k.classes, real2k.labels[i_2k]) if y)
     fig = plot_12lead(real2k.signals[i_2k], real2k.fs, unit=real2k.unit, row_height_mv=6.0, scale=0.03,
-                      title=f"ptbxl-2k ecg_id {real2k.record_ids[i_2k]} ({labels_2k}), z-scored")
+                      title=f"ptbxl-2k record {real2k.record_ids[i_2k]} ({labels_2k}), z-scored")
     save_figure(fig, "01_ptbxl2k_lafb")
     plt.show()
     fig = plot_12lead(raw.signals[pure["LAFB"]], raw.fs, unit=raw.unit,
@@ -374,6 +374,7 @@ from ecgkd_lite.config import REPO_ROOT
 calib = json.loads((REPO_ROOT / "results" / "calibration_synthetic.json").read_text())
 sev = v2.meta["sev_1AVB"].to_numpy()
 y_1avb = v2.labels[:, list(v2.classes).index("1AVB")]
+set_colours = series_colors(2)  # data sets, not methods: light = real, dark = synthetic
 fig, (ax, bx) = plt.subplots(1, 2, figsize=(11, 4))
 bins = np.linspace(0.12, 0.32, 41)
 which = np.digitize(sev, bins) - 1
@@ -381,7 +382,7 @@ inside = (which >= 0) & (which < len(bins) - 1)
 count = np.bincount(which[inside], minlength=len(bins) - 1)
 share = np.bincount(which[inside], weights=y_1avb[inside], minlength=len(bins) - 1) / np.maximum(count, 1)
 mid = (bins[:-1] + bins[1:]) / 2
-ax.plot(mid[count >= 5], share[count >= 5], "o-", color="0.2", ms=4, label="labelled 1AVB (bins of >= 5 records)")
+ax.plot(mid[count >= 5], share[count >= 5], "o-", color=set_colours[1], ms=4, label="labelled 1AVB (bins of >= 5 records)")
 ax.axhline(1 - cfg.false_negative["1AVB"], color="0.5", ls=":", lw=1, label="1 - configured omission rate")
 ax.axvline(SEVERITY["1AVB"].threshold, color="0.2", ls="--", lw=1, label="threshold 0.2 s")
 ax.set(xlabel="latent PR interval (s)", ylabel="share of records labelled 1AVB", ylim=(0, 1),
@@ -392,8 +393,9 @@ at = np.arange(len(rows))
 real = np.array([r["real_gap"] for r in rows])
 synth = np.array([r["synthetic_gap"] for r in rows])
 bx.barh(at, 0.1, left=real - 0.05, height=0.6, color="0.88", label="target: real ± 0.05")
-bx.scatter(real, at, marker="o", facecolors="white", edgecolors="0.2", zorder=3, label="real (ptbxl-2k)")
-bx.scatter(synth, at, marker="o", color="0.2", zorder=3, label="synthetic v2")
+bx.scatter(real, at, marker="o", facecolors="white", edgecolors=set_colours[0], linewidths=1.5, zorder=3,
+           label="real (ptbxl-2k)")
+bx.scatter(synth, at, marker="o", color=set_colours[1], zorder=3, label="synthetic v2")
 bx.axvline(0, color="0.5", lw=0.8)
 bx.set_yticks(at, [r["class"] for r in rows])
 bx.set(xlabel="lead-I gap: 12-lead AUC minus lead-I AUC (feature probe)", title="Lead-I gap per class: v2 against real")

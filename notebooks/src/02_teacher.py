@@ -73,6 +73,7 @@ ax2.plot(hist.index, hist["val_map"], marker="s", color=metric_colours[1], label
 ax2.set(xlabel="epoch", ylabel="validation score", title="validation (fold 9)")
 mark_axis_break(ax2)  # the scores start far above 0
 ax2.legend()
+fig.suptitle("Teacher learning curves (1 seed: seed 0)")
 fig.tight_layout()
 save_figure(fig, "02_teacher_learning_curves")
 plt.show()
@@ -106,7 +107,7 @@ auc = report["per_class_auc"]
 fig, ax = plt.subplots(figsize=(9, 3))
 ax.bar(auc.index, auc.values, color="#1b1b1b")
 ax.set_ylim(0.8, 1.005)
-ax.set(xlabel="condition", ylabel="test AUC", title="Teacher: per-class AUC on the test fold")
+ax.set(xlabel="condition", ylabel="test AUC", title="Teacher: per-class AUC on the test fold, 1 seed (seed 0)")
 mark_axis_break(ax)  # the bars start at 0.8, not 0
 plt.xticks(rotation=45)
 fig.tight_layout()
@@ -133,7 +134,7 @@ window = dict(window_seconds=ctx.profile.crop_seconds, stride_seconds=ctx.profil
 drop = lead_drop(model, prep.test, predict_kwargs=window)
 fig, ax = plt.subplots(figsize=(10, 4.5))
 sns.heatmap(drop.drop(columns="macro"), cmap="rocket_r", vmin=0, ax=ax, cbar_kws={"label": "AUC drop"})
-ax.set(xlabel="condition", ylabel="zeroed lead", title="Teacher: AUC lost when one lead is removed")
+ax.set(xlabel="condition", ylabel="zeroed lead", title="Teacher: AUC lost when one lead is removed, 1 seed (seed 0)")
 ax.tick_params(axis="y", rotation=0)  # lead names side by side, not stacked into each other
 ax.grid(False)  # grid lines would cross the cells
 save_figure(fig, "02_teacher_lead_drop")

@@ -74,7 +74,7 @@ for k, (T, colour) in enumerate(zip((1, 2, 4, 8), series_colors(4))):  # tempera
            edgecolor="black", linewidth=0.4)
 ax.scatter(x, one.labels[0], color="black", marker="_", s=300, zorder=3, label="label")
 ax.set_xticks(x, prep.classes, rotation=45)
-ax.set(xlabel="condition", ylabel="soft target q_c (probability)", title=f"Teacher soft targets for test record {one.record_ids[0]}", ylim=(0, 1.3))
+ax.set(xlabel="condition", ylabel=r"soft target $q_c$ (probability)", title=f"Teacher soft targets for test record {one.record_ids[0]}", ylim=(0, 1.3))
 ax.legend(ncol=5, fontsize=8, loc="upper center")
 save_figure(fig, "04_soft_targets")
 plt.show()

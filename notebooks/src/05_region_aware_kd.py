@@ -191,7 +191,7 @@ ax.bar(xs + 0.2, loc["energy_inside"], 0.4, label="energy inside", color=score_c
 ax.scatter(xs, loc["chance"], marker="_", s=900, color="black", zorder=3, label="chance (region share)")
 ax.set_xticks(xs, loc.index)
 ax.set(ylim=(0, 1.2), xlabel="condition (its ground-truth region: notebook 01)", ylabel="score (share, 0 to 1)",
-       title=f"Teacher Grad-CAM against the ground-truth regions (test, {PER_CLASS} records per class)")
+       title=f"Teacher Grad-CAM against the ground-truth regions (test, {PER_CLASS} records per class), 1 seed (seed 0)")
 ax.legend(fontsize=8, ncol=3, markerscale=0.4)
 save_figure(fig, "05_localisation")
 plt.show()

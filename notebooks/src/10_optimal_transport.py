@@ -120,11 +120,11 @@ print("gap shrinks monotonically with epsilon:", bool(np.all(np.diff(table["gap 
 
 # %%
 fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(13, 3.4))
-ax1.loglog(table.index, table["gap to EMD"], marker="o", color="black")
+ax1.loglog(table.index, table["gap to EMD"], marker="o", color=series_colors(1)[0])
 ax1.set(xlabel=r"$\varepsilon$ (relative to the mean cost)",
         ylabel=r"$\langle P^*, C\rangle$ − EMD" "\n(in units of the mean cost)", title=r"entropic cost $\to$ exact cost")
 plan_eps, _, _ = sinkhorn_log(cost, 0.05, 20000, 1e-10)
-shown = (("exact EMD plan (ot.emd)", np.asarray(ot.emd(a, b, cost[0]))),
+shown = (("exact EMD plan (linear program)", np.asarray(ot.emd(a, b, cost[0]))),
          (r"entropic plan, $\varepsilon$ = 0.05", np.asarray(plan_eps[0])))
 top = float(max(p.max() for _, p in shown))  # one colour scale for both plans
 for ax, (name, p) in zip((ax2, ax3), shown):

@@ -360,6 +360,7 @@ if v2 is not None:
     view = view.reindex(index=v2["classes"], columns=order + ["AUC seen labels", "AUC true labels"])
     print(view.round(3).to_string())
     findings = [c for c in v2["classes"] if c != "NORM" and view.loc[c, "n omitted positive"] >= 10]
+    n_teacher_seeds = len(v2["methods"]["teacher"]["seeds"])  # the cells are seed means
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(12, 4.2), gridspec_kw={"width_ratios": [1.6, 1]})
     at = np.arange(len(findings))
     cells = ["labelled positive", "omitted positive", "labelled negative"]
@@ -368,7 +369,7 @@ if v2 is not None:
         ax.bar(at + (i - 1) * 0.27, view.loc[findings, f"p {cell}"], width=0.27, color=shade, label=cell)
     ax.set_xticks(at, findings, rotation=45, ha="right")
     ax.set(ylabel="teacher's mean probability", ylim=(0, 1), xlabel="finding (classes with >= 10 omitted positives)",
-           title="v2 test records by truth and label: the teacher's probability")
+           title=f"v2 test records by truth and label: the teacher's probability\n(mean of {n_teacher_seeds} seeds)")
     ax.legend(fontsize=8)
     clean = view.dropna(subset=["AUC seen labels", "AUC true labels"]).sort_values("AUC true labels")
     rows_at = np.arange(len(clean))
@@ -377,7 +378,7 @@ if v2 is not None:
                label="against the noisy labels (what the benchmark scores)")
     bx.scatter(clean["AUC true labels"], rows_at, color="0.2", zorder=3, label="against the noise-free labels")
     bx.set_yticks(rows_at, clean.index)
-    bx.set(xlim=(0.5, 1.01), xlabel="teacher's test AUC", title="The same teacher, scored two ways")
+    bx.set(xlim=(0.5, 1.01), xlabel="teacher's test AUC", title=f"The same teacher, scored two ways\n(mean of {n_teacher_seeds} seeds)")
     bx.legend(fontsize=7, loc="upper left")
     mark_axis_break(bx, "x")
     fig.tight_layout()

@@ -338,7 +338,7 @@ for size, color in zip(("tiny", "small", "base"), series_colors(3)):  # sizes, l
     ax.plot(xs, ys, color=color, lw=1, alpha=0.6)
     for p, x, y in zip(("fp32", "int8"), xs, ys):
         ax.scatter(x, y, color=color, marker=markers[p][1], s=60, edgecolor="black", linewidth=0.5, zorder=3)
-    ax.annotate(f"{size} ({lat_table.loc[size, 'params'] / 1e6:.2f} M)", (xs[0], ys[0]), xytext=(6, 4),
+    ax.annotate(f"{size} ({lat_table.loc[size, 'params'] / 1e6:.2f} M params)", (xs[0], ys[0]), xytext=(6, 4),
                 textcoords="offset points", fontsize=8)
     ax.scatter(latency[size]["PyTorch eager"], accuracy[size]["fp32"], color=color, marker="s", s=40, alpha=0.5)
 ax.axvline(1.0, color="grey", ls=":", lw=1)
