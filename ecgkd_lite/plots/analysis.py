@@ -386,6 +386,10 @@ _LABEL_SPOTS = (
     (-12, 16, "right", "bottom"),
     (12, -16, "left", "top"),
     (-12, -16, "right", "top"),
+    (18, 30, "left", "bottom"),
+    (-18, 30, "right", "bottom"),
+    (18, -30, "left", "top"),
+    (-18, -30, "right", "top"),
 )
 
 
