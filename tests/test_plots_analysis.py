@@ -13,6 +13,7 @@ from ecgkd_lite.bench.quality import SCHEMA
 from ecgkd_lite.errors import ConfigError
 from ecgkd_lite.plots import (
     method_color,
+    method_label,
     plot_auc_violins,
     plot_efficiency,
     plot_embeddings,
@@ -251,7 +252,7 @@ def test_saliency_strips_one_per_model_with_region_and_colour_bar():
     assert [ax.get_xlabel() for ax in strips] == ["", "time (s)"]  # one time label: none hits the next title
     for ax, name in zip(strips, maps):
         assert ax.get_ylabel() == "lead I (mV)"
-        assert ax.get_title(loc="left") == name
+        assert ax.get_title(loc="left") == method_label(name)  # the display name
         (band,) = [c for c in ax.collections if isinstance(c, PathCollection)]
         np.testing.assert_allclose(band.get_array(), maps[name])
         assert any(label.get_text() == "ground-truth region" for label in ax.get_legend().get_texts())

@@ -468,7 +468,7 @@ def plot_saliency_strip(
             ax=ax,
             regions=regions,
             saliency=saliency,
-            title=name,
+            title=method_label(name),
             color=method_color(name),
             unit=unit,
             colorbar=False,
