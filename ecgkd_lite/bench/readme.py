@@ -887,9 +887,9 @@ def _scenario_reading(name: str) -> str:
                 else "."
             )
         )
+    top = max(students, key=est) if students else None  # the best distilled student (point estimate)
     full = rows.get("baseline-full_labels", {}).get("paired_delta_macro_auc")
-    if full and students:
-        top = max(students, key=est)
+    if full and top:
         text.append(
             f"The baseline with every label of the students' pool gains {_ci(full)}; the best distilled student "
             f"({_name(top)}) {est(top):+.3f}: "
@@ -900,13 +900,12 @@ def _scenario_reading(name: str) -> str:
             )
         )
     feat = rows.get("features-lead_I", {}).get("paired_delta_macro_auc")
-    if feat and students:
-        top = max(students, key=est)
+    if feat and top:
         text.append(
             f"The lead-I logistic regression on beat and rhythm features, trained on the same labeled records, "
             f"gains {_ci(feat)}, "
             + ("above" if feat["estimate"] > est(top) else "below")
-            + f" the best distilled student's point estimate."
+            + " the best distilled student's point estimate."
         )
     return " ".join(text)
 
