@@ -53,7 +53,7 @@ COMPONENTS: dict[str, tuple[int, tuple[str, ...]]] = {
         ("data/synthetic.py", "data/synthetic_conditions.py", "data/conditions.py", "data/dower.py", "data/leads.py"),
     ),
     "generator_v2": (
-        4,
+        5,
         ("data/synthetic_v2.py", "data/synthetic_v2_render.py", "data/synthetic_v2_tables.py"),
     ),
     "readers": (

@@ -126,6 +126,21 @@ def test_limb_gain_is_bounded_and_sets_the_limb_amplitude_inside_its_bounds():
     assert (data.meta["limb_qrs_pp_mV"][h == lo] > data.meta["sev_LVOLT"][h == lo]).all()
 
 
+def test_qrs_gain_is_bounded_and_sets_the_sokolow_index_inside_its_bounds():
+    from ecgkd_lite.data.synthetic_v2_render import QRS_GAIN_RANGE
+
+    lo, hi = QRS_GAIN_RANGE
+    data = load_synthetic_v2(1024, fs=FS, seed=5, config=V2Config(prevalence={"LVH": 0.3}))
+    g = data.meta["qrs_gain"].to_numpy()
+    assert g.min() >= lo and g.max() <= hi  # unbounded: 0.2 to 9 on 6,000 default records
+    assert ((g == lo) | (g == hi)).any()  # the sample reaches a bound, so the next lines test both sides
+    inside = (g > lo) & (g < hi)
+    assert inside.mean() > 0.9
+    sev, rendered = data.meta["sev_LVH"].to_numpy(), data.meta["sokolow_mV"].to_numpy()
+    np.testing.assert_allclose(rendered[inside], sev[inside], rtol=1e-4)
+    assert (rendered[g == hi] < sev[g == hi]).all() and (rendered[g == lo] > sev[g == lo]).all()
+
+
 def test_cooccurrence_matches_the_latent_model():
     """P(a and b) of the true findings against the bivariate normal of the latent model (pairs that
     no exclusion rule touches; tolerance 4 binomial SD + 0.001)."""

@@ -29,7 +29,7 @@ absence of every other finding (truth, measured and observed alike).
 The container: the classes, leads and tables of ``load_synthetic``; ``labels`` are the observed
 labels; ``meta`` adds ``sev_<latent>``, ``true_<code>``, ``measured_<code>``, ``axis_deg``,
 ``location_AMI``/``location_IMI`` (used where the severity is above 0), ``misplaced``, ``af_start_s``/``af_end_s`` and ``pvc_start_s``/``pvc_end_s``
-(the episodes), ``pvc_rendered``, ``habitus_limb`` and ``limb_qrs_pp_mV`` (rendered). ``ECGData.subset``/``save``/``load`` keep
+(the episodes), ``pvc_rendered``, ``habitus_limb``, ``limb_qrs_pp_mV``, ``qrs_gain`` and ``sokolow_mV`` (rendered). ``ECGData.subset``/``save``/``load`` keep
 ``meta``. Regions follow the *true* findings (the paroxysmal AF region is its episode).
 Rendering: ``synthetic_v2_render``.
 """
