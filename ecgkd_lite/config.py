@@ -108,6 +108,22 @@ def get_profile(name: str | None = None) -> Profile:
     return PROFILES[name]
 
 
+#: the synthetic generator behind each ``ECGKD_GENERATOR`` value: the data source name of ``experiment.prepare``
+GENERATORS = {"v1": "synthetic", "v2": "synthetic_v2"}
+#: the generator the notebooks and the suite use: v2 (label noise, borderline records, graded
+#: lead-I visibility, co-occurrence and a long tail; calibrated against ptbxl-2k)
+DEFAULT_GENERATOR = "v2"
+
+
+def notebook_source(generator: str | None = None) -> str:
+    """The synthetic data source of the notebooks: ``generator``, else ``$ECGKD_GENERATOR``, else
+    ``DEFAULT_GENERATOR`` (``v1`` selects the noise-free generator of the first release)."""
+    generator = generator or os.environ.get("ECGKD_GENERATOR", DEFAULT_GENERATOR)
+    if generator not in GENERATORS:
+        raise ConfigError(f"generator={generator!r} is unknown (ECGKD_GENERATOR); choose one of {sorted(GENERATORS)}")
+    return GENERATORS[generator]
+
+
 def cache_dir(*parts: str) -> Path:
     """A folder under the cache root (created)."""
     root = os.environ.get("ECGKD_CACHE")

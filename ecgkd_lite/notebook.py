@@ -6,7 +6,8 @@
 It seeds python/numpy/torch, asks for deterministic kernels, fixes the torch thread count (so
 numbers do not depend on how many cores the machine has; ``OMP_NUM_THREADS`` lowers it), sets plotting defaults, silences
 third-party warnings that would clutter stored outputs, and reports the profile (``quick`` unless
-``ECGKD_PROFILE=full``). Progress bars are on in an interactive session and off when
+``ECGKD_PROFILE=full``) and the synthetic data source ``ctx.source`` (generator v2 unless
+``ECGKD_GENERATOR=v1``). Progress bars are on in an interactive session and off when
 ``ECGKD_PROGRESS=0`` (the suite runner and the test command set it) so stored outputs stay clean.
 """
 
@@ -18,7 +19,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from .config import Profile, get_profile, reports_dir  # noqa: F401 (reports_dir: re-exported)
+from .config import Profile, get_profile, notebook_source, reports_dir  # noqa: F401 (reports_dir: re-exported)
 from .progress import progress_enabled
 from .utils import seed_everything
 
@@ -29,16 +30,23 @@ class NotebookContext:
     profile: Profile
     reports_dir: Path
     threads: int
+    source: str = "synthetic_v2"
 
     def __repr__(self) -> str:
-        return f"NotebookContext(seed={self.seed}, profile={self.profile.name!r}, threads={self.threads})"
+        return (
+            f"NotebookContext(seed={self.seed}, profile={self.profile.name!r}, source={self.source!r}, "
+            f"threads={self.threads})"
+        )
 
 
-def setup_notebook(seed: int = 0, profile: str | None = None, threads: int = 2) -> NotebookContext:
+def setup_notebook(
+    seed: int = 0, profile: str | None = None, threads: int = 2, generator: str | None = None
+) -> NotebookContext:
     """Seed everything, deterministic flags, plotting defaults, quiet warnings. Returns the context."""
     import matplotlib
     import torch
 
+    source = notebook_source(generator)  # a bad ECGKD_GENERATOR fails before anything else
     seed_everything(seed, deterministic=True)
     limit = os.environ.get("OMP_NUM_THREADS", "")
     if limit.isdigit() and int(limit) >= 1:  # a machine-wide limit wins (shared machines)
@@ -82,4 +90,6 @@ def setup_notebook(seed: int = 0, profile: str | None = None, threads: int = 2) 
             "font.size": 10,
         }
     )
-    return NotebookContext(seed=seed, profile=get_profile(profile), reports_dir=reports_dir(), threads=threads)
+    return NotebookContext(
+        seed=seed, profile=get_profile(profile), reports_dir=reports_dir(), threads=threads, source=source
+    )

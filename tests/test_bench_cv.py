@@ -293,6 +293,29 @@ def test_measured_visibility_follows_the_real_gap_rule():
         cv.synthetic_pool(data="ptbxl2k")
 
 
+def test_source_visibility_reads_v1_construction_and_the_v2_holdout(tmp_path):
+    """v1: the construction's groups; v2: the groups measured on the committed v2 benchmark's
+    hold-out (undetermined classes in no group); a missing file and another source are named."""
+    classes = ["AMI", "AFIB", "LVH", "CRBBB"]
+    assert cv.source_visibility("synthetic", classes) == {
+        "seen": ["AFIB"],
+        "partly seen": ["LVH", "CRBBB"],
+        "not seen": ["AMI"],
+    }
+    path = tmp_path / "v2.json"
+    per_class = {"AMI": "partly seen", "AFIB": "seen", "LVH": "undetermined", "CRBBB": "not seen"}
+    path.write_text(json.dumps({"by_visibility": {"per_class": per_class}}))
+    assert cv.source_visibility("synthetic_v2", classes, path=path) == {
+        "seen": ["AFIB"],
+        "partly seen": ["AMI"],
+        "not seen": ["CRBBB"],
+    }
+    with pytest.raises(ConfigError, match="missing.json is missing"):
+        cv.source_visibility("synthetic_v2", classes, path=tmp_path / "missing.json")
+    with pytest.raises(ConfigError, match="source='ptbxl'"):
+        cv.source_visibility("ptbxl", classes)
+
+
 def test_converged_benchmark_arguments(tiny):
     with pytest.raises(ConfigError, match="data 'mimic' is unknown"):
         cv.run_quality_cv(data="mimic")

@@ -33,6 +33,17 @@ def test_setup_rejects_unknown_profile():
         setup_notebook(profile="huge")
 
 
+def test_setup_chooses_the_synthetic_generator(monkeypatch):
+    monkeypatch.delenv("ECGKD_GENERATOR", raising=False)
+    assert setup_notebook(threads=1).source == "synthetic_v2"  # the default: generator v2
+    monkeypatch.setenv("ECGKD_GENERATOR", "v1")
+    assert setup_notebook(threads=1).source == "synthetic"
+    assert setup_notebook(threads=1, generator="v2").source == "synthetic_v2"  # an argument wins
+    monkeypatch.setenv("ECGKD_GENERATOR", "v3")
+    with pytest.raises(ConfigError, match="generator='v3' is unknown"):
+        setup_notebook(threads=1)
+
+
 def test_progress_switch(monkeypatch):
     monkeypatch.setenv("ECGKD_PROGRESS", "0")
     assert not progress_enabled() and progress(range(3)).disable

@@ -575,6 +575,26 @@ def lead_i_visibility(
     return {g: [c for c in classes if per.get(c) == g] for g in GROUPS}
 
 
+#: the converged v2 benchmark, whose hold-out measures the v2 classes' lead-I groups
+V2_BENCHMARK = REPO_ROOT / "results" / "bench_quality_converged_v2.json"
+
+
+def source_visibility(source: str, classes: Sequence[str], path: Path | None = None) -> dict[str, list[str]]:
+    """The lead-I groups (``GROUPS``) of the classes of a synthetic ``source`` as a notebook uses them:
+    ``synthetic`` (v1) by construction; ``synthetic_v2`` as measured on the hold-out of the committed
+    converged v2 benchmark (``V2_BENCHMARK``: 600 records the notebook's test fold never sees, so a
+    notebook does not choose its groups on the records it scores). ConfigError names a missing file."""
+    if source == "synthetic":
+        return lead_i_visibility(classes, data="synthetic")
+    if source != "synthetic_v2":
+        raise ConfigError(f"source={source!r} has no lead-I groups here; choose 'synthetic' or 'synthetic_v2'")
+    path = V2_BENCHMARK if path is None else Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path} is missing: run `ecgkd bench quality --profile converged --generator v2` first")
+    measured = json.loads(path.read_text())["by_visibility"]["per_class"]
+    return lead_i_visibility(classes, data="synthetic_v2", measured=measured)
+
+
 #: fewest positives a class needs before a measured gap may group it (fewer: "undetermined")
 MIN_POSITIVES_TO_GROUP = 10
 
