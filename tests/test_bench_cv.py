@@ -264,6 +264,7 @@ def test_converged_benchmark_on_generator_v2_noisy_labels_measured_groups(tiny_s
     assert "hold-out" in vis["source"] and set(vis["per_class"]) == set(data.classes)
     # a toy hold-out of a few records has no class with enough positives to group: none is grouped
     assert set(vis["per_class"].values()) == {"undetermined"} and vis["groups"] == {}
+    assert set(vis["per_class_for_notebooks"]) == set(data.classes) and "never score" in vis["for_notebooks"]
     text = cv.markdown(out)
     assert "noise-free labels" in text and "| teacher | " in text.split("noise-free labels")[-1]
 
@@ -293,9 +294,10 @@ def test_measured_visibility_follows_the_real_gap_rule():
         cv.synthetic_pool(data="ptbxl2k")
 
 
-def test_source_visibility_reads_v1_construction_and_the_v2_holdout(tmp_path):
-    """v1: the construction's groups; v2: the groups measured on the committed v2 benchmark's
-    hold-out (undetermined classes in no group); a missing file and another source are named."""
+def test_source_visibility_reads_v1_construction_and_the_v2_groups_for_notebooks(tmp_path):
+    """v1: the construction's groups; v2: the groups the committed v2 benchmark measured on its test
+    records for the notebooks (undetermined classes in no group); a missing file, a report without
+    those groups and another source are named."""
     classes = ["AMI", "AFIB", "LVH", "CRBBB"]
     assert cv.source_visibility("synthetic", classes) == {
         "seen": ["AFIB"],
@@ -304,7 +306,10 @@ def test_source_visibility_reads_v1_construction_and_the_v2_holdout(tmp_path):
     }
     path = tmp_path / "v2.json"
     per_class = {"AMI": "partly seen", "AFIB": "seen", "LVH": "undetermined", "CRBBB": "not seen"}
-    path.write_text(json.dumps({"by_visibility": {"per_class": per_class}}))
+    path.write_text(json.dumps({"by_visibility": {"per_class": {}}}))  # a report before the notebooks' groups
+    with pytest.raises(ConfigError, match="no per_class_for_notebooks"):
+        cv.source_visibility("synthetic_v2", classes, path=path)
+    path.write_text(json.dumps({"by_visibility": {"per_class": {}, "per_class_for_notebooks": per_class}}))
     assert cv.source_visibility("synthetic_v2", classes, path=path) == {
         "seen": ["AFIB"],
         "partly seen": ["AMI"],
