@@ -265,6 +265,9 @@ def test_converged_benchmark_on_generator_v2_noisy_labels_measured_groups(tiny_s
     # a toy hold-out of a few records has no class with enough positives to group: none is grouped
     assert set(vis["per_class"].values()) == {"undetermined"} and vis["groups"] == {}
     assert set(vis["per_class_for_notebooks"]) == set(data.classes) and "never score" in vis["for_notebooks"]
+    sub = cv.subset(out, ["baseline", "teacher"])  # every method table follows the chosen rows
+    assert list(sub["methods"]) == list(sub["noise_free"]["methods"]) == ["baseline", "teacher"]
+    assert "vanilla_kd" not in sub["by_visibility"]["methods"]
     text = cv.markdown(out)
     assert "noise-free labels" in text and "| teacher | " in text.split("noise-free labels")[-1]
 

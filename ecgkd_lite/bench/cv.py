@@ -916,11 +916,12 @@ def deltas(
 
 def subset(result: dict, names: Sequence[str]) -> dict:
     """``result`` with only the method rows ``names`` (in that order; absent ones skipped), also in
-    its by-visibility table, e.g. to show the classic methods alone."""
+    its by-visibility table and its noise-free table (v2), e.g. to show the classic methods alone."""
     out = {**result, "methods": {m: result["methods"][m] for m in names if m in result["methods"]}}
-    vis = result.get("by_visibility")
-    if vis:
-        out["by_visibility"] = {**vis, "methods": {m: vis["methods"][m] for m in names if m in vis["methods"]}}
+    for block in ("by_visibility", "noise_free"):
+        if result.get(block):
+            rows = result[block]["methods"]
+            out[block] = {**result[block], "methods": {m: rows[m] for m in names if m in rows}}
     return out
 
 
