@@ -1,8 +1,8 @@
 """Do the shipped runs still match their data on another CPU? Emulate other numeric back ends here.
 
-For every run in ``pretrained/`` the data it was trained on is rebuilt from its recipe (the quick
-synthetic set, the 12 leads restored from lead I by the shipped restoration net, or the teacher and
-student pools of the semi-supervised scenarios at 10 % labels) in a fresh process with a fresh
+For every run in ``pretrained/`` the data it was trained on is rebuilt from its recipe (the
+notebooks' quick synthetic set, generator v2; the 12 leads restored from lead I by the shipped
+restoration net; or the teacher and student pools of the semi-supervised scenarios at 10 % labels) in a fresh process with a fresh
 cache, under each back-end configuration below, and checked:
 
 * **key**: the run's stored data key (``data_fingerprint``) must equal the key of the rebuilt
@@ -66,7 +66,9 @@ def check_here() -> dict:
     from ecgkd_lite.train.restoration import restore_prepared
     from ecgkd_lite.utils import fingerprint
 
-    prep = experiment.prepare("synthetic")
+    from ecgkd_lite.config import notebook_source
+
+    prep = experiment.prepare(notebook_source())  # the notebooks' data (generator v2 unless ECGKD_GENERATOR=v1)
     candidates = {"quick synthetic": (prep.train, prep.val)}
     restorer = experiment.train_restoration(prep, size="tiny")
     restored = restore_prepared(prep, restorer.model, input_leads=["I"], cache=False)

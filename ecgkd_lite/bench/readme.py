@@ -1007,8 +1007,8 @@ def _reviewer_path() -> str:
         ),
         (
             'LiteHeart: "closes nearly half of the gap"',
-            '12 · "Each method against the baseline", "Where a teacher pays off: scarce labels", "The same '
-            'benchmark on generator v2"',
+            '12 · "The default data: generator v2", "Each method against the baseline (generator v1)", "Where a '
+            'teacher pays off: scarce labels"',
             "converged synthetic v1 and v2 (and its scenarios); ptbxl-2k",
             "LiteHeart's share of the teacher's lead closed (paired 95 % interval): converged synthetic v1 "
             f"{_gap_closed(conv, 'liteheart')}; v2 {_gap_closed(v2, 'liteheart')}; ptbxl-2k all labels "
@@ -1067,7 +1067,7 @@ def _reviewer_path() -> str:
         (
             'distillation in general: soft targets carry more than the labels ("dark knowledge") where labels '
             "are noisy",
-            '01 · "Generator v2"; 12 · "The same benchmark on generator v2"',
+            '01 · "Generator v2: the data every later notebook uses"; 12 · "The default data: generator v2"',
             "generator v2 (label noise, borderline records), converged protocol",
             "Minus the baseline on the noisy labels: "
             + "; ".join(f"{_name(m)} {_verdict(v2, m)}" for m in ("vanilla_kd", "liteheart", "evl_ecg"))
