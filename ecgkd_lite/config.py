@@ -110,6 +110,8 @@ def get_profile(name: str | None = None) -> Profile:
 
 #: the synthetic generator behind each ``ECGKD_GENERATOR`` value: the data source name of ``experiment.prepare``
 GENERATORS = {"v1": "synthetic", "v2": "synthetic_v2"}
+#: data source -> its name in prose ("generator v1" / "generator v2")
+GENERATOR_NAMES = {source: f"generator {g}" for g, source in GENERATORS.items()}
 #: the generator the notebooks and the suite use: v2 (label noise, borderline records, graded
 #: lead-I visibility, co-occurrence and a long tail; calibrated against ptbxl-2k)
 DEFAULT_GENERATOR = "v2"

@@ -324,6 +324,20 @@ def test_source_visibility_reads_v1_construction_and_the_v2_groups_for_notebooks
         cv.source_visibility("ptbxl", classes)
 
 
+def test_generator_of_and_ablation_readings_name_each_stored_file(tmp_path):
+    assert cv.generator_of({"setting": {"data": "synthetic_v2"}}) == "generator v2"
+    assert cv.generator_of({"data": {"source": "synthetic"}}) == "generator v1"
+    assert cv.generator_of({"setting": {"data": "ptbxl2k"}}) == "ptbxl2k" and cv.generator_of({}) is None
+    assert cv.ablation_readings("liteheart-no_mi", root=tmp_path) == "No converged synthetic benchmark is stored."
+    stored = {"setting": {"data": "synthetic_v2"}, "methods": {"liteheart": {}}}
+    (tmp_path / "bench_quality_converged_v2.json").write_text(json.dumps(stored))
+    text = cv.ablation_readings("liteheart-no_mi", root=tmp_path)
+    assert text.startswith("* **generator v2** (`bench_quality_converged_v2.json`): ") and "\n" not in text
+    assert text.endswith(
+        cv.ablation_reading(stored, "liteheart-no_mi").replace("In the converged synthetic benchmark, r", "R")
+    )
+
+
 def test_converged_benchmark_arguments(tiny):
     with pytest.raises(ConfigError, match="data 'mimic' is unknown"):
         cv.run_quality_cv(data="mimic")

@@ -37,3 +37,22 @@ def test_bad_input_is_named():
         label_noise_view(y, y + 0.5, np.zeros((3, 2)), ["a", "b"])
     with pytest.raises(ConfigError, match="probs must be finite"):
         label_noise_view(y, y, np.full((3, 2), np.nan), ["a", "b"])
+
+
+def test_truly_positive_follows_the_truth_where_kept_and_the_label_otherwise():
+    import pandas as pd
+
+    from ecgkd_lite.evaluate.noise import truly_positive
+
+    class Data:  # the three attributes truly_positive reads from an ECGData
+        classes = ("NORM", "AMI")
+        labels = np.array([[0, 1], [0, 1], [1, 0], [1, 0]])
+        meta = pd.DataFrame({"true_AMI": [1, 0, 1, 0]})  # record 1 a false positive, record 2 an omission
+
+    assert truly_positive(Data, "AMI").tolist() == [True, False, True, False]
+    assert truly_positive(Data, "AMI", labelled=True).tolist() == [True, False, False, False]
+    assert truly_positive(Data, "NORM").tolist() == [False, False, True, True]  # no truth kept: the labels
+    Data.meta = None
+    assert truly_positive(Data, "AMI").tolist() == [True, True, False, False]
+    with pytest.raises(ConfigError, match="'IMI' is not in the data's classes"):
+        truly_positive(Data, "IMI")

@@ -53,7 +53,7 @@ import numpy as np
 
 from .. import experiment
 from ..checks import check_fraction, check_int
-from ..config import REPO_ROOT, get_profile
+from ..config import GENERATOR_NAMES, REPO_ROOT, get_profile
 from ..data import ECGData, StandardScaler, bandpass, load_ptbxl_2k, resample
 from ..data.conditions import CONDITIONS
 from ..data.synthetic import assign_folds
@@ -573,6 +573,33 @@ def lead_i_visibility(
             return {}
         per = {r["class"]: r["seen_by_lead_I"] for r in json.loads(Path(path).read_text())["cv"]["per_class"]}
     return {g: [c for c in classes if per.get(c) == g] for g in GROUPS}
+
+
+def generator_of(result: dict) -> str | None:
+    """The data a stored result JSON was made on, named: "generator v1" / "generator v2" for the
+    synthetic generators (``config.GENERATOR_NAMES``), else its data source (None if unrecorded)."""
+    source = (result.get("setting") or {}).get("data") or (result.get("data") or {}).get("source")
+    return GENERATOR_NAMES.get(source, source)
+
+
+#: the stored converged synthetic benchmarks, v1 first
+CONVERGED_FILES = ("bench_quality_converged.json", "bench_quality_converged_v2.json")
+
+
+def ablation_readings(ablation: str, root: Path | None = None) -> str:
+    """Markdown bullets: ``ablation``'s converged verdict (``ablation_reading``) in every stored
+    converged synthetic benchmark (``CONVERGED_FILES`` under ``root``, default ``results/``), each
+    named by its generator."""
+    root = REPO_ROOT / "results" if root is None else Path(root)
+    lines = []
+    for name in CONVERGED_FILES:
+        if (root / name).exists():
+            result = json.loads((root / name).read_text())
+            text = ablation_reading(result, ablation).replace(
+                "In the converged synthetic benchmark, removing", "Removing"
+            )
+            lines.append(f"* **{generator_of(result)}** (`{name}`): {text}")
+    return "\n".join(lines) or "No converged synthetic benchmark is stored."
 
 
 #: the converged v2 benchmark, whose hold-out measures the v2 classes' lead-I groups

@@ -50,3 +50,18 @@ def label_noise_view(y_seen, y_true, probs, classes: Sequence[str]) -> pd.DataFr
     out["AUC seen labels"] = per_class_auc(y_seen, probs, classes)
     out["AUC true labels"] = per_class_auc(y_true, probs, classes)
     return out
+
+
+def truly_positive(data, cls: str, *, labelled: bool = False) -> np.ndarray:
+    """Bool per record of ``data`` (an ``ECGData``): the record has ``cls`` by the generator's
+    noise-free truth (``meta["true_<cls>"]``, generator v2; the regions follow it), or by its label
+    where no truth is kept (v1, real data). ``labelled=True`` also asks for the label, so a coding
+    error is never picked as an example of the class. ConfigError names an unknown class."""
+    if cls not in data.classes:
+        raise ConfigError(f"class {cls!r} is not in the data's classes {list(data.classes)}")
+    label = data.labels[:, list(data.classes).index(cls)] == 1
+    column = f"true_{cls}"
+    if data.meta is None or column not in data.meta:
+        return label
+    truth = data.meta[column].to_numpy() == 1
+    return truth & label if labelled else truth

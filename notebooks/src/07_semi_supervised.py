@@ -81,9 +81,15 @@ from ecgkd_lite.train.matched import labeled_per_batch, matched_batches
 from IPython.display import Markdown, display
 from ecgkd_lite.distill import METHODS
 from ecgkd_lite.plots import method_color, plot_paired_deltas, save_figure, series_colors
+from ecgkd_lite.bench.cv import generator_of
+from ecgkd_lite.config import GENERATOR_NAMES as GENERATOR
 
-prep = experiment.prepare("synthetic", profile=ctx.profile)
+prep = experiment.prepare(ctx.source, profile=ctx.profile)
+
+
+
 print(prep)
+print(f"this notebook's data: {GENERATOR[ctx.source]}")
 
 # %%
 LH = METHODS["liteheart"]
@@ -122,7 +128,8 @@ display(Markdown(
 #   wearable pool $W$ (lead I), the student's, of which a share `RATIO` is labeled ($W_L$) and the
 #   rest is not ($W_U$). The student sees no archive record; the teacher no pool record.
 #
-# The sizes below are computed on this notebook's synthetic training split at `RATIO`.
+# The sizes below are computed on this notebook's synthetic training split at `RATIO` (the data of
+# `ctx.source`: generator v2 unless `ECGKD_GENERATOR=v1`; printed above).
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -314,6 +321,13 @@ print(f"scenario a teacher: {len(sd.teacher.train)} labeled records, {len(teache
 # share per class and, because this is synthetic data whose labels we *do* know, how often a
 # confident pseudo-label is right (a diagnostic only: no model ever sees these labels). The teacher
 # is scenario a's, so these pseudo-labels are honest: the teacher never read a label of this pool.
+#
+# "Right" has two answers on generator v2. The **observed** labels (`labels`) are what a reader
+# coded, with the label noise of real annotation (omissions and flips, borderline records); the
+# **noise-free truth** (`meta["true_<class>"]`, kept by the generator) is what the record shows. A
+# confident pseudo-label that disagrees with the observed label may be a teacher error or a noisy
+# label the teacher got right, so both agreements are printed (on generator v1 the two are the same
+# labels, and only the first is shown).
 
 # %%
 from ecgkd_lite.distill.teacher_cache import crop_starts
@@ -327,32 +341,64 @@ hit, out = cache.lookup(index, torch.from_numpy(np.tile(starts, len(pool))))
 assert bool(hit.all()), "every unlabeled crop is in the teacher cache"
 p = torch.sigmoid(out["logits"]).float().numpy()
 y = sd.student.train.labels[index.numpy()]
+meta = sd.student.train.meta
+truth_cols = [f"true_{c}" for c in prep.classes]
+has_truth = meta is not None and all(col in meta for col in truth_cols)  # generator v2 keeps the noise-free labels
 confident = (p > TAU_HI) | (p < TAU_LO)
 correct = (p > 0.5) == (y > 0.5)
 coverage = pd.DataFrame({
     "confident share": confident.mean(0),
-    "pseudo-label accuracy": (correct & confident).sum(0) / np.maximum(confident.sum(0), 1),
+    "pool positives (observed)": y[:: len(starts)].sum(0).astype(int),
+    "pseudo-label accuracy (observed labels)": (correct & confident).sum(0) / np.maximum(confident.sum(0), 1),
 }, index=list(prep.classes))
+if has_truth:
+    y_true = meta[truth_cols].to_numpy(np.float32)[index.numpy()]
+    correct_true = (p > 0.5) == (y_true > 0.5)
+    coverage["pseudo-label accuracy (noise-free truth)"] = (correct_true & confident).sum(0) / np.maximum(confident.sum(0), 1)
+    noisy = (y > 0.5) != (y_true > 0.5)
 print(f"{len(pool)} unlabeled records x {len(starts)} crops = {len(index)} crops")
 print(coverage.round(3).to_string())
 print(f"\nall entries: {confident.mean():.1%} confident, {(correct & confident).sum() / max(confident.sum(), 1):.2%} of "
-      f"those correct; crops with every class confident: {confident.all(1).mean():.1%}")
+      f"those agree with the observed labels; crops with every class confident: {confident.all(1).mean():.1%}")
+if has_truth:
+    print(f"noise-free truth: {(correct_true & confident).sum() / max(confident.sum(), 1):.2%} of the confident entries "
+          f"right; the observed label differs from the truth in {noisy.mean():.2%} of the entries")
 
 # %%
 share = coverage["confident share"]
 hesitant = share.nsmallest(2)
+acc_obs = (correct & confident).sum() / max(confident.sum(), 1)
+truth_text = ""
+if has_truth:
+    acc_true = (correct_true & confident).sum() / max(confident.sum(), 1)
+    truth_text = (
+        f" Against the generator's noise-free truth the confident entries are right **{acc_true:.1%}** of the time, "
+        + ("more often than they agree with the observed labels: part of the disagreement is label noise that the "
+           "teacher did not copy, not a teacher error." if acc_true > acc_obs else
+           "no more often than they agree with the observed labels: the disagreements are teacher errors, not "
+           "label noise the teacher saw through."))
+rare = coverage.index[coverage["pool positives (observed)"] < 30].tolist()
 display(Markdown(
     f"The teacher trained on **{len(sd.teacher.train):,}** labeled records is confident on **{confident.mean():.1%}** "
-    f"of the entries and right on **{(correct & confident).sum() / max(confident.sum(), 1):.1%}** of those: the pool "
+    f"of the entries and agrees with the observed labels on **{acc_obs:.1%}** of those: the pool "
     f"delivers **{int(confident.sum()):,}** crop-level class labels (crop x class entries) that the labeled records "
-    "lack, as good as a teacher trained on the same few labels can make them. "
+    "lack, as good as a teacher trained on the same few labels can make them." + truth_text + " "
     f"The threshold bites hardest where the teacher hesitates most: "
     + ", ".join(f"{c} (**{v:.1%}** confident)" for c, v in hesitant.items())
-    + f". **{1 - confident.all(1).mean():.1%}** of the crops have at least one class left out."))
+    + f". **{1 - confident.all(1).mean():.1%}** of the crops have at least one class left out."
+    + (f" A high confident share is cheap for a rare class (a near-constant 'absent' is confident and mostly right): "
+       f"{', '.join(rare)} {'has' if len(rare) == 1 else 'have'} fewer than 30 positives in the whole pool, so "
+       f"{'its accuracy rests' if len(rare) == 1 else 'their accuracies rest'} mostly on negatives." if rare else "")))
 
 # %% [markdown]
-# A PVC is a single beat that a short training crop may or may not contain, so the crop-level
-# answer is genuinely uncertain, and the mask leaves such entries out rather than teach a coin flip.
+# Two things make the teacher hesitate on an entry, and the mask leaves such entries out rather than
+# teach a coin flip. Some findings are *episodes*: a PVC beat or a paroxysmal run of atrial
+# fibrillation lies in some crops of the record and not in others, while the label belongs to the
+# whole record, so the crop-level answer is genuinely uncertain. Others are *borderline*: on
+# generator v2 a record's class follows a continuous severity (a PR interval, a QRS axis, a voltage)
+# measured with error, so records near the threshold are uncertain for any reader, the teacher
+# included; NORM, the absence of every finding, inherits the doubt of all of them. Which classes
+# hesitate most is read from the table above.
 #
 # ## Hands-on: three students of scenario a
 #
@@ -377,11 +423,14 @@ print(pd.DataFrame({k: {m: r[m] for m in ("macro_auc", "macro_f1", "map")} for k
 # ## What the leak looked like (synthetic, for comparison only)
 #
 # The old label-ratio file `results/bench_quality_quick_labels10.json` was made with the leaky
-# setting: the same labeled part $L$ (the same draw), the same tiny student, but a teacher trained on
-# every training label and plain batches. Its `seed=0` runs beside this notebook's honest ones. This is
-# **not** a finding about semi-supervised distillation; it shows how much the leak was worth. Two
-# things changed at once (the teacher's labels and the batches), so the difference is their joint
-# effect.
+# setting: the same ratio and draw rule for the labeled part $L$, the same tiny student, but a
+# teacher trained on every training label and plain batches. Its `seed=0` runs beside this notebook's
+# honest ones. This is **not** a finding about semi-supervised distillation; it shows how much the
+# leak was worth. Two things changed at once (the teacher's labels and the batches), so the
+# difference is their joint effect, and only if both columns come from the same data: the file names
+# its generator and data fingerprint (printed below). When they are not this notebook's, the records,
+# their labels and both teachers differ too, so the two columns stand side by side without a
+# difference column and only each column's gains over its own baseline are compared.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -394,7 +443,9 @@ else:
     leaky_auc = {"teacher": leaky["teacher"]["macro_auc"],
                  **{m: next(r for r in leaky["methods"][m]["runs"] if r["seed"] == 0)["macro_auc"]
                     for m in HANDS_ON if m in leaky["methods"]}}
+    same_data = leaky["data"]["fingerprint"] == experiment.data_key(prep)
     print(f"{leaky_path.name}: made by {leaky['command']}")
+    print(f"its data: {generator_of(leaky)}; this notebook's: {GENERATOR[ctx.source]}; the same records: {same_data}")
     print(f"leaky setting, seed 0 (teacher on all {leaky['data']['n_train']} training labels, {leaky['n_labeled']} "
           "labeled for the students):")
     print(pd.Series(leaky_auc, name="macro AUC").round(3).to_string())
@@ -408,9 +459,11 @@ def md_table(frame):
 
 
 if leaky is not None:
-    both = pd.DataFrame({"leaky (old file, seed 0)": leaky_auc,
-                         "scenario a (this notebook, seed 0)": {k: r["macro_auc"] for k, r in honest.items()}})
-    both["honest minus leaky"] = both.iloc[:, 1] - both.iloc[:, 0]
+    both = pd.DataFrame({f"leaky (old file, {generator_of(leaky)}, seed 0)": leaky_auc,
+                         f"scenario a (this notebook, {GENERATOR[ctx.source]}, seed 0)":
+                             {k: r["macro_auc"] for k, r in honest.items()}})
+    if same_data:
+        both["honest minus leaky"] = both.iloc[:, 1] - both.iloc[:, 0]
     display(Markdown("**What the leak was worth** (test macro AUC, one seed each, synthetic; not a finding):\n\n"
                      + md_table(both.round(3))))
     gains = {name: (both.loc[name].iloc[0] - both.loc["baseline"].iloc[0],
@@ -421,7 +474,11 @@ if leaky is not None:
             for name, (old, new) in gains.items())
         + f". The teacher itself: **{both.loc['teacher'].iloc[0]:.3f}** with every label, "
         f"**{both.loc['teacher'].iloc[1]:.3f}** with $L$ only. One seed each: read the signs and sizes, "
-        "not the third decimal."))
+        "not the third decimal."
+        + ("" if same_data else
+           f" The leaky column is {generator_of(leaky)} and the honest one {GENERATOR[ctx.source]}: different "
+           "records, labels and teachers, so even the gains over each column's own baseline mix the leak with the "
+           "change of data. Read them as an illustration of the leak's direction, not of its size on this data.")))
 
 # %% [markdown]
 # ## Real data: scenarios a and b on `ptbxl-2k`
@@ -452,8 +509,8 @@ def load_runs(files):
             continue
         runs[name] = json.loads(path.read_text())
         st = runs[name]["setting"]
-        print(f"{name}: {file} | {runs[name]['command']} | commit {(runs[name]['git_commit'] or '?')[:8]} | "
-              f"{runs[name]['date'][:10]} | label ratio {st['label_ratio']:g}, scenario {st['scenario']}, "
+        print(f"{name}: {file} | data {generator_of(runs[name])} | {runs[name]['command']} | "
+              f"commit {(runs[name]['git_commit'] or '?')[:8]} | {runs[name]['date'][:10]} | label ratio {st['label_ratio']:g}, scenario {st['scenario']}, "
               f"{st['k']} fold(s), pool {runs[name]['n_pool']} | complete: {runs[name]['complete']}")
         if "teacher_labels" in st:
             print(f"  teacher: {st['teacher_labels']}")
@@ -564,7 +621,9 @@ else:
 # validation stops improving) runs the same two scenarios on the same code path
 # (`ecgkd bench quality --profile converged --label-ratio 0.1 --scenario a|b`): more records, no
 # folds, a teacher that reads only what its scenario allows, the same reference rows and the same
-# paired rule. Its all-labels run is the full-label reference.
+# paired rule. Its all-labels run is the full-label reference. Each stored file names the generator
+# it was made on (printed with it below): a file made on another generator than this notebook's
+# is read on its own, method against method, never against the hands-on table above.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -578,12 +637,35 @@ print("\ntest macro AUC (the converged benchmark's synthetic test set):")
 syn_runs, syn_rows = scenario_table(synthetic)
 
 # %%
-scenario_figures(syn_runs, syn_rows, "converged synthetic", "synthetic", "test")
+syn_gens = sorted({generator_of(r) for r in synthetic.values()})
+scenario_figures(syn_runs, syn_rows, f"converged synthetic ({', '.join(syn_gens)})", "synthetic", "test")
 if syn_runs:
     display(Markdown("**Reading.**\n\n" + "\n\n".join(
-        f"* {reading(n, r, synthetic.get('full labels'), metric='test')}" for n, r in syn_runs.items())))
+        f"* ({generator_of(r)}) {reading(n, r, synthetic.get('full labels'), metric='test')}"
+        for n, r in syn_runs.items())))
 else:
     display(Markdown("**Reading.** The synthetic scenario files have not been run yet: nothing to read."))
+
+# %%
+this_gen = GENERATOR[ctx.source]
+v2_path = REPO_ROOT / "results" / "bench_quality_converged_v2.json"
+v2_full = json.loads(v2_path.read_text()) if v2_path.exists() else None
+text = (f"**Which data.** These converged files were made on {' and '.join(syn_gens)}; this notebook's own runs "
+        f"(the scenario sizes, the teacher's pseudo-labels, the hands-on students) on {this_gen}. ")
+if syn_gens == [this_gen]:
+    text += "The same generator: the hands-on runs are one seed of the same settings at the quick budget."
+else:
+    full_t = synthetic["full labels"]["methods"]["teacher"]["macro_auc_mean"]
+    text += (f"Not the same data: on {', '.join(syn_gens)} the full-label teacher reaches **{full_t:.3f}** test macro "
+             "AUC, so read these files method against method (the paired differences), not their AUCs against the "
+             "hands-on table above.")
+    if v2_full is not None and this_gen == generator_of(v2_full):
+        m = v2_full["methods"]
+        text += (f" On {this_gen} the converged benchmark has only the full-label run so far "
+                 f"(`{v2_path.name}`: teacher **{m['teacher']['macro_auc_mean']:.3f}**, lead-I baseline "
+                 f"**{m['baseline']['macro_auc_mean']:.3f}** test macro AUC, {len(m['baseline']['seeds'])} seeds); "
+                 "this notebook reads no label-scarce scenario run on it.")
+display(Markdown(text))
 
 # %% [markdown]
 # ## Takeaways
