@@ -264,8 +264,8 @@ print({k: f"{v:.1f} KiB" for k, v in sizes_kib.items()})
 
 # %%
 # NBVAL_CHECK_OUTPUT
-for name, c in comparisons.items():  # a robust check: int8 keeps the model (the 0.005 target is read below)
-    print(f"{name}: macro AUC drop <= 0.02: {c['macro_auc']['delta'] >= -0.02}")
+for name, c in comparisons.items():  # the target; where int8 misses it, False is the finding (read below)
+    print(f"{name}: macro AUC drop <= 0.005: {c['macro_auc']['delta'] >= -0.005}")
 
 # %%
 from ecgkd_lite.evaluate import bootstrap_ci
