@@ -17,6 +17,7 @@ from ecgkd_lite.bench.report import (
     headline_frame,
     label_sweep_frame,
     load_benchmarks,
+    made_by,
     merge_results,
     missing_methods,
     per_class_auc,
@@ -359,3 +360,13 @@ def test_declared_result_reads_or_rebuilds_with_the_declared_command(tmp_path):
     assert len(calls) == 1
     with pytest.raises(ConfigError, match="'nope.json' is not a declared benchmark file"):
         declared_result("nope.json")
+
+
+def test_made_by_names_command_commit_and_day():
+    stamped = {
+        "command": "ecgkd bench quality --seeds 3",
+        "git_commit": "0123456789abcdef",
+        "date": "2026-12-01T10:00:00",
+    }
+    assert made_by(stamped) == "made by: ecgkd bench quality --seeds 3 | commit 01234567 | 2026-12-01"
+    assert made_by({**stamped, "git_commit": None}) == "made by: ecgkd bench quality --seeds 3 | commit ? | 2026-12-01"

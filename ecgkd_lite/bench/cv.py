@@ -595,9 +595,7 @@ def ablation_readings(ablation: str, root: Path | None = None) -> str:
     for name in CONVERGED_FILES:
         if (root / name).exists():
             result = json.loads((root / name).read_text())
-            text = ablation_reading(result, ablation).replace(
-                "In the converged synthetic benchmark, removing", "Removing"
-            )
+            text = ablation_reading(result, ablation, where="")
             lines.append(f"* **{generator_of(result)}** (`{name}`): {text}")
     return "\n".join(lines) or "No converged synthetic benchmark is stored."
 
@@ -1002,9 +1000,10 @@ def against_nearly_half(gap: dict) -> str:
     return "inside" if lo <= NEARLY_HALF <= hi else "above" if lo > NEARLY_HALF else "below"
 
 
-def ablation_reading(result: dict, ablation: str) -> str:
+def ablation_reading(result: dict, ablation: str, where: str = "In the converged synthetic benchmark") -> str:
     """One sentence on ``ablation`` (e.g. ``"liteheart-no_mi"``) against its full recipe: the paired
-    95 % interval of the difference and what it says about the removed term (or that it has not run)."""
+    95 % interval of the difference and what it says about the removed term (or that it has not run);
+    ``where`` opens the sentence ("" when the context already says which benchmark)."""
     full, _, term = ablation.partition("-no_")
     row = result["methods"].get(ablation, {})
     d = row.get("paired_delta_vs_full_macro_auc")
@@ -1014,7 +1013,7 @@ def ablation_reading(result: dict, ablation: str) -> str:
     effect = "helps" if hi < 0 else "hurts" if lo > 0 else "has no clear effect"
     seeds = d["seeds_compared"]
     return (
-        f"In the converged synthetic benchmark, removing `{term}` from {full} changes the test macro AUC by "
+        (f"{where}, removing" if where else "Removing") + f" `{term}` from {full} changes the test macro AUC by "
         f"{d['estimate']:+.3f} (paired 95 % interval {lo:+.3f} to {hi:+.3f}, {seeds} seed{'s' if seeds != 1 else ''}): "
         f"the term {effect} there."
     )

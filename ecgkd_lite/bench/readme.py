@@ -386,6 +386,11 @@ def _converged_v2_reading() -> str:
                 if (lh := v2["methods"].get("liteheart", {}).get("paired_gap_closed_macro_auc"))
                 else ""
             ),
+            *(
+                ["**Ablations on v2.** " + " ".join(cv.ablation_reading(v2, a, where="") for a in ablations)]
+                if (ablations := [m for m in v2["methods"] if "-no_" in m])
+                else []
+            ),
         ]
     )
 

@@ -141,6 +141,11 @@ BENCHMARK_FILES: tuple[BenchmarkFile, ...] = (
 )
 
 
+def made_by(result: Mapping) -> str:
+    """The provenance line a notebook prints above a stored result: its command, commit and date."""
+    return f"made by: {result['command']} | commit {(result.get('git_commit') or '?')[:8]} | {result['date'][:10]}"
+
+
 def declared_result(name: str, *, rerun: bool = False, folder: str | Path = RESULTS_DIR, runner=None) -> dict:
     """The declared benchmark file ``name`` (``BENCHMARK_FILES``), checked to hold its methods;
     ``rerun=True`` (or a missing file) rebuilds it first with its declared ``run_quality`` arguments,
