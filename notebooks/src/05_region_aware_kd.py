@@ -277,12 +277,12 @@ display(Markdown(
 # %%
 # NBVAL_CHECK_OUTPUT
 from ecgkd_lite.bench import markdown_table
-from ecgkd_lite.bench.report import declared_result
+from ecgkd_lite.bench.report import declared_result, made_by
 
 RERUN_BENCHMARK = False  # True: rebuild the file with its declared command (bench/report.py), long
 REGION = ["baseline", "region_aware-uniform", "region_aware", "liteheart-no_region", "liteheart"]
 bench = declared_result("bench_quality_quick_liteheart.json", rerun=RERUN_BENCHMARK)
-print("made by:", bench["command"], "| commit", (bench["git_commit"] or "?")[:8], "|", bench["date"][:10])
+print(made_by(bench))
 ABLATION_DATA = {"synthetic": "generator v1", "synthetic_v2": "generator v2"}.get(bench["data"]["source"],
                                                                                   bench["data"]["source"])
 print("data:", bench["data"]["source"], f"({ABLATION_DATA})")
@@ -336,23 +336,16 @@ display(Markdown(
 #
 # The runs above use the quick budget (`student_epochs=6`) and a few seeds. The converged synthetic benchmark
 # (made by `bench/cv.py`) trains every model until its validation score stops improving and compares
-# this ablation with its full recipe on the same large test set, as a paired interval. Its full table
-# is on generator v1 (`results/bench_quality_converged.json`); the v2 run
-# (`results/bench_quality_converged_v2.json`) says below whether it has this ablation yet:
+# this ablation with its full recipe on the same large test set, as a paired interval, on generator
+# v1 (`results/bench_quality_converged.json`) and on generator v2, the notebooks' data
+# (`results/bench_quality_converged_v2.json`). Each line names the generator its file was made on:
 
 # %%
 # NBVAL_CHECK_OUTPUT
-import json
-
 from IPython.display import Markdown, display
 from ecgkd_lite.bench import cv
-from ecgkd_lite.config import REPO_ROOT
 
-converged = json.loads((REPO_ROOT / "results" / "bench_quality_converged.json").read_text())
-converged_v2 = json.loads((REPO_ROOT / "results" / "bench_quality_converged_v2.json").read_text())
-display(Markdown(f"* **Generator v1** ({converged['setting']['data']}): {cv.ablation_reading(converged, 'liteheart-no_region')}\n"
-                 f"* **Generator v2** ({converged_v2['setting']['data']}): "
-                 f"{cv.ablation_reading(converged_v2, 'liteheart-no_region')}"))
+display(Markdown(cv.ablation_readings("liteheart-no_region")))
 
 # %% [markdown]
 # ## Takeaways

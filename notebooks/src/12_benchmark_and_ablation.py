@@ -69,7 +69,7 @@ import pandas as pd
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 from ecgkd_lite.bench import cv
-from ecgkd_lite.bench.report import load_benchmarks
+from ecgkd_lite.bench.report import load_benchmarks, made_by
 from ecgkd_lite.config import REPO_ROOT
 from ecgkd_lite.plots import mark_axis_break, method_color, plot_paired_deltas, save_figure, series_colors
 
@@ -89,6 +89,27 @@ def gap_words(gap):
     return f"{gap['estimate']:+.0%} [{gap['ci95'][0]:+.0%}, {gap['ci95'][1]:+.0%}]"
 
 
+def show_ablations(result, generator, figure):
+    """Each ablation minus its full recipe (paired, on the seeds both have): a figure and a reading;
+    returns ``{ablation: paired delta}`` (empty before any ablation has run)."""
+    abl = cv.deltas(result, "paired_delta_vs_full_macro_auc")
+    if not abl:
+        print(f"no ablation has finished yet on {generator}")
+        return abl
+    compared = seeds_said({m: {"seeds": range(d["seeds_compared"])} for m, d in abl.items()})
+    fig = plot_paired_deltas(abl, reference="full recipe",
+                             xlabel="test macro AUC of the ablation minus its full recipe (paired 95 % interval)",
+                             title=f"{generator}, ablations ({compared} compared): below zero, the removed term helps")
+    save_figure(fig, figure)
+    plt.show()
+    said = {m: "helps" if d["ci95"][1] < 0 else "hurts" if d["ci95"][0] > 0 else "has no clear effect"
+            for m, d in abl.items()}
+    display(Markdown(f"**Reading ({generator}, ablations).** " + "; ".join(
+        f"removing `{m.split('-no_')[1]}` from {m.split('-no_')[0]}: {abl[m]['estimate']:+.3f} "
+        f"[{abl[m]['ci95'][0]:+.3f}, {abl[m]['ci95'][1]:+.3f}], so the term {said[m]}" for m in abl) + "."))
+    return abl
+
+
 print(f"this session's synthetic data (notebooks 01-11): {ctx.source} ({GENERATOR.get(ctx.source, ctx.source)})")
 
 # %% [markdown]
@@ -99,7 +120,8 @@ print(f"this session's synthetic data (notebooks 01-11): {ctx.source} ({GENERATO
 # from a continuous severity with measurement error and codes it with omissions and false positives,
 # as human readers do; the models train on those noisy labels and are scored on them, as on real
 # data. The converged protocol (`ecgkd bench quality --profile converged --generator v2`) runs the
-# teacher, the baseline, vanilla KD and both families at their table defaults. No class is hidden
+# teacher, the baseline, vanilla KD, both families, the classic methods and the families'
+# ablations, each at its table default (the equal tuning search ran on v1 only). No class is hidden
 # from lead I by construction on v2: the lead-I groups come from the teacher-minus-baseline gap
 # measured on the benchmark's hold-out (the quick profile's small test split), not on the large test
 # set that scores the methods. A last table scores the same predictions against the generator's
@@ -112,7 +134,7 @@ v2 = json.loads(v2_path.read_text()) if v2_path.exists() else None
 if v2 is None:
     print(f"not run yet: {v2_path.name} is absent (ecgkd bench quality --profile converged --generator v2)")
 else:
-    print("made by:", v2["command"], "| commit", (v2["git_commit"] or "?")[:8], "|", v2["date"][:10])
+    print(made_by(v2))
     print(f"data: {v2['setting']['data']} ({GENERATOR.get(v2['setting']['data'], '?')}); test records "
           f"{v2['n_pool']}, hold-out {v2['n_holdout']}; complete: {v2['complete']}; label noise changed "
           f"{v2['noise_free']['labels_changed_by_noise']:.1%} of the test labels")
@@ -126,6 +148,14 @@ if v2 is not None:
                                    "each student minus the 1-lead baseline")
     save_figure(fig, "12_v2_paired_deltas")
     plt.show()
+
+# %% [markdown]
+# **Ablations on v2.** Each family's full recipe against the same recipe with one term removed
+# (`-no_<term>`, run at the same seeds as far as they go): the paired interval of the ablation minus
+# the full recipe. Below zero, removing the term hurts, so the term helps.
+
+# %%
+abl_v2 = show_ablations(v2, "generator v2", "12_v2_ablations") if v2 is not None else {}
 
 # %% [markdown]
 # **Where the teacher's lead sits on v2.** The by-visibility table splits the macro AUC by the
@@ -224,8 +254,8 @@ if v2 is not None:
 # %% [markdown]
 # ## 2 · The complete table: generator v1
 #
-# Every method of the course, the ablations, the equal tuning budget and the image teacher exist as
-# one converged benchmark only on **generator v1**, the noise-free generator of the first release
+# The equal tuning budget, the tuned rows and the image teacher exist only in the converged
+# benchmark on **generator v1**, the noise-free generator of the first release
 # (`ECGKD_GENERATOR=v1` gives its data): its labels are the generator's parameters, so the teacher is
 # all but perfect, and lead-I visibility is all-or-nothing by construction (AMI, IMI and LAFB hidden).
 # A first phase trains every method at `seed=0` and picks the best classic method on validation; a
@@ -235,7 +265,7 @@ if v2 is not None:
 # %%
 # NBVAL_CHECK_OUTPUT
 bench = json.loads((RESULTS / "bench_quality_converged.json").read_text())
-print("made by:", bench["command"], "| commit", (bench["git_commit"] or "?")[:8], "|", bench["date"][:10])
+print(made_by(bench))
 print(f"data: {bench['setting']['data']} ({GENERATOR.get(bench['setting']['data'], '?')}); test records "
       f"{bench['n_pool']}, hold-out {bench['n_holdout']} (the quick test split); complete: {bench['complete']}; "
       f"best classic method (chosen on validation): {bench['best_classic']['method']}")
@@ -321,21 +351,7 @@ else:
 # both have: `seed=0` for the ablations). Below zero, removing the term hurts, so the term helps.
 
 # %%
-abl = cv.deltas(bench, "paired_delta_vs_full_macro_auc")
-if abl:
-    fig = plot_paired_deltas(abl, reference="full recipe",
-                             xlabel="test macro AUC of the ablation minus its full recipe (paired 95 % interval)",
-                             title=f"generator v1, ablations ({seeds_said({m: {'seeds': range(d['seeds_compared'])} for m, d in abl.items()})} "
-                                   "compared): below zero, the removed term helps")
-    save_figure(fig, "12_ablations")
-    plt.show()
-    said = {m: "helps" if d["ci95"][1] < 0 else "hurts" if d["ci95"][0] > 0 else "has no clear effect"
-            for m, d in abl.items()}
-    display(Markdown("**Reading (generator v1).** " + "; ".join(
-        f"removing `{m.split('-no_')[1]}` from {m.split('-no_')[0]}: {abl[m]['estimate']:+.3f} "
-        f"[{abl[m]['ci95'][0]:+.3f}, {abl[m]['ci95'][1]:+.3f}], so the term {said[m]}" for m in abl) + "."))
-else:
-    print("no ablation has finished yet")
+abl = show_ablations(bench, "generator v1", "12_ablations")
 
 # %% [markdown]
 # ### An equal tuning budget (generator v1)
@@ -546,7 +562,7 @@ real = json.loads(real_path.read_text()) if real_path.exists() else None
 if real is None:
     print(f"not run yet: {real_path.name} is absent (ecgkd bench quality --data ptbxl2k --root ...)")
 else:
-    print("made by:", real["command"], "| commit", (real["git_commit"] or "?")[:8], "|", real["date"][:10])
+    print(made_by(real))
     print(f"pool {real['n_pool']} records, hold-out {real['n_holdout']}, {real['setting']['k']} folds; "
           f"complete: {real['complete']}; best classic method (chosen on validation): "
           f"{real['best_classic']['method']}")
@@ -572,19 +588,21 @@ display(Markdown("\n".join([
     "* Compare methods only between converged models, and only through a paired interval of the "
     "difference; \"better\" where it excludes zero, \"level\" otherwise.",
     "* Say which data a number comes from. On generator v2, the default data, the benchmark covers the teacher, "
-    "the baseline, vanilla KD and both families"
+    "the baseline, vanilla KD, both families, the classic methods and the ablations at their table defaults"
     + (f" (better than the baseline: {', '.join(said_v2['better']) or 'no method'}; level: "
        f"{', '.join(said_v2['level']) or 'none'})" if said_v2 else " (not run yet)")
-    + "; the complete table, with every classic method, the ablations, the tuning and the image teacher, exists "
-    "on generator v1 only.",
+    + "; the equal tuning search, the tuned rows and the image teacher exist on generator v1 only.",
     f"* The teacher's lead over a lead-I student is largest where lead I sees least: on v1 the conditions lead I "
     f"{SEES[biggest1]} by construction ({lead1[biggest1]['estimate']:+.3f} macro AUC)"
     + (f", on v2 the measured group of classes lead I {SEES[biggest]} ({lead2[biggest]['estimate']:+.3f})" if v2 is not None else "")
     + "; a method's share of it is the question the papers ask, answered per group of conditions.",
     "* An ablation is evidence only where the paired interval of the ablation minus its full recipe "
     + (f"excludes zero: on v1 that holds for {sum(d['ci95'][0] > 0 or d['ci95'][1] < 0 for d in abl.values())} of "
-       f"{len(abl)} ablations, and {sum(d['seeds_compared'] == 1 for d in abl.values())} of them rest on one seed."
-       if abl else "excludes zero."),
+       f"{len(abl)} ablations, and {sum(d['seeds_compared'] == 1 for d in abl.values())} of them rest on one seed"
+       if abl else "excludes zero")
+    + (f"; on v2 for {sum(d['ci95'][0] > 0 or d['ci95'][1] < 0 for d in abl_v2.values())} of {len(abl_v2)}, "
+       f"compared on {seeds_said({m: {'seeds': range(d['seeds_compared'])} for m, d in abl_v2.items()})}."
+       if abl_v2 else "."),
     "* A fair comparison gives every method the same search, chosen on validation only; the chosen "
     "configuration then faces the same paired test as the default.",
     "* With scarce labels and an honest teacher, the teacher's outputs on unlabeled records are the "

@@ -381,10 +381,10 @@ display(Markdown(
 # One violin per model of its per-condition test AUCs (mean over the benchmark's seeds), one dot per
 # condition, the macro AUC as a black bar; the conditions lead I sees least (section 1's group) are
 # drawn hollow and named. The AUCs come from the converged benchmark of notebook 12 on this
-# notebook's generator (`results/bench_quality_converged_v2.json` for v2: the teacher, the baseline,
-# vanilla KD and both families; the classic methods' violins would need the complete table, which
-# exists on generator v1 only). A condition without positive test records has no AUC: it is listed
-# under the violin as missing, never drawn as chance.
+# notebook's generator (`results/bench_quality_converged_v2.json` for v2), for the models this
+# notebook trains: the teacher, the baseline, vanilla KD and both families (notebook 12 compares
+# every method, the classic ones included). A condition without positive test records has no AUC:
+# it is listed under the violin as missing, never drawn as chance.
 
 # %%
 # NBVAL_CHECK_OUTPUT
