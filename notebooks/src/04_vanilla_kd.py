@@ -411,23 +411,36 @@ display(Markdown(
 # NBVAL_CHECK_OUTPUT
 from ecgkd_lite.bench import CLASSIC
 from ecgkd_lite.bench import cv
-
-bench = json.loads((REPO_ROOT / "results" / "bench_quality_converged.json").read_text())
-print("GENERATOR V1 (data:", bench["setting"]["data"] + ")")
-print(made_by(bench))
-print(f"test records {bench['n_pool']}, hold-out {bench['n_holdout']} (v1's quick test split); complete: "
-      f"{bench['complete']}; best classic method (chosen on validation): {bench['best_classic']['method']}")
-classic = cv.subset(bench, ["teacher", "baseline", *CLASSIC, *cv.FEATURE_MODELS])
-display(Markdown(cv.markdown(classic)))
-
-# %%
 from ecgkd_lite.plots import plot_paired_deltas
 
-fig = plot_paired_deltas(cv.deltas(classic), xlabel="test macro AUC minus the baseline's (paired 95 % interval)",
-                         title="converged benchmark on generator v1: each method minus the 1-lead baseline "
-                               "(seeds: table; feature models: table)")
-save_figure(fig, "04_paired_deltas_classic")
-plt.show()
+
+def classic_rows(name, generator, best=False):
+    """The converged benchmark ``results/<name>`` cut to the teacher, the baseline, the classic methods
+    and the feature models, its provenance printed (``best``: with the classic method its first phase
+    chose on validation) and its table shown."""
+    bench = json.loads((REPO_ROOT / "results" / name).read_text())
+    print(f"{generator.upper()} (data: {bench['setting']['data']})")
+    print(made_by(bench))
+    print(f"test records {bench['n_pool']}, hold-out {bench['n_holdout']} ({generator.split()[-1]}'s quick test split); "
+          f"complete: {bench['complete']}"
+          + (f"; best classic method (chosen on validation): {bench['best_classic']['method']}" if best else ""))
+    rows = cv.subset(bench, ["teacher", "baseline", *CLASSIC, *cv.FEATURE_MODELS])
+    display(Markdown(cv.markdown(rows)))
+    return rows
+
+
+def plot_classic(rows, generator, figure):
+    fig = plot_paired_deltas(cv.deltas(rows), xlabel="test macro AUC minus the baseline's (paired 95 % interval)",
+                             title=f"converged benchmark on {generator}: each method minus the 1-lead baseline "
+                                   "(seeds: table; feature models: table)")
+    save_figure(fig, figure)
+    plt.show()
+
+
+classic = classic_rows("bench_quality_converged.json", "generator v1", best=True)
+
+# %%
+plot_classic(classic, "generator v1", "04_paired_deltas_classic")
 
 # %% [markdown]
 # ### The same benchmark on generator v2
@@ -440,20 +453,10 @@ plt.show()
 
 # %%
 # NBVAL_CHECK_OUTPUT
-bench_v2 = json.loads((REPO_ROOT / "results" / "bench_quality_converged_v2.json").read_text())
-print("GENERATOR V2 (data:", bench_v2["setting"]["data"] + ")")
-print(made_by(bench_v2))
-print(f"test records {bench_v2['n_pool']}, hold-out {bench_v2['n_holdout']} (v2's quick test split); complete: "
-      f"{bench_v2['complete']}")
-classic_v2 = cv.subset(bench_v2, ["teacher", "baseline", *CLASSIC, *cv.FEATURE_MODELS])
-display(Markdown(cv.markdown(classic_v2)))
+classic_v2 = classic_rows("bench_quality_converged_v2.json", "generator v2")
 
 # %%
-fig = plot_paired_deltas(cv.deltas(classic_v2), xlabel="test macro AUC minus the baseline's (paired 95 % interval)",
-                         title="converged benchmark on generator v2: each method minus the 1-lead baseline "
-                               "(seeds: table; feature models: table)")
-save_figure(fig, "04_paired_deltas_classic_v2")
-plt.show()
+plot_classic(classic_v2, "generator v2", "04_paired_deltas_classic_v2")
 
 # %% [markdown]
 # ## Reading the tables honestly

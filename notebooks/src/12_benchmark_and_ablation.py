@@ -77,6 +77,16 @@ RESULTS = REPO_ROOT / "results"
 from ecgkd_lite.config import GENERATOR_NAMES as GENERATOR
 
 
+def load_or_say(path, command):
+    """The stored result at ``path`` with its provenance printed, or None with the command that makes it."""
+    if not path.exists():
+        print(f"not run yet: {path.name} is absent ({command})")
+        return None
+    result = json.loads(path.read_text())
+    print(made_by(result))
+    return result
+
+
 def seeds_said(rows):
     """'3 seeds', or '1-5 seeds' where the rows differ: for figure titles."""
     n = sorted({len(r["seeds"]) for r in rows.values() if r.get("seeds")})
@@ -130,11 +140,8 @@ print(f"this session's synthetic data (notebooks 01-11): {ctx.source} ({GENERATO
 # %%
 # NBVAL_CHECK_OUTPUT
 v2_path = RESULTS / "bench_quality_converged_v2.json"
-v2 = json.loads(v2_path.read_text()) if v2_path.exists() else None
-if v2 is None:
-    print(f"not run yet: {v2_path.name} is absent (ecgkd bench quality --profile converged --generator v2)")
-else:
-    print(made_by(v2))
+v2 = load_or_say(v2_path, "ecgkd bench quality --profile converged --generator v2")
+if v2 is not None:
     print(f"data: {v2['setting']['data']} ({GENERATOR.get(v2['setting']['data'], '?')}); test records "
           f"{v2['n_pool']}, hold-out {v2['n_holdout']}; complete: {v2['complete']}; label noise changed "
           f"{v2['noise_free']['labels_changed_by_noise']:.1%} of the test labels")
@@ -558,11 +565,8 @@ else:
 # %%
 # NBVAL_CHECK_OUTPUT
 real_path = REPO_ROOT / "results" / "bench_quality_ptbxl2k.json"
-real = json.loads(real_path.read_text()) if real_path.exists() else None
-if real is None:
-    print(f"not run yet: {real_path.name} is absent (ecgkd bench quality --data ptbxl2k --root ...)")
-else:
-    print(made_by(real))
+real = load_or_say(real_path, "ecgkd bench quality --data ptbxl2k --root ...")
+if real is not None:
     print(f"pool {real['n_pool']} records, hold-out {real['n_holdout']}, {real['setting']['k']} folds; "
           f"complete: {real['complete']}; best classic method (chosen on validation): "
           f"{real['best_classic']['method']}")
