@@ -115,7 +115,7 @@ COMPONENTS: dict[str, tuple[int, tuple[str, ...]]] = {
     "term:vanilla_kd": (1, ("distill/baselines/vanilla_kd.py",)),
     "term:fitnets": (1, ("distill/baselines/fitnets.py",)),
     "term:attention_transfer": (1, ("distill/baselines/attention_transfer.py",)),
-    "term:rkd": (1, ("distill/baselines/rkd.py",)),
+    "term:rkd": (2, ("distill/baselines/rkd.py",)),
     "term:crd": (1, ("distill/baselines/crd.py",)),
     "term:dkd": (2, ("distill/baselines/dkd.py",)),
     "term:region_aware": (1, ("distill/liteheart/region_aware.py",)),

@@ -232,6 +232,27 @@ def test_rkd_weights_scale_their_components_and_small_batches_give_zero():
     assert one["distance"] == 0 and one["angle"] == 0
 
 
+def test_rkd_angle_is_the_mean_over_distinct_triples_with_its_gradient():
+    """The masked sum equals the plain definition: every triple (i, j, k) of distinct records, the
+    cosine at x_j of the triangle, Huber loss, mean; on a batch of 20 and through the gradient."""
+    g = torch.Generator().manual_seed(3)
+    x_s = torch.randn(20, 6, generator=g, dtype=torch.float64, requires_grad=True)
+    x_t = torch.randn(20, 9, generator=g, dtype=torch.float64)
+
+    def cos_at(x, i, j, k):
+        return F.cosine_similarity(x[i] - x[j], x[k] - x[j], dim=0)
+
+    triples = [(i, j, k) for i in range(20) for j in range(20) for k in range(20) if len({i, j, k}) == 3]
+    s_cos = torch.stack([cos_at(x_s, *ijk) for ijk in triples])
+    t_cos = torch.stack([cos_at(x_t, *ijk) for ijk in triples])
+    expected = 50.0 * F.smooth_l1_loss(s_cos, t_cos)
+    got = build_term("rkd")({"penultimate": x_s}, {"penultimate": x_t})["angle"]
+    assert_close(got, expected, rtol=1e-10, atol=0)
+    (g_expected,) = torch.autograd.grad(expected, x_s)
+    (g_got,) = torch.autograd.grad(build_term("rkd")({"penultimate": x_s}, {"penultimate": x_t})["angle"], x_s)
+    assert_close(g_got, g_expected, rtol=1e-8, atol=1e-12)
+
+
 def test_rkd_rejects_negative_weights():
     with pytest.raises(ConfigError, match="rkd angle_weight must be >= 0"):
         build_term("rkd", angle_weight=-1.0)

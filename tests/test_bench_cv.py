@@ -225,6 +225,12 @@ def test_converged_synthetic_benchmark_one_split_paired_report(tiny_synthetic):
     assert "generator" in out["by_visibility"]["source"]
     cost = out["cost"]  # every finished part: 2 teachers, 2 baselines, 2 vanilla KD, 2 feature models
     assert cost["parts"] == 8 and cost["deep_runs"] == 6 and cost["wall_hours_sum"] >= 0
+    # part time = max(wall, training) per part, summed; two processes share it; the report timed itself
+    parts_read = [json.loads(p.read_text()) for p in tiny_synthetic.glob("parts/bench_quality_synthetic/*/*.json")]
+    part_s = sum(max(p["wall_s"], p["train_seconds"]) for p in parts_read)
+    assert cost["part_hours_sum"] == pytest.approx(part_s / 3600, abs=0.006)
+    assert cost["two_process_minutes"] == pytest.approx(part_s / 120, abs=0.06)
+    assert cost["train_hours_sum"] <= cost["part_hours_sum"] and cost["report_minutes"] >= 0
 
 
 def test_converged_benchmark_on_generator_v2_noisy_labels_measured_groups(tiny_synthetic):

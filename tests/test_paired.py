@@ -96,3 +96,25 @@ def test_sorted_auc_equals_the_midrank_auc_on_every_resample():
         assert fast == pytest.approx(_macro_auc(y[rows], p[rows]), abs=1e-12)
     assert scorer(np.ones(200)) == pytest.approx(macro_auc(y, p), abs=1e-12)
     assert np.isnan(_SortedAUC(np.zeros((5, 1)), np.ones((5, 1)))(np.ones(5)))  # no positive: undefined
+
+
+def test_sorted_ap_equals_the_average_precision_of_every_resample():
+    """The O(N) resample AP equals the package's average precision (tied scores one threshold) of the
+    resampled records: ties (scores rounded to 2 places), duplicated records, and a rare class that a
+    resample can lose (left out of that resample's mean)."""
+    from ecgkd_lite.evaluate.paired import _macro_ap, _SortedAP
+    from ecgkd_lite.metrics import per_class_average_precision
+
+    rng = np.random.default_rng(2)
+    y = (rng.random((200, 3)) < [0.3, 0.5, 0.02]).astype(float)
+    lost = 0
+    for p in (np.round(rng.random((200, 3)) * 0.6 + 0.4 * y, 2), rng.random((200, 3)) * 0.6 + 0.4 * y):
+        scorer = _SortedAP(y, p)
+        for _ in range(30):
+            rows = rng.integers(0, 200, 200)
+            fast = scorer(np.bincount(rows, minlength=200).astype(float))
+            assert fast == pytest.approx(per_class_average_precision(y[rows], p[rows]).mean(), abs=1e-12)
+            lost += y[rows, 2].sum() == 0
+        assert _macro_ap(y, p) == pytest.approx(average_precision_macro(y, p), abs=1e-12)
+    assert lost > 0  # the rare class was missing from some resample
+    assert np.isnan(_SortedAP(np.zeros((5, 1)), np.ones((5, 1)))(np.ones(5)))  # no positive: undefined

@@ -718,14 +718,24 @@ def _round_or_none(v, digits: int = 4):
 
 
 def _cost(runner: Runner, names: Sequence[str], seeds_of: dict) -> dict:
-    """The training cost of the finished parts: their count, the sum and mean of their wall times
-    (one process each; divide the sum by the number of shards for the wall clock of a sharded run)."""
-    walls = [runner.read(m, s, f)["wall_s"] for m in names for s in seeds_of[m] for f in range(runner.setting.k)]
+    """The training cost of the finished parts, one process with one thread each: their count, the
+    sum of their training times (``train_seconds``: every epoch's training and validation) and of
+    their part times (``max(wall_s, train_seconds)``: a part's wall time also holds its test
+    predictions, but undercounts a run resumed from the cache), the part time per part, and that
+    sum split over two processes (the wall clock of a two-process run on the 2 cores, data
+    preparation and the report aside)."""
+    parts = [runner.read(m, s, f) for m in names for s in seeds_of[m] for f in range(runner.setting.k)]
+    train = [p["train_seconds"] for p in parts]
+    part = [max(p["wall_s"], p["train_seconds"]) for p in parts]
     return {
-        "parts": len(walls),
+        "parts": len(parts),
         "deep_runs": sum(len(seeds_of[m]) * runner.setting.k for m in names if m not in FEATURE_MODELS),
-        "wall_hours_sum": round(sum(walls) / 3600, 2),
-        "wall_minutes_per_part_mean": round(float(np.mean(walls)) / 60, 2),
+        "wall_hours_sum": round(sum(p["wall_s"] for p in parts) / 3600, 2),
+        "wall_minutes_per_part_mean": round(float(np.mean([p["wall_s"] for p in parts])) / 60, 2),
+        "train_hours_sum": round(sum(train) / 3600, 2),
+        "part_hours_sum": round(sum(part) / 3600, 2),
+        "part_minutes_mean": round(float(np.mean(part)) / 60, 2),
+        "two_process_minutes": round(sum(part) / 2 / 60, 1),
     }
 
 
@@ -752,7 +762,9 @@ def _tuning(methods: Sequence[str], profile: str) -> dict:
 
 
 def report(runner: Runner, methods: Sequence[str], seeds: int, *, n_boot: int = 1000, argv=None) -> dict:
-    """The result JSON from the finished parts (methods with every fold of at least seed 0)."""
+    """The result JSON from the finished parts (methods with every fold of at least seed 0); its
+    ``cost`` block also records how long this report took (``report_minutes``)."""
+    started = time.perf_counter()
     data, plan = runner.data, runner.plan
     y, y_hold = data.labels[plan.pool], data.labels[plan.holdout]
     variants = tuple(dict.fromkeys(f"teacher@{teacher_variant(m)}" for m in methods if teacher_variant(m)))
@@ -829,7 +841,7 @@ def report(runner: Runner, methods: Sequence[str], seeds: int, *, n_boot: int = 
         if m == "baseline":
             row["paired_gap_to_teacher_macro_auc"] = boot.delta("teacher", "baseline")
         rows[m] = row
-    return {
+    result = {
         "schema": SCHEMA,
         **run_stamp("ecgkd " + " ".join(argv or [])),
         "setting": {
@@ -902,6 +914,8 @@ def report(runner: Runner, methods: Sequence[str], seeds: int, *, n_boot: int = 
         "complete": all(not runner.missing(cell) for cell in runner.plan_cells(methods, seeds))
         and (best is not None or not classic),
     }
+    result["cost"]["report_minutes"] = round((time.perf_counter() - started) / 60, 1)
+    return result
 
 
 def table_order(names) -> list[str]:

@@ -391,7 +391,31 @@ def _converged_v2_reading() -> str:
                 if (ablations := [m for m in v2["methods"] if "-no_" in m])
                 else []
             ),
+            *([_v2_cost(v2)] if "two_process_minutes" in v2["cost"] else []),
         ]
+    )
+
+
+#: issue 14's target for the whole converged benchmark (every method and ablation, 5 seeds, 2 cores)
+TARGET_MINUTES = 150
+
+
+def _v2_cost(v2: dict) -> str:
+    """The measured cost of the converged v2 benchmark against issue 14's 150-minute target."""
+    c = v2["cost"]
+    total = c["two_process_minutes"] + c["report_minutes"]
+    return (
+        f"**Cost on v2** (issue 14's target: every method and ablation at {v2['seeds_asked']} seeds in <= "
+        f"{TARGET_MINUTES} min on the 2 cores). {c['parts']} parts ({c['deep_runs']} deep runs) took "
+        f"{c['part_hours_sum']:.2f} h of one-thread time ({c['part_minutes_mean']:.2f} min per part; "
+        f"{c['train_hours_sum']:.2f} h of it training and validation epochs), so {c['two_process_minutes']:.0f} min "
+        f"for two one-thread processes on the 2 cores; the report (`--report-only`, paired bootstraps) took "
+        f"{c['report_minutes']:.1f} min more: {total:.0f} min in all, "
+        + (
+            f"within the target of {TARGET_MINUTES}."
+            if total <= TARGET_MINUTES
+            else f"**over** the target of {TARGET_MINUTES}."
+        )
     )
 
 
@@ -954,13 +978,13 @@ def _reviewer_path() -> str:
     conv, real = _json("bench_quality_converged.json"), _json("bench_quality_ptbxl2k.json")
     sa = _json("bench_quality_ptbxl2k_labels10_scenario_a.json")
     sb = _json("bench_quality_ptbxl2k_labels10_scenario_b.json")
-    syn_a, syn_b = (
-        _json(f) if (RESULTS / f).exists() else None
-        for f in (
-            "bench_quality_converged_labels10_scenario_a.json",
-            "bench_quality_converged_labels10_scenario_b.json",
-        )
-    )
+    # the synthetic scenario runs that exist: (label, result), v1 then v2
+    syn = [
+        (f"{name} scenario {k}", _json(f))
+        for name, prefix in (("converged synthetic v1", "converged"), ("converged synthetic v2", "converged_v2"))
+        for k in "ab"
+        if (RESULTS / (f := f"{SCENARIO_FILES[prefix]}_scenario_{k}.json")).exists()
+    ]
     v2, edge, gap, ludb = (
         _json("bench_quality_converged_v2.json"),
         _json("bench_edge.json"),
@@ -994,10 +1018,7 @@ def _reviewer_path() -> str:
             "10 % labeled, scenarios a and b: ptbxl-2k (5-fold CV), converged synthetic",
             f"LiteHeart minus the baseline on the same batches, ptbxl-2k: scenario a {_verdict(sa, 'liteheart')}; "
             f"scenario b {_verdict(sb, 'liteheart')}"
-            + "".join(
-                f"; converged synthetic scenario {k}: " + (_verdict(r, "liteheart") if r else "not run yet")
-                for k, r in (("a", syn_a), ("b", syn_b))
-            )
+            + "".join(f"; {label}: " + _verdict(r, "liteheart") for label, r in syn)
             + f". Removing the semi-supervised part, minus LiteHeart (ptbxl-2k): scenario a "
             f"{_verdict(sa, 'liteheart-no_semi', 'paired_delta_vs_full_macro_auc')}; scenario b "
             f"{_verdict(sb, 'liteheart-no_semi', 'paired_delta_vs_full_macro_auc')}. The old synthetic sweep's "
@@ -1020,9 +1041,9 @@ def _reviewer_path() -> str:
             f"{_gap_closed(real, 'liteheart')}; ptbxl-2k scenario a {_gap_closed(sa, 'liteheart')}; scenario b "
             f"{_gap_closed(sb, 'liteheart')}"
             + "".join(
-                f"; converged synthetic scenario {k} {_gap_closed(r, 'liteheart')}"
-                for k, r in (("a", syn_a), ("b", syn_b))
-                if r and "paired_gap_closed_macro_auc" in r["methods"].get("liteheart", {})
+                f"; {label} {_gap_closed(r, 'liteheart')}"
+                for label, r in syn
+                if "paired_gap_closed_macro_auc" in r["methods"].get("liteheart", {})
             ),
         ),
         (
@@ -1114,7 +1135,11 @@ def _reviewer_path() -> str:
 
 
 #: the semi-supervised scenario files of each data set (``<prefix>_scenario_{a,b}.json``)
-SCENARIO_FILES = {"ptbxl2k": "bench_quality_ptbxl2k_labels10", "converged": "bench_quality_converged_labels10"}
+SCENARIO_FILES = {
+    "ptbxl2k": "bench_quality_ptbxl2k_labels10",
+    "converged": "bench_quality_converged_labels10",
+    "converged_v2": "bench_quality_converged_v2_labels10",
+}
 
 #: block name -> the markdown it holds (without the markers)
 TABLES: dict[str, Callable[[], str]] = {
@@ -1174,9 +1199,8 @@ TABLES: dict[str, Callable[[], str]] = {
         for k in "ab"
     },
     **{
-        f"bench_quality_converged_labels10_scenario_{k}": functools.partial(
-            lambda f: cv.markdown(_json(f)), f"bench_quality_converged_labels10_scenario_{k}.json"
-        )
+        f"{prefix}_scenario_{k}": functools.partial(lambda f: cv.markdown(_json(f)), f"{prefix}_scenario_{k}.json")
+        for prefix in (SCENARIO_FILES["converged"], SCENARIO_FILES["converged_v2"])
         for k in "ab"
     },
 }

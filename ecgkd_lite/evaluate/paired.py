@@ -46,51 +46,107 @@ def _macro_auc(y: np.ndarray, p: np.ndarray) -> float:
 
 
 def _macro_ap(y: np.ndarray, p: np.ndarray) -> float:
-    """Mean over the columns with a positive of the average precision (ties broken by order, as
-    ``metrics``); NaN if no column has one."""
-    pos = y.sum(0)
-    ok = pos > 0
-    if not ok.any():
-        return float("nan")
-    y, p, pos = y[:, ok], p[:, ok], pos[ok]
-    order = np.argsort(-p, axis=0, kind="stable")
-    hits = np.take_along_axis(y, order, axis=0)
-    precision = np.cumsum(hits, axis=0) / np.arange(1, len(y) + 1)[:, None]
-    return float(((precision * hits).sum(0) / pos).mean())
+    """Mean over the columns with a positive of the average precision, tied scores one threshold
+    (``metrics.per_class_average_precision``, scikit-learn's definition); NaN if no column has one."""
+    return float(_SortedAP(y, p)(np.ones(len(y))))
 
 
 _FN = {"macro_auc": _macro_auc, "map": _macro_ap}
 
 
-class _SortedAUC:
-    """The macro AUC of one (N, C) prediction on any bootstrap resample, from a sort done once.
+class _Sorted:
+    """One (N, C) prediction sorted once, class by class, into groups of equal score; a bootstrap
+    resample is then scored from the multiplicity ``w_i`` of every record with one O(N C) pass (the
+    running weight in score order) and a few passes over the positives, instead of a new
+    O(N log N) sort per class.
 
-    A resample is given by the multiplicity ``w_i`` of every record. With the scores of class ``c``
-    sorted into groups of equal value ``g`` and ``P_g``, ``Q_g`` the weights of the positives and
-    negatives in group ``g``, Mann-Whitney's U with half credit for ties is
-    ``U = sum_g P_g (sum_{h<g} Q_h + Q_g / 2)`` and ``AUC_c = U / (sum P sum Q)``: the midrank AUC of
-    ``_macro_auc`` on the resampled records, in O(N) per class instead of a new O(N log N) ranking.
+    The classes' sorted columns lie end to end in one flat array. For each positive it keeps its
+    class, the flat start and end of its tie group, and how many positives come before that start,
+    that end and its class's start. Multiplicities are whole numbers, so every sum is exact and the result does not depend on the
+    order of summation. ``descending`` chooses the sort direction.
     """
 
+    descending = False
+
     def __init__(self, y: np.ndarray, p: np.ndarray):
-        order = np.argsort(p, axis=0, kind="stable")
-        ranked = np.take_along_axis(p, order, axis=0)
-        self.order = order.T  # (C, N)
-        self.y = np.take_along_axis(y, order, axis=0).T
-        self.groups = [np.flatnonzero(np.r_[True, col[1:] != col[:-1]]) for col in ranked.T]
+        n, c = y.shape
+        order = np.argsort(-p if self.descending else p, axis=0, kind="stable")
+        ranked = np.take_along_axis(p, order, axis=0).T  # (C, N)
+        self.order = order.T.ravel()
+        self.n_classes = c
+        new_group = np.ones((c, n), dtype=bool)
+        new_group[:, 1:] = ranked[:, 1:] != ranked[:, :-1]
+        group = np.cumsum(new_group.ravel()) - 1  # group id of every flat position
+        starts = np.flatnonzero(new_group.ravel())
+        ends = np.r_[starts[1:], n * c]
+        self.pos = np.flatnonzero(np.take_along_axis(y, order, axis=0).T.ravel() > 0)
+        self.pos_class = self.pos // n
+        self.pos_start, self.pos_end = starts[group[self.pos]], ends[group[self.pos]]
+        self.class_start, self.class_end = np.arange(c) * n, np.arange(1, c + 1) * n
+        # positives before a flat position k: searchsorted(pos, k); at the group's start and end and
+        # at the class's start of every positive
+        self.before_start = np.searchsorted(self.pos, self.pos_start)
+        self.before_end = np.searchsorted(self.pos, self.pos_end)
+        self.before_class = np.searchsorted(self.pos, self.class_start)[self.pos_class]
+
+    def running(self, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The running total of the weights in flat sorted order (with a leading 0: ``cum[k]`` is
+        the weight of flat positions ``0..k-1``), the positives' weights and their running total."""
+        w = weights[self.order]
+        w_pos = w[self.pos]
+        return np.concatenate(([0.0], np.cumsum(w))), w_pos, np.concatenate(([0.0], np.cumsum(w_pos)))
+
+    def per_class(self, values: np.ndarray) -> np.ndarray:
+        return np.bincount(self.pos_class, weights=values, minlength=self.n_classes)
+
+
+class _SortedAUC(_Sorted):
+    """The macro AUC of one (N, C) prediction on any bootstrap resample (``_Sorted``).
+
+    With the scores of class ``c`` in increasing order and ``N_i``, ``T_i`` the weight of the
+    negatives below positive ``i``'s tie group and within it, Mann-Whitney's U with half credit for
+    ties is ``U = sum_i w_i (N_i + T_i / 2)`` and ``AUC_c = U / (sum_pos w sum_neg w)``: the midrank
+    AUC of ``_macro_auc`` on the resampled records. Classes without a positive or a negative in the
+    resample are left out of the mean.
+    """
 
     def __call__(self, weights: np.ndarray) -> float:
-        aucs = []
-        for order, y, groups in zip(self.order, self.y, self.groups):
-            w = weights[order]
-            pos, neg = w * y, w * (1 - y)
-            total_pos, total_neg = pos.sum(), neg.sum()
-            if total_pos == 0 or total_neg == 0:
-                continue
-            p_g, q_g = np.add.reduceat(pos, groups), np.add.reduceat(neg, groups)
-            below = np.cumsum(q_g) - q_g
-            aucs.append(float((p_g * (below + 0.5 * q_g)).sum() / (total_pos * total_neg)))
-        return float(np.mean(aucs)) if aucs else float("nan")
+        cum, w_pos, cum_pos = self.running(weights)
+        start, end = self.pos_start, self.pos_end
+        class_start = cum[self.class_start][self.pos_class]
+        neg_below = (cum[start] - class_start) - (cum_pos[self.before_start] - cum_pos[self.before_class])
+        neg_tied = (cum[end] - cum[start]) - (cum_pos[self.before_end] - cum_pos[self.before_start])
+        u = self.per_class(w_pos * (neg_below + 0.5 * neg_tied))
+        total_pos = self.per_class(w_pos)
+        total_neg = cum[self.class_end] - cum[self.class_start] - total_pos
+        ok = (total_pos > 0) & (total_neg > 0)
+        return float((u[ok] / (total_pos[ok] * total_neg[ok])).mean()) if ok.any() else float("nan")
+
+
+class _SortedAP(_Sorted):
+    """The macro average precision of one (N, C) prediction on any bootstrap resample (``_Sorted``).
+
+    With the scores of class ``c`` in decreasing order, tied scores one threshold, and ``TP_i``,
+    ``A_i`` the weight of the positives and of all records up to the end of positive ``i``'s tie
+    group, the step-wise area under the precision-recall curve is
+    ``AP_c = sum_i w_i TP_i / A_i / sum_i w_i`` over the positives (scikit-learn's
+    ``average_precision_score`` on the resampled records). Classes without a positive in the
+    resample are left out of the mean.
+    """
+
+    descending = True
+
+    def __call__(self, weights: np.ndarray) -> float:
+        cum, w_pos, cum_pos = self.running(weights)
+        tp = cum_pos[self.before_end] - cum_pos[self.before_class]
+        seen = cum[self.pos_end] - cum[self.class_start][self.pos_class]
+        precision = np.divide(tp, seen, out=np.zeros_like(tp), where=w_pos > 0)  # w_pos > 0 implies seen > 0
+        total_pos = self.per_class(w_pos)
+        ok = total_pos > 0
+        return float((self.per_class(w_pos * precision)[ok] / total_pos[ok]).mean()) if ok.any() else float("nan")
+
+
+_SORTED = {"macro_auc": _SortedAUC, "map": _SortedAP}
 
 
 @dataclass(frozen=True)
@@ -174,18 +230,13 @@ def paired_bootstrap(
     point = {k: np.array([fn(y, v[s]) for s in range(len(v))]) for k, v in stacks.items()}
     rng = np.random.default_rng(seed)
     boot = {k: np.empty((n_boot, len(v))) for k, v in stacks.items()}
-    # macro AUC: each prediction sorted once, every resample scored by its record multiplicities
-    fast = {k: [_SortedAUC(y, v[s]) for s in range(len(v))] for k, v in stacks.items()} if metric == "macro_auc" else {}
+    # each prediction sorted once, every resample scored by its record multiplicities
+    sorted_metric = _SORTED[metric]
+    fast = {k: [sorted_metric(y, v[s]) for s in range(len(v))] for k, v in stacks.items()}
     for b in range(n_boot):
-        rows = rng.integers(0, len(y), size=len(y))
-        if fast:
-            counts = np.bincount(rows, minlength=len(y)).astype(np.float64)
-            for k, scorers in fast.items():
-                boot[k][b] = [score(counts) for score in scorers]
-            continue
-        yy = y[rows]
-        for k, v in stacks.items():
-            boot[k][b] = [fn(yy, v[s][rows]) for s in range(len(v))]
+        counts = np.bincount(rng.integers(0, len(y), size=len(y)), minlength=len(y)).astype(np.float64)
+        for k, scorers in fast.items():
+            boot[k][b] = [score(counts) for score in scorers]
     ok = np.all([np.isfinite(v).all(1) for v in boot.values()], axis=0)
     if not ok.any():
         raise ConfigError(f"{metric} is undefined in all {n_boot} resamples")

@@ -619,17 +619,22 @@ else:
 # The real set is small (about a hundred labels per fold at a tenth). The converged synthetic
 # benchmark (notebook 12: one split of the synthetic generator, a large test set, every model until
 # validation stops improving) runs the same two scenarios on the same code path
-# (`ecgkd bench quality --profile converged --label-ratio 0.1 --scenario a|b`): more records, no
-# folds, a teacher that reads only what its scenario allows, the same reference rows and the same
-# paired rule. Its all-labels run is the full-label reference. Each stored file names the generator
-# it was made on (printed with it below): a file made on another generator than this notebook's
-# is read on its own, method against method, never against the hands-on table above.
+# (`ecgkd bench quality --profile converged --label-ratio 0.1 --scenario a|b`, with
+# `--generator v2` for v2): more records, no folds, a teacher that reads only what its scenario
+# allows, the same reference rows and the same paired rule. Its all-labels run is the full-label
+# reference. The cell reads the files made on this notebook's generator; each names the generator
+# it was made on (printed with it below).
 
 # %%
 # NBVAL_CHECK_OUTPUT
-SYNTHETIC = {"full labels": "bench_quality_converged.json",
-             "scenario a": "bench_quality_converged_labels10_scenario_a.json",
-             "scenario b": "bench_quality_converged_labels10_scenario_b.json"}
+#: the converged benchmark's file stem on each generator (the scenario files add `_labels10_scenario_<k>`)
+CONVERGED = {"synthetic": "bench_quality_converged", "synthetic_v2": "bench_quality_converged_v2"}
+own = CONVERGED[ctx.source]
+# this generator's scenario runs when they exist, otherwise generator v1's (the cell below says which)
+stem = own if (REPO_ROOT / "results" / f"{own}_labels10_scenario_a.json").exists() else CONVERGED["synthetic"]
+SYNTHETIC = {"full labels": f"{stem}.json",
+             "scenario a": f"{stem}_labels10_scenario_a.json",
+             "scenario b": f"{stem}_labels10_scenario_b.json"}
 synthetic = load_runs(SYNTHETIC)
 synthetic["full labels"]["methods"] = {m: r for m, r in synthetic["full labels"]["methods"].items()
                                        if m in ORDER}  # the main rows only (notebook 12 has the rest)
@@ -648,23 +653,14 @@ else:
 
 # %%
 this_gen = GENERATOR[ctx.source]
-v2_path = REPO_ROOT / "results" / "bench_quality_converged_v2.json"
-v2_full = json.loads(v2_path.read_text()) if v2_path.exists() else None
-text = (f"**Which data.** These converged files were made on {' and '.join(syn_gens)}; this notebook's own runs "
-        f"(the scenario sizes, the teacher's pseudo-labels, the hands-on students) on {this_gen}. ")
+text = (f"**Which data.** The converged files above were made on {' and '.join(syn_gens)}; this notebook's own "
+        f"runs (the scenario sizes, the teacher's pseudo-labels, the hands-on students) on {this_gen}. ")
 if syn_gens == [this_gen]:
     text += "The same generator: the hands-on runs are one seed of the same settings at the quick budget."
 else:
-    full_t = synthetic["full labels"]["methods"]["teacher"]["macro_auc_mean"]
-    text += (f"Not the same data: on {', '.join(syn_gens)} the full-label teacher reaches **{full_t:.3f}** test macro "
-             "AUC, so read these files method against method (the paired differences), not their AUCs against the "
-             "hands-on table above.")
-    if v2_full is not None and this_gen == generator_of(v2_full):
-        m = v2_full["methods"]
-        text += (f" On {this_gen} the converged benchmark has only the full-label run so far "
-                 f"(`{v2_path.name}`: teacher **{m['teacher']['macro_auc_mean']:.3f}**, lead-I baseline "
-                 f"**{m['baseline']['macro_auc_mean']:.3f}** test macro AUC, {len(m['baseline']['seeds'])} seeds); "
-                 "this notebook reads no label-scarce scenario run on it.")
+    text += (f"{this_gen} has no scenario run of the converged benchmark yet (`{own}_labels10_scenario_a.json`), so "
+             f"these are {', '.join(syn_gens)}'s: not the same data, so read them method against method (the "
+             "paired differences), not their AUCs against the hands-on table above.")
 display(Markdown(text))
 
 # %% [markdown]

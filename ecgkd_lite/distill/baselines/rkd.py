@@ -65,6 +65,9 @@ class RKD(KDTerm):
             d_s, d_t = pairwise_distances(x_s)[off_diagonal], pairwise_distances(x_t)[off_diagonal]
             distance = F.smooth_l1_loss(d_s / d_s.mean(), d_t / d_t.mean())
         if n >= 3:
+            # the mean over distinct triples as a masked sum: selecting the n(n-1)(n-2) entries with a
+            # boolean index costs a scatter in the backward pass that is three times the whole term
             distinct = off_diagonal.unsqueeze(2) & off_diagonal.unsqueeze(1) & off_diagonal.unsqueeze(0)
-            angle = F.smooth_l1_loss(triplet_angles(x_s)[distinct], triplet_angles(x_t)[distinct])
+            per_triple = F.smooth_l1_loss(triplet_angles(x_s), triplet_angles(x_t), reduction="none")
+            angle = per_triple.masked_fill(~distinct, 0.0).sum() / (n * (n - 1) * (n - 2))
         return {"distance": self.distance_weight * distance, "angle": self.angle_weight * angle}
