@@ -117,7 +117,7 @@ def test_reader_stop_says_how_many_more_and_how_to_skip(capsys, challenge_root, 
             "ConfigError: --shard, --every-seed, --report-only, --hetero-teacher and --generator belong",
         ),
         (
-            ["--profile", "converged", "--generator", "v2", "--tuned"],
+            ["--profile", "converged", "--generator", "v2", "--hetero-teacher", "printout"],
             "ConfigError: --generator v2 runs the converged synthetic benchmark on generator v2 data",
         ),
         (
@@ -138,6 +138,24 @@ def test_bench_quality_reads_the_external_set_before_training(capsys, no_trainin
 
     with pytest.raises(ConfigError, match="eval_root='x' is given without eval_data"):
         run_quality(eval_root="x", log=lambda *a: None)
+
+
+def test_bench_quality_tuned_on_v2_names_the_missing_v2_search(capsys, no_training, tmp_path, monkeypatch):
+    """``--tuned --generator v2`` reads v2's own searches (``tune_<m>_converged_v2.json``), never the
+    v1 split's: without them it stops before training and names the command that makes them."""
+    from ecgkd_lite.bench import tune as tune_mod
+
+    monkeypatch.setattr(tune_mod, "RESULTS", tmp_path)
+    argv = ["--profile", "converged", "--generator", "v2", "--tuned", "--methods", "fitnets"]
+    rc, err = _run(capsys, "bench", "quality", *argv)
+    assert rc == 2
+    assert "fitnets: no tuning result" in err and "tune_fitnets_converged_v2.json" in err
+    assert "`ecgkd bench tune --methods fitnets --profile converged --generator v2`" in _one_line(err)
+
+
+def test_bench_tune_generator_v2_needs_the_converged_split(capsys, no_training):
+    rc, err = _run(capsys, "bench", "tune", "--methods", "fitnets", "--generator", "v2")
+    assert rc == 2 and "--generator v2 tunes on the converged split: it needs --profile converged" in _one_line(err)
 
 
 def test_bench_tune_converged_checks_its_data_before_training(capsys, no_training):

@@ -111,6 +111,19 @@ def test_selection_on_validation_and_resume(poisoned_prep, tmp_path, monkeypatch
     assert res2["chosen_index"] == 4
 
 
+def test_a_search_is_filed_under_its_key_and_read_back_from_it(poisoned_prep, tmp_path, monkeypatch):
+    """``search=`` names the file (``converged_v2``: the converged profile on generator v2's split),
+    so v1's and v2's searches of one profile never overwrite or stand in for each other."""
+    _fake_fits(monkeypatch, [0.6, 0.7, 0.9, 0.5, 0.4, 0.3])
+    monkeypatch.setattr(tune_mod, "RESULTS", tmp_path)
+    res = tune_mod.tune("fitnets", TINY, prep=poisoned_prep, search="converged_v2", progress=False, log=lambda *a: 0)
+    assert res["search"] == "converged_v2" and res["profile"] == "test"
+    assert (tmp_path / "tune_fitnets_converged_v2.json").exists() and not (tmp_path / "tune_fitnets_test.json").exists()
+    assert tune_mod.tuned_recipe("fitnets", "converged_v2") == tune_mod.grid("fitnets")[2][1]
+    with pytest.raises(ConfigError, match="`ecgkd bench tune --methods fitnets --profile converged`"):
+        tune_mod.tuned_recipe("fitnets", "converged")
+
+
 def test_a_real_search_reads_no_test_split(poisoned_prep, tmp_path):
     """Every point really trains (1 epoch) with the test split poisoned."""
     import torch

@@ -59,11 +59,10 @@ def _cmd_quality_cv(args) -> int:
         raise ConfigError(
             f"--profile converged is the synthetic converged benchmark; --data {args.data} does not apply"
         )
-    if args.generator == "v2" and (args.profile != "converged" or args.tuned or args.hetero_teacher):
+    if args.generator == "v2" and (args.profile != "converged" or args.hetero_teacher):
         raise ConfigError(
-            "--generator v2 runs the converged synthetic benchmark on generator v2 data with each method's "
-            "table default: it needs --profile converged, and --tuned / --hetero-teacher (chosen and run on "
-            "the v1 split) do not apply"
+            "--generator v2 runs the converged synthetic benchmark on generator v2 data: it needs --profile "
+            "converged, and --hetero-teacher (the printout teacher, run on the v1 split) does not apply"
         )
     if args.eval_data or args.teacher or (args.profile and data == "ptbxl2k"):
         raise ConfigError(
@@ -103,17 +102,20 @@ def _cmd_tune(args) -> int:
         raise ConfigError(f"--json names one output file; --methods gives {len(names)} methods")
     if args.data == "ptbxl" and not args.root:
         raise ConfigError("--data ptbxl needs --root DIR (the data folder)")
-    prep = None
+    prep, data, search = None, args.data, None
+    if args.generator != "v1" and args.profile != "converged":
+        raise ConfigError(f"--generator {args.generator} tunes on the converged split: it needs --profile converged")
     if args.profile == "converged":  # the converged benchmark's own split (bench/cv.py)
-        from .cv import converged_prep
+        from .cv import SEARCHES, converged_prep
 
         if args.data != "synthetic":
             raise ConfigError(
                 f"--profile converged tunes on the synthetic benchmark's split; --data {args.data} does not apply"
             )
-        prep = converged_prep()
+        data = "synthetic" if args.generator == "v1" else "synthetic_v2"
+        prep, search = converged_prep(data), SEARCHES[data]
     for name in names:
-        tune(name, args.profile, args.data, root=args.root, json_out=args.json, prep=prep)
+        tune(name, args.profile, data, root=args.root, json_out=args.json, prep=prep, search=search)
     return 0
 
 
@@ -200,5 +202,11 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     )
     t.add_argument("--data", choices=["synthetic", "ptbxl"], default="synthetic")
     t.add_argument("--root", help="data folder for --data ptbxl")
+    t.add_argument(
+        "--generator",
+        choices=["v1", "v2"],
+        default="v1",
+        help="--profile converged: the synthetic generator of the split (v2: results/tune_<method>_converged_v2.json)",
+    )
     t.add_argument("--json", help="output for a single method (default results/tune_<method>_<profile>.json)")
     t.set_defaults(func=_cmd_tune)

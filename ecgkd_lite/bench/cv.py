@@ -80,6 +80,9 @@ DATASETS = {"ptbxl2k": "ptbxl2k", "synthetic": "converged", "synthetic_v2": "con
 #: the synthetic data sets (one split, a large test set): generator v1 and v2 (``data/synthetic_v2.py``)
 SYNTHETIC = ("synthetic", "synthetic_v2")
 PROFILE = DATASETS["ptbxl2k"]
+#: data set -> the equal validation search its tuned variants read (``results/tune_<method>_<search>.json``,
+#: ``bench/tune.py``): v1 and v2 share the converged profile but not their data, so not their search
+SEARCHES = {"ptbxl2k": "ptbxl2k", "synthetic": "converged", "synthetic_v2": "converged_v2"}
 #: synthetic test records beside the quick data (about 500 positives per class at 10 % prevalence)
 N_SYNTHETIC_TEST = 5000
 #: methods that get every seed (the best classic method is added once chosen)
@@ -104,6 +107,10 @@ class Setting:
     @property
     def profile(self) -> str:
         return DATASETS[self.data]
+
+    @property
+    def search(self) -> str:
+        return SEARCHES[self.data]
 
     def key(self, data_key: str) -> str:
         prof = get_profile(self.profile)
@@ -171,30 +178,30 @@ def with_teacher(names: Sequence[str], variant: str | None) -> list[str]:
     return [*names, *(f"{m}@{variant}" for m in names if m in HETERO_METHODS)]
 
 
-def method_recipe(method: str, profile: str) -> str | dict:
+def method_recipe(method: str, search: str) -> str | dict:
     """What ``experiment.train_student`` trains for ``method``: its name, or for a tuned variant the
-    config its search chose under ``profile`` (ConfigError naming the command when the search is missing)."""
+    config its search ``search`` chose (``SEARCHES``; ConfigError naming the command when it is missing)."""
     name = method.partition("@")[0]  # a teacher variant trains its method's recipe
-    return tuned_recipe(base_method(name), profile) if name.endswith(TUNED) else name
+    return tuned_recipe(base_method(name), search) if name.endswith(TUNED) else name
 
 
-def with_tuned(names: Sequence[str], profile: str) -> list[str]:
+def with_tuned(names: Sequence[str], search: str) -> list[str]:
     """``names`` plus ``<m>-tuned`` for every tunable method among them whose search chose a config
     other than its table default (a search that kept the default adds nothing: its runs are the
     default's). ConfigError for a tunable method without its search result."""
     extra = []
     for m in names:
         if m in tunable():
-            chosen = build_recipe(tuned_recipe(m, profile)).to_config()
+            chosen = build_recipe(tuned_recipe(m, search)).to_config()
             if json.dumps(chosen, sort_keys=True) != json.dumps(build_recipe(m).to_config(), sort_keys=True):
                 extra.append(m + TUNED)
     return [*names, *extra]
 
 
-def method_code(method: str, profile: str | None = None) -> dict[str, int]:
+def method_code(method: str, search: str | None = None) -> dict[str, int]:
     """Versions of the code a method's runs depend on (its recipe's terms, the distiller and shared
     helpers; empty for the teacher and the baseline; the feature models' own), recorded in each part.
-    ``profile``: the search whose choice a tuned variant (``<m>-tuned``) trains."""
+    ``search``: the search whose choice a tuned variant (``<m>-tuned``) trains (``SEARCHES``)."""
     if method in FEATURE_MODELS:
         return {"features": FEATURES_VERSION}
     if method == "teacher":
@@ -203,9 +210,9 @@ def method_code(method: str, profile: str | None = None) -> dict[str, int]:
     teacher = {f"model:{TEACHERS[variant][0]}": version(f"model:{TEACHERS[variant][0]}")} if variant else {}
     if base_method(method) == "teacher":
         return teacher
-    if method.endswith(TUNED) and profile is None:
-        raise ConfigError(f"{method}: a tuned variant's code needs the profile of its search")
-    return {**build_recipe(method_recipe(method.partition("@")[0], profile)).code_versions(), **teacher}
+    if method.endswith(TUNED) and search is None:
+        raise ConfigError(f"{method}: a tuned variant's code needs its search")
+    return {**build_recipe(method_recipe(method.partition("@")[0], search)).code_versions(), **teacher}
 
 
 def load_pool(root: str | Path) -> ECGData:
@@ -236,12 +243,13 @@ def synthetic_pool(n_test: int | None = None, data: str = "synthetic") -> tuple[
     return data, CVPlan((fold,), test, np.flatnonzero(folds == 10), 1, 0, 0.0)
 
 
-def converged_prep() -> experiment.Prepared:
-    """The converged synthetic benchmark's one split as a ``Prepared`` (train folds 1-8, validation
-    fold 9, the 5,000 new test records), as the benchmark trains it: the validation search of
-    ``ecgkd bench tune --profile converged`` reads its train and validation parts only."""
-    data, plan = synthetic_pool()
-    return fold_prep(data, plan.folds[0], plan.holdout, "synthetic")[0]
+def converged_prep(data: str = "synthetic") -> experiment.Prepared:
+    """The converged synthetic benchmark's one split of ``data`` (generator v1 ``"synthetic"`` or v2
+    ``"synthetic_v2"``) as a ``Prepared`` (train folds 1-8, validation fold 9, the 5,000 new test
+    records), as the benchmark trains it: the validation search of ``ecgkd bench tune --profile
+    converged [--generator v2]`` reads its train and validation parts only."""
+    pool, plan = synthetic_pool(data=data)
+    return fold_prep(pool, plan.folds[0], plan.holdout, data)[0]
 
 
 def fold_prep(data: ECGData, fold, holdout: np.ndarray, source: str = "ptbxl2k") -> tuple[experiment.Prepared, ECGData]:
@@ -312,7 +320,7 @@ class Runner:
         if not path.exists():
             return False
         made_by = json.loads(path.read_text()).get("code")
-        now = method_code(method, self.setting.profile)
+        now = method_code(method, self.setting.search)
         if made_by == now:
             return True
         if (method, seed, fold) not in self._stale:
@@ -376,7 +384,7 @@ class Runner:
             args = {"labeled": None} if sset is None else sset.student_args(method)
             fit = experiment.train_student(
                 s_prep,
-                method_recipe(method, self.setting.profile),
+                method_recipe(method, self.setting.search),
                 teacher=teacher,
                 size=self.setting.student_size,
                 seed=seed,
@@ -453,7 +461,7 @@ class Runner:
         self._write(name, 0, fold_index, part)
 
     def _write(self, method: str, seed: int, fold: int, part: dict) -> None:
-        part = {"method": method, "seed": seed, "fold": fold, "code": method_code(method, self.setting.profile), **part}
+        part = {"method": method, "seed": seed, "fold": fold, "code": method_code(method, self.setting.search), **part}
         atomic_write_json(self.path(method, seed, fold), part)
         self.log(
             f"[cv] {method:<20} seed {seed} fold {fold}: best epoch {part['best_epoch']}/{part['epochs_run']}, "
@@ -739,7 +747,7 @@ def _cost(runner: Runner, names: Sequence[str], seeds_of: dict) -> dict:
     }
 
 
-def _tuning(methods: Sequence[str], profile: str) -> dict:
+def _tuning(methods: Sequence[str], search: str) -> dict:
     """What each tunable method's equal validation search chose (``bench/tune.py``; seed 0,
     validation only): the chosen point, its and the default's validation macro AUC, and the row
     that holds the chosen config (``<m>-tuned``, or the method itself when the default was kept)."""
@@ -747,7 +755,7 @@ def _tuning(methods: Sequence[str], profile: str) -> dict:
     for m in methods:
         if m not in tunable():
             continue
-        t = json.loads(tune_path(m, profile).read_text())
+        t = json.loads(tune_path(m, search).read_text())
         out[m] = {
             "grid_size": t["grid_size"],
             "chosen_index": t["chosen_index"],
@@ -756,7 +764,7 @@ def _tuning(methods: Sequence[str], profile: str) -> dict:
             "default_val_macro_auc": round(t["default_val_macro_auc"], 5),
             "chosen_val_macro_auc": round(t["rows"][t["chosen_index"]]["val_macro_auc"], 5),
             "row": m + TUNED if m + TUNED in methods else m,
-            "file": tune_path(m, profile).name,
+            "file": tune_path(m, search).name,
         }
     return out
 
@@ -878,7 +886,7 @@ def report(runner: Runner, methods: Sequence[str], seeds: int, *, n_boot: int = 
         "n_holdout": int(len(plan.holdout)),
         "seeds_asked": seeds,
         "methods_asked": list(methods),
-        **({"tuning": _tuning(methods, runner.setting.profile)} if any(m.endswith(TUNED) for m in methods) else {}),
+        **({"tuning": _tuning(methods, runner.setting.search)} if any(m.endswith(TUNED) for m in methods) else {}),
         "best_classic": {
             "method": best,
             "chosen_on": "mean best validation macro AUC over the folds, seed 0",
@@ -1229,7 +1237,7 @@ def run_quality_cv(
     names = resolve_methods(methods)
     names = names if scenario is None else semi.with_references(names)
     if tuned:  # each method's config chosen on validation beside its default (bench/tune.py)
-        names = with_tuned(names, DATASETS[data])
+        names = with_tuned(names, SEARCHES[data])
     names = with_teacher(names, hetero_teacher)
     where = parse_shard(shard)
     setting = Setting(

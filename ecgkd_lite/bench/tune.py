@@ -63,6 +63,9 @@ LOGIT_SCALES = (1.0, 0.1, 0.01)
 LOGIT_METHODS = ("vanilla_kd", "dkd")
 SELECTION = "max validation macro AUC (seed 0), ties -> the earlier grid point"
 RESULTS = REPO_ROOT / "results"
+#: a search's key (``results/tune_<method>_<search>.json``) -> its ``ecgkd bench tune`` options, where
+#: they are not ``--profile <search>``: ``converged_v2`` is the converged split on generator v2 data
+SEARCH_OPTIONS = {"converged_v2": "--profile converged --generator v2"}
 #: method -> where its main weight sits in the recipe config (the weight the grid scales)
 MAIN_WEIGHT: dict[str, tuple[str, ...]] = {
     "vanilla_kd": ("vanilla_kd", "weight"),
@@ -141,6 +144,11 @@ def tune_path(name: str, profile: str, results: str | Path | None = None) -> Pat
     return Path(RESULTS if results is None else results) / f"tune_{name}_{profile}.json"
 
 
+def search_command(name: str, search: str) -> str:
+    """The command that runs (or resumes) ``name``'s search ``search``."""
+    return f"ecgkd bench tune --methods {name} {SEARCH_OPTIONS.get(search, f'--profile {search}')}"
+
+
 def _parts_dir(out: Path) -> Path:
     return out.parent / "parts" / out.stem
 
@@ -191,17 +199,20 @@ def tune(
     root: str | Path | None = None,
     json_out: str | Path | None = None,
     prep=None,
+    search: str | None = None,
     progress: bool = True,
     command: str | None = None,
     log: Callable[..., None] = print,
 ) -> dict:
-    """Run (or resume) ``name``'s grid and write ``results/tune_<name>_<profile>.json`` (or ``json_out``).
+    """Run (or resume) ``name``'s grid and write ``results/tune_<name>_<search>.json`` (or ``json_out``).
 
     ``prep``: an ``experiment.Prepared`` to use instead of ``experiment.prepare(data, profile)``;
-    only its train and validation splits are read."""
+    only its train and validation splits are read. ``search``: the key the result is filed under
+    (default the profile's name; ``converged_v2``: the converged split on generator v2 data)."""
     check_method(name)
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
-    out = Path(json_out) if json_out else tune_path(name, prof.name)
+    search = prof.name if search is None else search
+    out = Path(json_out) if json_out else tune_path(name, search)
     if prep is None:
         prep = experiment.prepare(data, profile=prof, root=root)
     teacher = experiment.train_teacher(prep, progress=False)
@@ -243,6 +254,7 @@ def tune(
         "method": name,
         "family": METHOD_TABLE[name].family,
         "profile": prof.name,
+        "search": search,
         "profile_config": identity["profile"],
         "seed": 0,
         "student": {"arch": experiment.STUDENT_ARCH, "size": "tiny", "leads": list(experiment.STUDENT_LEADS)},
@@ -261,14 +273,15 @@ def tune(
 
 
 def tuned_recipe(name: str, profile: str = "quick", results: str | Path | None = None) -> dict:
-    """The chosen recipe config of ``name`` from ``results/tune_<name>_<profile>.json``.
+    """The chosen recipe config of ``name`` from ``results/tune_<name>_<profile>.json`` (``profile``:
+    the search's key, ``tune(search=)``).
 
     ConfigError (naming the command that makes it) when the file is missing or was made by the old
     family grid (``benchmarks/tune_family.py`` before the equal-budget search): the benchmark never
     silently falls back to the default."""
     check_method(name)
     path = tune_path(name, profile, results)
-    make = f"ecgkd bench tune --methods {name} --profile {profile}"
+    make = search_command(name, profile)
     if not path.exists():
         raise ConfigError(f"{name}: no tuning result {path}; make it with `{make}`")
     result = json.loads(path.read_text())
