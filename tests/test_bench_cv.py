@@ -425,7 +425,7 @@ def _tune_file(tmp_path, method, index):
 
     points = tune_mod.grid(method)
     rows = [
-        {"index": i, "point": p, "recipe": r, "val_macro_auc": 0.9 + (0.01 if i == index else 0)}
+        {"index": i, "point": p, "recipe": r, "val_macro_auc": 0.9 + (0.01 if i == index else 0), "seconds": 60.0}
         for i, (p, r) in enumerate(points)
     ]
     body = {
@@ -475,6 +475,12 @@ def test_tuned_variants_train_the_chosen_config_beside_the_default(tiny, monkeyp
     assert "Equal tuning budget" in md and "the default (same runs)" in md
     part = json.loads(next(tiny.glob("parts/bench_quality_ptbxl2k/*/vanilla_kd-tuned-s0-f0.json")).read_text())
     assert part["code"] == cv.method_code("vanilla_kd-tuned", "ptbxl2k")
+    # the cost: the table at its defaults apart from the tuned rows and from the search that chose them
+    cost = out["cost"]
+    assert cost["tuned_rows"]["parts"] == cost["tuned_rows"]["deep_runs"] == 4
+    n_rows = sum(len(r["seeds"]) * 2 for m, r in rows.items() if not m.endswith(cv.TUNED))
+    assert cost["parts"] == n_rows  # every other row's parts (2 folds each), no tuned one among them
+    assert cost["search"] == {"methods": 2, "points": 12, "hours_sum": 0.2, "two_process_minutes": 6.0}
 
 
 def test_evl_ecg_from_the_printout_image_teacher_beside_the_default_teacher(tiny, monkeypatch):

@@ -56,3 +56,25 @@ def test_truly_positive_follows_the_truth_where_kept_and_the_label_otherwise():
     assert truly_positive(Data, "AMI").tolist() == [True, True, False, False]
     with pytest.raises(ConfigError, match="'IMI' is not in the data's classes"):
         truly_positive(Data, "IMI")
+
+
+def test_true_labels_of_each_generator_and_clear_errors():
+    """v2: the kept noise-free columns (they differ from the seen labels somewhere); v1: the labels
+    themselves (no noise); a real source or v2 data without the columns: a named ConfigError."""
+    import dataclasses
+
+    from ecgkd_lite.data.synthetic import load_synthetic
+    from ecgkd_lite.data.synthetic_v2 import load_synthetic_v2
+    from ecgkd_lite.evaluate.noise import true_labels
+
+    v2 = load_synthetic_v2(400, fs=100, seconds=2.0, seed=0)
+    truth = true_labels(v2, "synthetic_v2")
+    assert truth.shape == v2.labels.shape and set(np.unique(truth)) <= {0.0, 1.0}
+    assert (truth != v2.labels).any(), "v2's label noise makes the truth differ from the seen labels"
+    v1 = load_synthetic(50, fs=100, seconds=2.0, seed=0)
+    assert np.array_equal(true_labels(v1, "synthetic"), v1.labels)
+    with pytest.raises(ConfigError, match="'ptbxl2k' has no noise-free labels"):
+        true_labels(v1, "ptbxl2k")
+    lost = dataclasses.replace(v2, meta=v2.meta.drop(columns=[f"true_{v2.classes[3]}"]))
+    with pytest.raises(ConfigError, match=f"no column 'true_{v2.classes[3]}'"):
+        true_labels(lost, "synthetic_v2")

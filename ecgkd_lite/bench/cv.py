@@ -725,19 +725,17 @@ def _round_or_none(v, digits: int = 4):
     return None if not np.isfinite(v) else round(float(v), digits)
 
 
-def _cost(runner: Runner, names: Sequence[str], seeds_of: dict) -> dict:
-    """The training cost of the finished parts, one process with one thread each: their count, the
-    sum of their training times (``train_seconds``: every epoch's training and validation) and of
-    their part times (``max(wall_s, train_seconds)``: a part's wall time also holds its test
-    predictions, but undercounts a run resumed from the cache), the part time per part, and that
-    sum split over two processes (the wall clock of a two-process run on the 2 cores, data
-    preparation and the report aside)."""
-    parts = [runner.read(m, s, f) for m in names for s in seeds_of[m] for f in range(runner.setting.k)]
+def _cost_of(parts: Sequence[dict], deep_runs: int) -> dict:
+    """The count of ``parts``, the sums of their training times (``train_seconds``: every epoch's
+    training and validation) and of their part times (``max(wall_s, train_seconds)``: a part's wall
+    time also holds its test predictions, but undercounts a run resumed from the cache), the part
+    time per part, and that sum split over two processes (the wall clock of a two-process run on
+    the 2 cores, data preparation and the report aside)."""
     train = [p["train_seconds"] for p in parts]
     part = [max(p["wall_s"], p["train_seconds"]) for p in parts]
     return {
         "parts": len(parts),
-        "deep_runs": sum(len(seeds_of[m]) * runner.setting.k for m in names if m not in FEATURE_MODELS),
+        "deep_runs": deep_runs,
         "wall_hours_sum": round(sum(p["wall_s"] for p in parts) / 3600, 2),
         "wall_minutes_per_part_mean": round(float(np.mean([p["wall_s"] for p in parts])) / 60, 2),
         "train_hours_sum": round(sum(train) / 3600, 2),
@@ -745,6 +743,32 @@ def _cost(runner: Runner, names: Sequence[str], seeds_of: dict) -> dict:
         "part_minutes_mean": round(float(np.mean(part)) / 60, 2),
         "two_process_minutes": round(sum(part) / 2 / 60, 1),
     }
+
+
+def _cost(runner: Runner, names: Sequence[str], seeds_of: dict, search: str | None = None) -> dict:
+    """The training cost of the finished parts, one process with one thread each (``_cost_of``):
+    the table at its defaults (every method, ablation, reference and the teacher); with tuned rows
+    (``<m>-tuned``) their parts apart (``tuned_rows``) and the equal validation search that chose
+    them (``search``: its points' wall time, ``results/tune_<m>_<search>.json``)."""
+
+    def cost(methods):
+        parts = [runner.read(m, s, f) for m in methods for s in seeds_of[m] for f in range(runner.setting.k)]
+        runs = sum(len(seeds_of[m]) * runner.setting.k for m in methods if m not in FEATURE_MODELS)
+        return _cost_of(parts, runs)
+
+    tuned = [m for m in names if m.endswith(TUNED)]
+    out = cost([m for m in names if m not in tuned])
+    if tuned and search is not None:
+        searched = [m for m in names if m in tunable() and tune_path(m, search).exists()]
+        seconds = [r["seconds"] for m in searched for r in json.loads(tune_path(m, search).read_text())["rows"]]
+        out["tuned_rows"] = cost(tuned)
+        out["search"] = {
+            "methods": len(searched),
+            "points": len(seconds),
+            "hours_sum": round(sum(seconds) / 3600, 2),
+            "two_process_minutes": round(sum(seconds) / 2 / 60, 1),
+        }
+    return out
 
 
 def _tuning(methods: Sequence[str], search: str) -> dict:
@@ -900,7 +924,7 @@ def report(runner: Runner, methods: Sequence[str], seeds: int, *, n_boot: int = 
             "mean over the seeds both models have",
         },
         "methods": rows,
-        "cost": _cost(runner, names, seeds_of),
+        "cost": _cost(runner, names, seeds_of, runner.setting.search),
         "by_visibility": {
             **_by_visibility(y, oof, data.classes, names, n_boot, runner.setting.data, measured),
             **(

@@ -416,6 +416,21 @@ def _v2_cost(v2: dict) -> str:
             if total <= TARGET_MINUTES
             else f"**over** the target of {TARGET_MINUTES}."
         )
+        + _tuned_cost(c)
+    )
+
+
+def _tuned_cost(c: dict) -> str:
+    """The equal tuning search and the tuned rows, beside the cost of the table at its defaults."""
+    if "tuned_rows" not in c:
+        return ""
+    t, search = c["tuned_rows"], c["search"]
+    return (
+        f" Apart from that: the equal tuning search ({search['points']} points of {search['methods']} methods at "
+        f"seed 0) took {search['hours_sum']:.2f} h of one-thread time ({search['two_process_minutes']:.0f} min over "
+        f"two processes), and the tuned rows' {t['parts']} parts {t['part_hours_sum']:.2f} h "
+        f"({t['two_process_minutes']:.0f} min). The target above is the table at its defaults; the search is a "
+        "one-off, and its seed-0 points are the tuned rows' seed 0."
     )
 
 

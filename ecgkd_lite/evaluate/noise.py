@@ -15,10 +15,29 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from ..config import GENERATORS
 from ..errors import ConfigError
 from ..metrics import per_class_auc
 
 CELLS = {"labelled positive": (1, 1), "omitted positive": (1, 0), "false positive": (0, 1), "labelled negative": (0, 0)}
+
+
+def true_labels(data, source: str) -> np.ndarray:
+    """The noise-free (N, C) labels of ``data``, a set of the synthetic ``source``: generator v2 keeps
+    them in ``data.meta["true_<class>"]``; generator v1 has no label noise, so its labels are the
+    truth. ConfigError for a source without a known truth (real labels are readings too) or for v2
+    data that lost the columns (naming the first missing one)."""
+    if source == GENERATORS["v1"]:
+        return np.asarray(data.labels, dtype=np.float64).copy()
+    if source != GENERATORS["v2"]:
+        raise ConfigError(
+            f"source {source!r} has no noise-free labels; only the synthetic generators do ({sorted(GENERATORS.values())})"
+        )
+    columns = [f"true_{c}" for c in data.classes]
+    missing = [c for c in columns if data.meta is None or c not in data.meta]
+    if missing:
+        raise ConfigError(f"{source} data without its noise-free labels: meta has no column {missing[0]!r}")
+    return data.meta[columns].to_numpy(dtype=np.float64)
 
 
 def label_noise_view(y_seen, y_true, probs, classes: Sequence[str]) -> pd.DataFrame:
