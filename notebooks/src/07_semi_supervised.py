@@ -476,9 +476,13 @@ if leaky is not None:
         f"**{both.loc['teacher'].iloc[1]:.3f}** with $L$ only. One seed each: read the signs and sizes, "
         "not the third decimal."
         + ("" if same_data else
-           f" The leaky column is {generator_of(leaky)} and the honest one {GENERATOR[ctx.source]}: different "
-           "records, labels and teachers, so even the gains over each column's own baseline mix the leak with the "
-           "change of data. Read them as an illustration of the leak's direction, not of its size on this data.")))
+           (f" The leaky column is {generator_of(leaky)} and the honest one {GENERATOR[ctx.source]}"
+            if generator_of(leaky) != GENERATOR[ctx.source] else
+            f" Both columns are {GENERATOR[ctx.source]}, but the leaky file was made on another version of its "
+            "records (its data fingerprint differs)")
+           + ": different records, labels and teachers, so even the gains over each column's own baseline mix the "
+           "leak with the change of data. Read them as an illustration of the leak's direction, not of its size on "
+           "this data.")))
 
 # %% [markdown]
 # ## Real data: scenarios a and b on `ptbxl-2k`
