@@ -153,6 +153,19 @@ def test_bench_quality_tuned_on_v2_names_the_missing_v2_search(capsys, no_traini
     assert "`ecgkd bench tune --methods fitnets --profile converged --generator v2`" in _one_line(err)
 
 
+@pytest.mark.parametrize(
+    "argv,pattern",
+    [
+        (["--methods", "fitnets,rkd", "--points", "1"], "--points names grid points of one method; --methods gives 2"),
+        (["--methods", "fitnets", "--points", "a,b"], "--points must be comma-separated grid indices"),
+        (["--methods", "fitnets", "--points", "7"], "points must be grid indices 0..5; got [7]"),
+    ],
+)
+def test_bench_tune_checks_its_points(capsys, no_training, argv, pattern):
+    rc, err = _run(capsys, "bench", "tune", *argv)
+    assert rc == 2 and pattern in _one_line(err)
+
+
 def test_bench_tune_generator_v2_needs_the_converged_split(capsys, no_training):
     rc, err = _run(capsys, "bench", "tune", "--methods", "fitnets", "--generator", "v2")
     assert rc == 2 and "--generator v2 tunes on the converged split: it needs --profile converged" in _one_line(err)

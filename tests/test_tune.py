@@ -111,6 +111,23 @@ def test_selection_on_validation_and_resume(poisoned_prep, tmp_path, monkeypatch
     assert res2["chosen_index"] == 4
 
 
+def test_two_processes_share_a_search_by_points(poisoned_prep, tmp_path, monkeypatch):
+    """``points=``: a process trains its share only and writes no result while points are missing;
+    the one that finds every point done writes it, from both shares."""
+    scores = [0.6, 0.7, 0.65, 0.9, 0.5, 0.4]
+    calls = _fake_fits(monkeypatch, [scores[i] for i in (3, 4, 5, 0, 1, 2)])
+    out = tmp_path / "tune_crd_test.json"
+    kw = dict(prep=poisoned_prep, json_out=out, progress=False, log=lambda *a: 0)
+    assert tune_mod.tune("crd", TINY, points=[3, 4, 5], **kw) is None and not out.exists()
+    assert calls == [tune_mod.grid("crd")[i][1] for i in (3, 4, 5)]
+    res = tune_mod.tune("crd", TINY, **kw)
+    assert len(calls) == 6 and calls[3:] == [tune_mod.grid("crd")[i][1] for i in (0, 1, 2)]
+    assert [r["val_macro_auc"] for r in res["rows"]] == scores and res["chosen_index"] == 3
+    for bad in ([], [6], [-1]):
+        with pytest.raises(ConfigError, match="points must be grid indices 0..5"):
+            tune_mod.tune("crd", TINY, points=bad, **kw)
+
+
 def test_a_search_is_filed_under_its_key_and_read_back_from_it(poisoned_prep, tmp_path, monkeypatch):
     """``search=`` names the file (``converged_v2``: the converged profile on generator v2's split),
     so v1's and v2's searches of one profile never overwrite or stand in for each other."""

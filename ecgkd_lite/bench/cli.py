@@ -114,8 +114,18 @@ def _cmd_tune(args) -> int:
             )
         data = "synthetic" if args.generator == "v1" else "synthetic_v2"
         prep, search = converged_prep(data), SEARCHES[data]
+    points = None
+    if args.points:
+        if len(names) > 1:
+            raise ConfigError(f"--points names grid points of one method; --methods gives {len(names)} methods")
+        try:
+            points = [int(p) for p in args.points.split(",")]
+        except ValueError:
+            raise ConfigError(
+                f"--points must be comma-separated grid indices (e.g. 3,4,5); got {args.points!r}"
+            ) from None
     for name in names:
-        tune(name, args.profile, data, root=args.root, json_out=args.json, prep=prep, search=search)
+        tune(name, args.profile, data, root=args.root, json_out=args.json, prep=prep, search=search, points=points)
     return 0
 
 
@@ -207,6 +217,11 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
         choices=["v1", "v2"],
         default="v1",
         help="--profile converged: the synthetic generator of the split (v2: results/tune_<method>_converged_v2.json)",
+    )
+    t.add_argument(
+        "--points",
+        help="one method: train only these grid indices (e.g. 3,4,5), so two processes can share its search; "
+        "the result is written by the run that finds every point done",
     )
     t.add_argument("--json", help="output for a single method (default results/tune_<method>_<profile>.json)")
     t.set_defaults(func=_cmd_tune)

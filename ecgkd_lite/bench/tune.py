@@ -30,7 +30,8 @@ Each point trains the tiny 1-lead student with seed 0 under the benchmark's iden
 (``experiment.train_student``, the quality benchmark's cache tag, so a point equal to a benchmark
 run is one run) and records its best validation macro AUC, the early-stopping monitor. The test
 split is never read. Selection: ``SELECTION``. Each finished point is written to
-``<results>/parts/tune_<method>_<profile>/point<i>.json`` and skipped on a rerun. The benchmark
+``<results>/parts/tune_<method>_<profile>/point<i>.json`` and skipped on a rerun, so two processes
+can share one method's search (``--points``). The benchmark
 (``ecgkd bench quality --tuned``) then runs each method's chosen config (``tuned_recipe``) for every seed.
 """
 
@@ -200,16 +201,22 @@ def tune(
     json_out: str | Path | None = None,
     prep=None,
     search: str | None = None,
+    points: Sequence[int] | None = None,
     progress: bool = True,
     command: str | None = None,
     log: Callable[..., None] = print,
-) -> dict:
+) -> dict | None:
     """Run (or resume) ``name``'s grid and write ``results/tune_<name>_<search>.json`` (or ``json_out``).
 
     ``prep``: an ``experiment.Prepared`` to use instead of ``experiment.prepare(data, profile)``;
     only its train and validation splits are read. ``search``: the key the result is filed under
-    (default the profile's name; ``converged_v2``: the converged split on generator v2 data)."""
+    (default the profile's name; ``converged_v2``: the converged split on generator v2 data).
+    ``points``: train only these grid indices (another process may share the search: each point is
+    its own part file); the result is written once every point is there, else None is returned."""
     check_method(name)
+    mine = set(range(GRID_SIZE) if points is None else points)
+    if not mine or not mine <= set(range(GRID_SIZE)):
+        raise ConfigError(f"points must be grid indices 0..{GRID_SIZE - 1}; got {sorted(mine)}")
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     search = prof.name if search is None else search
     out = Path(json_out) if json_out else tune_path(name, search)
@@ -228,8 +235,8 @@ def tune(
     )
     parts = _parts_dir(out)
     rows = []
-    points = grid(name)
-    bar = progress_bar(points, enabled=progress, desc=f"tune {name}", unit="point")
+    todo = grid(name)
+    bar = progress_bar(todo, enabled=progress, desc=f"tune {name}", unit="point")
     for i, (point, recipe) in enumerate(bar):
         part = parts / f"point{i}.json"
         if part.exists():
@@ -238,6 +245,8 @@ def tune(
                 rows.append(done["row"])
                 log(f"[tune] {name} point {i} ({_point_name(point)}): done before, skipped")
                 continue
+        if i not in mine:  # another process's share
+            continue
         row = {"index": i, "point": point, "recipe": recipe}
         row.update(_fit_point(prep, recipe, teacher=teacher, cache=cache, name=name, progress=False))
         atomic_write_json(part, {"identity": identity, "recipe": recipe, "row": row})
@@ -246,6 +255,9 @@ def tune(
             f"[tune] {name} point {i} ({_point_name(point)}): val macro AUC {row['val_macro_auc']:.4f} "
             f"({row['seconds']:.0f} s)"
         )
+    if len(rows) < GRID_SIZE:
+        log(f"[tune] {name}: {len(rows)} of {GRID_SIZE} points done; the result is written once all are")
+        return None
     best = choose(rows)
     result = {
         "schema": SCHEMA,
