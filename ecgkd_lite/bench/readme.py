@@ -429,8 +429,8 @@ def _tuned_cost(c: dict) -> str:
         f" Apart from that: the equal tuning search ({search['points']} points of {search['methods']} methods at "
         f"seed 0) took {search['hours_sum']:.2f} h of one-thread time ({search['two_process_minutes']:.0f} min over "
         f"two processes), and the tuned rows' {t['parts']} parts {t['part_hours_sum']:.2f} h "
-        f"({t['two_process_minutes']:.0f} min). The target above is the table at its defaults; the search is a "
-        "one-off, and its seed-0 points are the tuned rows' seed 0."
+        f"({t['two_process_minutes']:.0f} min; a tuned row's seed 0 is its search's chosen run, so those parts are "
+        "counted in both). The target above is the table at its defaults; the search is a one-off."
     )
 
 

@@ -68,10 +68,10 @@ import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
-from ecgkd_lite.bench import cv
+from ecgkd_lite.bench import cv, tune
 from ecgkd_lite.bench.report import load_benchmarks, made_by
 from ecgkd_lite.config import REPO_ROOT
-from ecgkd_lite.plots import mark_axis_break, method_color, plot_paired_deltas, save_figure, series_colors
+from ecgkd_lite.plots import mark_axis_break, method_color, plot_paired_deltas, plot_tuning, save_figure, series_colors
 
 RESULTS = REPO_ROOT / "results"
 from ecgkd_lite.config import GENERATOR_NAMES as GENERATOR
@@ -120,6 +120,58 @@ def show_ablations(result, generator, figure):
     return abl
 
 
+def show_search(search, generator, figure):
+    """Each method's equal validation search (``results/tune_<method>_<search>.json``): every
+    configuration's validation score and the choice, as a figure and a table; returns the searches."""
+    found = {m: json.loads(tune.tune_path(m, search).read_text()) for m in tune.tunable()
+             if tune.tune_path(m, search).exists()}
+    if not found:
+        print(f"no search has finished yet on {generator}: run `{tune.search_command('all', search)}`")
+        return found
+    fig = plot_tuning({m: {"val": [r["val_macro_auc"] for r in t["rows"]], "chosen": t["chosen_index"]}
+                       for m, t in found.items()})
+    sources = sorted({GENERATOR.get(t["data"]["source"], t["data"]["source"]) for t in found.values()})
+    fig.axes[0].set_title(f"{', '.join(sources)}, seed 0: the same search for every method, each configuration's "
+                          "validation score", fontsize=10, loc="left")
+    save_figure(fig, figure)
+    plt.show()
+    print(pd.DataFrame({m: {"grid": t["grid_size"], "chosen point": t["chosen_index"],
+                            "chosen": ", ".join(f"{k} {v:g}" for k, v in t["chosen"].items()),
+                            "val default": round(t["rows"][0]["val_macro_auc"], 4),
+                            "val chosen": round(t["rows"][t["chosen_index"]]["val_macro_auc"], 4)}
+                        for m, t in found.items()}).T.to_string())
+    if len(found) < len(tune.tunable()):
+        print(f"{len(found)} of {len(tune.tunable())} searches finished; missing: "
+              f"{', '.join(m for m in tune.tunable() if m not in found)}")
+    return found
+
+
+def show_tuned(result, generator, command):
+    """A reading of the benchmark's tuned rows (``<m>-tuned``, the chosen configurations) against
+    their defaults and the baseline, with the seeds each has (``command``: what adds them)."""
+    rows = result["methods"]
+    tuned_rows = {m: r for m, r in rows.items() if m.endswith(cv.TUNED)}
+    kept = [m for m, t in result.get("tuning", {}).items() if t["row"] == m]
+    if not tuned_rows:
+        print(f"no tuned row in the benchmark on {generator} yet (`{command}`)")
+        return
+    display(Markdown(
+        f"**Reading ({generator}, tuned).** "
+        + (f"The search kept the default for {', '.join(kept)}. " if kept else "")
+        + "; ".join(
+            f"{m}: against its default {r['paired_delta_vs_default_macro_auc']['estimate']:+.3f} "
+            f"[{r['paired_delta_vs_default_macro_auc']['ci95'][0]:+.3f}, "
+            f"{r['paired_delta_vs_default_macro_auc']['ci95'][1]:+.3f}] on {len(r['seeds'])} seed(s), against the "
+            f"baseline {r['paired_delta_macro_auc']['estimate']:+.3f} ({r['verdict']})" for m, r in tuned_rows.items())
+        + f". A search picks its best of {tune.GRID_SIZE} validation scores at one seed, a choice that favours "
+        "lucky runs (the baseline's test macro AUC moves by "
+        f"{rows['baseline']['macro_auc_std']:.3f} from seed to seed), so a tuned row's verdict rests on its paired "
+        "interval on the test records, like every other row's"
+        + (". Where a tuned row has only seed 0, that run *is* the search's chosen run: its seed's luck helped it "
+           "win on validation and is shared by its test score, so its verdict is optimistic until further seeds "
+           "confirm it." if any(len(r["seeds"]) == 1 for r in tuned_rows.values()) else ".")))
+
+
 print(f"this session's synthetic data (notebooks 01-11): {ctx.source} ({GENERATOR.get(ctx.source, ctx.source)})")
 
 # %% [markdown]
@@ -163,6 +215,17 @@ if v2 is not None:
 
 # %%
 abl_v2 = show_ablations(v2, "generator v2", "12_v2_ablations") if v2 is not None else {}
+
+# %% [markdown]
+# **An equal tuning budget on v2.** Every KD method gets the same validation search on v2's own
+# split (`ecgkd bench tune --profile converged --generator v2`; the search itself is explained with
+# generator v1's in section 2), and the benchmark trains each chosen configuration as
+# `<method>-tuned` beside its table default (`--tuned`).
+
+# %%
+searches_v2 = show_search("converged_v2", "generator v2", "12_v2_tuning")
+if v2 is not None:
+    show_tuned(v2, "generator v2", "ecgkd bench quality --profile converged --generator v2 --tuned")
 
 # %% [markdown]
 # **Where the teacher's lead sits on v2.** The by-visibility table splits the macro AUC by the
@@ -374,48 +437,10 @@ abl = show_ablations(bench, "generator v1", "12_ablations")
 # its default adds no row (its runs are the default's). The searches and tuned rows are on generator v1.
 
 # %%
-from ecgkd_lite.bench import tune
-from ecgkd_lite.plots import plot_tuning
-
-searches = {m: json.loads(tune.tune_path(m, "converged").read_text()) for m in tune.tunable()
-            if tune.tune_path(m, "converged").exists()}
-if searches:
-    fig = plot_tuning({m: {"val": [r["val_macro_auc"] for r in t["rows"]], "chosen": t["chosen_index"]}
-                       for m, t in searches.items()})
-    sources = sorted({GENERATOR.get(t["data"]["source"], t["data"]["source"]) for t in searches.values()})
-    fig.axes[0].set_title(f"{', '.join(sources)}, seed 0: the same search for every method, each configuration's "
-                          "validation score", fontsize=10, loc="left")
-    save_figure(fig, "12_tuning")
-    plt.show()
-    print(pd.DataFrame({m: {"grid": t["grid_size"], "chosen point": t["chosen_index"],
-                            "chosen": ", ".join(f"{k} {v:g}" for k, v in t["chosen"].items()),
-                            "val default": round(t["rows"][0]["val_macro_auc"], 4),
-                            "val chosen": round(t["rows"][t["chosen_index"]]["val_macro_auc"], 4)}
-                        for m, t in searches.items()}).T.to_string())
-else:
-    print("no search has finished yet: run `ecgkd bench tune --methods all --profile converged`")
+searches = show_search("converged", "generator v1", "12_tuning")
 
 # %%
-tuned_rows = {m: r for m, r in rows.items() if m.endswith(cv.TUNED)}
-kept = [m for m, t in bench.get("tuning", {}).items() if t["row"] == m]
-if tuned_rows:
-    display(Markdown(
-        "**Reading (generator v1).** "
-        + (f"The search kept the default for {', '.join(kept)}. " if kept else "")
-        + "; ".join(
-            f"{m}: against its default {r['paired_delta_vs_default_macro_auc']['estimate']:+.3f} "
-            f"[{r['paired_delta_vs_default_macro_auc']['ci95'][0]:+.3f}, "
-            f"{r['paired_delta_vs_default_macro_auc']['ci95'][1]:+.3f}] on {len(r['seeds'])} seed(s), against the "
-            f"baseline {r['paired_delta_macro_auc']['estimate']:+.3f} ({r['verdict']})" for m, r in tuned_rows.items())
-        + f". A search picks its best of {tune.GRID_SIZE} validation scores at one seed, a choice that favours "
-        "lucky runs (the baseline's test macro AUC moves by "
-        f"{rows['baseline']['macro_auc_std']:.3f} from seed to seed), so a tuned row's verdict rests on its paired "
-        "interval on the test records, like every other row's"
-        + (". Where a tuned row has only seed 0, that run *is* the search's chosen run: its seed's luck helped it "
-           "win on validation and is shared by its test score, so its verdict is optimistic until further seeds "
-           "confirm it." if any(len(r["seeds"]) == 1 for r in tuned_rows.values()) else ".")))
-else:
-    print("no tuned row in the benchmark yet (`ecgkd bench quality --profile converged --tuned`)")
+show_tuned(bench, "generator v1", "ecgkd bench quality --profile converged --tuned")
 
 # %% [markdown]
 # ## 3 · Where a teacher pays off: scarce labels
