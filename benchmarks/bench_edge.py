@@ -12,7 +12,7 @@ thread (median and p90 of ``--repeats`` calls after ``--warmup``), and peak memo
 * ``torchscript``: ``torch.jit.trace`` file (``edge.export_model``);
 * ``ort_fp32``: ONNX Runtime, CPUExecutionProvider, the exported fp32 ONNX file (opset 17);
 * ``ort_int8``: ONNX Runtime on the static int8 QDQ file (``edge.quantize_onnx_int8``, calibrated on
-  512 windows of the training folds of the quick synthetic data);
+  512 windows of the training folds of the synthetic data, ``--generator``: v2 by default, the notebooks' data);
 * ``torch_dynamic_int8``: eager PyTorch with dynamically quantised Linear layers (file: its TorchScript).
 
 Each route is measured in a **fresh subprocess** (one thread: ``OMP_NUM_THREADS=1``,
@@ -370,6 +370,11 @@ def main() -> None:
         help="comma-separated student sizes to evaluate trained (fp32 vs int8); '' for none",
     )
     parser.add_argument("--n-boot", type=int, default=1000)
+    parser.add_argument(
+        "--generator",
+        default=None,
+        help="synthetic generator of the calibration and accuracy data (v1 or v2; default $ECGKD_GENERATOR, else v2)",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "results" / "bench_edge.json")
     parser.add_argument("--worker", nargs=2, metavar=("ROUTE", "PATH"), help=argparse.SUPPRESS)
     parser.add_argument("--key", help=argparse.SUPPRESS)
@@ -384,12 +389,14 @@ def main() -> None:
     import torch
 
     from ecgkd_lite import experiment
-    from ecgkd_lite.utils import atomic_write_json
     from ecgkd_lite.bench.stamp import run_stamp
+    from ecgkd_lite.config import notebook_source
+    from ecgkd_lite.utils import atomic_write_json
 
+    source = notebook_source(args.generator)  # a bad --generator fails before any work
     torch.set_num_threads(1)
     started, load_before = time.time(), os.getloadavg()
-    prep = experiment.prepare()
+    prep = experiment.prepare(source)
     sizes = [s for s in args.accuracy.split(",") if s]
     with tempfile.TemporaryDirectory() as tmp:
         print("efficiency (random weights):", flush=True)
@@ -400,6 +407,7 @@ def main() -> None:
     result = {
         **run_stamp("OMP_NUM_THREADS=1 python benchmarks/bench_edge.py " + " ".join(sys.argv[1:])),
         "onnxruntime": onnxruntime.__version__,
+        "data": {"source": source, "profile": prep.profile.name},
         "load_average": {"before": list(load_before), "after": list(os.getloadavg())},
         "input": f"batch 1, one {WINDOW_SECONDS} s window at {FS:g} Hz: (1, leads, {int(WINDOW_SECONDS * FS)})",
         "weights": "efficiency part: random weights (seed 0; size, FLOPs and latency do not depend on them); "

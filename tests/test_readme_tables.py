@@ -200,3 +200,11 @@ def test_scenario_reading_quotes_liteheart_share_and_the_references(scenario):
     )
     assert readme._ci(rows["baseline-full_labels"]["paired_delta_macro_auc"]) in text
     assert readme._ci(rows["features-lead_I"]["paired_delta_macro_auc"]) in text
+
+
+def test_edge_data_names_the_generator_and_reads_an_unlabelled_file_as_v1():
+    assert readme._edge_data({"data": {"source": "synthetic_v2", "profile": "quick"}}) == "generator v2"
+    assert readme._edge_data({"data": {"source": "synthetic"}}) == "generator v1"
+    assert readme._edge_data({}) == "generator v1"  # bench_edge.json before --generator: v1 was the only one
+    stored = readme._json("bench_edge.json")
+    assert f"test windows of {readme._edge_data(stored)}." in readme._edge()

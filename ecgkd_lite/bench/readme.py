@@ -200,10 +200,16 @@ def _edge() -> str:
             f"{'met' if met['auc'] else 'not met'}** for every student and both routes (the largest, {worst[0]} / "
             f"{worst[1]}, {w['delta']:+.4f} [{w['delta_ci95'][0]:+.4f}, {w['delta_ci95'][1]:+.4f}]). ORT int8 "
             f"speed-up over ORT fp32: {speedup}. Largest ORT / TorchScript difference from PyTorch: "
-            f"{parity:.1e} (logits) on {' / '.join(f'{n:,}' for n in sorted(windows))} test windows. Load average "
-            f"(1 min): {load['before'][0]:.1f} before, {load['after'][0]:.1f} after.",
+            f"{parity:.1e} (logits) on {' / '.join(f'{n:,}' for n in sorted(windows))} test windows of "
+            f"{_edge_data(d)}. Load average (1 min): {load['before'][0]:.1f} before, {load['after'][0]:.1f} after.",
         ]
     )
+
+
+def _edge_data(edge: dict) -> str:
+    """The data of ``bench_edge.json``'s calibration and accuracy part, named ("generator v2"); a file
+    from before the generator was recorded was made on generator v1, the only one then."""
+    return cv.generator_of(edge) or "generator v1"
 
 
 def _label_sweep() -> str:
@@ -1064,7 +1070,7 @@ def _reviewer_path() -> str:
         (
             "LiteHeart: edge efficiency",
             '13 · "Efficiency against accuracy"; 14 · "int8", "Latency against accuracy", "Streaming"',
-            "synthetic",
+            f"synthetic ({_edge_data(edge)})",
             f"Tiny student {tiny['params']:,} parameters; static int8 ONNX file {tiny['routes']['ort_int8']['file_bytes']:,} "
             f"bytes, {tiny['routes']['ort_int8']['median_ms']:.3f} ms per window; macro AUC change "
             f"{int8['delta']:+.4f} [{int8['delta_ci95'][0]:+.4f}, {int8['delta_ci95'][1]:+.4f}] "
@@ -1180,6 +1186,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "real_gap_ptbxl2k": lambda: _json("real_gap_ptbxl2k.json")["markdown"],
     "calibration_synthetic": lambda: _json("calibration_synthetic.json")["markdown"],
     "calibration_synthetic_deep": lambda: _json("calibration_synthetic_deep.json")["markdown"],
+    "calibration_synthetic_deep_matched": lambda: _json("calibration_synthetic_deep_matched.json")["markdown"],
     "ludb_external": lambda: _json("ludb_external.json")["markdown"],
     "bench_quality_ptbxl2k": lambda: cv.markdown(_json("bench_quality_ptbxl2k.json")),
     "bench_quality_converged": lambda: cv.markdown(_json("bench_quality_converged.json")),
