@@ -26,7 +26,11 @@ its resident set size just before loading (``psutil``); i.e. what loading + runn
 the quick profile (``experiment.train_student``; trained when absent): fp32 parity of ONNX Runtime
 and TorchScript against PyTorch on every test window (max absolute logit difference), test macro
 AUC / F1 of fp32, ORT int8 and torch dynamic int8 with the change's PAIRED bootstrap 95 % interval
-(``edge.compare_models``; each model's thresholds tuned on validation), and int8 file sizes.
+(``edge.compare_models``; each model's thresholds tuned on validation), and int8 file sizes. The
+accuracy change is scored on the converged split's **5,000 test records** (``bench.cv.converged_prep``:
+the same first 6,000 records, the same folds 1-8 / 9 and the same scaler as the quick data, so the
+students never saw them), not on the quick test fold's 600, whose interval of a change of a few
+thousandths is as wide as the change (``--accuracy-test quick`` for the old set).
 
 Writes ``results/bench_edge.json`` and prints markdown tables.
 
@@ -238,7 +242,37 @@ def efficiency(prep, work: Path, warmup: int, repeats: int) -> list[dict]:
     return rows
 
 
-def accuracy(prep, sizes: list[str], work: Path, n_boot: int) -> dict:
+def accuracy_prep(prep, which: str):
+    """The data the int8 accuracy change is scored on: ``"quick"``, the quick test fold (``prep``
+    itself); ``"converged"``, the converged split of the same generator (``bench.cv.converged_prep``),
+    whose training and validation parts are ``prep``'s own and whose 5,000 test records are new.
+    SplitError if those parts differ (the students would then have seen a test record)."""
+    import numpy as np
+
+    from ecgkd_lite.bench.cv import SYNTHETIC, converged_prep
+    from ecgkd_lite.errors import ConfigError, SplitError
+
+    if which == "quick":
+        return prep
+    if which != "converged":
+        raise ConfigError(f"--accuracy-test={which!r} is unknown; choose 'converged' or 'quick'")
+    if prep.source not in SYNTHETIC:
+        raise ConfigError(f"--accuracy-test converged needs synthetic data; {prep.source!r} has no converged split")
+    out = converged_prep(prep.source)
+    for split in ("train", "val"):
+        mine, theirs = getattr(prep, split), getattr(out, split)
+        if not np.array_equal(mine.record_ids, theirs.record_ids):
+            raise SplitError(
+                f"the converged split's {split} records are not the quick data's: its test set could overlap"
+            )
+    if set(out.test.record_ids.tolist()) & set(prep.train.record_ids.tolist()):
+        raise SplitError("the converged test set shares records with the students' training records")
+    return out
+
+
+def accuracy(prep, sizes: list[str], work: Path, n_boot: int, scored=None) -> dict:
+    """Per student size: parity on ``prep``'s test windows, int8 accuracy change on ``scored``'s test
+    records (default ``prep``; ``accuracy_prep``)."""
     import numpy as np
 
     from ecgkd_lite import experiment
@@ -289,9 +323,9 @@ def accuracy(prep, sizes: list[str], work: Path, n_boot: int) -> dict:
             ("ort_int8", ExportedModule.load(int8)),
             ("torch_dynamic_int8", quantize_dynamic_linear(model)),
         ):
-            report = compare_models(prep, model, candidate, input_leads=["I"], n_boot=n_boot)
+            report = compare_models(scored or prep, model, candidate, input_leads=["I"], n_boot=n_boot)
             entry[route] = {m: report[m] for m in ("macro_auc", "macro_f1")}
-        entry["n_test"], entry["n_boot"] = len(prep.test), n_boot
+        entry["n_test"], entry["n_boot"] = len((scored or prep).test), n_boot
         out[f"baseline/{size}"] = entry
         auc = entry["ort_int8"]["macro_auc"]
         print(
@@ -371,6 +405,13 @@ def main() -> None:
     )
     parser.add_argument("--n-boot", type=int, default=1000)
     parser.add_argument(
+        "--accuracy-test",
+        default="converged",
+        choices=("converged", "quick"),
+        help="records the int8 accuracy change is scored on: the converged split's 5,000 new test records "
+        "(default) or the quick test fold's 600",
+    )
+    parser.add_argument(
         "--generator",
         default=None,
         help="synthetic generator of the calibration and accuracy data (v1 or v2; default $ECGKD_GENERATOR, else v2)",
@@ -402,12 +443,18 @@ def main() -> None:
         print("efficiency (random weights):", flush=True)
         rows = efficiency(prep, Path(tmp), args.warmup, args.repeats)
         print("accuracy (trained students):", flush=True)
-        acc = accuracy(prep, sizes, Path(tmp), args.n_boot) if sizes else {}
+        scored = accuracy_prep(prep, args.accuracy_test) if sizes else None
+        acc = accuracy(prep, sizes, Path(tmp), args.n_boot, scored) if sizes else {}
     tiny = next(r for r in rows if r["model"] == "baseline/tiny")["routes"]["ort_int8"]
     result = {
         **run_stamp("OMP_NUM_THREADS=1 python benchmarks/bench_edge.py " + " ".join(sys.argv[1:])),
         "onnxruntime": onnxruntime.__version__,
-        "data": {"source": source, "profile": prep.profile.name},
+        "data": {
+            "source": source,
+            "profile": prep.profile.name,
+            "accuracy_test": args.accuracy_test,
+            "accuracy_n_test": len(scored.test) if sizes else None,
+        },
         "load_average": {"before": list(load_before), "after": list(os.getloadavg())},
         "input": f"batch 1, one {WINDOW_SECONDS} s window at {FS:g} Hz: (1, leads, {int(WINDOW_SECONDS * FS)})",
         "weights": "efficiency part: random weights (seed 0; size, FLOPs and latency do not depend on them); "

@@ -183,6 +183,7 @@ def _edge() -> str:
     )
     parity = max(v for e in d["accuracy"].values() for v in e["parity_max_abs_logit_diff"].values())
     windows = {e["test_windows"] for e in d["accuracy"].values()}
+    n_test = {e["n_test"] for e in d["accuracy"].values()}
     load = d["load_average"]
     return "\n".join(
         [
@@ -201,9 +202,18 @@ def _edge() -> str:
             f"{worst[1]}, {w['delta']:+.4f} [{w['delta_ci95'][0]:+.4f}, {w['delta_ci95'][1]:+.4f}]). ORT int8 "
             f"speed-up over ORT fp32: {speedup}. Largest ORT / TorchScript difference from PyTorch: "
             f"{parity:.1e} (logits) on {' / '.join(f'{n:,}' for n in sorted(windows))} test windows of "
-            f"{_edge_data(d)}. Load average (1 min): {load['before'][0]:.1f} before, {load['after'][0]:.1f} after.",
+            f"{_edge_data(d)}. The accuracy changes are scored on {' / '.join(f'{n:,}' for n in sorted(n_test))} "
+            f"test records ({_EDGE_TEST.get((d.get('data') or {}).get('accuracy_test'), 'the quick test fold')}). "
+            f"Load average (1 min): {load['before'][0]:.1f} before, {load['after'][0]:.1f} after.",
         ]
     )
+
+
+#: bench_edge.py --accuracy-test -> the records it names
+_EDGE_TEST = {
+    "converged": "the converged split's new test records, which the quick-profile students never saw",
+    "quick": "the quick test fold",
+}
 
 
 def _edge_data(edge: dict) -> str:
