@@ -244,30 +244,15 @@ def efficiency(prep, work: Path, warmup: int, repeats: int) -> list[dict]:
 
 def accuracy_prep(prep, which: str):
     """The data the int8 accuracy change is scored on: ``"quick"``, the quick test fold (``prep``
-    itself); ``"converged"``, the converged split of the same generator (``bench.cv.converged_prep``),
-    whose training and validation parts are ``prep``'s own and whose 5,000 test records are new.
-    SplitError if those parts differ (the students would then have seen a test record)."""
-    import numpy as np
-
-    from ecgkd_lite.bench.cv import SYNTHETIC, converged_prep
-    from ecgkd_lite.errors import ConfigError, SplitError
+    itself); ``"converged"``, the converged split's 5,000 new test records (``bench.cv.fresh_test_prep``)."""
+    from ecgkd_lite.bench import cv
+    from ecgkd_lite.errors import ConfigError
 
     if which == "quick":
         return prep
     if which != "converged":
         raise ConfigError(f"--accuracy-test={which!r} is unknown; choose 'converged' or 'quick'")
-    if prep.source not in SYNTHETIC:
-        raise ConfigError(f"--accuracy-test converged needs synthetic data; {prep.source!r} has no converged split")
-    out = converged_prep(prep.source)
-    for split in ("train", "val"):
-        mine, theirs = getattr(prep, split), getattr(out, split)
-        if not np.array_equal(mine.record_ids, theirs.record_ids):
-            raise SplitError(
-                f"the converged split's {split} records are not the quick data's: its test set could overlap"
-            )
-    if set(out.test.record_ids.tolist()) & set(prep.train.record_ids.tolist()):
-        raise SplitError("the converged test set shares records with the students' training records")
-    return out
+    return cv.fresh_test_prep(prep)
 
 
 def accuracy(prep, sizes: list[str], work: Path, n_boot: int, scored=None) -> dict:

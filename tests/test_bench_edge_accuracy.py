@@ -57,5 +57,5 @@ def test_a_converged_split_that_could_leak_is_refused(monkeypatch, converged, me
 def test_bad_choices_are_named():
     with pytest.raises(ConfigError, match="--accuracy-test='holdout' is unknown"):
         bench_edge.accuracy_prep(QUICK, "holdout")
-    with pytest.raises(ConfigError, match="'ptbxl' has no converged split"):
+    with pytest.raises(ConfigError, match="data 'ptbxl' has no converged split"):
         bench_edge.accuracy_prep(_prep(["a"], ["b"], ["c"], source="ptbxl"), "converged")

@@ -58,7 +58,7 @@ from ..data import ECGData, StandardScaler, bandpass, load_ptbxl_2k, resample
 from ..data.conditions import CONDITIONS
 from ..data.synthetic import assign_folds
 from ..distill import build_recipe, methods_of
-from ..errors import ConfigError
+from ..errors import ConfigError, SplitError
 from ..evaluate import cv_folds
 from ..evaluate.folds import CVPlan, Fold, paired_class_delta_ci
 from ..evaluate.features import VERSION as FEATURES_VERSION
@@ -250,6 +250,26 @@ def converged_prep(data: str = "synthetic") -> experiment.Prepared:
     converged [--generator v2]`` reads its train and validation parts only."""
     pool, plan = synthetic_pool(data=data)
     return fold_prep(pool, plan.folds[0], plan.holdout, data)[0]
+
+
+def fresh_test_prep(prep: experiment.Prepared) -> experiment.Prepared:
+    """``prep`` (the quick data of a synthetic generator, ``experiment.prepare``) with its test fold
+    replaced by the converged split's 5,000 new test records (``converged_prep``): the same first
+    6,000 records, the same folds 1-8 / 9 and scaler, so a model trained on ``prep`` never saw them
+    and a small change (int8, a filter) is measured on 5,000 records instead of 600. ConfigError for
+    real data; SplitError if the training or validation records differ, or a test record is a
+    training one."""
+    if prep.source not in SYNTHETIC:
+        raise ConfigError(f"data {prep.source!r} has no converged split; only {list(SYNTHETIC)} do")
+    out = converged_prep(prep.source)
+    for split in ("train", "val"):
+        if not np.array_equal(getattr(prep, split).record_ids, getattr(out, split).record_ids):
+            raise SplitError(
+                f"the converged split's {split} records are not the quick data's: its test set could overlap"
+            )
+    if set(out.test.record_ids.tolist()) & set(prep.train.record_ids.tolist()):
+        raise SplitError("the converged test set shares records with the students' training records")
+    return out
 
 
 def fold_prep(data: ECGData, fold, holdout: np.ndarray, source: str = "ptbxl2k") -> tuple[experiment.Prepared, ECGData]:

@@ -324,8 +324,9 @@ if v2 is not None:
 # %% [markdown]
 # ## 2 · The complete table: generator v1
 #
-# The equal tuning budget, the tuned rows and the image teacher exist only in the converged
-# benchmark on **generator v1**, the noise-free generator of the first release
+# The image teacher exists only in the converged benchmark on **generator v1** (the equal tuning
+# budget and its tuned rows exist on both generators; v2's are in section 1), the noise-free
+# generator of the first release
 # (`ECGKD_GENERATOR=v1` gives its data): its labels are the generator's parameters, so the teacher is
 # all but perfect, and lead-I visibility is all-or-nothing by construction (AMI, IMI and LAFB hidden).
 # A first phase trains every method at `seed=0` and picks the best classic method on validation; a
@@ -434,7 +435,7 @@ abl = show_ablations(bench, "generator v1", "12_ablations")
 # benchmark's rule and scored on **validation only**; the best is chosen. Where the search chose
 # something other than the default, the benchmark trains the chosen configuration as
 # `<method>-tuned` beside the default row, at every seed it had time for; a method whose search kept
-# its default adds no row (its runs are the default's). The searches and tuned rows are on generator v1.
+# its default adds no row (its runs are the default's). The searches and tuned rows of this section are on generator v1.
 
 # %%
 searches = show_search("converged", "generator v1", "12_tuning")
