@@ -27,7 +27,7 @@ the quick profile (``experiment.train_student``; trained when absent): fp32 pari
 and TorchScript against PyTorch on every test window (max absolute logit difference), test macro
 AUC / F1 of fp32, ORT int8 and torch dynamic int8 with the change's PAIRED bootstrap 95 % interval
 (``edge.compare_models``; each model's thresholds tuned on validation), and int8 file sizes. The
-accuracy change is scored on the converged split's **5,000 test records** (``bench.cv.converged_prep``:
+accuracy change is scored on the converged split's **5,000 test records** (``bench.cv.fresh_test_prep``:
 the same first 6,000 records, the same folds 1-8 / 9 and the same scaler as the quick data, so the
 students never saw them), not on the quick test fold's 600, whose interval of a change of a few
 thousandths is as wide as the change (``--accuracy-test quick`` for the old set).
@@ -272,6 +272,7 @@ def accuracy(prep, sizes: list[str], work: Path, n_boot: int, scored=None) -> di
     from ecgkd_lite.edge.quantize import WindowCalibrationReader
     from ecgkd_lite.train.datasets import window_starts
 
+    scored = prep if scored is None else scored
     out = {}
     window = round(prep.profile.crop_seconds * prep.fs)
     starts = window_starts(prep.test.n_samples, window, window // 2)
@@ -308,9 +309,9 @@ def accuracy(prep, sizes: list[str], work: Path, n_boot: int, scored=None) -> di
             ("ort_int8", ExportedModule.load(int8)),
             ("torch_dynamic_int8", quantize_dynamic_linear(model)),
         ):
-            report = compare_models(scored or prep, model, candidate, input_leads=["I"], n_boot=n_boot)
+            report = compare_models(scored, model, candidate, input_leads=["I"], n_boot=n_boot)
             entry[route] = {m: report[m] for m in ("macro_auc", "macro_f1")}
-        entry["n_test"], entry["n_boot"] = len((scored or prep).test), n_boot
+        entry["n_test"], entry["n_boot"] = len(scored.test), n_boot
         out[f"baseline/{size}"] = entry
         auc = entry["ort_int8"]["macro_auc"]
         print(
