@@ -26,7 +26,7 @@ its resident set size just before loading (``psutil``); i.e. what loading + runn
 the quick profile (``experiment.train_student``; trained when absent): fp32 parity of ONNX Runtime
 and TorchScript against PyTorch on every test window (max absolute logit difference), test macro
 AUC / F1 of fp32, ORT int8 and torch dynamic int8 with the change's PAIRED bootstrap 95 % interval
-(``edge.compare_models``; each model's thresholds tuned on validation), and int8 file sizes. The
+(``edge.compare_routes``; each model's thresholds tuned on validation), and int8 file sizes. The
 accuracy change is scored on the converged split's **5,000 test records** (``bench.cv.fresh_test_prep``:
 the same first 6,000 records, the same folds 1-8 / 9 and the same scaler as the quick data, so the
 students never saw them), not on the quick test fold's 600, whose interval of a change of a few
@@ -263,7 +263,7 @@ def accuracy(prep, sizes: list[str], work: Path, n_boot: int, scored=None) -> di
     from ecgkd_lite import experiment
     from ecgkd_lite.edge import (
         ExportedModule,
-        compare_models,
+        compare_routes,
         export_model,
         quantize_dynamic_linear,
         quantize_onnx_int8,
@@ -305,11 +305,8 @@ def accuracy(prep, sizes: list[str], work: Path, n_boot: int, scored=None) -> di
             },
             "file_bytes": {"ort_fp32": onnx.size_bytes, "ort_int8": int8.stat().st_size},
         }
-        for route, candidate in (
-            ("ort_int8", ExportedModule.load(int8)),
-            ("torch_dynamic_int8", quantize_dynamic_linear(model)),
-        ):
-            report = compare_models(scored, model, candidate, input_leads=["I"], n_boot=n_boot)
+        routes = {"ort_int8": ExportedModule.load(int8), "torch_dynamic_int8": quantize_dynamic_linear(model)}
+        for route, report in compare_routes(scored, model, routes, input_leads=["I"], n_boot=n_boot).items():
             entry[route] = {m: report[m] for m in ("macro_auc", "macro_f1")}
         entry["n_test"], entry["n_boot"] = len(scored.test), n_boot
         out[f"baseline/{size}"] = entry

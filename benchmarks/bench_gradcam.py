@@ -1,7 +1,7 @@
 """Benchmark: Grad-CAM cost for the tiny CNN+Transformer student on 64 test records.
 
 Times ``explain.grad_cam(model, x, target, layer="temporal")`` on the first 64 test records of the
-quick-profile synthetic data, lead I, once on the 2.5 s training crop (250 samples at 100 Hz) and
+quick-profile synthetic data (``--generator``: v2 by default, the notebooks' data), lead I, once on the 2.5 s training crop (250 samples at 100 Hz) and
 once on the full 10 s record (1000 samples); median of ``--repeats`` runs after one warm-up, with
 ``--threads`` torch threads. The model is the cached baseline student (an untrained one with
 ``--untrained``: the cost is the same). Target: <= 2 s per 64 records. Writes
@@ -24,6 +24,7 @@ from ecgkd_lite.explain import grad_cam
 from ecgkd_lite.models import build_model
 from ecgkd_lite.utils import atomic_write_json
 from ecgkd_lite.bench.stamp import run_stamp
+from ecgkd_lite.config import notebook_source
 
 TARGET_S = 2.0
 N_RECORDS = 64
@@ -34,11 +35,15 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--untrained", action="store_true", help="time a freshly built student (same cost)")
+    parser.add_argument(
+        "--generator", default=None, help="synthetic generator (v1 or v2; default $ECGKD_GENERATOR, else v2)"
+    )
     parser.add_argument("--out", default="results/bench_gradcam.json")
     args = parser.parse_args()
+    source = notebook_source(args.generator)  # a bad --generator fails before any work
     torch.set_num_threads(args.threads)
 
-    prep = experiment.prepare("synthetic")
+    prep = experiment.prepare(source)
     test = prep.test.select_leads(list(experiment.STUDENT_LEADS))
     if args.untrained:
         model = build_model(experiment.STUDENT_ARCH, "tiny", in_leads=1, n_classes=prep.n_classes)
@@ -64,6 +69,7 @@ def main() -> None:
 
     out = {
         "model": f"{experiment.STUDENT_ARCH}:tiny",
+        "data": {"source": source, "profile": prep.profile.name},
         "trained": not args.untrained,
         "layer": "temporal",
         "n_records": int(len(signals)),

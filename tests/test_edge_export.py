@@ -22,6 +22,8 @@ from ecgkd_lite.edge import (
     ExportedModule,
     as_runner,
     build_contract,
+    compare_models,
+    compare_routes,
     export_model,
     export_run,
     load_contract,
@@ -268,6 +270,26 @@ def test_paired_delta_resamples_the_same_records_for_both_models():
     assert ci.high - ci.low < 0.5 * (unpaired.high - unpaired.low)  # pairing cancels the record-sampling noise
     with pytest.raises(ConfigError, match="metric"):
         paired_delta_ci(y, p_ref, p_new, "accuracy")
+
+
+def test_compare_routes_evaluates_the_reference_once_and_equals_compare_models(monkeypatch):
+    from ecgkd_lite import experiment
+
+    prep = experiment.prepare(n_records=200)
+    ref, other = student(seed=1), student(seed=2)
+    calls = []
+    evaluate = experiment.evaluate_model
+    monkeypatch.setattr(experiment, "evaluate_model", lambda m, *a, **k: calls.append(m) or evaluate(m, *a, **k))
+    both = compare_routes(prep, ref, {"same": ref, "other": other}, input_leads=["I"], n_boot=30)
+    assert calls == [ref, ref, other]  # the reference once, then each candidate
+    assert list(both) == ["same", "other"]
+    same = both["same"]["macro_auc"]
+    assert (same["delta"], *same["delta_ci95"]) == (0.0, 0.0, 0.0)
+    alone = compare_models(prep, ref, other, input_leads=["I"], n_boot=30)
+    for metric in ("macro_auc", "macro_f1"):
+        assert both["other"][metric] == alone[metric]
+    with pytest.raises(ConfigError, match="candidates"):
+        compare_routes(prep, ref, {}, input_leads=["I"])
 
 
 # ------------------------------------------------------------------------------------------ bad input

@@ -6,9 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ecgkd_lite.edge.quantize import paired_delta_ci
 from ecgkd_lite.errors import ConfigError
-from ecgkd_lite.evaluate.paired import paired_bootstrap
+from ecgkd_lite.evaluate.paired import paired_bootstrap, paired_delta_ci
 from ecgkd_lite.metrics import average_precision_macro, macro_auc
 
 
@@ -41,6 +40,26 @@ def test_one_seed_equals_the_single_seed_paired_interval(data):
     ref = paired_delta_ci(y, base[0], better[0], "macro_auc", n_boot=200, seed=3)
     assert got["estimate"] == pytest.approx(ref.estimate, abs=1e-12)
     assert got["ci95"] == pytest.approx([ref.low, ref.high], abs=1e-12)
+
+
+def test_single_pair_interval_equals_resampling_the_arrays_with_skips():
+    """``paired_delta_ci`` scores each resample from record multiplicities; the golden value is the
+    plain loop that re-sorts the resampled arrays (``macro_auc`` per resample), with a rare class and
+    tied scores so that some resamples lose every positive and are skipped, as ``bootstrap_ci`` does."""
+    rng = np.random.default_rng(4)
+    y = (rng.random((120, 3)) < [0.3, 0.2, 0.03]).astype(float)
+    y[0, 2], y[1, 2] = 1, 0
+    p_ref = np.round(scores(rng, y, 0.7), 1)  # ties
+    p_new = np.round(scores(rng, y, 1.2), 1)
+    golden, draws = [], np.random.default_rng(5)
+    for _ in range(150):
+        rows = draws.integers(0, len(y), size=len(y))
+        if (y[rows].sum(0) > 0).all() and (y[rows].sum(0) < len(y)).all():
+            golden.append(macro_auc(y[rows], p_new[rows]) - macro_auc(y[rows], p_ref[rows]))
+    ci = paired_delta_ci(y, p_ref, p_new, "macro_auc", n_boot=150, seed=5)
+    assert ci.n_skipped == 150 - len(golden) > 0
+    assert [ci.low, ci.high] == pytest.approx(np.quantile(golden, [0.025, 0.975]), abs=1e-12)
+    assert ci.estimate == pytest.approx(macro_auc(y, p_new) - macro_auc(y, p_ref), abs=1e-12)
 
 
 def test_verdicts_better_level_and_gap_closed(data):

@@ -26,6 +26,7 @@ from .profile import count_flops, count_parameters, measure_latency, profile_mod
 from .quantize import (
     WindowCalibrationReader,
     compare_models,
+    compare_routes,
     paired_delta_ci,
     quantize_dynamic_linear,
     quantize_onnx_int8,
@@ -48,6 +49,7 @@ __all__ = [
     "as_runner",
     "build_contract",
     "compare_models",
+    "compare_routes",
     "count_flops",
     "count_parameters",
     "detection_intervals",

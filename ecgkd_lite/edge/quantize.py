@@ -24,7 +24,7 @@ quantised on the fly per batch); convolutions stay float32. Deployed via TorchSc
 
 **Accuracy cost** (:func:`paired_delta_ci`): the change ``metric(int8) - metric(fp32)`` on test with a
 **paired** percentile bootstrap: each resample draws the same records for both models (so record
-difficulty cancels), implemented on top of ``evaluate.bootstrap.bootstrap_ci``.
+difficulty cancels); it lives in ``evaluate.paired`` with the pooled multi-seed version.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from __future__ import annotations
 import copy
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +43,7 @@ from torch import nn
 from ..checks import check_int
 from ..data.container import TRAIN_FOLDS, ECGData
 from ..errors import ConfigError, SplitError
-from ..evaluate.bootstrap import ConfidenceInterval, bootstrap_ci
-from ..metrics import per_class_auc, per_class_f1
+from ..evaluate.paired import paired_delta_ci
 from ..train.checkpoint import sidecar_path
 from .export import INPUT_NAME, _file_info, load_contract, quiet, write_contract
 
@@ -256,54 +255,6 @@ def retune_thresholds(path: str | os.PathLike, thresholds: Sequence[float] | np.
     return contract
 
 
-def paired_delta_ci(
-    y,
-    p_ref,
-    p_new,
-    metric: str = "macro_auc",
-    *,
-    thresholds_ref=None,
-    thresholds_new=None,
-    n_boot: int = 1000,
-    alpha: float = 0.05,
-    seed: int = 0,
-) -> ConfidenceInterval:
-    """Percentile interval of ``metric(y, p_new) - metric(y, p_ref)`` over ``n_boot`` resamples of the
-    records, each resample applied to BOTH models (paired). ``metric``: ``"macro_auc"`` (over the
-    classes whose AUC is defined on the full sample; a resample where one becomes undefined is
-    skipped, as in ``bootstrap_ci``) or ``"macro_f1"`` (each model with its own thresholds).
-    """
-    y = np.asarray(y, dtype=np.float64)
-    p_ref, p_new = np.asarray(p_ref, dtype=np.float64), np.asarray(p_new, dtype=np.float64)
-    if not (y.shape == p_ref.shape == p_new.shape and y.ndim == 2):
-        raise ConfigError(f"y {y.shape}, p_ref {p_ref.shape} and p_new {p_new.shape} must all be (N, C)")
-    c = y.shape[1]
-    if metric == "macro_auc":
-        keep = per_class_auc(y, p_ref).notna().to_numpy()
-
-        def ref_score(yy, pp):
-            return float(per_class_auc(yy[:, keep], pp[:, keep]).to_numpy().mean())  # NaN: skipped
-
-        new_score = ref_score
-    elif metric == "macro_f1":
-        t_ref = 0.5 if thresholds_ref is None else thresholds_ref
-        t_new = 0.5 if thresholds_new is None else thresholds_new
-
-        def ref_score(yy, pp):
-            return float(per_class_f1(yy, pp, t_ref).mean())
-
-        def new_score(yy, pp):
-            return float(per_class_f1(yy, pp, t_new).mean())
-    else:
-        raise ConfigError(f"metric {metric!r} is unknown; choose 'macro_auc' or 'macro_f1'")
-
-    def delta(yy: np.ndarray, pp: np.ndarray) -> float:
-        return new_score(yy[:, :c], pp[:, c:]) - ref_score(yy[:, :c], pp[:, :c])
-
-    # one resample of the rows of [p_ref | p_new] is one paired resample of the records
-    return bootstrap_ci(np.hstack([y, y]), np.hstack([p_ref, p_new]), delta, n_boot=n_boot, alpha=alpha, seed=seed)
-
-
 def compare_models(
     prep,
     reference: nn.Module,
@@ -315,37 +266,58 @@ def compare_models(
 ) -> dict[str, Any]:
     """Test macro AUC / F1 of two models on ``prep`` (``experiment.evaluate_model``: thresholds tuned
     on validation, each model its own), and the paired bootstrap intervals of the changes
-    (candidate - reference)."""
+    (candidate - reference). ``compare_routes`` for several candidates."""
+    return compare_routes(prep, reference, {"candidate": candidate}, input_leads=input_leads, n_boot=n_boot, seed=seed)[
+        "candidate"
+    ]
+
+
+def compare_routes(
+    prep,
+    reference: nn.Module,
+    candidates: Mapping[str, nn.Module],
+    *,
+    input_leads: Sequence[str] | None = None,
+    n_boot: int = 1000,
+    seed: int = 0,
+) -> dict[str, dict[str, Any]]:
+    """``compare_models`` of each named candidate against one reference, which is evaluated once;
+    every comparison uses the same resamples (``seed``)."""
     from ..experiment import evaluate_model
 
+    if not candidates:
+        raise ConfigError("candidates must name at least one model")
     ref = evaluate_model(reference, prep, input_leads=input_leads, return_probs=True)
-    new = evaluate_model(candidate, prep, input_leads=input_leads, return_probs=True)
     y = prep.test.labels
-    out: dict[str, Any] = {
-        "n_test": len(y),
-        "n_boot": n_boot,
-        "seed": seed,
-        "thresholds_reference": ref["thresholds"],
-        "thresholds_candidate": new["thresholds"],
-        "probs_reference": ref["probs"],
-        "probs_candidate": new["probs"],
-    }
-    for metric in ("macro_auc", "macro_f1"):
-        ci = paired_delta_ci(
-            y,
-            ref["probs"],
-            new["probs"],
-            metric,
-            thresholds_ref=ref["thresholds"],
-            thresholds_new=new["thresholds"],
-            n_boot=n_boot,
-            seed=seed,
-        )
-        out[metric] = {
-            "reference": ref[metric],
-            "candidate": new[metric],
-            "delta": ci.estimate,
-            "delta_ci95": [ci.low, ci.high],
-            "n_skipped": ci.n_skipped,
+    reports = {}
+    for name, candidate in candidates.items():
+        new = evaluate_model(candidate, prep, input_leads=input_leads, return_probs=True)
+        out: dict[str, Any] = {
+            "n_test": len(y),
+            "n_boot": n_boot,
+            "seed": seed,
+            "thresholds_reference": ref["thresholds"],
+            "thresholds_candidate": new["thresholds"],
+            "probs_reference": ref["probs"],
+            "probs_candidate": new["probs"],
         }
-    return out
+        for metric in ("macro_auc", "macro_f1"):
+            ci = paired_delta_ci(
+                y,
+                ref["probs"],
+                new["probs"],
+                metric,
+                thresholds_ref=ref["thresholds"],
+                thresholds_new=new["thresholds"],
+                n_boot=n_boot,
+                seed=seed,
+            )
+            out[metric] = {
+                "reference": ref[metric],
+                "candidate": new[metric],
+                "delta": ci.estimate,
+                "delta_ci95": [ci.low, ci.high],
+                "n_skipped": ci.n_skipped,
+            }
+        reports[name] = out
+    return reports

@@ -8,7 +8,7 @@
 from .bootstrap import ConfidenceInterval, bootstrap_ci
 from .folds import CVPlan, Fold, cv_folds, paired_class_delta_ci, stratified_folds
 from .lead_drop import keep_only, lead_drop
-from .paired import PairedBootstrap, paired_bootstrap
+from .paired import PairedBootstrap, paired_bootstrap, paired_delta_ci
 from ..metrics import (
     average_precision_macro,
     evaluate,
@@ -42,4 +42,5 @@ __all__ = [
     "paired_class_delta_ci",
     "paired_bootstrap",
     "PairedBootstrap",
+    "paired_delta_ci",
 ]

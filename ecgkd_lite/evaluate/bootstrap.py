@@ -84,12 +84,19 @@ def bootstrap_ci(
     else:
         raise ConfigError(f"metric must be a name or a callable; got {type(metric).__name__}")
 
-    estimate = fn(y, p)
+    return resample_ci(lambda rows: fn(y[rows], p[rows]), len(y), fn(y, p), n_boot=n_boot, alpha=alpha, seed=seed)
+
+
+def resample_ci(
+    value: Callable[[np.ndarray], float], n: int, estimate: float, *, n_boot: int, alpha: float, seed: int
+) -> ConfidenceInterval:
+    """The percentile loop of ``bootstrap_ci``: ``value(rows)`` on ``n_boot`` draws of ``n`` row
+    indices with replacement (``default_rng(seed).integers(0, n, n)`` each), non-finite values skipped
+    and counted. Any scorer given the same ``seed`` sees the same resamples."""
     rng = np.random.default_rng(seed)
     values = np.empty(n_boot)
     for b in range(n_boot):
-        rows = rng.integers(0, len(y), size=len(y))
-        values[b] = fn(y[rows], p[rows])
+        values[b] = value(rng.integers(0, n, size=n))
     defined = values[np.isfinite(values)]
     n_skipped = n_boot - defined.size
     if n_skipped:

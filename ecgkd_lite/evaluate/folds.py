@@ -16,7 +16,7 @@ predicts every record of the **pool** (train + val, by default) exactly once ins
 ``paired_class_delta_ci`` gives, per class, the percentile bootstrap interval of
 ``AUC(p_new) - AUC(p_ref)`` on pooled out-of-fold predictions, both models scored on the SAME
 resampled records (paired); it is ``bootstrap_ci`` applied per class with one seed, so every class
-sees the same resamples. The macro difference is ``ecgkd_lite.edge.quantize.paired_delta_ci``.
+sees the same resamples. The macro difference is ``evaluate.paired.paired_delta_ci``.
 """
 
 from __future__ import annotations

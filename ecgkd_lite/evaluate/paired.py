@@ -26,8 +26,10 @@ from typing import Mapping
 import numpy as np
 from scipy.stats import rankdata
 
-from ..checks import check_int
+from ..checks import check_int, check_number
 from ..errors import ConfigError
+from ..metrics import per_class_auc, per_class_f1
+from .bootstrap import ConfidenceInterval, bootstrap_ci, resample_ci
 
 METRICS = ("macro_auc", "map")
 
@@ -107,8 +109,13 @@ class _SortedAUC(_Sorted):
     negatives below positive ``i``'s tie group and within it, Mann-Whitney's U with half credit for
     ties is ``U = sum_i w_i (N_i + T_i / 2)`` and ``AUC_c = U / (sum_pos w sum_neg w)``: the midrank
     AUC of ``_macro_auc`` on the resampled records. Classes without a positive or a negative in the
-    resample are left out of the mean.
+    resample are left out of the mean, or, with ``strict``, make the value NaN (a fixed class set,
+    as ``bootstrap.bootstrap_ci`` keeps it).
     """
+
+    def __init__(self, y: np.ndarray, p: np.ndarray, *, strict: bool = False):
+        super().__init__(y, p)
+        self.strict = strict
 
     def __call__(self, weights: np.ndarray) -> float:
         cum, w_pos, cum_pos = self.running(weights)
@@ -120,7 +127,9 @@ class _SortedAUC(_Sorted):
         total_pos = self.per_class(w_pos)
         total_neg = cum[self.class_end] - cum[self.class_start] - total_pos
         ok = (total_pos > 0) & (total_neg > 0)
-        return float((u[ok] / (total_pos[ok] * total_neg[ok])).mean()) if ok.any() else float("nan")
+        if not ok.any() or (self.strict and not ok.all()):
+            return float("nan")
+        return float((u[ok] / (total_pos[ok] * total_neg[ok])).mean())
 
 
 class _SortedAP(_Sorted):
@@ -243,6 +252,62 @@ def paired_bootstrap(
     return PairedBootstrap(
         point, {k: v[ok] for k, v in boot.items()}, metric, n_boot, int((~ok).sum()), int(keep.sum())
     )
+
+
+def paired_delta_ci(
+    y,
+    p_ref,
+    p_new,
+    metric: str = "macro_auc",
+    *,
+    thresholds_ref=None,
+    thresholds_new=None,
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> ConfidenceInterval:
+    """Percentile interval of ``metric(y, p_new) - metric(y, p_ref)`` for ONE pair of predictions,
+    over ``n_boot`` resamples of the records, each resample applied to BOTH models (paired; the
+    same resamples as ``bootstrap.bootstrap_ci`` and ``paired_bootstrap`` with that ``seed``).
+    ``metric``: ``"macro_auc"`` (over the classes whose AUC is defined on the full sample; a resample
+    where one becomes undefined is skipped, as in ``bootstrap_ci``; each resample scored from the
+    record multiplicities, ``_SortedAUC``) or ``"macro_f1"`` (each model with its own thresholds).
+    """
+    y = np.asarray(y, dtype=np.float64)
+    p_ref, p_new = np.asarray(p_ref, dtype=np.float64), np.asarray(p_new, dtype=np.float64)
+    if not (y.shape == p_ref.shape == p_new.shape and y.ndim == 2):
+        raise ConfigError(f"y {y.shape}, p_ref {p_ref.shape} and p_new {p_new.shape} must all be (N, C)")
+    if metric == "macro_auc":
+        keep = per_class_auc(y, p_ref).notna().to_numpy()
+        if not keep.any():
+            raise ConfigError("no class of y has a positive and a negative: the macro AUC is undefined")
+        yk = y[:, keep]
+        ref, new = (_SortedAUC(yk, p[:, keep], strict=True) for p in (p_ref, p_new))
+        n = len(y)
+        estimate = float(per_class_auc(yk, p_new[:, keep]).mean() - per_class_auc(yk, p_ref[:, keep]).mean())
+
+        def value(rows: np.ndarray) -> float:
+            counts = np.bincount(rows, minlength=n).astype(np.float64)
+            return new(counts) - ref(counts)
+
+        n_boot = check_int("n_boot", n_boot, low=1)
+        seed = check_int("seed", seed, low=0)
+        if not 0 < check_number("alpha", alpha) < 1:
+            raise ConfigError(f"alpha must lie in (0, 1); got {alpha!r}")
+        return resample_ci(value, n, estimate, n_boot=n_boot, alpha=alpha, seed=seed)
+    if metric != "macro_f1":
+        raise ConfigError(f"metric {metric!r} is unknown; choose 'macro_auc' or 'macro_f1'")
+    c = y.shape[1]
+    t_ref = 0.5 if thresholds_ref is None else thresholds_ref
+    t_new = 0.5 if thresholds_new is None else thresholds_new
+
+    def delta(yy: np.ndarray, pp: np.ndarray) -> float:
+        return float(
+            per_class_f1(yy[:, :c], pp[:, c:], t_new).mean() - per_class_f1(yy[:, :c], pp[:, :c], t_ref).mean()
+        )
+
+    # one resample of the rows of [p_ref | p_new] is one paired resample of the records
+    return bootstrap_ci(np.hstack([y, y]), np.hstack([p_ref, p_new]), delta, n_boot=n_boot, alpha=alpha, seed=seed)
 
 
 #: thresholds of the lead-I visibility rule (AUC points of gap = AUC(12 leads) - AUC(lead I))

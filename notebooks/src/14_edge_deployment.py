@@ -61,7 +61,7 @@ from ecgkd_lite.edge import (
     StreamingClassifier,
     WindowCalibrationReader,
     build_contract,
-    compare_models,
+    compare_routes,
     count_parameters,
     export_model,
     export_run,
@@ -243,13 +243,13 @@ for kind, ops in kinds.items():
 
 # %% [markdown]
 # **Accuracy cost, paired.** The test records are resampled with replacement (`n_boot=1000`); each
-# resample is applied to **both** models (`paired_delta_ci`, built on the suite's percentile
-# bootstrap), so the interval is for the *change* and the records' shared difficulty cancels. Each
+# resample is applied to **both** models (`compare_routes`, with `paired_delta_ci` of the suite's
+# paired bootstrap), so the interval is for the *change* and the records' shared difficulty cancels. Each
 # model gets its own F1 thresholds, tuned on validation (a device would ship the int8 model's own).
 
 # %%
-comparisons = {"ORT int8 (static)": compare_models(prep, model, int8_model, input_leads=["I"]),
-               "PyTorch int8 (dynamic Linear)": compare_models(prep, model, dynamic_model, input_leads=["I"])}
+routes = {"ORT int8 (static)": int8_model, "PyTorch int8 (dynamic Linear)": dynamic_model}
+comparisons = compare_routes(prep, model, routes, input_leads=["I"])
 rows = []
 for name, c in comparisons.items():
     for metric in ("macro_auc", "macro_f1"):
@@ -299,8 +299,7 @@ display(Markdown(
 
 # %%
 fresh = fresh_test_prep(prep)
-fresh_cmp = {"ORT int8 (static)": compare_models(fresh, model, int8_model, input_leads=["I"]),
-             "PyTorch int8 (dynamic Linear)": compare_models(fresh, model, dynamic_model, input_leads=["I"])}
+fresh_cmp = compare_routes(fresh, model, routes, input_leads=["I"])
 auc8_fresh = fresh_cmp["ORT int8 (static)"]["macro_auc"]
 for name, c in fresh_cmp.items():
     r = c["macro_auc"]
