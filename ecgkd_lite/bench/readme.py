@@ -339,19 +339,8 @@ def _converged_reading() -> str:
         f"**Verdicts.** {cv.reading(bench)} The teacher's lead on the conditions lead I does not see "
         f"({', '.join(bench['by_visibility']['groups']['not seen'])}) is {hidden['estimate']:+.3f} macro AUC.",
     ]
-    lh = rows.get("liteheart", {}).get("paired_gap_closed_macro_auc")
-    if lh:
-        where = cv.against_nearly_half(lh)
-        text.append(
-            f'**LiteHeart\'s claim** ("nearly half" of the gap, read as {cv.NEARLY_HALF:.0%}): it closes '
-            f"{lh['estimate']:.0%} (95 % interval {lh['ci95'][0]:.0%} to {lh['ci95'][1]:.0%}) with every label on the "
-            "synthetic data; "
-            + (
-                f"{cv.NEARLY_HALF:.0%} is inside that interval."
-                if where == "inside"
-                else f"the interval lies {where} {cv.NEARLY_HALF:.0%}."
-            )
-        )
+    if claim := _liteheart_claim(bench):
+        text.append(f"**LiteHeart's claim**, with every label on the synthetic data: {claim}")
     c = bench["cost"]
     # every method asked (and the teacher) at every seed asked
     n_all = bench["seeds_asked"] * (1 + len(bench.get("methods_asked", rows)))
@@ -402,17 +391,7 @@ def _converged_v2_reading() -> str:
             ),
             f"**Verdicts on v2.** {cv.reading(v2)} Against the noise-free labels, each model minus the baseline "
             f"(paired 95 % CI): {deltas}."
-            + (
-                f" LiteHeart closes {lh['estimate']:.0%} of the teacher's lead (95 % interval {lh['ci95'][0]:.0%} to "
-                f"{lh['ci95'][1]:.0%}); "
-                + (
-                    f'the paper\'s "nearly half" ({cv.NEARLY_HALF:.0%}) is inside that interval.'
-                    if cv.against_nearly_half(lh) == "inside"
-                    else f'the interval lies {cv.against_nearly_half(lh)} the paper\'s "nearly half" ({cv.NEARLY_HALF:.0%}).'
-                )
-                if (lh := v2["methods"].get("liteheart", {}).get("paired_gap_closed_macro_auc"))
-                else ""
-            ),
+            + (f" {claim}" if (claim := _liteheart_claim(v2)) else ""),
             *(
                 ["**Ablations on v2.** " + " ".join(cv.ablation_reading(v2, a, where="") for a in ablations)]
                 if (ablations := [m for m in v2["methods"] if "-no_" in m])
@@ -839,6 +818,20 @@ def _lead_gap_reading() -> str:
 GROUP_ORDER = ("not seen", "partly seen", "seen")
 
 
+def _liteheart_claim(result: dict) -> str:
+    """LiteHeart's share of the teacher's lead with its paired interval, against the paper's "nearly
+    half" (``cv.NEARLY_HALF``); "" when the result has no LiteHeart row."""
+    lh = result["methods"].get("liteheart", {}).get("paired_gap_closed_macro_auc")
+    if not lh:
+        return ""
+    where = cv.against_nearly_half(lh)
+    return (
+        f"LiteHeart closes {lh['estimate']:.0%} of the teacher's lead (95 % interval {lh['ci95'][0]:.0%} to "
+        f'{lh["ci95"][1]:.0%}): the paper\'s "nearly half" ({cv.NEARLY_HALF:.0%}) is '
+        + ("inside that interval." if where == "inside" else f"{'below' if where == 'above' else 'above'} it.")
+    )
+
+
 def _ptbxl2k_reading() -> str:
     """The reading of the cross-validated real benchmark (verdicts and the split by what lead I sees)."""
     bench = _json("bench_quality_ptbxl2k.json")
@@ -868,6 +861,7 @@ def _ptbxl2k_reading() -> str:
         f"interval that excludes zero), where the teacher's lead over the baseline is {_ci(seen_lead)}: part of "
         "their gain is not 12-lead knowledge but the effect of a second training signal."
         + (f" Against the full recipe (paired, on the seeds both have): {'; '.join(effects)}." if effects else "")
+        + (f" {claim}" if (claim := _liteheart_claim(bench)) else "")
     )
 
 
@@ -936,14 +930,8 @@ def _scenario_reading(name: str) -> str:
     students = [m for m in SCENARIO_STUDENTS if "paired_delta_macro_auc" in rows.get(m, {})]
     better = [m for m in students if rows[m]["verdict"] == "better"]
     text = [cv.reading(r)]
-    lh = rows.get("liteheart", {}).get("paired_gap_closed_macro_auc")
-    if lh:
-        where = cv.against_nearly_half(lh)
-        text.append(
-            f"LiteHeart closes {lh['estimate']:.0%} of the teacher's lead (95 % interval {lh['ci95'][0]:.0%} to "
-            f'{lh["ci95"][1]:.0%}): the paper\'s "nearly half" ({cv.NEARLY_HALF:.0%}) is '
-            + ("inside that interval." if where == "inside" else f"{'below' if where == 'above' else 'above'} it.")
-        )
+    if claim := _liteheart_claim(r):
+        text.append(claim)
     mt = rows.get("mean_teacher", {}).get("verdict")
     if mt:
         text.append(
