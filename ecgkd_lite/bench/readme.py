@@ -390,8 +390,7 @@ def _converged_v2_reading() -> str:
                 else ": for most findings its soft targets follow the noisy labels."
             ),
             f"**Verdicts on v2.** {cv.reading(v2)} Against the noise-free labels, each model minus the baseline "
-            f"(paired 95 % CI): {deltas}."
-            + (f" {claim}" if (claim := _liteheart_claim(v2)) else ""),
+            f"(paired 95 % CI): {deltas}." + (f" {claim}" if (claim := _liteheart_claim(v2)) else ""),
             *(
                 ["**Ablations on v2.** " + " ".join(cv.ablation_reading(v2, a, where="") for a in ablations)]
                 if (ablations := [m for m in v2["methods"] if "-no_" in m])
