@@ -69,10 +69,7 @@ def bootstrap_ci(
     counted in ``n_skipped`` (also logged).
     """
     y, p = check_scores(y, p)
-    n_boot = check_int("n_boot", n_boot, low=1)
-    seed = check_int("seed", seed, low=0)
-    if not 0 < check_number("alpha", alpha) < 1:
-        raise ConfigError(f"alpha must lie in (0, 1); got {alpha!r}")
+    check_resampling(n_boot, alpha, seed)
     if isinstance(metric, str):
         if metric not in _NAMED:
             raise ConfigError(f"metric {metric!r} is unknown; use one of {sorted(_NAMED)} or a callable")
@@ -87,12 +84,22 @@ def bootstrap_ci(
     return resample_ci(lambda rows: fn(y[rows], p[rows]), len(y), fn(y, p), n_boot=n_boot, alpha=alpha, seed=seed)
 
 
+def check_resampling(n_boot, alpha, seed) -> tuple[int, int]:
+    """``n_boot`` >= 1, ``seed`` >= 0 (integers) and ``alpha`` in (0, 1), or ConfigError naming it."""
+    n_boot = check_int("n_boot", n_boot, low=1)
+    seed = check_int("seed", seed, low=0)
+    if not 0 < check_number("alpha", alpha) < 1:
+        raise ConfigError(f"alpha must lie in (0, 1); got {alpha!r}")
+    return n_boot, seed
+
+
 def resample_ci(
     value: Callable[[np.ndarray], float], n: int, estimate: float, *, n_boot: int, alpha: float, seed: int
 ) -> ConfidenceInterval:
     """The percentile loop of ``bootstrap_ci``: ``value(rows)`` on ``n_boot`` draws of ``n`` row
     indices with replacement (``default_rng(seed).integers(0, n, n)`` each), non-finite values skipped
     and counted. Any scorer given the same ``seed`` sees the same resamples."""
+    n_boot, seed = check_resampling(n_boot, alpha, seed)
     rng = np.random.default_rng(seed)
     values = np.empty(n_boot)
     for b in range(n_boot):

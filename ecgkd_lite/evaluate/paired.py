@@ -26,7 +26,7 @@ from typing import Mapping
 import numpy as np
 from scipy.stats import rankdata
 
-from ..checks import check_int, check_number
+from ..checks import check_int
 from ..errors import ConfigError
 from ..metrics import per_class_auc, per_class_f1
 from .bootstrap import ConfidenceInterval, bootstrap_ci, resample_ci
@@ -290,10 +290,6 @@ def paired_delta_ci(
             counts = np.bincount(rows, minlength=n).astype(np.float64)
             return new(counts) - ref(counts)
 
-        n_boot = check_int("n_boot", n_boot, low=1)
-        seed = check_int("seed", seed, low=0)
-        if not 0 < check_number("alpha", alpha) < 1:
-            raise ConfigError(f"alpha must lie in (0, 1); got {alpha!r}")
         return resample_ci(value, n, estimate, n_boot=n_boot, alpha=alpha, seed=seed)
     if metric != "macro_f1":
         raise ConfigError(f"metric {metric!r} is unknown; choose 'macro_auc' or 'macro_f1'")
